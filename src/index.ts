@@ -1,0 +1,37 @@
+// rnnlab's public API: everything the CLI, the web lab and users import comes from here.
+
+// tensor
+export { alloc, fromArray, dtypeOf, type DType, type Float, type Ids } from "./tensor/dtype.js";
+export { tensor, zeros, numel, checkShape, type Tensor } from "./tensor/tensor.js";
+export { Rng } from "./tensor/rng.js";
+export type { Kernels } from "./tensor/kernels.js";
+export { jsKernels, defaultKernels } from "./tensor/js-kernels.js";
+
+// nn
+export { ParamStore, Parameter, uniformInit, normalInit, zerosInit, type Initializer, type ParamStoreOptions } from "./nn/params.js";
+export type { ModuleOptions } from "./nn/module.js";
+export { Linear, linearForward, linearBackward, type LinearOptions } from "./nn/linear.js";
+export { Embedding, embeddingForward, embeddingBackward, type EmbeddingOptions } from "./nn/embedding.js";
+export { activationForward, activationBackward, ACTIVATION_GAMMA, type Activation } from "./nn/activations.js";
+export { crossEntropyForward, crossEntropyBackward, IGNORE_INDEX } from "./nn/softmax-xent.js";
+export { RNN, RNNCache, type RNNOptions, type RNNLayerParams } from "./nn/rnn.js";
+export { MLP, type MLPOptions } from "./nn/mlp.js";
+export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js";
+
+// train
+export { clipGradNorm, clipGradValue, gradNorm, type Grads, type NormType, type ClipGradNormOptions } from "./train/clip.js";
+export {
+  SGD, Adagrad, RMSprop, Adam, AdamW, createOptimizer,
+  type Optimizer, type OptimizerName, type SGDOptions, type AdagradOptions, type RMSpropOptions, type AdamOptions,
+  type AnyOptimizerOptions,
+} from "./train/optim.js";
+export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";
+export { Trainer, NonFiniteError, type TrainerOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
+
+// analysis
+export { gradCheck, type GradCheckTarget, type GradCheckOptions, type GradCheckResult } from "./analysis/gradcheck.js";
+export { singleNeuron, type SingleNeuronOptions, type SingleNeuronResult } from "./analysis/single-neuron.js";
+
+// data
+export { CharVocab } from "./data/vocab.js";
+export { StreamBatcher, type StreamBatch } from "./data/batches.js";

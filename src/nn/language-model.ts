@@ -1,0 +1,177 @@
+// A character (or word) language model: Embedding -> stacked recurrent layers -> Linear head ->
+// softmax cross-entropy against the next token, with optional weight tying (Press & Wolf 2017;
+// Inan et al. 2017): the head's weight *is* the embedding's weight, one Parameter used twice,
+// so its gradient is the sum of both uses (the lecture's "backpropagation with weight constraints").
+//
+// T = steps, B = batch (streams), V = vocabulary, E = embedding size, H = hidden, L = layers.
+// Parameter names as a PyTorch module with submodules `embedding`, `rnn`, `head` would have:
+// embedding.weight (V, E), rnn.weight_ih_l0 (H, E), ..., head.weight (V, H) (absent when tied), head.bias (V).
+
+import type { DType, Float, Ids } from "../tensor/dtype.js";
+import { alloc } from "../tensor/dtype.js";
+import { defaultKernels } from "../tensor/js-kernels.js";
+import type { Kernels } from "../tensor/kernels.js";
+import { Embedding } from "./embedding.js";
+import { Linear } from "./linear.js";
+import { checkSize } from "./module.js";
+import { ParamStore, uniformInit } from "./params.js";
+import { RNN, type RNNCache } from "./rnn.js";
+import { crossEntropyBackward, crossEntropyForward, IGNORE_INDEX } from "./softmax-xent.js";
+
+/** Options of a LanguageModel. */
+export interface LanguageModelOptions {
+  /** V: number of distinct tokens. */
+  vocabSize: number;
+  /** E: embedding size. */
+  embedSize: number;
+  /** H: hidden size of every recurrent layer. */
+  hiddenSize: number;
+  /** L: stacked recurrent layers. Default 1. */
+  numLayers?: number;
+  /** Recurrent cell. Default `"rnn"` (Elman). */
+  cell?: "rnn";
+  /** Elman nonlinearity. Default `"tanh"`. */
+  nonlinearity?: "tanh" | "relu";
+  /** Biases in the recurrent layers. Default true. */
+  bias?: boolean;
+  /**
+   * Tie the head's weight to the embedding (needs embedSize === hiddenSize). The shared weight is
+   * then initialised uniform ±0.1, as PyTorch's word_language_model example does. Default false.
+   */
+  tieWeights?: boolean;
+  /** Default `"float32"`. */
+  dtype?: DType;
+  /** Initialisation seed. Default 0. */
+  seed?: number;
+  kernels?: Kernels;
+}
+
+/**
+ * Embedding -> RNN -> Linear -> mean cross-entropy. Implements the SequenceModel contract that
+ * train/'s truncated BPTT drives: `forward` from a given (detached) state with the loss counted
+ * from step `lossFrom` on, `backward`, and `stateAt` to read the state after any step.
+ * @example
+ * const lm = new LanguageModel({ vocabSize: 65, embedSize: 32, hiddenSize: 64, seed: 1 });
+ * const loss = lm.forward(inputs, targets, T, B, lm.createState(B)); // ~ log(65) = 4.17 at start
+ * lm.store.zeroGrad(); lm.backward();
+ */
+export class LanguageModel {
+  readonly options: Required<Omit<LanguageModelOptions, "kernels">>;
+  readonly store: ParamStore;
+  readonly embedding: Embedding;
+  readonly rnn: RNN;
+  readonly head: Linear;
+  private readonly k: Kernels;
+
+  // activations, sized for up to `cap` steps of batch `B`; reallocated only when a pass outgrows them
+  private cap = 0;
+  private B = 0;
+  private cache: RNNCache | null = null;
+  private emb: Float = new Float32Array(0); // (cap, B, E) embedded inputs
+  private logits: Float = new Float32Array(0); // (cap, B, V)
+  private probs: Float = new Float32Array(0); // (cap, B, V) softmax, then dlogits in backward
+  private dOut: Float = new Float32Array(0); // (cap, B, H) loss gradient at the top layer's outputs
+  // the last forward, for backward
+  private last = { T: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, count: 0 };
+
+  constructor(options: LanguageModelOptions) {
+    const o = {
+      numLayers: 1, cell: "rnn" as const, nonlinearity: "tanh" as const, bias: true, tieWeights: false,
+      dtype: "float32" as const, seed: 0, ...options,
+    };
+    checkSize("LanguageModel: vocabSize", o.vocabSize);
+    checkSize("LanguageModel: embedSize", o.embedSize);
+    checkSize("LanguageModel: hiddenSize", o.hiddenSize);
+    if (o.cell !== "rnn") throw new RangeError(`LanguageModel: cell "${o.cell}" is not available (have: rnn)`);
+    if (o.tieWeights && o.embedSize !== o.hiddenSize) {
+      throw new RangeError(`LanguageModel: tying weights needs embedSize === hiddenSize (got ${o.embedSize} and ${o.hiddenSize})`);
+    }
+    const { kernels, ...rest } = o;
+    this.options = rest;
+    this.k = kernels ?? defaultKernels();
+    this.store = new ParamStore({ dtype: o.dtype, seed: o.seed });
+    const ctx = { store: this.store, kernels: this.k };
+    this.embedding = new Embedding(o.vocabSize, o.embedSize, {
+      ...ctx, prefix: "embedding", weightInit: o.tieWeights ? uniformInit(0.1) : undefined,
+    });
+    this.rnn = new RNN({
+      ...ctx, prefix: "rnn", inputSize: o.embedSize, hiddenSize: o.hiddenSize,
+      numLayers: o.numLayers, nonlinearity: o.nonlinearity, bias: o.bias,
+    });
+    this.head = new Linear(o.hiddenSize, o.vocabSize, {
+      ...ctx, prefix: "head", tiedWeight: o.tieWeights ? this.embedding.weight : undefined,
+    });
+  }
+
+  /** A zero recurrent state: `[h]` with h (L, B, H). */
+  createState(B: number): Float[] {
+    return [alloc(this.store.dtype, this.options.numLayers * B * this.options.hiddenSize)];
+  }
+
+  private ensure(T: number, B: number): void {
+    if (this.cache && B === this.B && T <= this.cap) return;
+    const { vocabSize: V, embedSize: E, hiddenSize: H } = this.options;
+    const dt = this.store.dtype;
+    this.cap = Math.max(T, B === this.B ? this.cap : 0);
+    this.B = B;
+    this.cache = this.rnn.createCache(this.cap, B);
+    this.emb = alloc(dt, this.cap * B * E);
+    this.logits = alloc(dt, this.cap * B * V);
+    this.probs = alloc(dt, this.cap * B * V);
+    this.dOut = alloc(dt, this.cap * B * H);
+  }
+
+  /**
+   * Mean cross-entropy (nats per token) of predicting targets (T, B) from inputs (T, B), running
+   * from `state0` (treated as a constant: nothing flows back into it). Positions of steps before
+   * `lossFrom`, and targets equal to -100, are not counted.
+   */
+  forward(inputs: Ids, targets: Ids, T: number, B: number, state0: Float[] | null, lossFrom = 0): number {
+    checkSize("LanguageModel: steps", T);
+    checkSize("LanguageModel: batch", B);
+    if (inputs.length < T * B || targets.length < T * B) throw new RangeError(`LanguageModel: inputs and targets need ${T}*${B} ids`);
+    if (!(lossFrom >= 0 && lossFrom < T)) throw new RangeError(`LanguageModel: lossFrom must be in [0, ${T}), got ${lossFrom}`);
+    this.ensure(T, B);
+    const { vocabSize: V, hiddenSize: H } = this.options;
+    const N = T * B;
+    const c = this.cache!;
+    this.embedding.forward(this.emb, inputs, N);
+    this.rnn.forwardRaw(c, this.emb, T, state0 ? state0[0] : null);
+    // the head and the loss run once over every counted row; rows r0.. of the top layer's h_1..h_T
+    const r0 = lossFrom * B;
+    const top = c.hs[c.hs.length - 1];
+    this.head.forward(this.logits, top, N - r0, 0, (B + r0) * H);
+    const { loss, count } = crossEntropyForward(this.probs, this.logits, targets, N - r0, V, this.k, IGNORE_INDEX, 0, 0, r0);
+    this.last = { T, inputs, targets, r0, count };
+    return loss;
+  }
+
+  /** Accumulates into every parameter's gradient the gradient of `dloss` times the last forward's loss. */
+  backward(dloss = 1): void {
+    const { T, inputs, targets, r0, count } = this.last;
+    if (T === 0) throw new Error("LanguageModel.backward: call forward first");
+    const { vocabSize: V, hiddenSize: H } = this.options;
+    const B = this.B;
+    const N = T * B;
+    const c = this.cache!;
+    const top = c.hs[c.hs.length - 1];
+    // dlogits, in place over probs
+    crossEntropyBackward(this.probs, this.probs, targets, N - r0, V, count, dloss, this.k, IGNORE_INDEX, 0, 0, r0);
+    // backprop through the head into the top layer's outputs; uncounted steps get no gradient
+    this.dOut.fill(0, 0, r0 * H);
+    this.head.backward(this.dOut, this.probs, top, N - r0, r0 * H, 0, (B + r0) * H);
+    this.rnn.backwardRaw(c, this.dOut, null);
+    // backprop into the embedding rows; with tied weights this adds to the head's contribution
+    this.embedding.backward(c.dIn[0], inputs, N);
+  }
+
+  /** Copies the state after `t` steps of the last forward into `into` (as from createState). */
+  stateAt(t: number, into: Float[]): void {
+    this.rnn.stateAt(this.cache!, t, into[0]);
+  }
+
+  /** Logits (T, B, V) of the last forward's counted rows (a view, valid until the next forward). */
+  get lastLogits(): Float {
+    return this.logits.subarray(0, (this.last.T * this.B - this.last.r0) * this.options.vocabSize);
+  }
+}

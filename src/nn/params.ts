@@ -1,0 +1,168 @@
+// Parameters: every weight of a model lives in one flat buffer of values and a twin buffer of
+// gradients, with a named view per parameter (llm.c's malloc_and_point_parameters). Optimizers,
+// clipping, norms and checkpoints are then loops over two arrays.
+//
+// Two phases: layers *declare* their parameters (name, shape, initialiser) on a ParamStore; the
+// store *allocates* once, on first use, runs the initialisers in declaration order with its own
+// seeded Rng, and points every Parameter's `value`/`grad` into the flat buffers.
+// A tied weight is one Parameter held by two layers; it is declared and stored once.
+
+import { alloc, type DType, type Float } from "../tensor/dtype.js";
+import { Rng } from "../tensor/rng.js";
+import { numel } from "../tensor/tensor.js";
+
+/** Fills a parameter's values at allocation time. */
+export type Initializer = (value: Float, rng: Rng) => void;
+
+/** One named weight: a view into the store's flat values and its twin in the flat gradients. */
+export class Parameter {
+  /** Position of this parameter's first element in the store's flat buffers. */
+  offset = -1;
+  private _value: Float | null = null;
+  private _grad: Float | null = null;
+
+  constructor(
+    readonly store: ParamStore,
+    /** PyTorch's state_dict name, e.g. `"rnn.weight_hh_l0"`. */
+    readonly name: string,
+    readonly shape: readonly number[],
+    readonly init: Initializer,
+  ) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return numel(this.shape);
+  }
+
+  /** The values, a view into `store.values` (allocates the store on first access). */
+  get value(): Float {
+    if (this._value === null) this.store.allocate();
+    return this._value!;
+  }
+
+  /** The gradient, a view into `store.grads`; backward passes accumulate (`+=`) into it. */
+  get grad(): Float {
+    if (this._grad === null) this.store.allocate();
+    return this._grad!;
+  }
+
+  /** @internal called by ParamStore.allocate */
+  bind(offset: number, values: Float, grads: Float): void {
+    this.offset = offset;
+    this._value = values.subarray(offset, offset + this.size);
+    this._grad = grads.subarray(offset, offset + this.size);
+  }
+}
+
+/** Options of a ParamStore. */
+export interface ParamStoreOptions {
+  /** Element type of values and gradients. Default `"float32"`. */
+  dtype?: DType;
+  /** Seed of the Rng that runs the initialisers. Default 0. */
+  seed?: number;
+}
+
+/** The flat store of a model's parameters and gradients. */
+export class ParamStore {
+  readonly dtype: DType;
+  /** The Rng used by the initialisers, in declaration order. */
+  readonly rng: Rng;
+  /** All parameters in declaration order (a tied weight appears once). */
+  readonly params: Parameter[] = [];
+  private byName = new Map<string, Parameter>();
+  private _values: Float | null = null;
+  private _grads: Float | null = null;
+
+  constructor(options: ParamStoreOptions = {}) {
+    this.dtype = options.dtype ?? "float32";
+    this.rng = new Rng(options.seed ?? 0);
+  }
+
+  /** Declares a parameter; only before the store is allocated. */
+  declare(name: string, shape: readonly number[], init: Initializer): Parameter {
+    if (this._values !== null) throw new Error(`ParamStore: cannot declare "${name}" after the store was allocated`);
+    if (this.byName.has(name)) throw new Error(`ParamStore: parameter "${name}" is declared twice`);
+    if (shape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new RangeError(`ParamStore: parameter "${name}" has an impossible shape [${shape.join(", ")}]`);
+    }
+    const p = new Parameter(this, name, shape, init);
+    this.params.push(p);
+    this.byName.set(name, p);
+    return p;
+  }
+
+  /** Allocates the flat buffers and runs every initialiser once. Idempotent. */
+  allocate(): void {
+    if (this._values !== null) return;
+    let n = 0;
+    for (const p of this.params) n += p.size;
+    const values = alloc(this.dtype, n);
+    const grads = alloc(this.dtype, n);
+    let offset = 0;
+    for (const p of this.params) {
+      p.bind(offset, values, grads);
+      offset += p.size;
+    }
+    this._values = values;
+    this._grads = grads;
+    for (const p of this.params) p.init(p.value, this.rng);
+  }
+
+  /** All values, flat, in declaration order. */
+  get values(): Float {
+    this.allocate();
+    return this._values!;
+  }
+
+  /** All gradients, flat, the twin of `values`. */
+  get grads(): Float {
+    this.allocate();
+    return this._grads!;
+  }
+
+  /** Total number of scalar parameters. */
+  get size(): number {
+    let n = 0;
+    for (const p of this.params) n += p.size;
+    return n;
+  }
+
+  /** The parameter called `name` (PyTorch's state_dict name). */
+  get(name: string): Parameter {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`ParamStore: no parameter "${name}" (have: ${[...this.byName.keys()].join(", ")})`);
+    return p;
+  }
+
+  /** Whether a parameter called `name` exists. */
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Sets every gradient to 0 (mutates `grads`). Call once per step: backward passes accumulate. */
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// initialisers
+
+/** Uniform on [-bound, bound): PyTorch's default for recurrent layers (bound = 1/sqrt(H)) and Linear (1/sqrt(fan_in)). */
+export function uniformInit(bound: number): Initializer {
+  return (v, rng) => {
+    for (let i = 0; i < v.length; i++) v[i] = rng.uniformRange(-bound, bound);
+  };
+}
+
+/** Normal with mean 0 and standard deviation `std`: PyTorch's default for Embedding (std 1). */
+export function normalInit(std = 1): Initializer {
+  return (v, rng) => {
+    for (let i = 0; i < v.length; i++) v[i] = std * rng.normal();
+  };
+}
+
+/** All zeros. */
+export const zerosInit: Initializer = (v) => {
+  v.fill(0);
+};

@@ -1,0 +1,169 @@
+// The plain-TypeScript reference kernels: straightforward loops, the algorithmic reference that
+// every faster implementation is checked against, and the fallback wherever a faster one is
+// missing. Works on Float32Array and Float64Array alike. Loop orders are chosen so the innermost
+// loop walks memory contiguously; nothing cleverer lives here on purpose.
+
+import type { Float, Ids } from "./dtype.js";
+import type { Kernels } from "./kernels.js";
+
+function gemm(
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  alpha: number, A: Float, aOff: number, lda: number,
+  B: Float, bOff: number, ldb: number,
+  beta: number, C: Float, cOff: number, ldc: number,
+): void {
+  // C = beta * C first; beta = 0 overwrites, as BLAS does
+  for (let i = 0; i < M; i++) {
+    const c = cOff + i * ldc;
+    if (beta === 0) C.fill(0, c, c + N);
+    else if (beta !== 1) for (let j = 0; j < N; j++) C[c + j] *= beta;
+  }
+  if (alpha === 0 || K === 0) return;
+  if (!transA && !transB) {
+    // C[i,:] += alpha * A[i,k] * B[k,:]
+    for (let i = 0; i < M; i++) {
+      const c = cOff + i * ldc;
+      for (let k = 0; k < K; k++) {
+        const a = alpha * A[aOff + i * lda + k];
+        if (a === 0) continue;
+        const b = bOff + k * ldb;
+        for (let j = 0; j < N; j++) C[c + j] += a * B[b + j];
+      }
+    }
+  } else if (!transA && transB) {
+    // C[i,j] += alpha * dot(A[i,:], B[j,:])
+    for (let i = 0; i < M; i++) {
+      const a = aOff + i * lda;
+      const c = cOff + i * ldc;
+      for (let j = 0; j < N; j++) {
+        const b = bOff + j * ldb;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[a + k] * B[b + k];
+        C[c + j] += alpha * s;
+      }
+    }
+  } else if (transA && !transB) {
+    // C[i,:] += alpha * A[k,i] * B[k,:], k outermost so both A and B rows stream
+    for (let k = 0; k < K; k++) {
+      const arow = aOff + k * lda;
+      const b = bOff + k * ldb;
+      for (let i = 0; i < M; i++) {
+        const a = alpha * A[arow + i];
+        if (a === 0) continue;
+        const c = cOff + i * ldc;
+        for (let j = 0; j < N; j++) C[c + j] += a * B[b + j];
+      }
+    }
+  } else {
+    // C[i,j] += alpha * sum_k A[k,i] * B[j,k]
+    for (let i = 0; i < M; i++) {
+      const c = cOff + i * ldc;
+      for (let j = 0; j < N; j++) {
+        const b = bOff + j * ldb;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[aOff + k * lda + i] * B[b + k];
+        C[c + j] += alpha * s;
+      }
+    }
+  }
+}
+
+/** The reference kernel set. */
+export const jsKernels: Kernels = {
+  name: "js",
+  gemm,
+
+  copy(y, yOff, x, xOff, n) {
+    for (let i = 0; i < n; i++) y[yOff + i] = x[xOff + i];
+  },
+  axpy(y, yOff, alpha, x, xOff, n) {
+    for (let i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+  },
+  scale(x, xOff, alpha, n) {
+    for (let i = 0; i < n; i++) x[xOff + i] *= alpha;
+  },
+
+  addRowVector(C, cOff, v, vOff, M, N) {
+    for (let i = 0; i < M; i++) {
+      const c = cOff + i * N;
+      for (let j = 0; j < N; j++) C[c + j] += v[vOff + j];
+    }
+  },
+  sumRows(out, outOff, X, xOff, M, N) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let i = 0; i < M; i++) s += X[xOff + i * N + j];
+      out[outOff + j] += s;
+    }
+  },
+
+  tanhForward(y, yOff, x, xOff, n) {
+    for (let i = 0; i < n; i++) y[yOff + i] = Math.tanh(x[xOff + i]);
+  },
+  tanhBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
+    for (let i = 0; i < n; i++) {
+      const v = y[yOff + i];
+      dx[dxOff + i] = dy[dyOff + i] * (1 - v * v);
+    }
+  },
+  sigmoidForward(y, yOff, x, xOff, n) {
+    for (let i = 0; i < n; i++) y[yOff + i] = 1 / (1 + Math.exp(-x[xOff + i]));
+  },
+  sigmoidBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
+    for (let i = 0; i < n; i++) {
+      const v = y[yOff + i];
+      dx[dxOff + i] = dy[dyOff + i] * v * (1 - v);
+    }
+  },
+  reluForward(y, yOff, x, xOff, n) {
+    for (let i = 0; i < n; i++) {
+      const v = x[xOff + i];
+      y[yOff + i] = v > 0 ? v : 0;
+    }
+  },
+  reluBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
+    for (let i = 0; i < n; i++) dx[dxOff + i] = y[yOff + i] > 0 ? dy[dyOff + i] : 0;
+  },
+
+  softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex) {
+    let loss = 0;
+    for (let i = 0; i < N; i++) {
+      const l = lOff + i * V;
+      const p = pOff + i * V;
+      // subtract the row max so exp never overflows
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) if (logits[l + j] > max) max = logits[l + j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) {
+        const e = Math.exp(logits[l + j] - max);
+        probs[p + j] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let j = 0; j < V; j++) probs[p + j] *= inv;
+      const t = targets[tOff + i];
+      if (t === ignoreIndex) continue;
+      // -log softmax(z)_t = log(sum exp(z - max)) - (z_t - max)
+      loss += Math.log(sum) - (logits[l + t] - max);
+    }
+    return loss;
+  },
+  softmaxXentBackward(dlogits, dOff, probs, pOff, targets, tOff, N, V, ignoreIndex, scale) {
+    for (let i = 0; i < N; i++) {
+      const d = dOff + i * V;
+      const p = pOff + i * V;
+      const t = targets[tOff + i];
+      if (t === ignoreIndex) {
+        dlogits.fill(0, d, d + V);
+        continue;
+      }
+      for (let j = 0; j < V; j++) dlogits[d + j] = scale * probs[p + j];
+      dlogits[d + t] -= scale;
+    }
+  },
+} satisfies Kernels;
+
+/** The kernel set used when a caller does not pass one. Today the reference; a probed fast set later. */
+export function defaultKernels(): Kernels {
+  return jsKernels;
+}

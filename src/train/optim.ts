@@ -1,0 +1,338 @@
+// Optimizers, in order of increasing complexity, each with PyTorch's exact update rule
+// (torch.optim, single-tensor path) and defaults. Each is one loop over the store's flat values
+// and gradients; its state is flat buffers of the same length, so checkpoints save it as tensors.
+// Every `step()` mutates `store.values` (and the optimizer's state) and leaves `store.grads` alone.
+// References: https://pytorch.org/docs/stable/optim.html
+
+import { alloc, type Float } from "../tensor/dtype.js";
+import type { ParamStore } from "../nn/params.js";
+
+/** What every optimizer offers. */
+export interface Optimizer {
+  /** The optimizer's name, e.g. `"adam"`. */
+  readonly name: string;
+  /** Learning rate; may be changed between steps (schedules). */
+  lr: number;
+  /** Steps taken so far. */
+  readonly stepCount: number;
+  /** Applies one update from the current gradients; mutates the parameters. */
+  step(): void;
+  /** The state buffers by name (e.g. `exp_avg`), each as long as the store; for checkpoints. */
+  stateBuffers(): Record<string, Float>;
+  /** Restores the step count (the buffers are restored by writing into `stateBuffers()`). */
+  setStepCount(n: number): void;
+}
+
+function checkHyper(what: string, v: number, ok: boolean): void {
+  if (!ok || !Number.isFinite(v)) throw new RangeError(`${what}: invalid value ${v}`);
+}
+
+abstract class Base {
+  lr: number;
+  protected steps = 0;
+  protected readonly p: Float;
+  protected readonly g: Float;
+  constructor(protected readonly store: ParamStore, lr: number) {
+    checkHyper("optimizer lr", lr, lr >= 0);
+    this.lr = lr;
+    this.p = store.values;
+    this.g = store.grads;
+  }
+  get stepCount(): number {
+    return this.steps;
+  }
+  setStepCount(n: number): void {
+    this.steps = n;
+  }
+  protected buffer(): Float {
+    return alloc(this.store.dtype, this.p.length);
+  }
+}
+
+/** Options of SGD (torch.optim.SGD). */
+export interface SGDOptions {
+  lr: number;
+  /** Default 0. */
+  momentum?: number;
+  /** Default 0. */
+  dampening?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  weightDecay?: number;
+  /** Nesterov momentum (needs momentum > 0 and dampening 0). Default false. */
+  nesterov?: boolean;
+}
+
+/**
+ * Stochastic gradient descent: `d = g + wd·p`; with momentum `buf = μ·buf + (1-τ)·d` (buf = d at
+ * the first step), `d = nesterov ? d + μ·buf : buf`; then `p -= lr·d`.
+ */
+export class SGD extends Base implements Optimizer {
+  readonly name = "sgd";
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  private readonly buf: Float | null;
+
+  constructor(store: ParamStore, o: SGDOptions) {
+    super(store, o.lr);
+    this.momentum = o.momentum ?? 0;
+    this.dampening = o.dampening ?? 0;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.nesterov = o.nesterov ?? false;
+    checkHyper("SGD momentum", this.momentum, this.momentum >= 0);
+    checkHyper("SGD weightDecay", this.weightDecay, this.weightDecay >= 0);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new RangeError("SGD: Nesterov momentum needs momentum > 0 and dampening 0");
+    }
+    this.buf = this.momentum !== 0 ? this.buffer() : null;
+  }
+
+  step(): void {
+    const { p, g, buf, lr, momentum: mu, dampening, weightDecay: wd, nesterov } = this;
+    const first = this.steps === 0;
+    for (let i = 0; i < p.length; i++) {
+      let d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+      if (buf) {
+        buf[i] = first ? d : mu * buf[i] + (1 - dampening) * d;
+        d = nesterov ? d + mu * buf[i] : buf[i];
+      }
+      p[i] -= lr * d;
+    }
+    this.steps++;
+  }
+
+  stateBuffers(): Record<string, Float> {
+    return this.buf ? { momentum_buffer: this.buf } : {};
+  }
+}
+
+/** Options of Adagrad (torch.optim.Adagrad). */
+export interface AdagradOptions {
+  /** Default 1e-2. */
+  lr?: number;
+  /** Default 0. */
+  lrDecay?: number;
+  /** Default 0. */
+  weightDecay?: number;
+  /** Default 0. */
+  initialAccumulatorValue?: number;
+  /** Default 1e-10. */
+  eps?: number;
+}
+
+/** Adagrad: `d = g + wd·p`, `sum += d²`, `p -= lr/(1 + (t-1)·lrDecay) · d / (sqrt(sum) + eps)`. */
+export class Adagrad extends Base implements Optimizer {
+  readonly name = "adagrad";
+  readonly lrDecay: number;
+  readonly weightDecay: number;
+  readonly eps: number;
+  private readonly sum: Float;
+
+  constructor(store: ParamStore, o: AdagradOptions = {}) {
+    super(store, o.lr ?? 1e-2);
+    this.lrDecay = o.lrDecay ?? 0;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.eps = o.eps ?? 1e-10;
+    const init = o.initialAccumulatorValue ?? 0;
+    checkHyper("Adagrad initialAccumulatorValue", init, init >= 0);
+    this.sum = this.buffer();
+    this.sum.fill(init);
+  }
+
+  step(): void {
+    const { p, g, sum, weightDecay: wd, eps } = this;
+    this.steps++;
+    const clr = this.lr / (1 + (this.steps - 1) * this.lrDecay);
+    for (let i = 0; i < p.length; i++) {
+      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+      sum[i] += d * d;
+      p[i] -= (clr * d) / (Math.sqrt(sum[i]) + eps);
+    }
+  }
+
+  stateBuffers(): Record<string, Float> {
+    return { sum: this.sum };
+  }
+}
+
+/** Options of RMSprop (torch.optim.RMSprop). */
+export interface RMSpropOptions {
+  /** Default 1e-2. */
+  lr?: number;
+  /** Smoothing constant. Default 0.99. */
+  alpha?: number;
+  /** Default 1e-8. */
+  eps?: number;
+  /** Default 0. */
+  weightDecay?: number;
+  /** Default 0. */
+  momentum?: number;
+  /** Normalise by the variance estimate instead of the raw second moment. Default false. */
+  centered?: boolean;
+}
+
+/**
+ * RMSprop: `d = g + wd·p`, `v = α·v + (1-α)·d²`, `avg = sqrt(v - m²) + eps` with `m = α·m + (1-α)·d`
+ * when centered (else `sqrt(v) + eps`); with momentum `buf = μ·buf + d/avg`, `p -= lr·buf`;
+ * else `p -= lr·d/avg`.
+ */
+export class RMSprop extends Base implements Optimizer {
+  readonly name = "rmsprop";
+  readonly alpha: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+  private readonly squareAvg: Float;
+  private readonly gradAvg: Float | null;
+  private readonly buf: Float | null;
+
+  constructor(store: ParamStore, o: RMSpropOptions = {}) {
+    super(store, o.lr ?? 1e-2);
+    this.alpha = o.alpha ?? 0.99;
+    this.eps = o.eps ?? 1e-8;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.momentum = o.momentum ?? 0;
+    this.centered = o.centered ?? false;
+    checkHyper("RMSprop alpha", this.alpha, this.alpha >= 0);
+    checkHyper("RMSprop momentum", this.momentum, this.momentum >= 0);
+    this.squareAvg = this.buffer();
+    this.gradAvg = this.centered ? this.buffer() : null;
+    this.buf = this.momentum > 0 ? this.buffer() : null;
+  }
+
+  step(): void {
+    const { p, g, squareAvg: v, gradAvg: m, buf, lr, alpha, eps, weightDecay: wd, momentum: mu } = this;
+    for (let i = 0; i < p.length; i++) {
+      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+      v[i] = alpha * v[i] + (1 - alpha) * d * d;
+      let avg: number;
+      if (m) {
+        m[i] = alpha * m[i] + (1 - alpha) * d;
+        avg = Math.sqrt(v[i] - m[i] * m[i]) + eps;
+      } else {
+        avg = Math.sqrt(v[i]) + eps;
+      }
+      if (buf) {
+        buf[i] = mu * buf[i] + d / avg;
+        p[i] -= lr * buf[i];
+      } else {
+        p[i] -= (lr * d) / avg;
+      }
+    }
+    this.steps++;
+  }
+
+  stateBuffers(): Record<string, Float> {
+    const s: Record<string, Float> = { square_avg: this.squareAvg };
+    if (this.gradAvg) s.grad_avg = this.gradAvg;
+    if (this.buf) s.momentum_buffer = this.buf;
+    return s;
+  }
+}
+
+/** Options of Adam and AdamW (torch.optim.Adam / AdamW). */
+export interface AdamOptions {
+  /** Default 1e-3. */
+  lr?: number;
+  /** (β1, β2). Default [0.9, 0.999]. */
+  betas?: readonly [number, number];
+  /** Default 1e-8. */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay `p *= 1 - lr·wd` (default 1e-2). */
+  weightDecay?: number;
+  /** Use the running maximum of the second moment (Reddi et al. 2018). Default false. */
+  amsgrad?: boolean;
+}
+
+/**
+ * Adam (Kingma & Ba 2015): `d = g + wd·p`, `m = β1·m + (1-β1)·d`, `v = β2·v + (1-β2)·d²`,
+ * `p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)`.
+ */
+export class Adam extends Base implements Optimizer {
+  readonly name: string = "adam";
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly amsgrad: boolean;
+  /** Decoupled weight decay (AdamW) instead of L2 in the gradient. */
+  protected decoupled = false;
+  private readonly expAvg: Float;
+  private readonly expAvgSq: Float;
+  private readonly maxExpAvgSq: Float | null;
+
+  constructor(store: ParamStore, o: AdamOptions = {}, defaultWeightDecay = 0) {
+    super(store, o.lr ?? 1e-3);
+    [this.beta1, this.beta2] = o.betas ?? [0.9, 0.999];
+    this.eps = o.eps ?? 1e-8;
+    this.weightDecay = o.weightDecay ?? defaultWeightDecay;
+    this.amsgrad = o.amsgrad ?? false;
+    checkHyper("Adam beta1", this.beta1, this.beta1 >= 0 && this.beta1 < 1);
+    checkHyper("Adam beta2", this.beta2, this.beta2 >= 0 && this.beta2 < 1);
+    checkHyper("Adam eps", this.eps, this.eps >= 0);
+    checkHyper("Adam weightDecay", this.weightDecay, this.weightDecay >= 0);
+    this.expAvg = this.buffer();
+    this.expAvgSq = this.buffer();
+    this.maxExpAvgSq = this.amsgrad ? this.buffer() : null;
+  }
+
+  step(): void {
+    const { p, g, expAvg: m, expAvgSq: v, maxExpAvgSq: vmax, lr, beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
+    this.steps++;
+    const t = this.steps;
+    const stepSize = lr / (1 - b1 ** t);
+    const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+    const l2 = this.decoupled ? 0 : wd;
+    const decay = this.decoupled ? 1 - lr * wd : 1;
+    for (let i = 0; i < p.length; i++) {
+      if (decay !== 1) p[i] *= decay;
+      const d = l2 !== 0 ? g[i] + l2 * p[i] : g[i];
+      m[i] = b1 * m[i] + (1 - b1) * d;
+      v[i] = b2 * v[i] + (1 - b2) * d * d;
+      let s = v[i];
+      if (vmax) {
+        if (s > vmax[i]) vmax[i] = s;
+        s = vmax[i];
+      }
+      p[i] -= (stepSize * m[i]) / (Math.sqrt(s) / bc2Sqrt + eps);
+    }
+  }
+
+  stateBuffers(): Record<string, Float> {
+    const s: Record<string, Float> = { exp_avg: this.expAvg, exp_avg_sq: this.expAvgSq };
+    if (this.maxExpAvgSq) s.max_exp_avg_sq = this.maxExpAvgSq;
+    return s;
+  }
+}
+
+/** AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay, `p *= 1 - lr·wd` before the Adam update. Default weightDecay 1e-2. */
+export class AdamW extends Adam {
+  override readonly name: string = "adamw";
+  constructor(store: ParamStore, o: AdamOptions = {}) {
+    super(store, o, 1e-2);
+    this.decoupled = true;
+  }
+}
+
+/** Optimizer names accepted by `createOptimizer`. */
+export type OptimizerName = "sgd" | "adagrad" | "rmsprop" | "adam" | "adamw";
+
+/** Options for `createOptimizer`: the union of every optimizer's options. */
+export type AnyOptimizerOptions = { lr?: number } & Omit<SGDOptions, "lr"> & AdagradOptions & RMSpropOptions & AdamOptions;
+
+/** Builds an optimizer by name (for configs and the CLI). SGD has no default lr, as in PyTorch. */
+export function createOptimizer(name: OptimizerName, store: ParamStore, o: AnyOptimizerOptions = {}): Optimizer {
+  switch (name) {
+    case "sgd":
+      if (o.lr === undefined) throw new RangeError("SGD needs a learning rate (lr)");
+      return new SGD(store, { ...o, lr: o.lr });
+    case "adagrad": return new Adagrad(store, o);
+    case "rmsprop": return new RMSprop(store, o);
+    case "adam": return new Adam(store, o);
+    case "adamw": return new AdamW(store, o);
+    default:
+      throw new RangeError(`unknown optimizer "${name as string}" (have: sgd, adagrad, rmsprop, adam, adamw)`);
+  }
+}

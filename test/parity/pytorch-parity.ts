@@ -1,0 +1,176 @@
+// The PyTorch parity checks, one function per fixture kind (test/fixtures/pytorch/README.md).
+// Each throws on the first tensor that disagrees, naming it and its max abs diff.
+
+import {
+  Adagrad, Adam, AdamW, clipGradNorm, LanguageModel, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
+  type DType, type Optimizer, type ParamStore,
+} from "../../src/index.js";
+import { buf, expectClose, expectCloseScalar, ids, tolerance, type FixtureTensor } from "../helpers/fixtures.js";
+import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
+
+type Fx = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Why a fixture cannot run yet (a cell type or option not built), or null when it can. */
+export function notImplemented(fx: Fx): string | null {
+  const cell = fx.kind === "charlm" ? fx.model?.cell : fx.module?.type;
+  if ((fx.kind === "recurrent" || fx.kind === "tbptt" || fx.kind === "charlm") && cell !== "RNN") {
+    return `${fx.kind} with cell ${cell}`;
+  }
+  if (fx.module?.bidirectional) return "bidirectional layers";
+  if (fx.module?.batch_first) return "batch_first layout";
+  return null;
+}
+
+/** Runs one fixture at one dtype; throws on disagreement or on an unknown kind. */
+export function runFixture(fx: Fx, dtype: DType): void {
+  switch (fx.kind) {
+    case "recurrent": return recurrent(fx, dtype);
+    case "clip_grad_norm": return clipFixture(fx, dtype);
+    case "tbptt": return tbptt(fx, dtype);
+    case "charlm": return charlm(fx, dtype);
+    case "single_neuron": return singleNeuronFixture(fx, dtype);
+    default: throw new Error(`unknown fixture kind "${fx.kind}"`);
+  }
+}
+
+function loadParams(store: ParamStore, params: Record<string, FixtureTensor>): void {
+  const have = store.params.map((p) => p.name).sort();
+  const want = Object.keys(params).sort();
+  if (have.join() !== want.join()) throw new Error(`parameter names differ: rnnlab [${have}] vs fixture [${want}]`);
+  for (const [name, t] of Object.entries(params)) {
+    const p = store.get(name);
+    if (p.shape.join() !== t.shape.join()) throw new Error(`${name}: shape [${p.shape}] vs fixture [${t.shape}]`);
+    p.value.set(t.data);
+  }
+}
+
+function rnnOf(module: Fx, dtype: DType): RNN {
+  return new RNN({
+    inputSize: module.input_size, hiddenSize: module.hidden_size, numLayers: module.num_layers ?? 1,
+    nonlinearity: module.nonlinearity ?? "tanh", bias: module.bias ?? true, dtype,
+  });
+}
+
+function recurrent(fx: Fx, dtype: DType): void {
+  const tol = tolerance(dtype);
+  const rnn = rnnOf(fx.module, dtype);
+  loadParams(rnn.store, fx.params);
+  const x = fx.inputs.x as FixtureTensor;
+  const h0 = fx.inputs.h0 as FixtureTensor;
+  const c = rnn.forward(tensor(x.data, x.shape, dtype), tensor(h0.data, h0.shape, dtype));
+  expectClose("output", c.output.data, fx.outputs.output.data, tol);
+  expectClose("h_n", c.hN, fx.outputs.h_n.data, tol);
+  const Ro = buf(fx.loss.R_out, dtype);
+  const Rh = buf(fx.loss.R_h, dtype);
+  let loss = 0;
+  for (let i = 0; i < Ro.length; i++) loss += c.output.data[i] * Ro[i];
+  for (let i = 0; i < Rh.length; i++) loss += c.hN[i] * Rh[i];
+  expectCloseScalar("loss", loss, fx.loss.value, tol);
+  rnn.store.zeroGrad();
+  const { dx, dh0 } = rnn.backward(c, Ro, Rh);
+  for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
+    const actual = name === "x" ? dx.data : name === "h0" ? dh0.data : rnn.store.get(name).grad;
+    expectClose(`grad ${name}`, actual, g.data, tol);
+  }
+}
+
+function clipFixture(fx: Fx, dtype: DType): void {
+  const tol = tolerance(dtype);
+  const grads = (fx.grads_before as FixtureTensor[]).map((t) => buf(t, dtype));
+  const normType = fx.norm_type === "inf" ? Infinity : Number(fx.norm_type);
+  const total = clipGradNorm(grads, fx.max_norm, normType);
+  expectCloseScalar("total_norm", total, fx.total_norm, tol);
+  (fx.grads_after as FixtureTensor[]).forEach((t, i) => expectClose(`grads_after[${i}]`, grads[i], t.data, tol));
+}
+
+function tbptt(fx: Fx, dtype: DType): void {
+  const tol = tolerance(dtype);
+  const model = new WeightedSumRNN({
+    inputSize: fx.module.input_size, hiddenSize: fx.module.hidden_size, numLayers: fx.module.num_layers ?? 1,
+    nonlinearity: fx.module.nonlinearity ?? "tanh", bias: fx.module.bias ?? true, dtype,
+  });
+  loadParams(model.store, fx.params);
+  const [, B, I] = fx.x.shape as number[];
+  const H = fx.module.hidden_size;
+  const x = buf(fx.x, dtype);
+  const R = buf(fx.R, dtype);
+  const tb = new TruncatedBPTT(model, { k1: fx.k1, k2: fx.k2, batch: B });
+  if (fx.h_start !== "zeros") tb.state[0].set((fx.h_start as FixtureTensor).data);
+  let expectedStart = 0;
+  for (const [i, ch] of (fx.chunks as Fx[]).entries()) {
+    if (ch.start !== expectedStart) throw new Error(`chunk ${i} starts at ${ch.start}, expected consecutive chunks`);
+    expectedStart += ch.length;
+    model.store.zeroGrad();
+    const xs = x.subarray(ch.start * B * I, (ch.start + ch.length) * B * I);
+    const Rs = R.subarray(ch.start * B * H, (ch.start + ch.length) * B * H);
+    const loss = tb.step(xs, Rs, ch.length);
+    expectCloseScalar(`chunk ${i} loss`, loss, ch.loss, tol);
+    for (const [name, g] of Object.entries(ch.grads as Record<string, FixtureTensor>)) {
+      expectClose(`chunk ${i} grad ${name}`, model.store.get(name).grad, g.data, tol);
+    }
+  }
+}
+
+function optimizerFor(key: string, store: ParamStore, h: Fx): Optimizer {
+  const known = new Set(["lr", "betas", "eps", "momentum", "nesterov", "weight_decay", "dampening", "lr_decay", "alpha", "centered", "amsgrad", "pre_clip_norms", "params_after_3_steps"]);
+  for (const k of Object.keys(h)) if (!known.has(k)) throw new Error(`optimizer ${key}: unknown hyperparameter "${k}"`);
+  const wd = h.weight_decay;
+  if (key.startsWith("adamw")) return new AdamW(store, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: wd, amsgrad: h.amsgrad });
+  if (key.startsWith("adam")) return new Adam(store, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: wd, amsgrad: h.amsgrad });
+  if (key.startsWith("sgd")) {
+    return new SGD(store, { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: wd, nesterov: h.nesterov });
+  }
+  if (key.startsWith("adagrad")) return new Adagrad(store, { lr: h.lr, lrDecay: h.lr_decay, weightDecay: wd, eps: h.eps });
+  if (key.startsWith("rmsprop")) {
+    return new RMSprop(store, { lr: h.lr, alpha: h.alpha, eps: h.eps, weightDecay: wd, momentum: h.momentum, centered: h.centered });
+  }
+  throw new Error(`unknown optimizer "${key}" in fixture`);
+}
+
+function charlm(fx: Fx, dtype: DType): void {
+  const tol = tolerance(dtype);
+  const m = fx.model;
+  const lm = new LanguageModel({
+    vocabSize: m.vocab, embedSize: m.embed, hiddenSize: m.hidden, numLayers: m.layers ?? m.num_layers ?? 1,
+    nonlinearity: m.nonlinearity ?? "tanh", bias: m.bias ?? true, tieWeights: m.tied_embedding_and_head, dtype,
+  });
+  const [T, B] = fx.tokens_in.shape as number[];
+  const xin = ids(fx.tokens_in);
+  const tgt = ids(fx.tokens_target);
+  const run = () => lm.forward(xin, tgt, T, B, null, 0);
+  loadParams(lm.store, fx.params);
+  lm.store.zeroGrad();
+  expectCloseScalar("loss", run(), fx.loss.value, tol);
+  lm.backward();
+  for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
+    expectClose(`grad ${name}`, lm.store.get(name).grad, g.data, tol);
+  }
+  const { clip_max_norm: clipMax, ...optims } = fx.optim as Fx;
+  for (const [key, h] of Object.entries(optims as Record<string, Fx>)) {
+    loadParams(lm.store, fx.params);
+    const opt = optimizerFor(key, lm.store, h);
+    for (let s = 0; s < h.pre_clip_norms.length; s++) {
+      lm.store.zeroGrad();
+      run();
+      lm.backward();
+      const norm = clipGradNorm(lm.store, clipMax);
+      expectCloseScalar(`${key} step ${s + 1} pre-clip norm`, norm, h.pre_clip_norms[s], tol);
+      opt.step();
+    }
+    for (const [name, t] of Object.entries(h.params_after_3_steps as Record<string, FixtureTensor>)) {
+      expectClose(`${key}: ${name} after ${h.pre_clip_norms.length} steps`, lm.store.get(name).value, t.data, tol);
+    }
+  }
+}
+
+function singleNeuronFixture(fx: Fx, dtype: DType): void {
+  const tol = tolerance(dtype);
+  for (const p of fx.points as Fx[]) {
+    const r = singleNeuron(p.w, p.b, { T: fx.T, x0: fx.x0, target: fx.target, dtype });
+    const at = `(w=${p.w}, b=${p.b})`;
+    expectCloseScalar(`x_T ${at}`, r.xT, p.x_T, tol);
+    expectCloseScalar(`loss ${at}`, r.loss, p.loss, tol);
+    expectCloseScalar(`dloss/dw ${at}`, r.dw, p.dloss_dw, tol);
+    expectCloseScalar(`dloss/db ${at}`, r.db, p.dloss_db, tol);
+  }
+}

@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""Writes PyTorch reference fixtures in the format of test/fixtures/pytorch/README.md.
+
+Needs Debian's python3-torch (apt-get install python3-torch); rnnlab itself never needs Python.
+Every number is computed by PyTorch in float64 from seeded random weights and inputs.
+
+Usage:
+  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants]
+
+  --set extra     what the shared fixtures do not cover: every optimizer (SGD with Nesterov and
+                  weight decay, Adagrad, RMSprop centred with momentum, Adam with weight decay and
+                  AMSGrad, AdamW), truncated BPTT with k2 > k1, p = 1 and p = 3 clipping.
+  --set variants  the shared kinds with other sizes and seeds, 3-layer stacks, no bias, relu,
+                  p = 1 clipping: for checking that the parity runner needs no code change.
+"""
+import argparse
+import json
+import os
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+GEN = "PyTorch %s, float64 (tools/make_fixtures.py)" % torch.__version__
+
+
+def T(x):
+    x = x.detach().to(torch.float64)
+    return {"shape": list(x.shape), "data": x.reshape(-1).tolist()}
+
+
+def write(out, name, obj):
+    obj["generator"] = GEN
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump(obj, f)
+
+
+def rand_rnn(I, H, L, nonlin, bias):
+    return torch.nn.RNN(I, H, num_layers=L, nonlinearity=nonlin, bias=bias)
+
+
+def recurrent(out, name, I, H, L, Tn, B, nonlin="tanh", bias=True):
+    m = rand_rnn(I, H, L, nonlin, bias)
+    x = torch.randn(Tn, B, I, requires_grad=True)
+    h0 = torch.randn(L, B, H, requires_grad=True)
+    y, hn = m(x, h0)
+    Ro = torch.randn_like(y)
+    Rh = torch.randn_like(hn)
+    loss = (y * Ro).sum() + (hn * Rh).sum()
+    loss.backward()
+    params = {k: T(v) for k, v in m.named_parameters()}
+    grads = {k: T(v.grad) for k, v in m.named_parameters()}
+    grads["x"] = T(x.grad)
+    grads["h0"] = T(h0.grad)
+    write(out, name, {
+        "kind": "recurrent",
+        "module": {"type": "RNN", "input_size": I, "hidden_size": H, "num_layers": L,
+                   "nonlinearity": nonlin, "bias": bias, "batch_first": False},
+        "params": params,
+        "inputs": {"x": T(x), "h0": T(h0)},
+        "outputs": {"output": T(y), "h_n": T(hn)},
+        "loss": {"definition": "sum(output*R_out) + sum(h_n*R_h)", "R_out": T(Ro), "R_h": T(Rh), "value": loss.item()},
+        "grads": grads,
+    })
+
+
+def clip(out, name, shapes, max_norm, norm_type, scale):
+    gs = [torch.randn(*s) * scale for s in shapes]
+    before = [T(g) for g in gs]
+    ps = [torch.zeros_like(g, requires_grad=True) for g in gs]
+    for p, g in zip(ps, gs):
+        p.grad = g.clone()
+    nt = float("inf") if norm_type == "inf" else norm_type
+    total = torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=nt)
+    write(out, name, {
+        "kind": "clip_grad_norm", "max_norm": max_norm, "norm_type": norm_type,
+        "grads_before": before, "total_norm": total.item(), "grads_after": [T(p.grad) for p in ps],
+    })
+
+
+def tbptt(out, name, I, H, L, Tn, B, k1, k2):
+    m = rand_rnn(I, H, L, "tanh", True)
+    x = torch.randn(Tn, B, I)
+    R = torch.randn(Tn, B, H)
+    chunks = []
+    for start in range(0, Tn, k1):
+        end = min(start + k1, Tn)
+        ws = max(0, start - (k2 - k1))  # the chunk plus the k2 - k1 steps before it
+        with torch.no_grad():  # the state at the window's start, detached
+            h = torch.zeros(L, B, H)
+            if ws > 0:
+                _, h = m(x[:ws], h)
+        m.zero_grad()
+        y, _ = m(x[ws:end], h)
+        loss = (y[start - ws:] * R[start:end]).sum()
+        loss.backward()
+        chunks.append({"start": start, "length": end - start, "loss": loss.item(),
+                       "grads": {k: T(v.grad) for k, v in m.named_parameters()}})
+    write(out, name, {
+        "kind": "tbptt",
+        "module": {"type": "RNN", "input_size": I, "hidden_size": H, "num_layers": L, "nonlinearity": "tanh"},
+        "params": {k: T(v) for k, v in m.named_parameters()},
+        "x": T(x), "R": T(R), "h_start": "zeros", "k1": k1, "k2": k2, "chunks": chunks,
+        "note": "TBPTT(k1,k2) with frozen parameters: per chunk of (up to) k1 steps, forward over the chunk and the "
+                "k2-k1 steps before it, from the (detached) state at that window's start; loss = sum(output*R) over "
+                "the chunk's steps only; gradients of that chunk alone.",
+    })
+
+
+class LM(torch.nn.Module):
+    def __init__(self, V, E, H, L, nonlin, tied):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(V, E)
+        self.rnn = torch.nn.RNN(E, H, num_layers=L, nonlinearity=nonlin)
+        self.head = torch.nn.Linear(H, V)
+        if tied:
+            self.head.weight = self.embedding.weight
+
+    def forward(self, ids):
+        y, _ = self.rnn(self.embedding(ids))
+        return self.head(y)
+
+
+OPTIMS = {
+    "adam": lambda ps: (torch.optim.Adam(ps, lr=0.01), {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8}),
+    "sgd_momentum": lambda ps: (torch.optim.SGD(ps, lr=0.1, momentum=0.9), {"lr": 0.1, "momentum": 0.9}),
+    "sgd_nesterov": lambda ps: (torch.optim.SGD(ps, lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.01),
+                                {"lr": 0.1, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01}),
+    "adagrad": lambda ps: (torch.optim.Adagrad(ps, lr=0.05, lr_decay=0.01, weight_decay=0.001),
+                           {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 0.001, "eps": 1e-10}),
+    "rmsprop": lambda ps: (torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.001),
+                           {"lr": 0.01, "alpha": 0.9, "eps": 1e-8, "momentum": 0.5, "centered": True, "weight_decay": 0.001}),
+    "adam_l2_amsgrad": lambda ps: (torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), weight_decay=0.01, amsgrad=True),
+                                   {"lr": 0.02, "betas": [0.8, 0.99], "eps": 1e-8, "weight_decay": 0.01, "amsgrad": True}),
+    "adamw": lambda ps: (torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1}),
+}
+
+
+def charlm(out, name, V, E, H, L, Tn, B, tied, nonlin="tanh", optims=("adam", "sgd_momentum"), clip_max=0.2):
+    m = LM(V, E, H, L, nonlin, tied)
+    start = {k: v.detach().clone() for k, v in m.named_parameters()}
+    ids = torch.randint(0, V, (Tn + 1, B))
+    xin, tgt = ids[:-1], ids[1:]
+
+    def loss_of():
+        logits = m(xin)
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1))
+
+    loss = loss_of()
+    loss.backward()
+    grads = {k: T(v.grad) for k, v in m.named_parameters()}
+    optim = {"clip_max_norm": clip_max}
+    for oname in optims:
+        with torch.no_grad():
+            for k, v in m.named_parameters():
+                v.copy_(start[k])
+        opt, hyper = OPTIMS[oname](list(m.parameters()))
+        norms = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss_of().backward()
+            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
+            opt.step()
+        optim[oname] = dict(hyper, pre_clip_norms=norms,
+                            params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    model = {"vocab": V, "embed": E, "hidden": H, "cell": "RNN", "tied_embedding_and_head": tied}
+    if L != 1:
+        model["layers"] = L
+    if nonlin != "tanh":
+        model["nonlinearity"] = nonlin
+    write(out, name, {
+        "kind": "charlm", "model": model,
+        "params": {k: T(v) for k, v in start.items()},
+        "tokens_in": T(xin.to(torch.float64)), "tokens_target": T(tgt.to(torch.float64)),
+        "loss": {"definition": "mean cross-entropy (natural log) over all T*B positions", "value": loss.item()},
+        "grads": grads, "optim": optim,
+        "note": "params named embedding.weight, rnn.<PyTorch names>, head.weight/head.bias. When tied, head.weight IS "
+                "embedding.weight (one tensor; its gradient is the sum of both uses).",
+    })
+
+
+def single_neuron(out, name, Tn, x0, target, ws, bs):
+    pts = []
+    for w0 in ws:
+        for b0 in bs:
+            w = torch.tensor(float(w0), requires_grad=True)
+            b = torch.tensor(float(b0), requires_grad=True)
+            x = torch.tensor(float(x0))
+            for _ in range(Tn):
+                x = w * torch.sigmoid(x) + b
+            loss = (torch.sigmoid(x) - target) ** 2
+            loss.backward()
+            pts.append({"w": w0, "b": b0, "x_T": x.item(), "loss": loss.item(),
+                        "dloss_dw": w.grad.item(), "dloss_db": b.grad.item()})
+    write(out, name, {"kind": "single_neuron", "T": Tn, "x0": x0, "target": target,
+                      "model": "x_t = w*sigmoid(x_{t-1}) + b, loss E_T = (sigmoid(x_T) - target)^2", "points": pts})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--set", choices=["extra", "variants"], default="extra")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(a.seed)
+    if a.set == "extra":
+        charlm(a.out, "charlm_rnn_all_optimizers", 8, 4, 5, 1, 5, 2, False, optims=list(OPTIMS))
+        charlm(a.out, "charlm_rnn_tied_2layer", 7, 6, 6, 2, 4, 3, True, optims=list(OPTIMS))
+        tbptt(a.out, "tbptt_k1_3_k2_7", 3, 4, 1, 14, 2, 3, 7)
+        tbptt(a.out, "tbptt_k1_2_k2_5_2layer", 2, 3, 2, 9, 3, 2, 5)
+        clip(a.out, "clip_norm1_active", [(4, 3), (5,), (2, 2)], 1.5, 1.0, 1.0)
+        clip(a.out, "clip_norm3_active", [(3, 3), (6,)], 0.7, 3.0, 2.0)
+    else:
+        recurrent(a.out, "rnn_tanh_l3", 4, 6, 3, 7, 3)
+        recurrent(a.out, "rnn_relu_l3_nobias", 5, 3, 3, 6, 4, nonlin="relu", bias=False)
+        recurrent(a.out, "rnn_tanh_l2_nobias", 1, 8, 2, 9, 1, bias=False)
+        recurrent(a.out, "rnn_relu_l1", 6, 2, 1, 3, 5, nonlin="relu")
+        clip(a.out, "clip_norm1_active", [(6, 2), (3,), (4, 4)], 2.0, 1.0, 1.0)
+        clip(a.out, "clip_norm1_inactive", [(2, 2), (3,)], 100.0, 1.0, 1.0)
+        clip(a.out, "clip_norm2_active", [(9,), (2, 5)], 0.3, 2.0, 3.0)
+        clip(a.out, "clip_norminf_active", [(3, 7)], 0.1, "inf", 1.0)
+        tbptt(a.out, "tbptt_rnn_l3", 2, 5, 3, 10, 3, 5, 5)
+        tbptt(a.out, "tbptt_rnn_uneven", 3, 3, 1, 11, 2, 4, 4)
+        charlm(a.out, "charlm_rnn_l3", 13, 4, 9, 3, 7, 2, False)
+        charlm(a.out, "charlm_rnn_tied_relu", 6, 5, 5, 1, 5, 4, True, nonlin="relu")
+        single_neuron(a.out, "single_neuron_T30", 30, -0.3, 0.2, [0.5, 3.0, 7.5], [-4.0, -1.5, 0.5])
+
+
+if __name__ == "__main__":
+    main()
