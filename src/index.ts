@@ -5,7 +5,7 @@ export { alloc, fromArray, dtypeOf, type DType, type Float, type Ids } from "./t
 export { tensor, zeros, numel, checkShape, type Tensor } from "./tensor/tensor.js";
 export { Rng } from "./tensor/rng.js";
 export type { Kernels } from "./tensor/kernels.js";
-export { jsKernels, defaultKernels } from "./tensor/js-kernels.js";
+export { jsKernels, jsTiledKernels, defaultKernels } from "./tensor/js-kernels.js";
 
 // nn
 export { ParamStore, Parameter, uniformInit, normalInit, zerosInit, type Initializer, type ParamStoreOptions } from "./nn/params.js";

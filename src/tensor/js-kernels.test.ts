@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { jsKernels } from "./js-kernels.js";
+import { jsKernels, jsTiledKernels } from "./js-kernels.js";
 import { Rng } from "./rng.js";
 
 // every kernel set runs the same checks; the wasm set joins this list when it exists
-const kernelSets = [jsKernels];
+const kernelSets = [jsKernels, jsTiledKernels];
 
 function randArray(rng: Rng, n: number): Float64Array {
   return Float64Array.from({ length: n }, () => rng.uniformRange(-1, 1));

@@ -4,6 +4,7 @@
 // loop walks memory contiguously; nothing cleverer lives here on purpose.
 
 import type { Float, Ids } from "./dtype.js";
+import { gemmTiled } from "./gemm-tiled.js";
 import type { Kernels } from "./kernels.js";
 
 function gemm(
@@ -163,7 +164,10 @@ export const jsKernels: Kernels = {
   },
 } satisfies Kernels;
 
-/** The kernel set used when a caller does not pass one. Today the reference; a probed fast set later. */
+/** The reference set with the register-tiled GEMM (gemm-tiled.ts): the fast plain-JavaScript path. */
+export const jsTiledKernels: Kernels = { ...jsKernels, name: "js-tiled", gemm: gemmTiled };
+
+/** The kernel set used when a caller does not pass one: today the tiled JavaScript set. */
 export function defaultKernels(): Kernels {
-  return jsKernels;
+  return jsTiledKernels;
 }
