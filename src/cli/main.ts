@@ -4,36 +4,61 @@
 
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { InputError } from "../io/files.js";
+import { SafetensorsError } from "../io/safetensors.js";
+import { CheckpointError } from "../train/run.js";
+import { evalCommand } from "./eval.js";
+import { sampleCommand } from "./sample.js";
+import { trainCommand } from "./train.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
+/** commander's messages, folded into one line with a pointer to --help. */
+function oneLine(s: string, cmd: Command): string {
+  const text = s.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim();
+  const name = cmd.name() === "rnnlab" ? "rnnlab" : `rnnlab ${cmd.name()}`;
+  return `rnnlab: ${text} (see ${name} --help)\n`;
+}
+
+function configure(cmd: Command): Command {
+  cmd.exitOverride().showHelpAfterError(false).configureOutput({ outputError: (s, write) => write(oneLine(s, cmd)) });
+  for (const sub of cmd.commands) configure(sub);
+  return cmd;
+}
+
 export function buildProgram(): Command {
-  const program = new Command();
-  program
+  const program = new Command()
     .name("rnnlab")
     .description("Recurrent neural networks you can train, look inside and ship.")
     .version(pkg.version)
-    .showHelpAfterError(false)
-    .exitOverride();
-  return program;
+    .addCommand(trainCommand())
+    .addCommand(sampleCommand())
+    .addCommand(evalCommand());
+  return configure(program);
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     if (argv.length === 0) {
       program.outputHelp();
       return 0;
     }
-    program.parse(argv, { from: "user" });
-    return 0;
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       return 2; // commander has already printed its one-line error
+    }
+    if (e instanceof InputError || e instanceof CheckpointError || e instanceof SafetensorsError) {
+      process.stderr.write(`rnnlab: ${e.message}\n`);
+      return 2;
     }
     throw e;
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

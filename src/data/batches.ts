@@ -2,6 +2,8 @@
 // batches continue each stream, so truncated BPTT can carry the state from one batch to the next.
 // A batch is (T, B) inputs and the (T, B) targets one token later, time-major.
 
+import type { TokenArray } from "./corpus.js";
+
 /** One batch of a StreamBatcher. The buffers are reused by the next call. */
 export interface StreamBatch {
   /** (T, B) token ids. */
@@ -29,7 +31,7 @@ export class StreamBatcher {
   private readonly inputs: Int32Array;
   private readonly targets: Int32Array;
 
-  constructor(readonly tokens: Int32Array, readonly B: number, readonly T: number) {
+  constructor(readonly tokens: TokenArray, readonly B: number, readonly T: number) {
     if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a whole number >= 1, got ${B}`);
     if (!Number.isInteger(T) || T < 1) throw new RangeError(`steps per window must be a whole number >= 1, got ${T}`);
     this.S = Math.floor((tokens.length - 1) / B);
@@ -39,6 +41,11 @@ export class StreamBatcher {
     }
     this.inputs = new Int32Array(T * B);
     this.targets = new Int32Array(T * B);
+  }
+
+  /** Passes over the data completed so far. */
+  get epoch(): number {
+    return Math.floor(this.position / this.windowsPerPass);
   }
 
   /** The next window. */

@@ -71,6 +71,10 @@ export class LanguageModel {
   private logits: Float = new Float32Array(0); // (cap, B, V)
   private probs: Float = new Float32Array(0); // (cap, B, V) softmax, then dlogits in backward
   private dOut: Float = new Float32Array(0); // (cap, B, H) loss gradient at the top layer's outputs
+  // inference (predict), kept apart from the training buffers above
+  private inf: { cap: number; B: number; cache: RNNCache | null; emb: Float; logits: Float } = {
+    cap: 0, B: 0, cache: null, emb: new Float32Array(0), logits: new Float32Array(0),
+  };
   // the last forward, for backward
   private last = { T: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, count: 0 };
 
@@ -168,6 +172,29 @@ export class LanguageModel {
   /** Copies the state after `t` steps of the last forward into `into` (as from createState). */
   stateAt(t: number, into: Float[]): void {
     this.rnn.stateAt(this.cache!, t, into[0]);
+  }
+
+  /**
+   * Runs T steps of inputs (T, B) from `state` and returns the logits (B, V) of the last step
+   * (a view, valid until the next predict); `state` is updated in place to the state after the
+   * last step. No loss, no gradients, and the training buffers are left alone.
+   */
+  predict(inputs: Ids, T: number, B: number, state: Float[]): Float {
+    const { vocabSize: V, embedSize: E, hiddenSize: H } = this.options;
+    const f = this.inf;
+    if (!f.cache || f.B !== B || f.cap < T) {
+      f.cap = Math.max(T, f.B === B ? f.cap : 0);
+      f.B = B;
+      f.cache = this.rnn.createCache(f.cap, B);
+      f.emb = alloc(this.store.dtype, f.cap * B * E);
+      f.logits = alloc(this.store.dtype, B * V);
+    }
+    this.embedding.forward(f.emb, inputs, T * B);
+    this.rnn.forwardRaw(f.cache, f.emb, T, state[0]);
+    this.rnn.stateAt(f.cache, T, state[0]);
+    const top = f.cache.hs[f.cache.hs.length - 1];
+    this.head.forward(f.logits, top, B, 0, T * B * H);
+    return f.logits;
   }
 
   /** Logits (T, B, V) of the last forward's counted rows (a view, valid until the next forward). */

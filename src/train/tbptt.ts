@@ -134,6 +134,40 @@ export class TruncatedBPTT<X extends StepArray = StepArray, Y extends StepArray 
     return loss;
   }
 
+  /**
+   * What the driver carries between chunks (for checkpoints): the state the next window starts
+   * from and, when k2 > k1, the kept history of inputs and targets. The arrays are live views.
+   */
+  carried(): { state: Float[]; history: number; inputs: X | null; targets: Y | null } {
+    const h = this.hist;
+    return {
+      state: this.state,
+      history: h,
+      inputs: this.winX && h > 0 ? (this.winX.subarray(0, (this.winX.length / this.k2) * h) as X) : null,
+      targets: this.winY && h > 0 ? (this.winY.subarray(0, (this.winY.length / this.k2) * h) as Y) : null,
+    };
+  }
+
+  /** Restores what `carried()` returned (a resumed run continues exactly). */
+  restore(c: { state: ArrayLike<number>[]; history: number; inputs: X | null; targets: Y | null }): void {
+    if (c.state.length !== this.state.length || c.state.some((s, i) => s.length !== this.state[i].length)) {
+      throw new RangeError("truncated BPTT: the carried state has the wrong shape");
+    }
+    c.state.forEach((s, i) => this.state[i].set(s));
+    this.lastW = 0;
+    this.hist = 0;
+    if (c.history > 0) {
+      if (this.k2 === this.k1 || c.history > this.k2 - this.k1 || !c.inputs || !c.targets) {
+        throw new RangeError("truncated BPTT: the carried history does not fit k1 and k2");
+      }
+      this.winX = sameKind(c.inputs, (c.inputs.length / c.history) * this.k2) as X;
+      this.winY = sameKind(c.targets, (c.targets.length / c.history) * this.k2) as Y;
+      this.winX.set(c.inputs);
+      this.winY.set(c.targets);
+      this.hist = c.history;
+    }
+  }
+
   /** Copies the state after the last chunk's final step (the stream's current state) into `into`. */
   currentState(into: Float[]): void {
     if (this.lastW === 0) for (let i = 0; i < into.length; i++) into[i].set(this.state[i]);

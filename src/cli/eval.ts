@@ -1,0 +1,28 @@
+// `rnnlab eval --checkpoint F FILE`: a trained model's loss on a text, in nats and bits per character.
+
+import { Command } from "commander";
+import { loadCorpus } from "../io/corpus.js";
+import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
+import { InputError } from "../io/files.js";
+import { evaluateLoss } from "../train/evaluate.js";
+import { modelFromSnapshot } from "../train/run.js";
+import { fmtInt } from "./options.js";
+
+export function evalCommand(): Command {
+  return new Command("eval")
+    .description("report a trained model's loss on a text, in nats and bits per character")
+    .argument("<file>", "UTF-8 text file to score")
+    .requiredOption("--checkpoint <file>", "a checkpoint written by rnnlab train")
+    .action(async (file: string, o: { checkpoint: string }) => {
+      const snap = readCheckpoint(o.checkpoint);
+      const { model, vocab, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
+      const { tokens } = loadCorpus(file, vocab);
+      if (tokens.length < 2) throw new InputError(`${file} has ${tokens.length} character; scoring needs at least 2`);
+      const B = Math.min(config.train.batch, tokens.length - 1);
+      const { loss, count } = evaluateLoss(model, tokens, B, config.train.k1, { partial: true });
+      process.stdout.write(
+        `${file}: ${loss.toFixed(4)} nats/char, ${(loss / Math.LN2).toFixed(4)} bits/char over ${fmtInt(count)} characters` +
+          ` (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"})\n`,
+      );
+    });
+}

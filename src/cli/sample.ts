@@ -1,0 +1,52 @@
+// `rnnlab sample --checkpoint F`: text from a trained model, streamed as it is generated.
+
+import { Command } from "commander";
+import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
+import { InputError } from "../io/files.js";
+import { generate } from "../nn/generate.js";
+import { Rng } from "../tensor/rng.js";
+import { modelFromSnapshot } from "../train/run.js";
+import { intArg, numArg } from "./options.js";
+
+interface SampleOpts {
+  checkpoint: string;
+  length: number;
+  temperature: number;
+  topK: number;
+  prime?: string;
+  seed: number;
+}
+
+export function sampleCommand(): Command {
+  return new Command("sample")
+    .description("generate text from a trained model")
+    .requiredOption("--checkpoint <file>", "a checkpoint.safetensors or best.safetensors written by rnnlab train")
+    .option("--length <n>", "characters to generate", intArg(0), 500)
+    .option("--temperature <t>", "softmax temperature: < 1 safer, > 1 wilder, 0 always the likeliest", numArg(0), 1)
+    .option("--top-k <k>", "draw only among the k likeliest characters (0: all)", intArg(0), 0)
+    .option("--prime <text>", "text to start from (default: a newline)")
+    .option("--seed <n>", "seed of the draws (same seed, same text)", intArg(0), 1)
+    .action(async (o: SampleOpts) => {
+      const snap = readCheckpoint(o.checkpoint);
+      const { model, vocab } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
+      const prime = o.prime ?? (vocab.chars.includes("\n") ? "\n" : vocab.chars[0]);
+      if (prime.length === 0) throw new InputError("--prime needs at least one character");
+      for (const ch of prime) {
+        if (!vocab.chars.includes(ch)) throw new InputError(`--prime contains ${JSON.stringify(ch)}, a character the model never saw; use characters of its training text`);
+      }
+      if (o.prime !== undefined) process.stdout.write(prime);
+      // stream: flush what was generated every 16 characters and at the end
+      let pending = "";
+      generate(model, {
+        prime: vocab.encode(prime), length: o.length, rng: new Rng(o.seed), temperature: o.temperature, topK: o.topK,
+        onToken: (id) => {
+          pending += vocab.chars[id];
+          if (pending.length >= 16) {
+            process.stdout.write(pending);
+            pending = "";
+          }
+        },
+      });
+      process.stdout.write(`${pending}\n`);
+    });
+}

@@ -1,0 +1,387 @@
+// `rnnlab train [FILE]`: a character-level language model from the command line. Wires the
+// library's TrainingRun to files (checkpoints, metrics), progress output and signals; no numerics.
+
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { join, relative } from "node:path";
+import { Command } from "commander";
+import type { TokenArray } from "../data/corpus.js";
+import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../io/corpus.js";
+import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
+import { InputError, writeFileAtomic } from "../io/files.js";
+import { NonFiniteError } from "../train/trainer.js";
+import { TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
+import type { OptimizerName } from "../train/optim.js";
+import { choiceArg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
+import { createProgress } from "./progress.js";
+
+const LN2 = Math.log(2);
+/** Validation reads at most this many characters (the whole of tiny Shakespeare's 111,540). */
+const MAX_VAL_TOKENS = 1_000_000;
+const DEFAULT_STEPS = 3000;
+const EMBEDDED = "<embedded tinyshakespeare.txt>";
+
+interface TrainOpts {
+  cell: "rnn";
+  hidden: number;
+  layers: number;
+  embed: number;
+  nonlinearity: "tanh" | "relu";
+  tieWeights: boolean;
+  seq: number;
+  tbptt?: [number, number];
+  batch: number;
+  optimizer: OptimizerName;
+  lr?: number;
+  momentum: number;
+  weightDecay: number;
+  clip: number;
+  clipValue: number;
+  onNonfinite: "stop" | "skip";
+  steps?: number;
+  epochs?: number;
+  time?: number;
+  evalEvery: number;
+  saveEvery?: number;
+  sampleLength: number;
+  valFraction: number;
+  seed: number;
+  out?: string;
+  resume: boolean;
+}
+
+/** What a run remembers besides the TrainingRun snapshot: its data and schedule. */
+interface RunInfo {
+  data: { path: string; chars: number; hash: number; valFraction: number };
+  targetSteps: number | null;
+  evalEvery: number;
+  saveEvery: number;
+  sampleLength: number;
+  bestVal: number | null;
+  bestStep: number | null;
+  finished: boolean;
+}
+
+const DEFAULT_LR: Record<OptimizerName, number> = { adam: 2e-3, adamw: 2e-3, rmsprop: 2e-3, adagrad: 1e-2, sgd: 1e-1 };
+
+export function trainCommand(): Command {
+  return new Command("train")
+    .description("train a character-level language model (default text: the embedded tiny Shakespeare)")
+    .argument("[file]", "UTF-8 text file to learn from")
+    .option("--cell <type>", "recurrent cell", choiceArg(["rnn"] as const), "rnn")
+    .option("--hidden <n>", "hidden units per layer", intArg(1), 128)
+    .option("--layers <n>", "stacked recurrent layers", intArg(1), 1)
+    .option("--embed <n>", "embedding size", intArg(1), 64)
+    .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
+    .option("--tie-weights", "use the embedding as the output layer's weight (needs --embed = --hidden)", false)
+    .option("--seq <n>", "steps per window: truncated BPTT(n, n)", intArg(1), 64)
+    .option("--tbptt <k1,k2>", "truncated BPTT: update every k1 steps, backpropagate through k2 >= k1 (overrides --seq)", tbpttArg)
+    .option("--batch <n>", "parallel streams per batch", intArg(1), 32)
+    .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
+    .option("--lr <x>", "learning rate (default: 2e-3 for adam, adamw and rmsprop; 1e-2 adagrad; 0.1 sgd)", numArg(0, Infinity, true))
+    .option("--momentum <x>", "momentum for sgd and rmsprop", numArg(0, 1), 0)
+    .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", numArg(0), 0)
+    .option("--clip <x>", "clip the global gradient norm to x (0: off)", numArg(0), 5)
+    .option("--clip-value <x>", "clamp each gradient element to [-x, x] (0: off)", numArg(0), 0)
+    .option("--on-nonfinite <policy>", "on a NaN/infinite loss or gradient: stop, or skip the update", choiceArg(["stop", "skip"] as const), "stop")
+    .option("--steps <n>", `training steps (default ${DEFAULT_STEPS} when no length is given)`, intArg(1))
+    .option("--epochs <n>", "passes over the training text", numArg(0, Infinity, true))
+    .option("--time <minutes>", "stop after this many minutes of training", numArg(0, Infinity, true))
+    .option("--eval-every <n>", "validate, print and sample every n steps", intArg(1), 500)
+    .option("--save-every <n>", "write the checkpoint every n steps (default: --eval-every)", intArg(1))
+    .option("--sample-length <n>", "characters of the sample shown at each evaluation (0: none)", intArg(0), 200)
+    .option("--val-fraction <x>", "share of the text, from its end, held out for validation", numArg(0, 0.9), 0.1)
+    .option("--seed <n>", "seed of the initial weights and of the samples", intArg(0), 1)
+    .option("--out <dir>", "run folder (default: runs/run-<date>-<time>)")
+    .option("--resume", "continue the run in --out exactly where its checkpoint left off", false)
+    .action(async (file: string | undefined, opts: TrainOpts, cmd: Command) => {
+      process.exitCode = await train(file, opts, (name) => cmd.getOptionValueSource(name) === "cli");
+    });
+}
+
+function timestamp(): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+function split(corpus: Corpus, valFraction: number): { train: TokenArray; val: TokenArray | null } {
+  const n = corpus.tokens.length;
+  const nTrain = Math.floor(n * (1 - valFraction));
+  return { train: corpus.tokens.subarray(0, nTrain) as TokenArray, val: valFraction > 0 ? (corpus.tokens.subarray(nTrain) as TokenArray) : null };
+}
+
+function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: number, T: number): void {
+  const need = B * T + 1;
+  if (train.length < need) {
+    throw new InputError(`${what} leaves ${fmtInt(train.length)} characters for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${fmtInt(need)}); use a longer text or a smaller --batch or --seq`);
+  }
+  if (val && val.length < need) {
+    throw new InputError(`${what} leaves ${fmtInt(val.length)} characters for validation, fewer than one batch needs (${fmtInt(need)}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`);
+  }
+}
+
+/** Options a resumed run may change; every other one must match the checkpoint. */
+const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out"]);
+const FLAG: Record<string, string> = {
+  tieWeights: "--tie-weights", weightDecay: "--weight-decay", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
+};
+
+function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
+  const { model: m, train: t } = config;
+  return {
+    cell: m.cell, hidden: m.hiddenSize, layers: m.numLayers, embed: m.embedSize, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights,
+    seq: t.k1 === t.k2 ? t.k1 : undefined, tbptt: [t.k1, t.k2], batch: t.batch, optimizer: t.optimizer, lr: t.lr, momentum: t.momentum,
+    weightDecay: t.weightDecay, clip: t.clipNorm ?? 0, clipValue: t.clipValue ?? 0, onNonfinite: t.nonFinite, seed: t.seed,
+    valFraction: info.data.valFraction,
+  };
+}
+
+function configOf(o: TrainOpts, vocabSize: number): RunConfig {
+  const [k1, k2] = o.tbptt ?? [o.seq, o.seq];
+  if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
+  return {
+    model: { cell: o.cell, vocabSize, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights },
+    train: {
+      batch: o.batch, k1, k2, optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], momentum: o.momentum, weightDecay: o.weightDecay,
+      clipNorm: o.clip > 0 ? o.clip : null, clipValue: o.clipValue > 0 ? o.clipValue : null, nonFinite: o.onNonfinite, seed: o.seed,
+    },
+  };
+}
+
+function targetOf(o: TrainOpts, stepsPerEpoch: number, fallback: number | null): number | null {
+  const t: number[] = [];
+  if (o.steps !== undefined) t.push(o.steps);
+  if (o.epochs !== undefined) t.push(Math.max(1, Math.round(o.epochs * stepsPerEpoch)));
+  if (t.length) return Math.min(...t);
+  if (o.time !== undefined) return null;
+  return fallback;
+}
+
+/** Rewrites metrics.jsonl keeping only the lines of steps up to `step` (a resumed run writes the rest again). */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const keep = readFileSync(path, "utf8").split("\n").filter((line) => {
+    try {
+      return (JSON.parse(line) as { step: number }).step <= step;
+    } catch {
+      return false; // a line cut short by a kill
+    }
+  });
+  writeFileAtomic(path, keep.map((l) => `${l}\n`).join(""));
+}
+
+async function train(file: string | undefined, o: TrainOpts, given: (name: string) => boolean): Promise<number> {
+  let run: TrainingRun;
+  let info: RunInfo;
+  let corpus: Corpus;
+  let out: string;
+  if (o.resume) {
+    if (!given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
+    out = o.out!;
+    const ckPath = join(out, "checkpoint.safetensors");
+    if (!existsSync(ckPath)) throw new InputError(`${out} holds no checkpoint.safetensors to resume; start a new run without --resume`);
+    const snap = readCheckpoint(ckPath);
+    const { config, runInfo } = useCheckpoint(ckPath, snap, (s) => ({
+      config: JSON.parse(s.metadata.config ?? "null") as RunConfig,
+      runInfo: JSON.parse(s.metadata.run ?? "null") as RunInfo,
+    }));
+    if (!config || !runInfo) throw new InputError(`checkpoint ${ckPath} cannot be used: it is not a training checkpoint of rnnlab train`);
+    const saved = settingsOf(config, runInfo);
+    for (const [key, value] of Object.entries(o)) {
+      if (MAY_CHANGE.has(key) || !given(key) || !(key in saved)) continue;
+      if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
+        const flag = FLAG[key] ?? `--${key}`;
+        throw new InputError(
+          `${flag} ${JSON.stringify(value)} does not match the run in ${out} (trained with ${JSON.stringify(saved[key])}); ` +
+            "a resumed run keeps its settings: only --steps, --epochs, --time, --eval-every, --save-every and --sample-length may change",
+        );
+      }
+    }
+    const dataPath = file ?? (runInfo.data.path === EMBEDDED ? DEFAULT_CORPUS : runInfo.data.path);
+    corpus = loadCorpus(dataPath);
+    if (corpus.tokens.length !== runInfo.data.chars || corpus.hash !== runInfo.data.hash) {
+      throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} characters, hash ${runInfo.data.hash}); pass the same file`);
+    }
+    const parts = split(corpus, runInfo.data.valFraction);
+    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val));
+    const target = targetOf(o, run.stepsPerEpoch, runInfo.targetSteps);
+    info = {
+      ...runInfo,
+      targetSteps: target,
+      evalEvery: given("evalEvery") ? o.evalEvery : runInfo.evalEvery,
+      saveEvery: given("saveEvery") ? o.saveEvery! : given("evalEvery") ? o.evalEvery : runInfo.saveEvery,
+      sampleLength: given("sampleLength") ? o.sampleLength : runInfo.sampleLength,
+      finished: false,
+    };
+    if (target !== null && run.steps >= target) {
+      throw new InputError(`the run in ${out} already finished at step ${run.steps} of ${target}; pass a larger --steps (or --epochs) to train further`);
+    }
+    truncateMetrics(join(out, "metrics.jsonl"), run.steps);
+  } else {
+    out = o.out ?? join("runs", `run-${timestamp()}`);
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out} is a file; give a folder`);
+    if (existsSync(join(out, "checkpoint.safetensors"))) {
+      throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
+    }
+    const dataPath = file ?? DEFAULT_CORPUS;
+    corpus = loadCorpus(dataPath);
+    const config = configOf(o, corpus.vocab.size);
+    const parts = split(corpus, o.valFraction);
+    checkSizes(file ?? "the embedded text", parts.train, parts.val, config.train.batch, config.train.k2);
+    run = new TrainingRun(config, corpus.vocab, parts.train, parts.val);
+    info = {
+      data: { path: file ?? EMBEDDED, chars: corpus.tokens.length, hash: corpus.hash, valFraction: o.valFraction },
+      targetSteps: targetOf(o, run.stepsPerEpoch, DEFAULT_STEPS),
+      evalEvery: o.evalEvery,
+      saveEvery: o.saveEvery ?? o.evalEvery,
+      sampleLength: o.sampleLength,
+      bestVal: null,
+      bestStep: null,
+      finished: false,
+    };
+    mkdirSync(out, { recursive: true });
+  }
+  return trainLoop(run, info, corpus, out, o);
+}
+
+async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: string, o: TrainOpts): Promise<number> {
+  const { config } = run;
+  const { model: m, train: t } = config;
+  const tty = Boolean(process.stdout.isTTY);
+  const progress = createProgress(tty);
+  const ckPath = join(out, "checkpoint.safetensors");
+  const bestPath = join(out, "best.safetensors");
+  const metricsPath = join(out, "metrics.jsonl");
+  const charsPerStep = t.batch * t.k1;
+  const nTrain = run.trainTokens.length;
+  const nVal = run.valTokens?.length ?? 0;
+
+  const dataName = info.data.path === EMBEDDED ? "tiny Shakespeare (embedded)" : info.data.path;
+  progress.line(`rnnlab train: ${dataName}, ${fmtInt(corpus.tokens.length)} characters (${fmtInt(nTrain)} train, ${fmtInt(nVal)} validation), ${corpus.vocab.size} distinct`);
+  progress.line(
+    `model: ${m.cell} (${m.nonlinearity}), ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
+      `${m.tieWeights ? ", tied" : ""}, ${fmtInt(run.model.store.size)} parameters`,
+  );
+  progress.line(
+    `training: batch ${t.batch} x ${t.k1} steps, truncated BPTT(${t.k1}, ${t.k2}), ${t.optimizer} lr ${t.lr}` +
+      `${t.clipNorm ? `, clip norm ${t.clipNorm}` : ""}${t.clipValue ? `, clip value ${t.clipValue}` : ""}` +
+      `, ${info.targetSteps ?? "?"} steps${o.time ? ` or ${o.time} min` : ""} (${run.stepsPerEpoch} per pass over the text)`,
+  );
+  progress.line(`run folder: ${out}${run.steps > 0 ? ` (resuming at step ${run.steps})` : ""}`);
+
+  const metricsFd = openSync(metricsPath, "a");
+  const writeMetrics = (rec: Record<string, unknown>) => writeSync(metricsFd, `${JSON.stringify(rec)}\n`);
+  const save = (finished: boolean) => {
+    info.finished = finished;
+    writeCheckpoint(ckPath, run.snapshot({ run: JSON.stringify(info) }));
+  };
+  const saveBest = (val: number) => {
+    const snap: Snapshot = run.snapshot({ run: JSON.stringify(info), val_loss: String(val) });
+    const names = new Set(run.model.store.params.map((p) => p.name));
+    snap.tensors = Object.fromEntries(Object.entries(snap.tensors).filter(([k]) => names.has(k)));
+    writeCheckpoint(bestPath, snap);
+  };
+
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint on disk is whole
+    interrupted = true;
+  };
+  process.on("SIGINT", onSigint);
+
+  const t0 = performance.now();
+  let trainSeconds = 0;
+  // the last RECENT step times, for chars/s and the ETA
+  const RECENT = 50;
+  const recent = new Float64Array(RECENT);
+  let recentSum = 0;
+  let recentN = 0;
+  let last = { loss: NaN, grad: NaN };
+  let lastVal = null as number | null;
+  let lastSaved = run.steps;
+  const target = info.targetSteps;
+  const timeLimit = o.time !== undefined ? o.time * 60 : Infinity;
+  const perStep = () => (recentN > 0 ? recentSum / Math.min(recentN, RECENT) : NaN);
+  const speed = () => (recentN > 0 ? charsPerStep / perStep() : 0);
+  const eta = () => Math.min(target !== null ? (target - run.steps) * perStep() : Infinity, timeLimit - trainSeconds);
+  const clippedShare = () => `${((100 * run.trainer.stats.clipped) / Math.max(1, run.steps)).toFixed(1)}%`;
+  const totalForBar = () => target ?? Math.max(run.steps + 1, Math.round(run.steps + (timeLimit - trainSeconds) / perStep()));
+
+  const evaluate = () => {
+    const val = run.validate(MAX_VAL_TOKENS);
+    lastVal = val;
+    const sample = info.sampleLength > 0 ? run.sample(info.sampleLength) : "";
+    if (val !== null && (info.bestVal === null || val < info.bestVal)) {
+      info.bestVal = val;
+      info.bestStep = run.steps;
+      saveBest(val);
+    }
+    const valText = val === null ? "no validation" : `val ${val.toFixed(3)} nats (${(val / LN2).toFixed(3)} bpc)`;
+    progress.line(
+      `step ${run.steps}/${target ?? "?"}  train ${last.loss.toFixed(3)} nats (${(last.loss / LN2).toFixed(3)} bpc)  ${valText}  ` +
+        `grad ${last.grad.toFixed(2)}  clipped ${clippedShare()}  ` +
+        `${fmtInt(Math.round(speed()))} chars/s  ETA ${fmtDuration(eta())}`,
+    );
+    if (sample) progress.line(`--- sample ---\n${sample}\n---`);
+    return val;
+  };
+
+  try {
+    while ((target === null || run.steps < target) && trainSeconds < timeLimit && !interrupted) {
+      const s0 = performance.now();
+      const r = run.step();
+      const dt = (performance.now() - s0) / 1000;
+      trainSeconds += dt;
+      recentSum += dt - recent[recentN % RECENT];
+      recent[recentN++ % RECENT] = dt;
+      last = { loss: r.loss, grad: r.gradNorm };
+      const rec: Record<string, unknown> = {
+        step: r.step, epoch: run.batcher.epoch, loss: r.loss, bpc: r.loss / LN2, grad_norm: r.gradNorm, clipped: r.clipped, skipped: r.skipped,
+        lr: run.optimizer.lr, chars_per_s: Math.round(charsPerStep / dt), elapsed_s: +(trainSeconds).toFixed(3),
+      };
+      if (r.skipped) progress.line(`step ${r.step}: skipped the update (loss ${r.loss}, gradient norm ${r.gradNorm})`);
+      const done = (target !== null && run.steps >= target) || trainSeconds >= timeLimit;
+      if (run.steps % info.evalEvery === 0 || done) {
+        const val = evaluate();
+        if (val !== null) Object.assign(rec, { val_loss: val, val_bpc: val / LN2 });
+      }
+      writeMetrics(rec);
+      if (run.steps % info.saveEvery === 0 && !done) {
+        save(false);
+        lastSaved = run.steps;
+      }
+      progress.update(run.steps, totalForBar(), {
+        loss: last.loss.toFixed(3), bpc: (last.loss / LN2).toFixed(3), val: lastVal === null ? "-" : (lastVal as number).toFixed(3), grad: last.grad.toFixed(2),
+        clip: clippedShare(), speed: fmtInt(Math.round(speed())), eta: fmtDuration(eta()),
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar in
+    }
+  } catch (e) {
+    progress.stop();
+    closeSync(metricsFd);
+    process.off("SIGINT", onSigint);
+    if (e instanceof NonFiniteError) {
+      process.stderr.write(`rnnlab: ${e.message}; the checkpoint of step ${lastSaved} in ${out} is intact\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const finished = target !== null && run.steps >= target;
+  if (run.steps !== lastSaved || finished) save(finished);
+  progress.stop();
+  closeSync(metricsFd);
+  process.off("SIGINT", onSigint);
+  const wall = (performance.now() - t0) / 1000;
+  const rel = relative(process.cwd(), ckPath) || ckPath;
+  if (interrupted) {
+    process.stdout.write(`interrupted at step ${run.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
+    return 130;
+  }
+  const best = info.bestVal !== null ? `, best ${info.bestVal.toFixed(3)} at step ${info.bestStep}` : "";
+  const finalVal = lastVal as number | null; // assigned inside evaluate(), which TypeScript does not follow
+  const valText = finalVal !== null ? `; validation ${finalVal.toFixed(3)} nats/char (${(finalVal / LN2).toFixed(3)} bits/char)${best}` : "";
+  process.stdout.write(`done: ${run.steps} steps in ${fmtDuration(wall)}${valText}\n`);
+  process.stdout.write(`files: ${rel}, ${join(out, "best.safetensors")}, ${metricsPath}\n`);
+  process.stdout.write(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
+  return 0;
+}

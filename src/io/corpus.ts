@@ -1,0 +1,85 @@
+// Loading a training text from disk in two streaming passes (see data/corpus.ts), so memory
+// holds the encoded tokens and one chunk, never the whole text. Every problem with the file is
+// an InputError that says what is wrong and how to fix it.
+
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { TokenEncoder, VocabCollector, type TokenArray } from "../data/corpus.js";
+import type { CharVocab } from "../data/vocab.js";
+import { InputError } from "./files.js";
+
+/** The embedded default corpus: tiny Shakespeare (public domain; compiled by the char-rnn project). */
+export const DEFAULT_CORPUS = fileURLToPath(new URL("../../data/tinyshakespeare.txt", import.meta.url));
+
+/** A text file, encoded. */
+export interface Corpus {
+  path: string;
+  vocab: CharVocab;
+  tokens: TokenArray;
+  /** FNV-1a hash of the ids, to recognise the same data on resume. */
+  hash: number;
+}
+
+const CHUNK = 1 << 20;
+
+/** Calls `each` with the file's text in chunks, after checking it is readable, non-empty, UTF-8 and not binary. */
+function readChunks(path: string, each: (s: string) => void): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new InputError(`${path} is a folder; give a text file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${path} does not exist; give the path of a text file (or none, for the embedded Shakespeare)`);
+  }
+  if (size === 0) throw new InputError(`${path} is empty; give a text file with something to learn from`);
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(CHUNK);
+    const dec = new TextDecoder("utf-8", { fatal: true });
+    let offset = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      const bytes = buf.subarray(0, n);
+      const nul = bytes.indexOf(0);
+      if (nul >= 0) throw new InputError(`${path} looks like a binary file (a NUL byte at offset ${offset + nul}); give a UTF-8 text file`);
+      try {
+        each(dec.decode(bytes, { stream: true }));
+      } catch (e) {
+        if (e instanceof TypeError) {
+          throw new InputError(`${path} is not valid UTF-8 (bad bytes between offsets ${Math.max(0, offset - 4)} and ${offset + n}); convert it, e.g. iconv -f latin1 -t utf-8`);
+        }
+        throw e;
+      }
+      offset += n;
+    }
+    try {
+      each(dec.decode());
+    } catch {
+      throw new InputError(`${path} is not valid UTF-8 (it ends inside a multi-byte character); convert it to UTF-8`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads and encodes a text file: its vocabulary (distinct code points, sorted) and its ids.
+ * With `vocab`, encodes with that vocabulary instead (a character outside it is an InputError).
+ */
+export function loadCorpus(path: string, vocab?: CharVocab): Corpus {
+  const collector = new VocabCollector();
+  readChunks(path, (s) => collector.add(s));
+  const v = vocab ?? collector.vocab();
+  const enc = new TokenEncoder(v, collector.count);
+  readChunks(path, (s) => {
+    try {
+      enc.add(s);
+    } catch (e) {
+      throw new InputError(`${path}: ${(e as Error).message} of the model; use text made of the characters it was trained on`);
+    }
+  });
+  return { path, vocab: v, tokens: enc.tokens, hash: enc.hash };
+}

@@ -1,0 +1,251 @@
+// A language-model training run as one object: model, optimizer, truncated BPTT, data position,
+// validation, samples, and a snapshot of all of it that restores to a run which continues
+// bit for bit as if never stopped. No I/O here: the CLI and the web lab decide where snapshots go.
+//
+// Snapshot layout (DESIGN.md, "Files and failure"): tensors are the model's parameters under
+// PyTorch's names, the optimizer's state as `optim.<buffer>.<parameter>`, and the carried
+// recurrent state as `state.h` (plus `state.history_inputs/targets` when k2 > k1); the string
+// metadata holds the config, vocabulary, step, RNG state and data position as JSON.
+
+import { CharVocab } from "../data/vocab.js";
+import { StreamBatcher } from "../data/batches.js";
+import type { TokenArray } from "../data/corpus.js";
+import { generate, type SampleOptions } from "../nn/generate.js";
+import { LanguageModel } from "../nn/language-model.js";
+import { Rng } from "../tensor/rng.js";
+import type { Float } from "../tensor/dtype.js";
+import { evaluateLoss } from "./evaluate.js";
+import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
+import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
+
+/** The model half of a run's config. */
+export interface ModelConfig {
+  cell: "rnn";
+  vocabSize: number;
+  embedSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  nonlinearity: "tanh" | "relu";
+  tieWeights: boolean;
+}
+
+/** The training half of a run's config. */
+export interface TrainConfig {
+  batch: number;
+  /** Truncated BPTT: steps per update (the window length). */
+  k1: number;
+  /** Truncated BPTT: steps backpropagated through (>= k1). */
+  k2: number;
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** Clip the global gradient norm to this (null: no clipping). */
+  clipNorm: number | null;
+  /** Clamp gradient elements to ± this (null: no clamping). */
+  clipValue: number | null;
+  nonFinite: NonFinitePolicy;
+  seed: number;
+}
+
+export interface RunConfig {
+  model: ModelConfig;
+  train: TrainConfig;
+}
+
+/** Tensors and string metadata, ready for a safetensors file. */
+export interface Snapshot {
+  tensors: Record<string, { shape: number[]; data: Float32Array | Float64Array | Int32Array }>;
+  metadata: Record<string, string>;
+}
+
+/** A snapshot that cannot be used (not rnnlab's, corrupt, or not matching its own config). */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+export const SNAPSHOT_FORMAT = "rnnlab-checkpoint/1";
+
+function buildModel(m: ModelConfig, seed: number): LanguageModel {
+  return new LanguageModel({
+    vocabSize: m.vocabSize, embedSize: m.embedSize, hiddenSize: m.hiddenSize, numLayers: m.numLayers,
+    cell: m.cell, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights, seed,
+  });
+}
+
+/** One training run of a character language model. */
+export class TrainingRun {
+  readonly model: LanguageModel;
+  readonly optimizer: Optimizer;
+  readonly trainer: Trainer<Int32Array, Int32Array>;
+  readonly batcher: StreamBatcher;
+  /** The Rng of samples shown during training (training itself draws nothing). */
+  readonly rng: Rng;
+
+  constructor(
+    readonly config: RunConfig,
+    readonly vocab: CharVocab,
+    readonly trainTokens: TokenArray,
+    readonly valTokens: TokenArray | null,
+  ) {
+    const { model: m, train: t } = config;
+    if (m.vocabSize !== vocab.size) throw new RangeError(`vocabulary has ${vocab.size} characters, the model ${m.vocabSize}`);
+    this.model = buildModel(m, t.seed);
+    this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
+    this.trainer = new Trainer(this.model, {
+      optimizer: this.optimizer, batch: t.batch, k1: t.k1, k2: t.k2,
+      clipNorm: t.clipNorm ?? undefined, clipValue: t.clipValue ?? undefined, nonFinite: t.nonFinite,
+    });
+    this.batcher = new StreamBatcher(trainTokens, t.batch, t.k1);
+    this.rng = new Rng(t.seed + 1);
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.trainer.stats.steps;
+  }
+
+  /** Windows per pass over the training data. */
+  get stepsPerEpoch(): number {
+    return this.batcher.windowsPerPass;
+  }
+
+  /** One update from the next window; a new pass over the data starts from a zero state. */
+  step(): StepReport {
+    const b = this.batcher.next();
+    if (b.first) this.trainer.tbptt.reset();
+    return this.trainer.step(b.inputs, b.targets, b.T);
+  }
+
+  /** Validation loss in nats per character (null without validation data). */
+  validate(maxTokens?: number): number | null {
+    if (!this.valTokens) return null;
+    return evaluateLoss(this.model, this.valTokens, this.config.train.batch, this.config.train.k1, { maxTokens }).loss;
+  }
+
+  /** A sample of `length` characters after `prime` (default: a newline when the vocabulary has one). */
+  sample(length: number, o: SampleOptions & { prime?: string; rng?: Rng } = {}): string {
+    const prime = o.prime ?? (this.vocab.chars.includes("\n") ? "\n" : this.vocab.chars[0]);
+    const ids = generate(this.model, { prime: this.vocab.encode(prime), length, rng: o.rng ?? this.rng, temperature: o.temperature, topK: o.topK });
+    return this.vocab.decode(ids);
+  }
+
+  /** Everything needed to continue exactly, plus `extra` metadata strings of the caller's. */
+  snapshot(extra: Record<string, string> = {}): Snapshot {
+    const { model, optimizer, trainer } = this;
+    const tensors: Snapshot["tensors"] = {};
+    for (const p of model.store.params) tensors[p.name] = { shape: [...p.shape], data: p.value };
+    for (const [buf, flat] of Object.entries(optimizer.stateBuffers())) {
+      for (const p of model.store.params) tensors[`optim.${buf}.${p.name}`] = { shape: [...p.shape], data: flat.subarray(p.offset, p.offset + p.size) };
+    }
+    const { numLayers: L, hiddenSize: H } = this.config.model;
+    const B = this.config.train.batch;
+    const carried = trainer.tbptt.carried();
+    tensors["state.h"] = { shape: [L, B, H], data: carried.state[0] };
+    if (carried.history > 0) {
+      tensors["state.history_inputs"] = { shape: [carried.history, B], data: carried.inputs! };
+      tensors["state.history_targets"] = { shape: [carried.history, B], data: carried.targets! };
+    }
+    return {
+      tensors,
+      metadata: {
+        format: SNAPSHOT_FORMAT,
+        config: JSON.stringify(this.config),
+        vocab: JSON.stringify(this.vocab.chars),
+        step: String(this.steps),
+        optimizer_steps: String(optimizer.stepCount),
+        stats: JSON.stringify(trainer.stats),
+        rng: JSON.stringify(this.rng.getState()),
+        data_position: String(this.batcher.position),
+        ...extra,
+      },
+    };
+  }
+
+  /** A run continuing from a snapshot, on the same training and validation tokens. */
+  static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null): TrainingRun {
+    const { config, vocab } = readHeader(snap);
+    const run = new TrainingRun(config, vocab, trainTokens, valTokens);
+    loadParams(run.model, snap);
+    const meta = snap.metadata;
+    for (const [buf, flat] of Object.entries(run.optimizer.stateBuffers())) {
+      for (const p of run.model.store.params) flat.set(tensorOf(snap, `optim.${buf}.${p.name}`, p.shape).data, p.offset);
+    }
+    run.optimizer.setStepCount(intOf(meta, "optimizer_steps"));
+    const { numLayers: L, hiddenSize: H } = config.model;
+    const B = config.train.batch;
+    const hist = snap.tensors["state.history_inputs"] ? snap.tensors["state.history_inputs"].shape[0] : 0;
+    run.trainer.tbptt.restore({
+      state: [tensorOf(snap, "state.h", [L, B, H]).data],
+      history: hist,
+      inputs: hist ? (tensorOf(snap, "state.history_inputs", [hist, B]).data as Int32Array) : null,
+      targets: hist ? (tensorOf(snap, "state.history_targets", [hist, B]).data as Int32Array) : null,
+    });
+    const stats = jsonOf(meta, "stats") as { steps: number; skipped: number; clipped: number };
+    Object.assign(run.trainer.stats, { steps: stats.steps, skipped: stats.skipped, clipped: stats.clipped });
+    run.batcher.position = intOf(meta, "data_position");
+    try {
+      run.rng.setState(jsonOf(meta, "rng") as number[]);
+    } catch (e) {
+      throw new CheckpointError(`bad RNG state: ${(e as Error).message}`);
+    }
+    return run;
+  }
+}
+
+/** The model, vocabulary and config of a snapshot (weights only: enough to sample and evaluate). */
+export function modelFromSnapshot(snap: Snapshot): { model: LanguageModel; vocab: CharVocab; config: RunConfig } {
+  const { config, vocab } = readHeader(snap);
+  const model = buildModel(config.model, config.train.seed);
+  loadParams(model, snap);
+  return { model, vocab, config };
+}
+
+function readHeader(snap: Snapshot): { config: RunConfig; vocab: CharVocab } {
+  if (snap.metadata.format !== SNAPSHOT_FORMAT) {
+    throw new CheckpointError(`not an rnnlab checkpoint (metadata "format" is ${JSON.stringify(snap.metadata.format ?? null)}, expected "${SNAPSHOT_FORMAT}")`);
+  }
+  const config = jsonOf(snap.metadata, "config") as RunConfig;
+  const chars = jsonOf(snap.metadata, "vocab");
+  if (!config || typeof config !== "object" || !config.model || !config.train) throw new CheckpointError("metadata \"config\" lacks the model or train part");
+  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError("metadata \"vocab\" is not a list of characters");
+  let vocab: CharVocab;
+  try {
+    vocab = new CharVocab(chars as string[]);
+  } catch (e) {
+    throw new CheckpointError(`metadata "vocab": ${(e as Error).message}`);
+  }
+  if (vocab.size !== config.model.vocabSize) throw new CheckpointError(`vocabulary of ${vocab.size} characters does not match the model's ${config.model.vocabSize}`);
+  return { config, vocab };
+}
+
+function loadParams(model: LanguageModel, snap: Snapshot): void {
+  for (const p of model.store.params) p.value.set(tensorOf(snap, p.name, p.shape).data);
+}
+
+function tensorOf(snap: Snapshot, name: string, shape: readonly number[]): Snapshot["tensors"][string] {
+  const t = snap.tensors[name];
+  if (!t) throw new CheckpointError(`tensor "${name}" is missing`);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new CheckpointError(`tensor "${name}" has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`);
+  }
+  return t;
+}
+
+function jsonOf(meta: Record<string, string>, key: string): unknown {
+  if (meta[key] === undefined) throw new CheckpointError(`metadata "${key}" is missing`);
+  try {
+    return JSON.parse(meta[key]);
+  } catch {
+    throw new CheckpointError(`metadata "${key}" is not valid JSON`);
+  }
+}
+
+function intOf(meta: Record<string, string>, key: string): number {
+  const v = Number(meta[key]);
+  if (meta[key] === undefined || !Number.isSafeInteger(v) || v < 0) throw new CheckpointError(`metadata "${key}" is not a whole number`);
+  return v;
+}
