@@ -22,7 +22,7 @@ export function sampleCommand(): Command {
     .description("generate text from a trained model")
     .requiredOption("--checkpoint <file>", "a checkpoint.safetensors or best.safetensors written by rnnlab train")
     .option("--length <n>", "characters to generate", intArg(0), 500)
-    .option("--temperature <t>", "softmax temperature: < 1 safer, > 1 wilder, 0 always the likeliest", numArg(0), 1)
+    .option("--temperature <t>", "softmax temperature: 1 the model's own distribution, < 1 safer, 0 always the likeliest (default 0.8, as nanoGPT's sample.py)", numArg(0), 0.8)
     .option("--top-k <k>", "draw only among the k likeliest characters (0: all)", intArg(0), 0)
     .option("--prime <text>", "text to start from (default: a newline)")
     .option("--seed <n>", "seed of the draws (same seed, same text)", intArg(0), 1)

@@ -19,6 +19,8 @@ const LN2 = Math.log(2);
 const MAX_VAL_TOKENS = 1_000_000;
 const DEFAULT_STEPS = 3000;
 const EMBEDDED = "<embedded tinyshakespeare.txt>";
+/** Temperature of the samples shown while training, as `rnnlab sample`'s default. */
+const SAMPLE_TEMPERATURE = 0.8;
 
 interface TrainOpts {
   cell: "rnn";
@@ -310,7 +312,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const evaluate = () => {
     const val = run.validate(MAX_VAL_TOKENS);
     lastVal = val;
-    const sample = info.sampleLength > 0 ? run.sample(info.sampleLength) : "";
+    const sample = info.sampleLength > 0 ? run.sample(info.sampleLength, { temperature: SAMPLE_TEMPERATURE }) : "";
     if (val !== null && (info.bestVal === null || val < info.bestVal)) {
       info.bestVal = val;
       info.bestStep = run.steps;
