@@ -14,8 +14,12 @@ export { Linear, linearForward, linearBackward, type LinearOptions } from "./nn/
 export { Embedding, embeddingForward, embeddingBackward, type EmbeddingOptions } from "./nn/embedding.js";
 export { activationForward, activationBackward, ACTIVATION_GAMMA, type Activation } from "./nn/activations.js";
 export { crossEntropyForward, crossEntropyBackward, IGNORE_INDEX } from "./nn/softmax-xent.js";
-export { RNN, RNNCache, type RNNOptions, type RNNLayerParams } from "./nn/rnn.js";
+export {
+  Recurrent, RNN, LSTM, GRU, RecurrentCache,
+  type RecurrentMode, type RecurrentOptions, type RNNOptions, type RecurrentParams, type RecurrentInit,
+} from "./nn/recurrent.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
+export { SequenceClassifier, type SequenceClassifierOptions } from "./nn/sequence-classifier.js";
 export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js";
 
 // train

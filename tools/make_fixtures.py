@@ -9,7 +9,9 @@ Usage:
 
   --set extra     what the shared fixtures do not cover: every optimizer (SGD with Nesterov and
                   weight decay, Adagrad, RMSprop centred with momentum, Adam with weight decay and
-                  AMSGrad, AdamW), truncated BPTT with k2 > k1, p = 1 and p = 3 clipping.
+                  AMSGrad, AdamW), truncated BPTT with k2 > k1, p = 1 and p = 3 clipping,
+                  bidirectional layers, packed sequences (lengths), dropout off in eval mode, and
+                  GRU language models.
   --set variants  the shared kinds with other sizes and seeds, 3-layer stacks, no bias, relu,
                   p = 1 clipping: for checking that the parity runner needs no code change.
 """
@@ -34,33 +36,67 @@ def write(out, name, obj):
         json.dump(obj, f)
 
 
-def rand_rnn(I, H, L, nonlin, bias):
-    return torch.nn.RNN(I, H, num_layers=L, nonlinearity=nonlin, bias=bias)
+def make_module(kind, I, H, L, nonlin="tanh", bias=True, bidirectional=False, dropout=0.0):
+    if kind == "RNN":
+        return torch.nn.RNN(I, H, num_layers=L, nonlinearity=nonlin, bias=bias, bidirectional=bidirectional, dropout=dropout)
+    Cell = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
+    return Cell(I, H, num_layers=L, bias=bias, bidirectional=bidirectional, dropout=dropout)
 
 
-def recurrent(out, name, I, H, L, Tn, B, nonlin="tanh", bias=True):
-    m = rand_rnn(I, H, L, nonlin, bias)
+def recurrent(out, name, I, H, L, Tn, B, nonlin="tanh", bias=True, kind="RNN", bidirectional=False,
+              lengths=None, dropout=0.0, mode="train"):
+    m = make_module(kind, I, H, L, nonlin, bias, bidirectional, dropout)
+    if mode == "eval":
+        m.eval()
+    D = 2 if bidirectional else 1
     x = torch.randn(Tn, B, I, requires_grad=True)
-    h0 = torch.randn(L, B, H, requires_grad=True)
-    y, hn = m(x, h0)
+    h0 = torch.randn(L * D, B, H, requires_grad=True)
+    c0 = torch.randn(L * D, B, H, requires_grad=True) if kind == "LSTM" else None
+    hx = (h0, c0) if kind == "LSTM" else h0
+    if lengths is not None:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
+        yp, hn = m(packed, hx)
+        y, _ = torch.nn.utils.rnn.pad_packed_sequence(yp, total_length=Tn)
+    else:
+        y, hn = m(x, hx)
+    if kind == "LSTM":
+        hn, cn = hn
     Ro = torch.randn_like(y)
     Rh = torch.randn_like(hn)
     loss = (y * Ro).sum() + (hn * Rh).sum()
+    lossdef = "sum(output*R_out) + sum(h_n*R_h)"
+    if kind == "LSTM":
+        Rc = torch.randn_like(cn)
+        loss = loss + (cn * Rc).sum()
+        lossdef += " + sum(c_n*R_c)"
     loss.backward()
     params = {k: T(v) for k, v in m.named_parameters()}
     grads = {k: T(v.grad) for k, v in m.named_parameters()}
     grads["x"] = T(x.grad)
     grads["h0"] = T(h0.grad)
-    write(out, name, {
-        "kind": "recurrent",
-        "module": {"type": "RNN", "input_size": I, "hidden_size": H, "num_layers": L,
-                   "nonlinearity": nonlin, "bias": bias, "batch_first": False},
-        "params": params,
-        "inputs": {"x": T(x), "h0": T(h0)},
-        "outputs": {"output": T(y), "h_n": T(hn)},
-        "loss": {"definition": "sum(output*R_out) + sum(h_n*R_h)", "R_out": T(Ro), "R_h": T(Rh), "value": loss.item()},
-        "grads": grads,
-    })
+    inputs = {"x": T(x), "h0": T(h0)}
+    outputs = {"output": T(y), "h_n": T(hn)}
+    lossobj = {"definition": lossdef, "R_out": T(Ro), "R_h": T(Rh), "value": loss.item()}
+    if kind == "LSTM":
+        grads["c0"] = T(c0.grad)
+        inputs["c0"] = T(c0)
+        outputs["c_n"] = T(cn)
+        lossobj["R_c"] = T(Rc)
+    module = {"type": kind, "input_size": I, "hidden_size": H, "num_layers": L,
+              "nonlinearity": nonlin if kind == "RNN" else None, "bias": bias, "batch_first": False}
+    if bidirectional:
+        module["bidirectional"] = True
+    if dropout:
+        module["dropout"] = dropout
+        module["mode"] = mode
+    if lengths is not None:
+        inputs["lengths"] = list(lengths)
+    fx = {"kind": "recurrent", "module": module, "params": params, "inputs": inputs, "outputs": outputs,
+          "loss": lossobj, "grads": grads}
+    if lengths is not None:
+        fx["note"] = ("inputs.lengths: PyTorch packed sequences (pack_padded_sequence, enforce_sorted=False); "
+                      "output padded with zeros by pad_packed_sequence to T steps; h_n at each sequence's own last step.")
+    write(out, name, fx)
 
 
 def clip(out, name, shapes, max_norm, norm_type, scale):
@@ -77,8 +113,8 @@ def clip(out, name, shapes, max_norm, norm_type, scale):
     })
 
 
-def tbptt(out, name, I, H, L, Tn, B, k1, k2):
-    m = rand_rnn(I, H, L, "tanh", True)
+def tbptt(out, name, I, H, L, Tn, B, k1, k2, kind="RNN"):
+    m = make_module(kind, I, H, L)
     x = torch.randn(Tn, B, I)
     R = torch.randn(Tn, B, H)
     chunks = []
@@ -86,7 +122,7 @@ def tbptt(out, name, I, H, L, Tn, B, k1, k2):
         end = min(start + k1, Tn)
         ws = max(0, start - (k2 - k1))  # the chunk plus the k2 - k1 steps before it
         with torch.no_grad():  # the state at the window's start, detached
-            h = torch.zeros(L, B, H)
+            h = (torch.zeros(L, B, H), torch.zeros(L, B, H)) if kind == "LSTM" else torch.zeros(L, B, H)
             if ws > 0:
                 _, h = m(x[:ws], h)
         m.zero_grad()
@@ -97,7 +133,8 @@ def tbptt(out, name, I, H, L, Tn, B, k1, k2):
                        "grads": {k: T(v.grad) for k, v in m.named_parameters()}})
     write(out, name, {
         "kind": "tbptt",
-        "module": {"type": "RNN", "input_size": I, "hidden_size": H, "num_layers": L, "nonlinearity": "tanh"},
+        "module": {"type": kind, "input_size": I, "hidden_size": H, "num_layers": L,
+                   "nonlinearity": "tanh" if kind == "RNN" else None},
         "params": {k: T(v) for k, v in m.named_parameters()},
         "x": T(x), "R": T(R), "h_start": "zeros", "k1": k1, "k2": k2, "chunks": chunks,
         "note": "TBPTT(k1,k2) with frozen parameters: per chunk of (up to) k1 steps, forward over the chunk and the "
@@ -107,10 +144,10 @@ def tbptt(out, name, I, H, L, Tn, B, k1, k2):
 
 
 class LM(torch.nn.Module):
-    def __init__(self, V, E, H, L, nonlin, tied):
+    def __init__(self, V, E, H, L, nonlin, tied, kind="RNN"):
         super().__init__()
         self.embedding = torch.nn.Embedding(V, E)
-        self.rnn = torch.nn.RNN(E, H, num_layers=L, nonlinearity=nonlin)
+        self.rnn = make_module(kind, E, H, L, nonlin)
         self.head = torch.nn.Linear(H, V)
         if tied:
             self.head.weight = self.embedding.weight
@@ -135,8 +172,8 @@ OPTIMS = {
 }
 
 
-def charlm(out, name, V, E, H, L, Tn, B, tied, nonlin="tanh", optims=("adam", "sgd_momentum"), clip_max=0.2):
-    m = LM(V, E, H, L, nonlin, tied)
+def charlm(out, name, V, E, H, L, Tn, B, tied, nonlin="tanh", optims=("adam", "sgd_momentum"), clip_max=0.2, kind="RNN"):
+    m = LM(V, E, H, L, nonlin, tied, kind)
     start = {k: v.detach().clone() for k, v in m.named_parameters()}
     ids = torch.randint(0, V, (Tn + 1, B))
     xin, tgt = ids[:-1], ids[1:]
@@ -162,7 +199,7 @@ def charlm(out, name, V, E, H, L, Tn, B, tied, nonlin="tanh", optims=("adam", "s
             opt.step()
         optim[oname] = dict(hyper, pre_clip_norms=norms,
                             params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
-    model = {"vocab": V, "embed": E, "hidden": H, "cell": "RNN", "tied_embedding_and_head": tied}
+    model = {"vocab": V, "embed": E, "hidden": H, "cell": kind, "tied_embedding_and_head": tied}
     if L != 1:
         model["layers"] = L
     if nonlin != "tanh":
@@ -210,6 +247,17 @@ def main():
         tbptt(a.out, "tbptt_k1_2_k2_5_2layer", 2, 3, 2, 9, 3, 2, 5)
         clip(a.out, "clip_norm1_active", [(4, 3), (5,), (2, 2)], 1.5, 1.0, 1.0)
         clip(a.out, "clip_norm3_active", [(3, 3), (6,)], 0.7, 3.0, 2.0)
+        for kind in ["RNN", "LSTM", "GRU"]:
+            k = kind.lower()
+            recurrent(a.out, f"{k}_bidirectional_l2", 3, 4, 2, 5, 3, kind=kind, bidirectional=True)
+            recurrent(a.out, f"{k}_packed_l2", 2, 3, 2, 6, 4, kind=kind, lengths=[6, 2, 4, 1])
+            recurrent(a.out, f"{k}_packed_bidirectional", 3, 3, 1, 5, 3, kind=kind, bidirectional=True, lengths=[3, 5, 1])
+            recurrent(a.out, f"{k}_dropout_eval_l3", 2, 3, 3, 4, 2, kind=kind, dropout=0.5, mode="eval")
+        recurrent(a.out, "rnn_relu_packed_bidirectional_nobias", 2, 4, 2, 5, 2, nonlin="relu", bias=False, bidirectional=True, lengths=[2, 5])
+        tbptt(a.out, "tbptt_lstm_k1_3_k2_5", 2, 3, 2, 9, 2, 3, 5, kind="LSTM")
+        tbptt(a.out, "tbptt_gru_k1_4", 3, 4, 1, 12, 2, 4, 4, kind="GRU")
+        charlm(a.out, "charlm_gru_2layer", 9, 5, 6, 2, 5, 3, False, optims=["adam", "sgd_nesterov"], kind="GRU")
+        charlm(a.out, "charlm_lstm_tied_2layer", 8, 5, 5, 2, 4, 3, True, optims=["adamw", "rmsprop"], kind="LSTM")
     else:
         recurrent(a.out, "rnn_tanh_l3", 4, 6, 3, 7, 3)
         recurrent(a.out, "rnn_relu_l3_nobias", 5, 3, 3, 6, 4, nonlin="relu", bias=False)
@@ -224,6 +272,13 @@ def main():
         charlm(a.out, "charlm_rnn_l3", 13, 4, 9, 3, 7, 2, False)
         charlm(a.out, "charlm_rnn_tied_relu", 6, 5, 5, 1, 5, 4, True, nonlin="relu")
         single_neuron(a.out, "single_neuron_T30", 30, -0.3, 0.2, [0.5, 3.0, 7.5], [-4.0, -1.5, 0.5])
+        recurrent(a.out, "lstm_l3", 4, 5, 3, 6, 2, kind="LSTM")
+        recurrent(a.out, "lstm_l3_nobias", 3, 2, 3, 5, 3, kind="LSTM", bias=False)
+        recurrent(a.out, "gru_l3", 2, 6, 3, 7, 2, kind="GRU")
+        recurrent(a.out, "gru_l2_nobias", 5, 3, 2, 4, 4, kind="GRU", bias=False)
+        tbptt(a.out, "tbptt_lstm_l3", 2, 3, 3, 8, 2, 4, 4, kind="LSTM")
+        charlm(a.out, "charlm_lstm_l3", 10, 4, 7, 3, 5, 2, False, kind="LSTM")
+        charlm(a.out, "charlm_gru_tied", 7, 6, 6, 1, 6, 3, True, kind="GRU")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,10 @@ const EMBEDDED = "<embedded tinyshakespeare.txt>";
 const SAMPLE_TEMPERATURE = 0.8;
 
 interface TrainOpts {
-  cell: "rnn";
+  cell: "rnn" | "lstm" | "gru";
+  dropout: number;
+  init: "default" | "orthogonal" | "identity";
+  forgetBias?: number;
   hidden: number;
   layers: number;
   embed: number;
@@ -69,11 +72,14 @@ export function trainCommand(): Command {
   return new Command("train")
     .description("train a character-level language model (default text: the embedded tiny Shakespeare)")
     .argument("[file]", "UTF-8 text file to learn from")
-    .option("--cell <type>", "recurrent cell", choiceArg(["rnn"] as const), "rnn")
+    .option("--cell <type>", "recurrent cell: rnn (Elman), lstm or gru", choiceArg(["rnn", "lstm", "gru"] as const), "rnn")
     .option("--hidden <n>", "hidden units per layer", intArg(1), 128)
     .option("--layers <n>", "stacked recurrent layers", intArg(1), 1)
     .option("--embed <n>", "embedding size", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
+    .option("--dropout <p>", "dropout between recurrent layers while training", numArg(0, 0.99), 0)
+    .option("--init <scheme>", "recurrent weights: default (uniform), orthogonal, or identity (IRNN, for --nonlinearity relu)", choiceArg(["default", "orthogonal", "identity"] as const), "default")
+    .option("--forget-bias <x>", "LSTM forget-gate bias at initialisation (default: PyTorch's uniform)", numArg(-Infinity))
     .option("--tie-weights", "use the embedding as the output layer's weight (needs --embed = --hidden)", false)
     .option("--seq <n>", "steps per window: truncated BPTT(n, n)", intArg(1), 64)
     .option("--tbptt <k1,k2>", "truncated BPTT: update every k1 steps, backpropagate through k2 >= k1 (overrides --seq)", tbpttArg)
@@ -132,6 +138,7 @@ function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
   const { model: m, train: t } = config;
   return {
     cell: m.cell, hidden: m.hiddenSize, layers: m.numLayers, embed: m.embedSize, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights,
+    dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias,
     seq: t.k1 === t.k2 ? t.k1 : undefined, tbptt: [t.k1, t.k2], batch: t.batch, optimizer: t.optimizer, lr: t.lr, momentum: t.momentum,
     weightDecay: t.weightDecay, clip: t.clipNorm ?? 0, clipValue: t.clipValue ?? 0, onNonfinite: t.nonFinite, seed: t.seed,
     valFraction: info.data.valFraction,
@@ -141,8 +148,13 @@ function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
 function configOf(o: TrainOpts, vocabSize: number): RunConfig {
   const [k1, k2] = o.tbptt ?? [o.seq, o.seq];
   if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
+  if (o.forgetBias !== undefined && o.cell !== "lstm") throw new InputError("--forget-bias is for --cell lstm");
+  if (o.init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn (with --nonlinearity relu)");
   return {
-    model: { cell: o.cell, vocabSize, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights },
+    model: {
+      cell: o.cell, vocabSize, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights,
+      dropout: o.dropout, init: o.init, forgetBias: o.forgetBias,
+    },
     train: {
       batch: o.batch, k1, k2, optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], momentum: o.momentum, weightDecay: o.weightDecay,
       clipNorm: o.clip > 0 ? o.clip : null, clipValue: o.clipValue > 0 ? o.clipValue : null, nonFinite: o.onNonfinite, seed: o.seed,
@@ -261,8 +273,9 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const dataName = info.data.path === EMBEDDED ? "tiny Shakespeare (embedded)" : info.data.path;
   progress.line(`rnnlab train: ${dataName}, ${fmtInt(corpus.tokens.length)} characters (${fmtInt(nTrain)} train, ${fmtInt(nVal)} validation), ${corpus.vocab.size} distinct`);
   progress.line(
-    `model: ${m.cell} (${m.nonlinearity}), ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
-      `${m.tieWeights ? ", tied" : ""}, ${fmtInt(run.model.store.size)} parameters`,
+    `model: ${m.cell === "rnn" ? `rnn (${m.nonlinearity})` : m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
+      `${m.tieWeights ? ", tied" : ""}${m.dropout ? `, dropout ${m.dropout}` : ""}${m.init && m.init !== "default" ? `, ${m.init} init` : ""}` +
+      `${m.forgetBias !== undefined ? `, forget bias ${m.forgetBias}` : ""}, ${fmtInt(run.model.store.size)} parameters`,
   );
   progress.line(
     `training: batch ${t.batch} x ${t.k1} steps, truncated BPTT(${t.k1}, ${t.k2}), ${t.optimizer} lr ${t.lr}` +

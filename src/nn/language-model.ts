@@ -1,11 +1,12 @@
-// A character (or word) language model: Embedding -> stacked recurrent layers -> Linear head ->
+// A character (or word) language model: Embedding -> stacked recurrent layers (RNN, LSTM or GRU) -> Linear head ->
 // softmax cross-entropy against the next token, with optional weight tying (Press & Wolf 2017;
 // Inan et al. 2017): the head's weight *is* the embedding's weight, one Parameter used twice,
 // so its gradient is the sum of both uses (the lecture's "backpropagation with weight constraints").
 //
 // T = steps, B = batch (streams), V = vocabulary, E = embedding size, H = hidden, L = layers.
 // Parameter names as a PyTorch module with submodules `embedding`, `rnn`, `head` would have:
-// embedding.weight (V, E), rnn.weight_ih_l0 (H, E), ..., head.weight (V, H) (absent when tied), head.bias (V).
+// embedding.weight (V, E), rnn.weight_ih_l0 (G, E), ..., head.weight (V, H) (absent when tied), head.bias (V).
+// The recurrent state is [h] (RNN, GRU) or [h, c] (LSTM), each (L, B, H).
 
 import type { DType, Float, Ids } from "../tensor/dtype.js";
 import { alloc } from "../tensor/dtype.js";
@@ -15,7 +16,7 @@ import { Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
 import { checkSize } from "./module.js";
 import { ParamStore, uniformInit } from "./params.js";
-import { RNN, type RNNCache } from "./rnn.js";
+import { GRU, LSTM, RNN, type Recurrent, type RecurrentCache, type RecurrentInit } from "./recurrent.js";
 import { crossEntropyBackward, crossEntropyForward, IGNORE_INDEX } from "./softmax-xent.js";
 
 /** Options of a LanguageModel. */
@@ -29,7 +30,13 @@ export interface LanguageModelOptions {
   /** L: stacked recurrent layers. Default 1. */
   numLayers?: number;
   /** Recurrent cell. Default `"rnn"` (Elman). */
-  cell?: "rnn";
+  cell?: "rnn" | "lstm" | "gru";
+  /** Dropout between recurrent layers, in training mode (PyTorch's `dropout`). Default 0. */
+  dropout?: number;
+  /** Recurrent weight initialisation (see RecurrentOptions.init). Default `"default"`. */
+  init?: RecurrentInit;
+  /** LSTM forget-gate bias (see RecurrentOptions.forgetBias). Default: PyTorch's uniform init. */
+  forgetBias?: number;
   /** Elman nonlinearity. Default `"tanh"`. */
   nonlinearity?: "tanh" | "relu";
   /** Biases in the recurrent layers. Default true. */
@@ -56,23 +63,23 @@ export interface LanguageModelOptions {
  * lm.store.zeroGrad(); lm.backward();
  */
 export class LanguageModel {
-  readonly options: Required<Omit<LanguageModelOptions, "kernels">>;
+  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias">> & { forgetBias?: number };
   readonly store: ParamStore;
   readonly embedding: Embedding;
-  readonly rnn: RNN;
+  readonly rnn: Recurrent;
   readonly head: Linear;
   private readonly k: Kernels;
 
   // activations, sized for up to `cap` steps of batch `B`; reallocated only when a pass outgrows them
   private cap = 0;
   private B = 0;
-  private cache: RNNCache | null = null;
+  private cache: RecurrentCache | null = null;
   private emb: Float = new Float32Array(0); // (cap, B, E) embedded inputs
   private logits: Float = new Float32Array(0); // (cap, B, V)
   private probs: Float = new Float32Array(0); // (cap, B, V) softmax, then dlogits in backward
   private dOut: Float = new Float32Array(0); // (cap, B, H) loss gradient at the top layer's outputs
   // inference (predict), kept apart from the training buffers above
-  private inf: { cap: number; B: number; cache: RNNCache | null; emb: Float; logits: Float } = {
+  private inf: { cap: number; B: number; cache: RecurrentCache | null; emb: Float; logits: Float } = {
     cap: 0, B: 0, cache: null, emb: new Float32Array(0), logits: new Float32Array(0),
   };
   // the last forward, for backward
@@ -81,12 +88,12 @@ export class LanguageModel {
   constructor(options: LanguageModelOptions) {
     const o = {
       numLayers: 1, cell: "rnn" as const, nonlinearity: "tanh" as const, bias: true, tieWeights: false,
-      dtype: "float32" as const, seed: 0, ...options,
+      dtype: "float32" as const, seed: 0, dropout: 0, init: "default" as const, ...options,
     };
     checkSize("LanguageModel: vocabSize", o.vocabSize);
     checkSize("LanguageModel: embedSize", o.embedSize);
     checkSize("LanguageModel: hiddenSize", o.hiddenSize);
-    if (o.cell !== "rnn") throw new RangeError(`LanguageModel: cell "${o.cell}" is not available (have: rnn)`);
+    if (!["rnn", "lstm", "gru"].includes(o.cell)) throw new RangeError(`LanguageModel: cell "${o.cell}" is not available (have: rnn, lstm, gru)`);
     if (o.tieWeights && o.embedSize !== o.hiddenSize) {
       throw new RangeError(`LanguageModel: tying weights needs embedSize === hiddenSize (got ${o.embedSize} and ${o.hiddenSize})`);
     }
@@ -98,18 +105,32 @@ export class LanguageModel {
     this.embedding = new Embedding(o.vocabSize, o.embedSize, {
       ...ctx, prefix: "embedding", weightInit: o.tieWeights ? uniformInit(0.1) : undefined,
     });
-    this.rnn = new RNN({
-      ...ctx, prefix: "rnn", inputSize: o.embedSize, hiddenSize: o.hiddenSize,
-      numLayers: o.numLayers, nonlinearity: o.nonlinearity, bias: o.bias,
-    });
+    const ro = {
+      ...ctx, prefix: "rnn", inputSize: o.embedSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bias: o.bias,
+      dropout: o.dropout, init: o.init, dropoutSeed: o.seed + 1,
+    };
+    this.rnn = o.cell === "lstm" ? new LSTM({ ...ro, forgetBias: o.forgetBias })
+      : o.cell === "gru" ? new GRU(ro)
+      : new RNN({ ...ro, nonlinearity: o.nonlinearity });
     this.head = new Linear(o.hiddenSize, o.vocabSize, {
       ...ctx, prefix: "head", tiedWeight: o.tieWeights ? this.embedding.weight : undefined,
     });
   }
 
-  /** A zero recurrent state: `[h]` with h (L, B, H). */
+  /** A zero recurrent state: `[h]`, or `[h, c]` for an LSTM, each (L, B, H). */
   createState(B: number): Float[] {
-    return [alloc(this.store.dtype, this.options.numLayers * B * this.options.hiddenSize)];
+    return this.rnn.createState(B);
+  }
+
+  /** Training mode (dropout on, the default) or evaluation mode (off). Returns this. */
+  train(on = true): this {
+    this.rnn.train(on);
+    return this;
+  }
+
+  /** Evaluation mode: dropout off. Returns this. */
+  eval(): this {
+    return this.train(false);
   }
 
   private ensure(T: number, B: number): void {
@@ -140,11 +161,11 @@ export class LanguageModel {
     const N = T * B;
     const c = this.cache!;
     this.embedding.forward(this.emb, inputs, N);
-    this.rnn.forwardRaw(c, this.emb, T, state0 ? state0[0] : null);
-    // the head and the loss run once over every counted row; rows r0.. of the top layer's h_1..h_T
+    this.rnn.forwardRaw(c, this.emb, T, state0, null);
+    // the head and the loss run once over every counted row: rows r0.. of the top layer's output
     const r0 = lossFrom * B;
-    const top = c.hs[c.hs.length - 1];
-    this.head.forward(this.logits, top, N - r0, 0, (B + r0) * H);
+    const top = c.layers[c.layers.length - 1].out;
+    this.head.forward(this.logits, top, N - r0, 0, r0 * H);
     const { loss, count } = crossEntropyForward(this.probs, this.logits, targets, N - r0, V, this.k, IGNORE_INDEX, 0, 0, r0);
     this.last = { T, inputs, targets, r0, count };
     return loss;
@@ -158,20 +179,20 @@ export class LanguageModel {
     const B = this.B;
     const N = T * B;
     const c = this.cache!;
-    const top = c.hs[c.hs.length - 1];
+    const top = c.layers[c.layers.length - 1].out;
     // dlogits, in place over probs
     crossEntropyBackward(this.probs, this.probs, targets, N - r0, V, count, dloss, this.k, IGNORE_INDEX, 0, 0, r0);
     // backprop through the head into the top layer's outputs; uncounted steps get no gradient
     this.dOut.fill(0, 0, r0 * H);
-    this.head.backward(this.dOut, this.probs, top, N - r0, r0 * H, 0, (B + r0) * H);
+    this.head.backward(this.dOut, this.probs, top, N - r0, r0 * H, 0, r0 * H);
     this.rnn.backwardRaw(c, this.dOut, null);
     // backprop into the embedding rows; with tied weights this adds to the head's contribution
-    this.embedding.backward(c.dIn[0], inputs, N);
+    this.embedding.backward(c.layers[0].dIn, inputs, N);
   }
 
   /** Copies the state after `t` steps of the last forward into `into` (as from createState). */
   stateAt(t: number, into: Float[]): void {
-    this.rnn.stateAt(this.cache!, t, into[0]);
+    this.rnn.stateAt(this.cache!, t, into);
   }
 
   /**
@@ -190,10 +211,13 @@ export class LanguageModel {
       f.logits = alloc(this.store.dtype, B * V);
     }
     this.embedding.forward(f.emb, inputs, T * B);
-    this.rnn.forwardRaw(f.cache, f.emb, T, state[0]);
-    this.rnn.stateAt(f.cache, T, state[0]);
-    const top = f.cache.hs[f.cache.hs.length - 1];
-    this.head.forward(f.logits, top, B, 0, T * B * H);
+    const training = this.rnn.training;
+    this.rnn.training = false; // inference: no dropout
+    this.rnn.forwardRaw(f.cache, f.emb, T, state, null);
+    this.rnn.training = training;
+    this.rnn.stateAt(f.cache, T, state);
+    const top = f.cache.layers[f.cache.layers.length - 1].out;
+    this.head.forward(f.logits, top, B, 0, (T - 1) * B * H);
     return f.logits;
   }
 

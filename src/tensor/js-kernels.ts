@@ -84,6 +84,10 @@ export const jsKernels: Kernels = {
     for (let i = 0; i < n; i++) x[xOff + i] *= alpha;
   },
 
+  mul(y, yOff, a, aOff, b, bOff, n) {
+    for (let i = 0; i < n; i++) y[yOff + i] = a[aOff + i] * b[bOff + i];
+  },
+
   addRowVector(C, cOff, v, vOff, M, N) {
     for (let i = 0; i < M; i++) {
       const c = cOff + i * N;
@@ -124,6 +128,89 @@ export const jsKernels: Kernels = {
   },
   reluBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
     for (let i = 0; i < n; i++) dx[dxOff + i] = y[yOff + i] > 0 ? dy[dyOff + i] : 0;
+  },
+
+  lstmCellForward(gates, gOff, c, cOff, tc, tcOff, h, hOff, cPrev, cpOff, B, H) {
+    for (let b = 0; b < B; b++) {
+      const g = gOff + b * 4 * H;
+      const r = b * H;
+      for (let j = 0; j < H; j++) {
+        const i = 1 / (1 + Math.exp(-gates[g + j]));
+        const f = 1 / (1 + Math.exp(-gates[g + H + j]));
+        const gg = Math.tanh(gates[g + 2 * H + j]);
+        const o = 1 / (1 + Math.exp(-gates[g + 3 * H + j]));
+        gates[g + j] = i;
+        gates[g + H + j] = f;
+        gates[g + 2 * H + j] = gg;
+        gates[g + 3 * H + j] = o;
+        const cv = f * cPrev[cpOff + r + j] + i * gg; // c = f*c_prev + i*g
+        c[cOff + r + j] = cv;
+        const t = Math.tanh(cv);
+        tc[tcOff + r + j] = t;
+        h[hOff + r + j] = o * t; // h = o*tanh(c)
+      }
+    }
+  },
+  lstmCellBackward(dgates, dgOff, dcPrev, dcpOff, dh, dhOff, dcNext, dcnOff, gates, gOff, tc, tcOff, cPrev, cpOff, B, H) {
+    for (let b = 0; b < B; b++) {
+      const g = gOff + b * 4 * H;
+      const dg = dgOff + b * 4 * H;
+      const r = b * H;
+      for (let j = 0; j < H; j++) {
+        const i = gates[g + j], f = gates[g + H + j], gg = gates[g + 2 * H + j], o = gates[g + 3 * H + j];
+        const t = tc[tcOff + r + j];
+        const dhv = dh[dhOff + r + j];
+        // backprop through h = o*tanh(c) into c, joining what came from step t+1
+        const dc = dcNext[dcnOff + r + j] + dhv * o * (1 - t * t);
+        dgates[dg + j] = dc * gg * i * (1 - i); // through c = ... + i*g, then σ
+        dgates[dg + H + j] = dc * cPrev[cpOff + r + j] * f * (1 - f); // through f*c_prev, then σ
+        dgates[dg + 2 * H + j] = dc * i * (1 - gg * gg); // through i*g, then tanh
+        dgates[dg + 3 * H + j] = dhv * t * o * (1 - o); // through o*tanh(c), then σ
+        dcPrev[dcpOff + r + j] = dc * f;
+      }
+    }
+  },
+  gruCellForward(gates, gOff, ghn, ghnOff, h, hOff, gi, giOff, gh, ghOff, hPrev, hpOff, B, H) {
+    for (let b = 0; b < B; b++) {
+      const a = giOff + b * 3 * H;
+      const e = ghOff + b * 3 * H;
+      const g = gOff + b * 3 * H;
+      const q = b * H;
+      for (let j = 0; j < H; j++) {
+        const r = 1 / (1 + Math.exp(-(gi[a + j] + gh[e + j])));
+        const z = 1 / (1 + Math.exp(-(gi[a + H + j] + gh[e + H + j])));
+        const hn = gh[e + 2 * H + j];
+        const n = Math.tanh(gi[a + 2 * H + j] + r * hn); // the reset gate scales W_hn h + b_hn
+        gates[g + j] = r;
+        gates[g + H + j] = z;
+        gates[g + 2 * H + j] = n;
+        ghn[ghnOff + q + j] = hn;
+        h[hOff + q + j] = (1 - z) * n + z * hPrev[hpOff + q + j];
+      }
+    }
+  },
+  gruCellBackward(dgi, dgiOff, dgh, dghOff, dhPrev, dhpOff, dh, dhOff, gates, gOff, ghn, ghnOff, hPrev, hpOff, B, H) {
+    for (let b = 0; b < B; b++) {
+      const g = gOff + b * 3 * H;
+      const di = dgiOff + b * 3 * H;
+      const dk = dghOff + b * 3 * H;
+      const q = b * H;
+      for (let j = 0; j < H; j++) {
+        const r = gates[g + j], z = gates[g + H + j], n = gates[g + 2 * H + j];
+        const d = dh[dhOff + q + j];
+        const hp = hPrev[hpOff + q + j];
+        const dn = d * (1 - z) * (1 - n * n); // through (1-z)*n, then tanh
+        const dz = d * (hp - n) * z * (1 - z); // through z*(hPrev - n), then σ
+        const dr = dn * ghn[ghnOff + q + j] * r * (1 - r); // through r*gh_n, then σ
+        dgi[di + j] = dr;
+        dgi[di + H + j] = dz;
+        dgi[di + 2 * H + j] = dn;
+        dgh[dk + j] = dr;
+        dgh[dk + H + j] = dz;
+        dgh[dk + 2 * H + j] = dn * r; // gh_n enters n scaled by r
+        dhPrev[dhpOff + q + j] = d * z;
+      }
+    }
   },
 
   softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex) {

@@ -31,6 +31,9 @@ export interface Kernels {
   /** `x[xOff+i] *= alpha` for i < n. */
   scale(x: Float, xOff: number, alpha: number, n: number): void;
 
+  /** `y[yOff+i] = a[aOff+i] * b[bOff+i]` for i < n (y may alias a or b). */
+  mul(y: Float, yOff: number, a: Float, aOff: number, b: Float, bOff: number, n: number): void;
+
   /** Broadcast add over rows: `C[i, j] += v[j]` for an M×N block of C (row stride N). */
   addRowVector(C: Float, cOff: number, v: Float, vOff: number, M: number, N: number): void;
   /** Column sums, accumulated: `out[j] += sum_i X[i, j]` for an M×N block of X. */
@@ -48,6 +51,46 @@ export interface Kernels {
   reluForward(y: Float, yOff: number, x: Float, xOff: number, n: number): void;
   /** `dx = dy * (y > 0)`, from the forward output y (dx may alias dy). */
   reluBackward(dx: Float, dxOff: number, dy: Float, dyOff: number, y: Float, yOff: number, n: number): void;
+
+  /**
+   * One LSTM step's elementwise work over B rows (gate order i, f, g, o, as PyTorch):
+   * `gates` (B, 4H) holds the pre-activations on entry and [σ(i), σ(f), tanh(g), σ(o)] on exit;
+   * `c = f*cPrev + i*g`, `tc = tanh(c)`, `h = o*tc`, each (B, H).
+   */
+  lstmCellForward(
+    gates: Float, gOff: number, c: Float, cOff: number, tc: Float, tcOff: number, h: Float, hOff: number,
+    cPrev: Float, cpOff: number, B: number, H: number,
+  ): void;
+  /**
+   * Backward of one LSTM step: from dh (B, H), the gradient of h_t, and dcNext (B, H), the
+   * gradient of c_t arriving from step t+1, writes dgates (B, 4H), the gradient of the gate
+   * pre-activations, and dcPrev (B, H), the gradient of c_{t-1} (must not alias dcNext).
+   */
+  lstmCellBackward(
+    dgates: Float, dgOff: number, dcPrev: Float, dcpOff: number,
+    dh: Float, dhOff: number, dcNext: Float, dcnOff: number,
+    gates: Float, gOff: number, tc: Float, tcOff: number, cPrev: Float, cpOff: number, B: number, H: number,
+  ): void;
+  /**
+   * One GRU step's elementwise work over B rows (gate order r, z, n, as PyTorch):
+   * from gi (B, 3H) = x W_ih^T + b_ih and gh (B, 3H) = h W_hh^T + b_hh,
+   * `r = σ(gi_r + gh_r)`, `z = σ(gi_z + gh_z)`, `n = tanh(gi_n + r*gh_n)`, `h = (1-z)*n + z*hPrev`.
+   * Writes gates (B, 3H) = [r, z, n] (may alias gi), ghn (B, H) = gh_n (kept for the backward) and h.
+   */
+  gruCellForward(
+    gates: Float, gOff: number, ghn: Float, ghnOff: number, h: Float, hOff: number,
+    gi: Float, giOff: number, gh: Float, ghOff: number, hPrev: Float, hpOff: number, B: number, H: number,
+  ): void;
+  /**
+   * Backward of one GRU step from dh (B, H): writes dgi (B, 3H), the gradient of gi (may alias
+   * gates), dgh (B, 3H), the gradient of gh, and dhPrev (B, H) = dh*z, the direct part of the
+   * gradient of hPrev (the caller adds dgh W_hh).
+   */
+  gruCellBackward(
+    dgi: Float, dgiOff: number, dgh: Float, dghOff: number, dhPrev: Float, dhpOff: number,
+    dh: Float, dhOff: number, gates: Float, gOff: number, ghn: Float, ghnOff: number, hPrev: Float, hpOff: number,
+    B: number, H: number,
+  ): void;
 
   /**
    * Fused, numerically stable softmax + cross-entropy over N rows of V logits:

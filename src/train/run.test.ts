@@ -4,26 +4,27 @@ import { TrainingRun, type RunConfig, modelFromSnapshot } from "./run.js";
 
 const TEXT = "It was late in the day. Jane said hi to John. ".repeat(30);
 
-function config(k1: number, k2: number, optimizer: RunConfig["train"]["optimizer"] = "adam"): RunConfig {
+function config(k1: number, k2: number, optimizer: RunConfig["train"]["optimizer"] = "adam", cell: RunConfig["model"]["cell"] = "rnn", dropout = 0): RunConfig {
   const { vocab } = encodeText(TEXT);
   return {
-    model: { cell: "rnn", vocabSize: vocab.size, embedSize: 8, hiddenSize: 12, numLayers: 2, nonlinearity: "tanh", tieWeights: false },
+    model: { cell, vocabSize: vocab.size, embedSize: 8, hiddenSize: 12, numLayers: 2, nonlinearity: "tanh", tieWeights: false, dropout },
     train: { batch: 3, k1, k2, optimizer, lr: 3e-3, momentum: 0.9, weightDecay: 0, clipNorm: 1, clipValue: null, nonFinite: "stop", seed: 4 },
   };
 }
 
-function setup(k1: number, k2: number, optimizer?: RunConfig["train"]["optimizer"]) {
+function setup(k1: number, k2: number, optimizer?: RunConfig["train"]["optimizer"], cell?: RunConfig["model"]["cell"], dropout = 0) {
   const { vocab, tokens } = encodeText(TEXT);
   const n = Math.floor(tokens.length * 0.9);
   const train = tokens.subarray(0, n) as TokenArray;
   const val = tokens.subarray(n) as TokenArray;
-  return { run: new TrainingRun(config(k1, k2, optimizer), vocab, train, val), train, val };
+  return { run: new TrainingRun(config(k1, k2, optimizer, cell, dropout), vocab, train, val), train, val };
 }
 
 describe("TrainingRun snapshots", () => {
-  for (const [k1, k2, opt] of [[8, 8, "adam"], [5, 12, "sgd"], [6, 9, "rmsprop"]] as const) {
-    it(`restore continues bit for bit (k1=${k1}, k2=${k2}, ${opt}), across a pass boundary`, () => {
-      const a = setup(k1, k2, opt);
+  for (const [k1, k2, opt, cell, dropout] of [[8, 8, "adam", "rnn", 0], [5, 12, "sgd", "gru", 0], [6, 9, "rmsprop", "lstm", 0.3], [7, 7, "adamw", "lstm", 0]] as const) {
+    it(`restore continues bit for bit (${cell}, dropout ${dropout}, k1=${k1}, k2=${k2}, ${opt}), across a pass boundary`, () => {
+      const a = setup(k1, k2, opt, cell, dropout);
+      a.run.validate(); // validation must leave the dropout stream and training state alone
       for (let i = 0; i < 7; i++) a.run.step();
       const snap = a.run.snapshot({ extra: "kept" });
       expect(snap.metadata.extra).toBe("kept");

@@ -12,6 +12,7 @@ import { StreamBatcher } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";
 import { generate, type SampleOptions } from "../nn/generate.js";
 import { LanguageModel } from "../nn/language-model.js";
+import type { RecurrentInit } from "../nn/recurrent.js";
 import { Rng } from "../tensor/rng.js";
 import type { Float } from "../tensor/dtype.js";
 import { evaluateLoss } from "./evaluate.js";
@@ -20,13 +21,17 @@ import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
 
 /** The model half of a run's config. */
 export interface ModelConfig {
-  cell: "rnn";
+  cell: "rnn" | "lstm" | "gru";
   vocabSize: number;
   embedSize: number;
   hiddenSize: number;
   numLayers: number;
   nonlinearity: "tanh" | "relu";
   tieWeights: boolean;
+  /** Dropout between recurrent layers (0: none). */
+  dropout?: number;
+  init?: RecurrentInit;
+  forgetBias?: number;
 }
 
 /** The training half of a run's config. */
@@ -73,6 +78,7 @@ function buildModel(m: ModelConfig, seed: number): LanguageModel {
   return new LanguageModel({
     vocabSize: m.vocabSize, embedSize: m.embedSize, hiddenSize: m.hiddenSize, numLayers: m.numLayers,
     cell: m.cell, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights, seed,
+    dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias,
   });
 }
 
@@ -123,7 +129,12 @@ export class TrainingRun {
   /** Validation loss in nats per character (null without validation data). */
   validate(maxTokens?: number): number | null {
     if (!this.valTokens) return null;
-    return evaluateLoss(this.model, this.valTokens, this.config.train.batch, this.config.train.k1, { maxTokens }).loss;
+    this.model.eval(); // no dropout while measuring
+    try {
+      return evaluateLoss(this.model, this.valTokens, this.config.train.batch, this.config.train.k1, { maxTokens }).loss;
+    } finally {
+      this.model.train();
+    }
   }
 
   /** A sample of `length` characters after `prime` (default: a newline when the vocabulary has one). */
@@ -145,6 +156,7 @@ export class TrainingRun {
     const B = this.config.train.batch;
     const carried = trainer.tbptt.carried();
     tensors["state.h"] = { shape: [L, B, H], data: carried.state[0] };
+    if (carried.state[1]) tensors["state.c"] = { shape: [L, B, H], data: carried.state[1] };
     if (carried.history > 0) {
       tensors["state.history_inputs"] = { shape: [carried.history, B], data: carried.inputs! };
       tensors["state.history_targets"] = { shape: [carried.history, B], data: carried.targets! };
@@ -159,6 +171,7 @@ export class TrainingRun {
         optimizer_steps: String(optimizer.stepCount),
         stats: JSON.stringify(trainer.stats),
         rng: JSON.stringify(this.rng.getState()),
+        dropout_rng: JSON.stringify(model.rnn.dropoutRng.getState()),
         data_position: String(this.batcher.position),
         ...extra,
       },
@@ -179,7 +192,9 @@ export class TrainingRun {
     const B = config.train.batch;
     const hist = snap.tensors["state.history_inputs"] ? snap.tensors["state.history_inputs"].shape[0] : 0;
     run.trainer.tbptt.restore({
-      state: [tensorOf(snap, "state.h", [L, B, H]).data],
+      state: config.model.cell === "lstm"
+        ? [tensorOf(snap, "state.h", [L, B, H]).data, tensorOf(snap, "state.c", [L, B, H]).data]
+        : [tensorOf(snap, "state.h", [L, B, H]).data],
       history: hist,
       inputs: hist ? (tensorOf(snap, "state.history_inputs", [hist, B]).data as Int32Array) : null,
       targets: hist ? (tensorOf(snap, "state.history_targets", [hist, B]).data as Int32Array) : null,
@@ -189,6 +204,7 @@ export class TrainingRun {
     run.batcher.position = intOf(meta, "data_position");
     try {
       run.rng.setState(jsonOf(meta, "rng") as number[]);
+      run.model.rnn.dropoutRng.setState(jsonOf(meta, "dropout_rng") as number[]);
     } catch (e) {
       throw new CheckpointError(`bad RNG state: ${(e as Error).message}`);
     }

@@ -4,9 +4,9 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  activationBackward, activationForward, crossEntropyBackward, crossEntropyForward, Embedding, gradCheck,
-  jsKernels as k, LanguageModel, Linear, MLP, Rng, RNN, tensor, type Activation, type Float, type GradCheckTarget,
-  type ParamStore,
+  activationBackward, activationForward, crossEntropyBackward, crossEntropyForward, Embedding, gradCheck, GRU,
+  jsKernels as k, LanguageModel, Linear, LSTM, MLP, Rng, RNN, tensor, type Activation, type Float, type GradCheckTarget,
+  type ParamStore, type Recurrent, type RecurrentOptions, SequenceClassifier,
 } from "../../src/index.js";
 import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
 
@@ -38,6 +38,46 @@ function paramTargets(store: ParamStore): GradCheckTarget[] {
 function jitter(store: ParamStore, rng: Rng, scale = 0.5): void {
   const v = store.values;
   for (let i = 0; i < v.length; i++) v[i] += scale * rng.uniformRange(-1, 1);
+}
+
+/** A recurrent stack with loss sum(output*R) + sum(h_n*Rh) (+ sum(c_n*Rc)), checked in params, x and the initial state. */
+function recurrentCase(
+  cell: "RNN" | "LSTM" | "GRU", o: Partial<RecurrentOptions> & { nonlinearity?: "tanh" | "relu" }, lengths?: number[],
+): Case {
+  const rng = new Rng(5);
+  const T = 6, B = 3, I = 4, H = 5;
+  const opts = { inputSize: I, hiddenSize: H, ...o, dtype: "float64" as const, seed: 5, forgetBias: cell === "LSTM" && o.bias !== false ? 1 : undefined };
+  const m: Recurrent = cell === "LSTM" ? new LSTM(opts) : cell === "GRU" ? new GRU(opts) : new RNN(opts);
+  jitter(m.store, rng, 0.2);
+  const LD = m.numLayers * m.numDirections;
+  const DH = m.numDirections * H;
+  const x = tensor(rand(rng, T * B * I), [T, B, I], "float64");
+  const hx = Array.from({ length: m.stateCount }, () => tensor(rand(rng, LD * B * H), [LD, B, H], "float64"));
+  const R = rand(rng, T * B * DH);
+  const Rs = hx.map(() => rand(rng, LD * B * H));
+  const dx = new Float64Array(T * B * I);
+  const dhx = hx.map(() => new Float64Array(LD * B * H));
+  const seed = m.dropoutRng.getState();
+  const lossOf = () => {
+    m.dropoutRng.setState(seed); // the same dropout mask at every evaluation
+    const c = m.forward(x, hx, { lengths });
+    return { c, loss: dot(c.output.data, R) + dot(c.hN, Rs[0]) + (c.cN ? dot(c.cN, Rs[1]) : 0) };
+  };
+  return {
+    loss: () => lossOf().loss,
+    backward: () => {
+      m.store.zeroGrad();
+      const g = m.backward(lossOf().c, R, Rs[0], Rs[1] ?? null);
+      dx.set(g.dx.data);
+      dhx[0].set(g.dh0.data);
+      if (g.dc0) dhx[1].set(g.dc0.data);
+    },
+    targets: [
+      ...paramTargets(m.store),
+      { name: "x", value: x.data, grad: dx },
+      ...hx.map((h, i) => ({ name: i === 0 ? "h0" : "c0", value: h.data, grad: dhx[i] })),
+    ],
+  };
 }
 
 const cases: Record<string, () => Case> = {
@@ -105,39 +145,27 @@ const cases: Record<string, () => Case> = {
   },
   ...Object.fromEntries(
     ([
-      ["RNN tanh, 1 layer", { numLayers: 1, nonlinearity: "tanh", bias: true }],
-      ["RNN tanh, 2 layers", { numLayers: 2, nonlinearity: "tanh", bias: true }],
-      ["RNN relu, 2 layers", { numLayers: 2, nonlinearity: "relu", bias: true }],
-      ["RNN tanh, 3 layers, no bias", { numLayers: 3, nonlinearity: "tanh", bias: false }],
-    ] as const).map(([name, o]) => [
-      `${name}: params, x and h0`,
-      (): Case => {
-        const rng = new Rng(5);
-        const T = 6, B = 3, I = 4, H = 5;
-        const rnn = new RNN({ inputSize: I, hiddenSize: H, ...o, dtype: "float64", seed: 5 });
-        jitter(rnn.store, rng, 0.2);
-        const x = tensor(rand(rng, T * B * I), [T, B, I], "float64");
-        const h0 = tensor(rand(rng, o.numLayers * B * H), [o.numLayers, B, H], "float64");
-        const R = rand(rng, T * B * H);
-        const Rh = rand(rng, o.numLayers * B * H);
-        const dx = new Float64Array(T * B * I);
-        const dh0 = new Float64Array(o.numLayers * B * H);
-        const lossOf = () => {
-          const c = rnn.forward(x, h0);
-          return { c, loss: dot(c.output.data, R) + dot(c.hN, Rh) };
-        };
-        return {
-          loss: () => lossOf().loss,
-          backward: () => {
-            rnn.store.zeroGrad();
-            const g = rnn.backward(lossOf().c, R, Rh);
-            dx.set(g.dx.data);
-            dh0.set(g.dh0.data);
-          },
-          targets: [...paramTargets(rnn.store), { name: "x", value: x.data, grad: dx }, { name: "h0", value: h0.data, grad: dh0 }],
-        };
-      },
-    ]),
+      ["RNN tanh, 1 layer", "RNN", { numLayers: 1, nonlinearity: "tanh" }],
+      ["RNN tanh, 2 layers", "RNN", { numLayers: 2, nonlinearity: "tanh" }],
+      ["RNN relu, 2 layers", "RNN", { numLayers: 2, nonlinearity: "relu" }],
+      ["RNN tanh, 3 layers, no bias", "RNN", { numLayers: 3, nonlinearity: "tanh", bias: false }],
+      ["LSTM, 2 layers", "LSTM", { numLayers: 2 }],
+      ["LSTM, no bias", "LSTM", { numLayers: 1, bias: false }],
+      ["GRU, 2 layers", "GRU", { numLayers: 2 }],
+      ["GRU, 3 layers, no bias", "GRU", { numLayers: 3, bias: false }],
+      ["RNN tanh, bidirectional, 2 layers", "RNN", { numLayers: 2, bidirectional: true }],
+      ["LSTM, bidirectional, 2 layers", "LSTM", { numLayers: 2, bidirectional: true }],
+      ["GRU, bidirectional, 2 layers", "GRU", { numLayers: 2, bidirectional: true }],
+      ["RNN relu, variable lengths", "RNN", { numLayers: 2, nonlinearity: "relu" }, [6, 2, 4]],
+      ["LSTM, variable lengths", "LSTM", { numLayers: 2 }, [3, 6, 1]],
+      ["GRU, variable lengths", "GRU", { numLayers: 2 }, [6, 5, 2]],
+      ["LSTM, bidirectional, variable lengths", "LSTM", { numLayers: 2, bidirectional: true }, [2, 6, 4]],
+      ["GRU, bidirectional, variable lengths", "GRU", { numLayers: 1, bidirectional: true }, [1, 3, 6]],
+      ["LSTM, 3 layers, dropout 0.3 in training mode (mask held fixed)", "LSTM", { numLayers: 3, dropout: 0.3 }],
+      ["GRU, bidirectional, dropout 0.5 in training mode (mask held fixed)", "GRU", { numLayers: 2, bidirectional: true, dropout: 0.5 }],
+    ] as [string, "RNN" | "LSTM" | "GRU", Partial<RecurrentOptions> & { nonlinearity?: "tanh" | "relu" }, number[]?][]).map(
+      ([name, cell, o, lengths]) => [`${name}: params, x, h0${cell === "LSTM" ? ", c0" : ""}`, () => recurrentCase(cell, o, lengths)],
+    ),
   ),
   "RNN window with the loss counted from step 3 (truncated BPTT's k2 > k1 window)": () => {
     const rng = new Rng(6);
@@ -152,6 +180,16 @@ const cases: Record<string, () => Case> = {
       backward: () => (m.store.zeroGrad(), m.forward(x, R, T, B, s0, 3), m.backward()),
       targets: paramTargets(m.store),
     };
+  },
+  "sequence classifier (many-to-one): bidirectional LSTM, variable lengths": () => {
+    const rng = new Rng(12);
+    const T = 5, B = 4, I = 2;
+    const clf = new SequenceClassifier({ inputSize: I, hiddenSize: 3, numClasses: 3, numLayers: 2, bidirectional: true, dtype: "float64", seed: 12 });
+    jitter(clf.store, rng, 0.3);
+    const x = rand(rng, T * B * I);
+    const labels = Int32Array.from([0, 2, 1, 2]);
+    const f = () => clf.forward(x, labels, { T, B, lengths: [5, 1, 3, 4] });
+    return { loss: f, backward: () => (clf.store.zeroGrad(), f(), clf.backward()), targets: paramTargets(clf.store) };
   },
   "the lecture's sigmoid MLP, squared error": () => {
     const rng = new Rng(7);
@@ -180,19 +218,26 @@ const cases: Record<string, () => Case> = {
     };
   },
   ...Object.fromEntries(
-    ([false, true] as const).map((tie) => [
-      `2-layer RNN language model${tie ? ", tied embedding and head" : ""}`,
+    ([
+      ["2-layer RNN language model", "rnn", false, 0],
+      ["2-layer RNN language model, tied embedding and head", "rnn", true, 0],
+      ["2-layer LSTM language model, tied", "lstm", true, 0],
+      ["2-layer GRU language model, dropout 0.4 (mask held fixed)", "gru", false, 0.4],
+    ] as const).map(([name, cell, tie, dropout]) => [
+      name,
       (): Case => {
         const rng = new Rng(8);
         const T = 5, B = 3, V = 9;
-        const lm = new LanguageModel({ vocabSize: V, embedSize: 6, hiddenSize: 6, numLayers: 2, tieWeights: tie, dtype: "float64", seed: 8 });
+        const lm = new LanguageModel({ vocabSize: V, embedSize: 6, hiddenSize: 6, numLayers: 2, cell, tieWeights: tie, dropout, dtype: "float64", seed: 8 });
         jitter(lm.store, rng, 0.3);
         const ids = Int32Array.from({ length: (T + 1) * B }, () => rng.int(V));
         const inputs = ids.subarray(0, T * B);
         const targets = ids.subarray(B);
+        const seed = lm.rnn.dropoutRng.getState();
+        const f = () => (lm.rnn.dropoutRng.setState(seed), lm.forward(inputs, targets, T, B, null, 0));
         return {
-          loss: () => lm.forward(inputs, targets, T, B, null, 0),
-          backward: () => (lm.store.zeroGrad(), lm.forward(inputs, targets, T, B, null, 0), lm.backward()),
+          loss: f,
+          backward: () => (lm.store.zeroGrad(), f(), lm.backward()),
           targets: paramTargets(lm.store),
         };
       },

@@ -1,16 +1,17 @@
 // The fixtures' loss for a bare recurrent stack, sum(output * R), as a SequenceModel, so the
 // truncated-BPTT driver can run it exactly as it runs a language model.
 
-import { RNN, type Float, type RNNCache, type RNNOptions, type SequenceModel } from "../../src/index.js";
+import { GRU, LSTM, RNN, type Float, type Recurrent, type RecurrentCache, type RNNOptions, type SequenceModel } from "../../src/index.js";
 
 export class WeightedSumRNN implements SequenceModel<Float, Float> {
-  readonly rnn: RNN;
-  private cache: RNNCache | null = null;
+  readonly rnn: Recurrent;
+  private cache: RecurrentCache | null = null;
   private dOut: Float | null = null;
   private last = { T: 0, R: null as Float | null, lossFrom: 0 };
 
-  constructor(options: RNNOptions) {
-    this.rnn = new RNN(options);
+  constructor(options: RNNOptions & { cell?: "RNN" | "LSTM" | "GRU" }) {
+    const { cell = "RNN", ...o } = options;
+    this.rnn = cell === "LSTM" ? new LSTM(o) : cell === "GRU" ? new GRU(o) : new RNN(o);
   }
 
   get store() {
@@ -18,17 +19,16 @@ export class WeightedSumRNN implements SequenceModel<Float, Float> {
   }
 
   createState(B: number): Float[] {
-    const s = this.rnn.createCache(1, B).hN; // a fresh (L, B, H) buffer of the right dtype
-    return [s];
+    return this.rnn.createState(B);
   }
 
   /** loss = sum over steps >= lossFrom of output_t * R_t. */
   forward(x: Float, R: Float, T: number, B: number, state0: Float[] | null, lossFrom: number): number {
     if (!this.cache || this.cache.B !== B || this.cache.capacity < T) {
       this.cache = this.rnn.createCache(T, B);
-      this.dOut = this.cache.dpre[0].slice(); // any (T, B, H) buffer of the right dtype
+      this.dOut = this.cache.layers[0].out.slice(); // a (T, B, H) buffer of the right dtype
     }
-    this.rnn.forwardRaw(this.cache, x, T, state0 ? state0[0] : null);
+    this.rnn.forwardRaw(this.cache, x, T, state0, null);
     const out = this.cache.output.data;
     const H = this.rnn.hiddenSize;
     let loss = 0;
@@ -47,6 +47,6 @@ export class WeightedSumRNN implements SequenceModel<Float, Float> {
   }
 
   stateAt(t: number, into: Float[]): void {
-    this.rnn.stateAt(this.cache!, t, into[0]);
+    this.rnn.stateAt(this.cache!, t, into);
   }
 }

@@ -2,22 +2,25 @@
 // Each throws on the first tensor that disagrees, naming it and its max abs diff.
 
 import {
-  Adagrad, Adam, AdamW, clipGradNorm, LanguageModel, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
-  type DType, type Optimizer, type ParamStore,
+  Adagrad, Adam, AdamW, clipGradNorm, GRU, LanguageModel, LSTM, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
+  type DType, type Optimizer, type ParamStore, type Recurrent,
 } from "../../src/index.js";
 import { buf, expectClose, expectCloseScalar, ids, tolerance, type FixtureTensor } from "../helpers/fixtures.js";
 import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
 
 type Fx = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Why a fixture cannot run yet (a cell type or option not built), or null when it can. */
+const CELLS = ["RNN", "LSTM", "GRU"];
+
+/** Why a fixture cannot run (a cell type or option rnnlab does not have), or null when it can. */
 export function notImplemented(fx: Fx): string | null {
   const cell = fx.kind === "charlm" ? fx.model?.cell : fx.module?.type;
-  if ((fx.kind === "recurrent" || fx.kind === "tbptt" || fx.kind === "charlm") && cell !== "RNN") {
+  if ((fx.kind === "recurrent" || fx.kind === "tbptt" || fx.kind === "charlm") && !CELLS.includes(cell)) {
     return `${fx.kind} with cell ${cell}`;
   }
-  if (fx.module?.bidirectional) return "bidirectional layers";
   if (fx.module?.batch_first) return "batch_first layout";
+  if (fx.module?.proj_size) return "LSTM projections (proj_size)";
+  if (fx.module?.dropout > 0 && fx.module?.mode !== "eval") return "dropout in training mode (PyTorch's own random masks)";
   return null;
 }
 
@@ -44,32 +47,39 @@ function loadParams(store: ParamStore, params: Record<string, FixtureTensor>): v
   }
 }
 
-function rnnOf(module: Fx, dtype: DType): RNN {
-  return new RNN({
+function rnnOf(module: Fx, dtype: DType): Recurrent {
+  const o = {
     inputSize: module.input_size, hiddenSize: module.hidden_size, numLayers: module.num_layers ?? 1,
-    nonlinearity: module.nonlinearity ?? "tanh", bias: module.bias ?? true, dtype,
-  });
+    bias: module.bias ?? true, bidirectional: module.bidirectional ?? false, dropout: module.dropout ?? 0, dtype,
+  };
+  const m = module.type === "LSTM" ? new LSTM(o) : module.type === "GRU" ? new GRU(o) : new RNN({ ...o, nonlinearity: module.nonlinearity ?? "tanh" });
+  if (module.mode === "eval") m.eval();
+  return m;
 }
 
 function recurrent(fx: Fx, dtype: DType): void {
   const tol = tolerance(dtype);
   const rnn = rnnOf(fx.module, dtype);
   loadParams(rnn.store, fx.params);
-  const x = fx.inputs.x as FixtureTensor;
-  const h0 = fx.inputs.h0 as FixtureTensor;
-  const c = rnn.forward(tensor(x.data, x.shape, dtype), tensor(h0.data, h0.shape, dtype));
+  const t = (f: FixtureTensor) => tensor(f.data, f.shape, dtype);
+  const { x, h0, c0, lengths } = fx.inputs as Record<string, FixtureTensor>;
+  const hx = rnn.mode === "LSTM" ? [t(h0), t(c0)] : t(h0);
+  const c = rnn.forward(t(x), hx, { lengths: lengths ? (Array.isArray(lengths) ? lengths : lengths.data) : undefined });
   expectClose("output", c.output.data, fx.outputs.output.data, tol);
   expectClose("h_n", c.hN, fx.outputs.h_n.data, tol);
+  if (fx.outputs.c_n) expectClose("c_n", c.cN!, fx.outputs.c_n.data, tol);
   const Ro = buf(fx.loss.R_out, dtype);
   const Rh = buf(fx.loss.R_h, dtype);
+  const Rc = fx.loss.R_c ? buf(fx.loss.R_c, dtype) : null;
   let loss = 0;
   for (let i = 0; i < Ro.length; i++) loss += c.output.data[i] * Ro[i];
   for (let i = 0; i < Rh.length; i++) loss += c.hN[i] * Rh[i];
+  if (Rc) for (let i = 0; i < Rc.length; i++) loss += c.cN![i] * Rc[i];
   expectCloseScalar("loss", loss, fx.loss.value, tol);
   rnn.store.zeroGrad();
-  const { dx, dh0 } = rnn.backward(c, Ro, Rh);
+  const { dx, dh0, dc0 } = rnn.backward(c, Ro, Rh, Rc);
   for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
-    const actual = name === "x" ? dx.data : name === "h0" ? dh0.data : rnn.store.get(name).grad;
+    const actual = name === "x" ? dx.data : name === "h0" ? dh0.data : name === "c0" ? dc0!.data : rnn.store.get(name).grad;
     expectClose(`grad ${name}`, actual, g.data, tol);
   }
 }
@@ -86,7 +96,7 @@ function clipFixture(fx: Fx, dtype: DType): void {
 function tbptt(fx: Fx, dtype: DType): void {
   const tol = tolerance(dtype);
   const model = new WeightedSumRNN({
-    inputSize: fx.module.input_size, hiddenSize: fx.module.hidden_size, numLayers: fx.module.num_layers ?? 1,
+    cell: fx.module.type, inputSize: fx.module.input_size, hiddenSize: fx.module.hidden_size, numLayers: fx.module.num_layers ?? 1,
     nonlinearity: fx.module.nonlinearity ?? "tanh", bias: fx.module.bias ?? true, dtype,
   });
   loadParams(model.store, fx.params);
@@ -96,6 +106,7 @@ function tbptt(fx: Fx, dtype: DType): void {
   const R = buf(fx.R, dtype);
   const tb = new TruncatedBPTT(model, { k1: fx.k1, k2: fx.k2, batch: B });
   if (fx.h_start !== "zeros") tb.state[0].set((fx.h_start as FixtureTensor).data);
+  if (fx.c_start && fx.c_start !== "zeros") tb.state[1].set((fx.c_start as FixtureTensor).data);
   let expectedStart = 0;
   for (const [i, ch] of (fx.chunks as Fx[]).entries()) {
     if (ch.start !== expectedStart) throw new Error(`chunk ${i} starts at ${ch.start}, expected consecutive chunks`);
@@ -133,6 +144,7 @@ function charlm(fx: Fx, dtype: DType): void {
   const lm = new LanguageModel({
     vocabSize: m.vocab, embedSize: m.embed, hiddenSize: m.hidden, numLayers: m.layers ?? m.num_layers ?? 1,
     nonlinearity: m.nonlinearity ?? "tanh", bias: m.bias ?? true, tieWeights: m.tied_embedding_and_head, dtype,
+    cell: ({ RNN: "rnn", LSTM: "lstm", GRU: "gru" } as const)[m.cell as "RNN" | "LSTM" | "GRU"],
   });
   const [T, B] = fx.tokens_in.shape as number[];
   const xin = ids(fx.tokens_in);

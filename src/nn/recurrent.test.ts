@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../tensor/rng.js";
+import { tensor } from "../tensor/tensor.js";
+import { GRU, LSTM, RNN, type Recurrent, type RecurrentOptions } from "./recurrent.js";
+import { SequenceClassifier } from "./sequence-classifier.js";
+import { Adam } from "../train/optim.js";
+
+type Cell = "RNN" | "LSTM" | "GRU";
+function make(cell: Cell, o: RecurrentOptions): Recurrent {
+  return cell === "LSTM" ? new LSTM(o) : cell === "GRU" ? new GRU(o) : new RNN(o);
+}
+function rand(rng: Rng, n: number): Float64Array {
+  return Float64Array.from({ length: n }, () => rng.uniformRange(-1, 1));
+}
+
+describe("variable-length batches (packed-sequence semantics)", () => {
+  for (const cell of ["RNN", "LSTM", "GRU"] as const) {
+    for (const bidirectional of [false, true]) {
+      it(`${cell}${bidirectional ? " bidirectional" : ""}: a padded batch with lengths equals each sequence run alone`, () => {
+        const T = 6, I = 3, H = 4, L = 2;
+        const lengths = [6, 2, 4];
+        const B = lengths.length;
+        const rng = new Rng(9);
+        const m = make(cell, { inputSize: I, hiddenSize: H, numLayers: L, bidirectional, dtype: "float64", seed: 2 });
+        const D = m.numDirections;
+        const x = rand(rng, T * B * I);
+        const R = rand(rng, T * B * D * H);
+        const Rh = rand(rng, L * D * B * H);
+        // the batch
+        const c = m.forward(tensor(x, [T, B, I], "float64"), null, { lengths });
+        m.store.zeroGrad();
+        const g = m.backward(c, R, Rh);
+        const batchGrads = m.store.grads.slice();
+        const out = c.output.data.slice();
+        const hN = c.hN.slice();
+        const dx = g.dx.data.slice();
+        // each sequence alone, its own length, no padding
+        const sum = new Float64Array(batchGrads.length);
+        for (let b = 0; b < B; b++) {
+          const n = lengths[b];
+          const xb = new Float64Array(n * I);
+          const Rb = new Float64Array(n * D * H);
+          const Rhb = new Float64Array(L * D * H);
+          for (let t = 0; t < n; t++) {
+            xb.set(x.subarray((t * B + b) * I, (t * B + b + 1) * I), t * I);
+            Rb.set(R.subarray((t * B + b) * D * H, (t * B + b + 1) * D * H), t * D * H);
+          }
+          for (let j = 0; j < L * D; j++) Rhb.set(Rh.subarray((j * B + b) * H, (j * B + b + 1) * H), j * H);
+          const cb = m.forward(tensor(xb, [n, 1, I], "float64"));
+          m.store.zeroGrad();
+          const gb = m.backward(cb, Rb, Rhb);
+          for (let i = 0; i < sum.length; i++) sum[i] += m.store.grads[i];
+          for (let t = 0; t < T; t++) {
+            for (let j = 0; j < D * H; j++) {
+              const got = out[(t * B + b) * D * H + j];
+              expect(got).toBeCloseTo(t < n ? cb.output.data[t * D * H + j] : 0, 12);
+            }
+            for (let j = 0; j < I; j++) expect(dx[(t * B + b) * I + j]).toBeCloseTo(t < n ? gb.dx.data[t * I + j] : 0, 12);
+          }
+          for (let j = 0; j < L * D; j++) {
+            for (let q = 0; q < H; q++) expect(hN[(j * B + b) * H + q]).toBeCloseTo(cb.hN[j * H + q], 12);
+          }
+        }
+        for (let i = 0; i < sum.length; i++) expect(batchGrads[i]).toBeCloseTo(sum[i], 11);
+      });
+    }
+  }
+
+  it("rejects lengths outside 1..T", () => {
+    const m = new GRU({ inputSize: 1, hiddenSize: 2 });
+    const x = tensor(new Array(6).fill(0), [3, 2, 1]);
+    expect(() => m.forward(x, null, { lengths: [3, 0] })).toThrow(/lengths\[1\] = 0/);
+    expect(() => m.forward(x, null, { lengths: [4, 1] })).toThrow(/lengths\[0\] = 4/);
+    expect(() => m.forward(x, null, { lengths: [3] })).toThrow(/1 entries for a batch of 2/);
+  });
+});
+
+describe("dropout between layers", () => {
+  const T = 5, B = 4, I = 3, H = 64;
+  const x = tensor(rand(new Rng(1), T * B * I), [T, B, I]);
+
+  it("is off in eval mode and on in training mode, on every layer's output but the last", () => {
+    const plain = new LSTM({ inputSize: I, hiddenSize: H, numLayers: 3, seed: 4 });
+    const drop = new LSTM({ inputSize: I, hiddenSize: H, numLayers: 3, dropout: 0.5, seed: 4 });
+    const a = plain.forward(x).output.data.slice();
+    expect(drop.eval().forward(x).output.data).toEqual(a);
+    const c = drop.train().forward(x);
+    expect(c.output.data).not.toEqual(a);
+    // the mask keeps about half, scaled by 1 / (1 - p) = 2; layer 2 (the top) has none
+    const mask = c.layers[0].mask!;
+    const n = T * B * H;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      expect([0, 2]).toContain(mask[i]);
+      if (mask[i]) kept++;
+    }
+    expect(Math.abs(kept / n - 0.5)).toBeLessThan(0.05);
+    expect(c.layers[2].mask).toBeNull();
+  });
+
+  it("is seeded: the same seed gives the same masks", () => {
+    const a = new GRU({ inputSize: I, hiddenSize: H, numLayers: 2, dropout: 0.3, seed: 4, dropoutSeed: 11 }).forward(x).output.data.slice();
+    const b = new GRU({ inputSize: I, hiddenSize: H, numLayers: 2, dropout: 0.3, seed: 4, dropoutSeed: 11 }).forward(x).output.data;
+    expect(b).toEqual(a);
+  });
+});
+
+describe("initialisation", () => {
+  it("default: every parameter uniform in ±1/sqrt(H), as PyTorch", () => {
+    const m = new LSTM({ inputSize: 3, hiddenSize: 16, seed: 1 });
+    const bound = 1 / 4;
+    expect(m.store.values.every((v) => Math.abs(v) <= bound)).toBe(true);
+  });
+
+  it("orthogonal: weight_hh has orthonormal columns (torch.nn.init.orthogonal_ on the (G, H) matrix)", () => {
+    const H = 8;
+    const m = new GRU({ inputSize: 2, hiddenSize: H, init: "orthogonal", seed: 3, dtype: "float64" });
+    const W = m.params[0].weightHh.value; // (3H, H)
+    for (let a = 0; a < H; a++) {
+      for (let b = 0; b < H; b++) {
+        let s = 0;
+        for (let r = 0; r < 3 * H; r++) s += W[r * H + a] * W[r * H + b];
+        expect(s).toBeCloseTo(a === b ? 1 : 0, 12);
+      }
+    }
+    const rnn = new RNN({ inputSize: 2, hiddenSize: H, init: "orthogonal", seed: 3, dtype: "float64" });
+    const Q = rnn.params[0].weightHh.value; // square: orthogonal rows too
+    let s = 0;
+    for (let j = 0; j < H; j++) s += Q[j] * Q[H + j];
+    expect(s).toBeCloseTo(0, 12);
+  });
+
+  it("identity (IRNN): weight_hh = I and zero biases", () => {
+    const m = new RNN({ inputSize: 2, hiddenSize: 3, nonlinearity: "relu", init: "identity", seed: 3 });
+    expect([...m.params[0].weightHh.value]).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    expect([...m.params[0].biasIh!.value, ...m.params[0].biasHh!.value]).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it("forget bias: the forget block of bias_ih is set and bias_hh's is 0, so their sum is the bias", () => {
+    const H = 3;
+    const m = new LSTM({ inputSize: 2, hiddenSize: H, forgetBias: 1, seed: 3 });
+    const { biasIh, biasHh } = m.params[0];
+    expect([...biasIh!.value.subarray(H, 2 * H)]).toEqual([1, 1, 1]);
+    expect([...biasHh!.value.subarray(H, 2 * H)]).toEqual([0, 0, 0]);
+    expect(() => new GRU({ inputSize: 1, hiddenSize: 1, forgetBias: 1 })).toThrow(/forgetBias is for LSTMs/);
+  });
+});
+
+describe("PyTorch's parameter names and output layout", () => {
+  it("bidirectional layers add _reverse parameters and concatenate the directions", () => {
+    const m = new GRU({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, bias: false });
+    expect(m.store.params.map((p) => `${p.name} [${p.shape}]`)).toEqual([
+      "weight_ih_l0 [12,3]", "weight_hh_l0 [12,4]", "weight_ih_l0_reverse [12,3]", "weight_hh_l0_reverse [12,4]",
+      "weight_ih_l1 [12,8]", "weight_hh_l1 [12,4]", "weight_ih_l1_reverse [12,8]", "weight_hh_l1_reverse [12,4]",
+    ]);
+    const c = m.forward(tensor(new Array(2 * 5 * 3).fill(0.1), [2, 5, 3]));
+    expect(c.output.shape).toEqual([2, 5, 8]);
+    expect(c.hNTensor.shape).toEqual([4, 5, 4]);
+  });
+});
+
+describe("SequenceClassifier (many-to-one)", () => {
+  it("learns to read a label from the first step of sequences of different lengths", () => {
+    // label = sign of x_0; then noise; lengths 3..10: the answer sits at the far end of the sequence
+    const T = 10, B = 16;
+    const rng = new Rng(5);
+    const clf = new SequenceClassifier({ inputSize: 1, hiddenSize: 12, numClasses: 2, cell: "gru", seed: 2 });
+    const opt = new Adam(clf.store, { lr: 0.02 });
+    const batch = () => {
+      const x = new Float32Array(T * B);
+      const labels = new Int32Array(B);
+      const lengths = Array.from({ length: B }, () => 3 + rng.int(T - 2));
+      for (let b = 0; b < B; b++) {
+        labels[b] = rng.int(2);
+        x[b] = labels[b] ? 1 : -1;
+        for (let t = 1; t < T; t++) x[t * B + b] = t < lengths[b] ? rng.uniformRange(-1, 1) : 99; // padding must not matter
+      }
+      return { x, labels, lengths };
+    };
+    let loss = 0;
+    for (let s = 0; s < 150; s++) {
+      const { x, labels, lengths } = batch();
+      clf.store.zeroGrad();
+      loss = clf.forward(x, labels, { T, B, lengths });
+      clf.backward();
+      opt.step();
+    }
+    const { x, labels, lengths } = batch();
+    const logits = clf.logitsOf(x, T, B, lengths);
+    let right = 0;
+    for (let b = 0; b < B; b++) if ((logits[2 * b + 1] > logits[2 * b] ? 1 : 0) === labels[b]) right++;
+    expect(loss).toBeLessThan(0.1);
+    expect(right).toBe(B);
+  });
+});

@@ -1,0 +1,624 @@
+// Recurrent layers: Elman RNN, LSTM and GRU, stacked, batched, optionally bidirectional, with
+// PyTorch's packed-sequence semantics for variable lengths and dropout between layers, as
+// torch.nn.RNN / LSTM / GRU (batch_first=False). The only place that knows about time: the
+// forward loop runs the steps in order and keeps every state; the backward loop runs them in
+// reverse, carrying dhNext (and dcNext for the LSTM): backpropagation through time.
+//
+//   RNN:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)                     act = tanh | relu
+//   LSTM: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, i f o through σ, g through tanh
+//         c_t = f*c_{t-1} + i*g,  h_t = o*tanh(c_t)
+//   GRU:  [r z] = σ(W_i[rz] x_t + b_i[rz] + W_h[rz] h_{t-1} + b_h[rz])
+//         n = tanh(W_in x_t + b_in + r*(W_hn h_{t-1} + b_hn)),  h_t = (1-z)*n + z*h_{t-1}
+//
+// T = steps, B = batch, I = input size, H = hidden size, L = layers, D = directions (1 or 2),
+// G = gate width (H, 4H or 3H), I_l = I for layer 0 and D*H above it.
+// Parameters per layer l and direction, PyTorch's names, shapes and order: weight_ih_l{l} (G, I_l),
+// weight_hh_l{l} (G, H), bias_ih_l{l} (G), bias_hh_l{l} (G); the reverse direction adds the suffix
+// "_reverse". Gate blocks are stacked in PyTorch's order: LSTM (W_ii|W_if|W_ig|W_io), GRU (W_ir|W_iz|W_in).
+// Inputs x (T, B, I), h0 (L*D, B, H) (and c0 for the LSTM); outputs output (T, B, D*H), the top
+// layer's states with the two directions concatenated on the feature axis, and h_n (L*D, B, H)
+// ordered layer by layer, forward before reverse.
+//
+// Lengths (packed sequences): a row b is active for t < lengths[b]; at t >= lengths[b] its state
+// is carried unchanged, its output is 0, and nothing flows back through it; h_n is each row's
+// state at its own last step, and the reverse direction starts at each row's own last step.
+//
+// Shape of the work: the input projection of all T*B rows is one GEMM per direction; each step
+// adds one (B x H)·(H x G) product and the cell's fused elementwise kernel; the weight gradients
+// are one GEMM each over all steps after the time loop. Nothing is allocated inside the time loop.
+// Contract: backward accumulates (+=) into parameter gradients and assigns (=) dx, dh0 and dc0.
+
+import type { DType, Float } from "../tensor/dtype.js";
+import { alloc } from "../tensor/dtype.js";
+import type { Kernels } from "../tensor/kernels.js";
+import { randomOrthogonal } from "../tensor/linalg.js";
+import { Rng } from "../tensor/rng.js";
+import { checkShape, type Tensor } from "../tensor/tensor.js";
+import { activationBackward, activationForward, checkActivation } from "./activations.js";
+import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
+import { uniformInit, zerosInit, type Initializer, type Parameter, type ParamStore } from "./params.js";
+
+/** The cell a recurrent layer runs, in PyTorch's `mode` spelling. */
+export type RecurrentMode = "RNN_TANH" | "RNN_RELU" | "LSTM" | "GRU";
+
+const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+
+/** Weight initialisation schemes. */
+export type RecurrentInit = "default" | "orthogonal" | "identity";
+
+/** Constructor arguments shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
+export interface RecurrentOptions extends ModuleOptions {
+  /** I: features per input step. */
+  inputSize: number;
+  /** H: features of the hidden state. */
+  hiddenSize: number;
+  /** L: stacked layers. Default 1. */
+  numLayers?: number;
+  /** Learn b_ih and b_hh. Default true. */
+  bias?: boolean;
+  /** Dropout probability on the outputs of every layer but the last, in training mode. Default 0. */
+  dropout?: number;
+  /** Run a second direction from the last step back to the first. Default false. */
+  bidirectional?: boolean;
+  /**
+   * `"default"`: every parameter uniform ±1/sqrt(H), as PyTorch. `"orthogonal"`: each weight_hh
+   * orthogonal (torch.nn.init.orthogonal_ on the whole (G, H) matrix), the rest default.
+   * `"identity"` (IRNN, Le et al. 2015; for relu RNNs): weight_hh = I and biases 0, weight_ih default.
+   */
+  init?: RecurrentInit;
+  /** LSTM only: the forget gate's bias (b_ih's forget block; b_hh's is then 0), e.g. 1 (Jozefowicz et al. 2015). */
+  forgetBias?: number;
+  /** Seed of the dropout masks. Default: the store's seed + 1. */
+  dropoutSeed?: number;
+}
+
+/** One layer-direction's parameters. */
+export interface RecurrentParams {
+  weightIh: Parameter;
+  weightHh: Parameter;
+  biasIh: Parameter | null;
+  biasHh: Parameter | null;
+}
+
+/** Buffers of one layer in one direction, for up to `capacity` steps. */
+interface DirBuffers {
+  /** (cap, B, G): gate pre-activations, then activations (LSTM, GRU), then their gradients in the backward. */
+  gates: Float;
+  /** (cap+1, B, H): states; the state before step t is block t (forward) or t+1 (reverse). */
+  hs: Float;
+  /** LSTM (cap+1, B, H): cell states, laid out as hs. */
+  cs: Float | null;
+  /** LSTM (cap, B, H): tanh(c_t). */
+  tc: Float | null;
+  /** GRU (cap, B, H): W_hn h_{t-1} + b_hn. */
+  ghn: Float | null;
+  /** GRU (cap, B, G): gradient of the hidden-side pre-activations. */
+  dgh: Float | null;
+}
+
+interface LayerBuffers {
+  dirs: DirBuffers[];
+  /** (cap, B, D*H): the layer's output, 0 at padded steps. */
+  out: Float;
+  /** (cap, B, I_l): gradient with respect to the layer's input. */
+  dIn: Float;
+  /** Layers below the top with dropout: (cap, B, D*H) mask (0 or 1/(1-p)) and out*mask, the next layer's input. */
+  mask: Float | null;
+  dropped: Float | null;
+}
+
+/**
+ * What a forward pass produced and what its backward needs. Buffers are sized for up to
+ * `capacity` steps and B batch rows and are reused by later passes of the same batch size.
+ */
+export class RecurrentCache {
+  /** Steps of the last forward. */
+  T = 0;
+  /** The layer-0 input of the last forward (a reference to the caller's buffer). */
+  x: Float | null = null;
+  /** Per-row lengths of the last forward, or null when every row has T steps. */
+  lengths: Int32Array | null = null;
+  /** Whether the last forward applied dropout. */
+  dropped = false;
+  readonly layers: LayerBuffers[];
+  /** (L*D, B, H) final states; cN for the LSTM. */
+  readonly hN: Float;
+  readonly cN: Float | null;
+  /** (L*D, B, H) gradients with respect to h0 (and c0). */
+  readonly dh0: Float;
+  readonly dc0: Float | null;
+  // (B, H) scratch of the time loops
+  readonly dhT: Float;
+  readonly dhCarry: Float;
+  readonly dcA: Float | null;
+  readonly dcB: Float | null;
+  /** GRU (B, G): h_{t-1} W_hh^T + b_hh of the current step. */
+  readonly gh: Float | null;
+
+  constructor(
+    readonly mode: RecurrentMode, readonly capacity: number, readonly B: number, inputSizes: readonly number[],
+    readonly H: number, readonly D: number, dropout: boolean, dtype: DType,
+  ) {
+    const G = GATES[mode] * H;
+    const L = inputSizes.length;
+    const lstm = mode === "LSTM";
+    const gru = mode === "GRU";
+    const n = capacity * B;
+    this.layers = inputSizes.map((I, l) => ({
+      dirs: Array.from({ length: D }, () => ({
+        gates: alloc(dtype, n * G),
+        hs: alloc(dtype, (capacity + 1) * B * H),
+        cs: lstm ? alloc(dtype, (capacity + 1) * B * H) : null,
+        tc: lstm ? alloc(dtype, n * H) : null,
+        ghn: gru ? alloc(dtype, n * H) : null,
+        dgh: gru ? alloc(dtype, n * G) : null,
+      })),
+      out: alloc(dtype, n * D * H),
+      dIn: alloc(dtype, n * I),
+      mask: dropout && l < L - 1 ? alloc(dtype, n * D * H) : null,
+      dropped: dropout && l < L - 1 ? alloc(dtype, n * D * H) : null,
+    }));
+    this.hN = alloc(dtype, L * D * B * H);
+    this.cN = lstm ? alloc(dtype, L * D * B * H) : null;
+    this.dh0 = alloc(dtype, L * D * B * H);
+    this.dc0 = lstm ? alloc(dtype, L * D * B * H) : null;
+    this.dhT = alloc(dtype, B * H);
+    this.dhCarry = alloc(dtype, B * H);
+    this.dcA = lstm ? alloc(dtype, B * H) : null;
+    this.dcB = lstm ? alloc(dtype, B * H) : null;
+    this.gh = gru ? alloc(dtype, B * G) : null;
+  }
+
+  /** output (T, B, D*H): the top layer's output at every step (a view). */
+  get output(): Tensor {
+    const top = this.layers[this.layers.length - 1].out;
+    return { data: top.subarray(0, this.T * this.B * this.D * this.H), shape: [this.T, this.B, this.D * this.H] };
+  }
+
+  /** h_n (L*D, B, H). */
+  get hNTensor(): Tensor {
+    return { data: this.hN, shape: [this.layers.length * this.D, this.B, this.H] };
+  }
+
+  /** c_n (L*D, B, H) of an LSTM, else null. */
+  get cNTensor(): Tensor | null {
+    return this.cN ? { data: this.cN, shape: [this.layers.length * this.D, this.B, this.H] } : null;
+  }
+
+  /**
+   * The top layer's final states as (B, D*H), forward then reverse: what a many-to-one model
+   * (a sequence classifier) reads. With lengths, each row's state at its own last step.
+   */
+  lastHidden(into: Float = alloc(this.hN instanceof Float64Array ? "float64" : "float32", this.B * this.D * this.H)): Float {
+    const { B, D, H } = this;
+    const top = this.layers.length - 1;
+    for (let d = 0; d < D; d++) {
+      for (let b = 0; b < B; b++) {
+        const src = ((top * D + d) * B + b) * H;
+        for (let j = 0; j < H; j++) into[(b * D + d) * H + j] = this.hN[src + j];
+      }
+    }
+    return into;
+  }
+}
+
+/**
+ * A stacked recurrent layer. Use the subclasses RNN, LSTM and GRU, which take PyTorch's
+ * constructor arguments.
+ */
+export class Recurrent {
+  readonly mode: RecurrentMode;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  /** D: 1, or 2 when bidirectional. */
+  readonly numDirections: number;
+  /** Per layer and direction, index l*D + d: the parameters. */
+  readonly params: RecurrentParams[] = [];
+  readonly store: ParamStore;
+  /** The Rng of the dropout masks; its state belongs in checkpoints. */
+  readonly dropoutRng: Rng;
+  /** Training mode (dropout on) or evaluation mode (off), as torch.nn.Module.train()/eval(). */
+  training = true;
+  protected readonly k: Kernels;
+
+  constructor(mode: RecurrentMode, options: RecurrentOptions) {
+    const { inputSize, hiddenSize, numLayers = 1, bias = true, dropout = 0, bidirectional = false, init = "default" } = options;
+    checkSize(`${mode}: inputSize`, inputSize);
+    checkSize(`${mode}: hiddenSize`, hiddenSize);
+    checkSize(`${mode}: numLayers`, numLayers);
+    if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`${mode}: dropout must be in [0, 1), got ${dropout}`);
+    if (!["default", "orthogonal", "identity"].includes(init)) throw new RangeError(`${mode}: init must be default, orthogonal or identity, got "${init}"`);
+    if (options.forgetBias !== undefined && mode !== "LSTM") throw new RangeError(`${mode}: forgetBias is for LSTMs`);
+    this.mode = mode;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.numLayers = numLayers;
+    this.bias = bias;
+    this.dropout = dropout;
+    this.bidirectional = bidirectional;
+    this.numDirections = bidirectional ? 2 : 1;
+    const { store, name, k } = moduleContext(options);
+    this.store = store;
+    this.k = k;
+    this.dropoutRng = new Rng(options.dropoutSeed ?? (options.seed ?? 0) + 1);
+    const H = hiddenSize;
+    const G = GATES[mode] * H;
+    const std = uniformInit(1 / Math.sqrt(H));
+    const weightHhInit: Initializer =
+      init === "orthogonal" ? (v, rng) => v.set(randomOrthogonal(G, H, rng))
+      : init === "identity" ? (v) => { v.fill(0); for (let i = 0; i < Math.min(G, H); i++) v[i * H + i] = 1; }
+      : std;
+    const biasInit = (hh: boolean): Initializer => {
+      if (init === "identity") return zerosInit;
+      if (options.forgetBias === undefined) return std;
+      const fb = options.forgetBias;
+      return (v, rng) => {
+        std(v, rng);
+        for (let j = H; j < 2 * H; j++) v[j] = hh ? 0 : fb; // the forget block, i|f|g|o
+      };
+    };
+    for (let l = 0; l < numLayers; l++) {
+      for (let d = 0; d < this.numDirections; d++) {
+        const sfx = `l${l}${d === 1 ? "_reverse" : ""}`;
+        this.params.push({
+          weightIh: store.declare(name(`weight_ih_${sfx}`), [G, this.layerInputSize(l)], std),
+          weightHh: store.declare(name(`weight_hh_${sfx}`), [G, H], weightHhInit),
+          biasIh: bias ? store.declare(name(`bias_ih_${sfx}`), [G], biasInit(false)) : null,
+          biasHh: bias ? store.declare(name(`bias_hh_${sfx}`), [G], biasInit(true)) : null,
+        });
+      }
+    }
+  }
+
+  /** Input size of layer l: I for layer 0, D*H above. */
+  layerInputSize(l: number): number {
+    return l === 0 ? this.inputSize : this.numDirections * this.hiddenSize;
+  }
+
+  /** Number of state tensors: 2 (h, c) for the LSTM, else 1 (h). */
+  get stateCount(): number {
+    return this.mode === "LSTM" ? 2 : 1;
+  }
+
+  /** Training mode: dropout on (the default, as PyTorch). Returns this. */
+  train(on = true): this {
+    this.training = on;
+    return this;
+  }
+
+  /** Evaluation mode: dropout off. Returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** A zero state for batch B: `[h]` or `[h, c]`, each (L*D, B, H). */
+  createState(B: number): Float[] {
+    const n = this.numLayers * this.numDirections * B * this.hiddenSize;
+    return Array.from({ length: this.stateCount }, () => alloc(this.store.dtype, n));
+  }
+
+  /** Buffers for passes of up to `capacity` steps of batch B. */
+  createCache(capacity: number, B: number): RecurrentCache {
+    checkSize(`${this.mode}: steps`, capacity);
+    checkSize(`${this.mode}: batch`, B);
+    const sizes = Array.from({ length: this.numLayers }, (_, l) => this.layerInputSize(l));
+    return new RecurrentCache(this.mode, capacity, B, sizes, this.hiddenSize, this.numDirections, this.dropout > 0 && this.numLayers > 1, this.store.dtype);
+  }
+
+  /**
+   * Runs the stack over x (T, B, I) from the initial state hx (h0 (L*D, B, H), or [h0, c0] for
+   * the LSTM; zeros when omitted). `lengths` (B whole numbers in 1..T) gives each row's own
+   * length. Reuses `cache` when it fits. Returns the cache, holding output, h_n and c_n.
+   * @example
+   * const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 1 });
+   * const c = lstm.forward(tensor(new Array(5 * 2 * 3).fill(0.5), [5, 2, 3]), null, { lengths: [5, 3] });
+   * c.output.shape // => [5, 2, 4]; output rows of sequence 1 are 0 from step 3 on
+   */
+  forward(x: Tensor, hx?: Tensor | readonly Tensor[] | null, o: { lengths?: ArrayLike<number>; cache?: RecurrentCache } = {}): RecurrentCache {
+    const [T, B] = x.shape;
+    checkShape(`${this.mode} input x (T, B, I)`, x, [T, B, this.inputSize]);
+    const states = hx == null ? null : "data" in hx ? [hx as Tensor] : (hx as readonly Tensor[]);
+    const LD = this.numLayers * this.numDirections;
+    if (states) {
+      if (states.length !== this.stateCount) throw new RangeError(`${this.mode}: the initial state has ${this.stateCount} tensor(s) ${this.mode === "LSTM" ? "(h0, c0)" : "(h0)"}`);
+      states.forEach((s, i) => checkShape(`${this.mode} ${i === 0 ? "h0" : "c0"} (L*D, B, H)`, s, [LD, B, this.hiddenSize]));
+    }
+    let lengths: Int32Array | null = null;
+    if (o.lengths) {
+      if (o.lengths.length !== B) throw new RangeError(`${this.mode}: lengths has ${o.lengths.length} entries for a batch of ${B}`);
+      lengths = Int32Array.from(o.lengths);
+      lengths.forEach((n, b) => {
+        if (!(Number.isInteger(o.lengths![b]) && n >= 1 && n <= T)) throw new RangeError(`${this.mode}: lengths[${b}] = ${o.lengths![b]} is not a whole number in [1, ${T}]`);
+      });
+    }
+    const c = o.cache && o.cache.B === B && o.cache.capacity >= T ? o.cache : this.createCache(T, B);
+    this.forwardRaw(c, x.data, T, states ? states.map((s) => s.data) : null, lengths);
+    return c;
+  }
+
+  /** forward on raw buffers: x (T, B, I), state `[h0]` or `[h0, c0]` or null for zeros, lengths or null. */
+  forwardRaw(c: RecurrentCache, x: Float, T: number, state: Float[] | null, lengths: Int32Array | null): void {
+    const { B } = c;
+    const H = this.hiddenSize;
+    const D = this.numDirections;
+    const G = GATES[this.mode] * H;
+    const BH = B * H;
+    const DH = D * H;
+    const k = this.k;
+    const mode = this.mode;
+    const act = mode === "RNN_RELU" ? "relu" : "tanh";
+    c.T = T;
+    c.x = x;
+    c.lengths = lengths;
+    c.dropped = this.training && this.dropout > 0 && this.numLayers > 1;
+    for (let l = 0; l < this.numLayers; l++) {
+      const I = this.layerInputSize(l);
+      const lb = c.layers[l];
+      const xl = l === 0 ? x : c.dropped ? c.layers[l - 1].dropped! : c.layers[l - 1].out;
+      for (let d = 0; d < D; d++) {
+        const p = this.params[l * D + d];
+        const buf = lb.dirs[d];
+        const { gates, hs, cs, tc, ghn } = buf;
+        const wHh = p.weightHh.value;
+        const fwd = d === 0;
+        const idx = l * D + d;
+        // input projection for all T*B rows at once (+ both biases, except GRU's b_hh, which r scales)
+        k.gemm(false, true, T * B, G, I, 1, xl, 0, I, p.weightIh.value, 0, I, 0, gates, 0, G);
+        if (p.biasIh) k.addRowVector(gates, 0, p.biasIh.value, 0, T * B, G);
+        if (p.biasHh && mode !== "GRU") k.addRowVector(gates, 0, p.biasHh.value, 0, T * B, G);
+        // the initial state sits before the first step processed
+        const first = fwd ? 0 : T;
+        if (state) k.copy(hs, first * BH, state[0], idx * BH, BH);
+        else hs.fill(0, first * BH, (first + 1) * BH);
+        if (cs) {
+          if (state) k.copy(cs, first * BH, state[1], idx * BH, BH);
+          else cs.fill(0, first * BH, (first + 1) * BH);
+        }
+        for (let s = 0; s < T; s++) {
+          const t = fwd ? s : T - 1 - s; // the time step processed
+          const prev = (fwd ? t : t + 1) * BH; // seek to the state before step t
+          const next = (fwd ? t + 1 : t) * BH; // and the state after it
+          const gOff = t * B * G;
+          if (mode === "LSTM") {
+            // gates += h_{t-1} W_hh^T, then the fused cell
+            k.gemm(false, true, B, G, H, 1, hs, prev, H, wHh, 0, H, 1, gates, gOff, G);
+            k.lstmCellForward(gates, gOff, cs!, next, tc!, t * BH, hs, next, cs!, prev, B, H);
+          } else if (mode === "GRU") {
+            // gh = h_{t-1} W_hh^T + b_hh, kept apart: r scales its n block
+            k.gemm(false, true, B, G, H, 1, hs, prev, H, wHh, 0, H, 0, c.gh!, 0, G);
+            if (p.biasHh) k.addRowVector(c.gh!, 0, p.biasHh.value, 0, B, G);
+            k.gruCellForward(gates, gOff, ghn!, t * BH, hs, next, gates, gOff, c.gh!, 0, hs, prev, B, H);
+          } else {
+            k.gemm(false, true, B, H, H, 1, hs, prev, H, wHh, 0, H, 1, gates, gOff, H);
+            activationForward(act, hs, next, gates, gOff, BH, k);
+          }
+          // rows past their length keep their state and output 0
+          for (let b = 0; b < B; b++) {
+            const o = (t * B + b) * DH + d * H;
+            if (lengths && t >= lengths[b]) {
+              k.copy(hs, next + b * H, hs, prev + b * H, H);
+              if (cs) k.copy(cs, next + b * H, cs, prev + b * H, H);
+              lb.out.fill(0, o, o + H);
+            } else {
+              k.copy(lb.out, o, hs, next + b * H, H);
+            }
+          }
+        }
+        const last = fwd ? T : 0;
+        k.copy(c.hN, idx * BH, hs, last * BH, BH);
+        if (cs) k.copy(c.cN!, idx * BH, cs, last * BH, BH);
+      }
+      if (c.dropped && l < this.numLayers - 1) {
+        // dropout on this layer's output: keep with probability 1-p, scaled by 1/(1-p)
+        const mask = lb.mask!;
+        const n = T * B * DH;
+        const keep = 1 / (1 - this.dropout);
+        for (let i = 0; i < n; i++) mask[i] = this.dropoutRng.uniform() < this.dropout ? 0 : keep;
+        k.mul(lb.dropped!, 0, lb.out, 0, mask, 0, n);
+      }
+    }
+  }
+
+  /**
+   * Backpropagation through time for the last forward on `c`. dOutput (T, B, D*H) is the loss
+   * gradient with respect to every output step, dhN (and dcN) with respect to h_n (and c_n);
+   * each may be null (zero). Accumulates into every parameter's grad; returns dx (T, B, I),
+   * dh0 (and dc0) (L*D, B, H), views into the cache that the next backward overwrites.
+   */
+  backward(
+    c: RecurrentCache, dOutput: Tensor | Float | null, dhN?: Tensor | Float | null, dcN?: Tensor | Float | null,
+  ): { dx: Tensor; dh0: Tensor; dc0: Tensor | null } {
+    const { T, B } = c;
+    const H = this.hiddenSize;
+    const LD = this.numLayers * this.numDirections;
+    const raw = (t: Tensor | Float | null | undefined) => (t == null ? null : "data" in t ? t.data : t);
+    const dOut = raw(dOutput);
+    const dh = raw(dhN);
+    const dcn = raw(dcN);
+    if (dOut && dOut.length !== T * B * this.numDirections * H) throw new RangeError(`${this.mode} backward: dOutput must have ${T}*${B}*${this.numDirections * H} elements, got ${dOut.length}`);
+    if (dh && dh.length !== LD * B * H) throw new RangeError(`${this.mode} backward: dhN must have ${LD}*${B}*${H} elements`);
+    if (dcn && (this.mode !== "LSTM" || dcn.length !== LD * B * H)) throw new RangeError(`${this.mode} backward: dcN is for LSTMs, with ${LD}*${B}*${H} elements`);
+    this.backwardRaw(c, dOut, dh || dcn ? [dh ?? new Float64Array(LD * B * H), ...(dcn ? [dcn] : [])] : null);
+    const I = this.inputSize;
+    return {
+      dx: { data: c.layers[0].dIn.subarray(0, T * B * I), shape: [T, B, I] },
+      dh0: { data: c.dh0, shape: [LD, B, H] },
+      dc0: c.dc0 ? { data: c.dc0, shape: [LD, B, H] } : null,
+    };
+  }
+
+  /** backward on raw buffers: dOut (T, B, D*H) or null; dState `[dhN]` or `[dhN, dcN]` or null. */
+  backwardRaw(c: RecurrentCache, dOut: Float | null, dState: Float[] | null): void {
+    const { T, B, lengths } = c;
+    const H = this.hiddenSize;
+    const D = this.numDirections;
+    const G = GATES[this.mode] * H;
+    const BH = B * H;
+    const DH = D * H;
+    const k = this.k;
+    const mode = this.mode;
+    const act = mode === "RNN_RELU" ? "relu" : "tanh";
+    const { dhT, dhCarry } = c;
+    for (let l = this.numLayers - 1; l >= 0; l--) {
+      const I = this.layerInputSize(l);
+      const lb = c.layers[l];
+      // the gradient arriving at this layer's outputs: from the loss (top) or from the layer above
+      let dl: Float | null = dOut;
+      if (l < this.numLayers - 1) {
+        dl = c.layers[l + 1].dIn;
+        if (c.dropped) k.mul(dl, 0, dl, 0, lb.mask!, 0, T * B * DH); // back through the dropout mask
+      }
+      const xl = l === 0 ? c.x! : c.dropped ? c.layers[l - 1].dropped! : c.layers[l - 1].out;
+      for (let d = 0; d < D; d++) {
+        const p = this.params[l * D + d];
+        const buf = c.layers[l].dirs[d];
+        const { gates, hs, cs, tc, ghn, dgh } = buf;
+        const wHh = p.weightHh.value;
+        const fwd = d === 0;
+        const idx = l * D + d;
+        if (dState) k.copy(dhCarry, 0, dState[0], idx * BH, BH);
+        else dhCarry.fill(0);
+        let dcIn = c.dcA;
+        let dcOut = c.dcB;
+        if (dcIn) {
+          if (dState && dState[1]) k.copy(dcIn, 0, dState[1], idx * BH, BH);
+          else dcIn.fill(0);
+        }
+        for (let s = 0; s < T; s++) {
+          const t = fwd ? T - 1 - s : s; // steps in the reverse of their processing order
+          const prev = (fwd ? t : t + 1) * BH;
+          const next = (fwd ? t + 1 : t) * BH;
+          const gOff = t * B * G;
+          // dh_t = the loss's gradient at output t + what flows back from the step processed after t
+          for (let b = 0; b < B; b++) {
+            const r = b * H;
+            if (dl && !(lengths && t >= lengths[b])) {
+              k.copy(dhT, r, dl, (t * B + b) * DH + d * H, H);
+              k.axpy(dhT, r, 1, dhCarry, r, H);
+            } else {
+              k.copy(dhT, r, dhCarry, r, H);
+            }
+          }
+          if (mode === "LSTM") {
+            // through the fused cell (dgates over gates), then into h_{t-1}: dhCarry = dgates W_hh
+            k.lstmCellBackward(gates, gOff, dcOut!, 0, dhT, 0, dcIn!, 0, gates, gOff, tc!, t * BH, cs!, prev, B, H);
+            this.skipPadded(c, t, gates, gOff, G, dcOut, dcIn);
+            k.gemm(false, false, B, H, G, 1, gates, gOff, G, wHh, 0, H, 0, dhCarry, 0, H);
+            const swap = dcIn;
+            dcIn = dcOut;
+            dcOut = swap;
+          } else if (mode === "GRU") {
+            // through the fused cell: dgi over gates, dgh apart; dhCarry = dh*z + dgh W_hh
+            k.gruCellBackward(gates, gOff, dgh!, gOff, dhCarry, 0, dhT, 0, gates, gOff, ghn!, t * BH, hs, prev, B, H);
+            this.skipPadded(c, t, gates, gOff, G, null, null);
+            this.skipPadded(c, t, dgh!, gOff, G, null, null);
+            k.gemm(false, false, B, H, G, 1, dgh!, gOff, G, wHh, 0, H, 1, dhCarry, 0, H);
+          } else {
+            // backprop through the nonlinearity, using h_t itself; then into h_{t-1}
+            activationBackward(act, gates, gOff, dhT, 0, hs, next, BH, k);
+            this.skipPadded(c, t, gates, gOff, G, null, null);
+            k.gemm(false, false, B, H, H, 1, gates, gOff, H, wHh, 0, H, 0, dhCarry, 0, H);
+          }
+          // padded rows pass their gradient through unchanged, as their state did
+          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(dhCarry, b * H, dhT, b * H, H);
+        }
+        k.copy(c.dh0, idx * BH, dhCarry, 0, BH);
+        if (c.dc0) k.copy(c.dc0, idx * BH, dcIn!, 0, BH);
+        // weight gradients, one GEMM each over all T*B rows; W_hh's is the sum over every step's use
+        const dhid = dgh ?? gates;
+        k.gemm(true, false, G, I, T * B, 1, gates, 0, G, xl, 0, I, 1, p.weightIh.grad, 0, I);
+        k.gemm(true, false, G, H, T * B, 1, dhid, 0, G, hs, fwd ? 0 : BH, H, 1, p.weightHh.grad, 0, H);
+        if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
+        if (p.biasHh) k.sumRows(p.biasHh.grad, 0, dhid, 0, T * B, G);
+        // gradient with respect to this layer's input, summed over the directions
+        k.gemm(false, false, T * B, I, G, 1, gates, 0, G, p.weightIh.value, 0, I, d === 0 ? 0 : 1, lb.dIn, 0, I);
+      }
+    }
+  }
+
+  /** Zeroes the gate-gradient rows of rows past their length at step t (and carries their dc). */
+  private skipPadded(c: RecurrentCache, t: number, g: Float, gOff: number, G: number, dcOut: Float | null, dcIn: Float | null): void {
+    const lengths = c.lengths;
+    if (!lengths) return;
+    const H = this.hiddenSize;
+    for (let b = 0; b < c.B; b++) {
+      if (t < lengths[b]) continue;
+      g.fill(0, gOff + b * G, gOff + (b + 1) * G);
+      if (dcOut && dcIn) this.k.copy(dcOut, b * H, dcIn, b * H, H);
+    }
+  }
+
+  /**
+   * Copies the state after `t` steps of the last forward (t = 0: the initial state) into `into`
+   * (`[h]` or `[h, c]`, each (L, B, H)). Unidirectional layers only: a reverse direction's state
+   * depends on the steps after t.
+   */
+  stateAt(c: RecurrentCache, t: number, into: Float[]): void {
+    if (this.numDirections !== 1) throw new Error(`${this.mode}.stateAt: a bidirectional layer has no state after step t`);
+    const BH = c.B * this.hiddenSize;
+    for (let l = 0; l < this.numLayers; l++) {
+      const buf = c.layers[l].dirs[0];
+      this.k.copy(into[0], l * BH, buf.hs, t * BH, BH);
+      if (buf.cs) this.k.copy(into[1], l * BH, buf.cs, t * BH, BH);
+    }
+  }
+}
+
+/** Constructor arguments of `RNN`: RecurrentOptions plus the nonlinearity. */
+export interface RNNOptions extends RecurrentOptions {
+  /** `"tanh"` (default) or `"relu"`. */
+  nonlinearity?: "tanh" | "relu";
+}
+
+/**
+ * Elman RNN, `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`, as torch.nn.RNN.
+ * Parameters weight_ih_l{k} (H, I_k), weight_hh_l{k} (H, H), bias_ih_l{k} (H), bias_hh_l{k} (H).
+ * @example
+ * const rnn = new RNN({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 1 });
+ * const c = rnn.forward(tensor(new Array(5 * 2 * 3).fill(0.5), [5, 2, 3]));
+ * rnn.backward(c, c.output.data); // gradients of 0.5 * sum(output^2)
+ */
+export class RNN extends Recurrent {
+  readonly nonlinearity: "tanh" | "relu";
+  constructor(options: RNNOptions) {
+    const nl = options.nonlinearity ?? "tanh";
+    checkActivation("RNN", nl, ["tanh", "relu"]);
+    super(nl === "relu" ? "RNN_RELU" : "RNN_TANH", options);
+    this.nonlinearity = nl;
+  }
+}
+
+/**
+ * Long short-term memory, as torch.nn.LSTM (Hochreiter & Schmidhuber 1997; PyTorch's form):
+ * `[i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh` (gate order i, f, g, o),
+ * `c_t = σ(f)*c_{t-1} + σ(i)*tanh(g)`, `h_t = σ(o)*tanh(c_t)`.
+ * Parameters weight_ih_l{k} (4H, I_k) = (W_ii|W_if|W_ig|W_io), weight_hh_l{k} (4H, H), biases (4H).
+ * State: `[h0, c0]`, each (L*D, B, H).
+ * @example
+ * const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, forgetBias: 1, seed: 1 });
+ * const c = lstm.forward(x);        // c.output (T, B, 4), c.hNTensor and c.cNTensor (1, B, 4)
+ */
+export class LSTM extends Recurrent {
+  constructor(options: RecurrentOptions) {
+    super("LSTM", options);
+  }
+}
+
+/**
+ * Gated recurrent unit, as torch.nn.GRU (Cho et al. 2014; PyTorch's form, gate order r, z, n):
+ * `r = σ(W_ir x + b_ir + W_hr h + b_hr)`, `z = σ(W_iz x + b_iz + W_hz h + b_hz)`,
+ * `n = tanh(W_in x + b_in + r*(W_hn h + b_hn))`, `h_t = (1-z)*n + z*h_{t-1}`.
+ * Parameters weight_ih_l{k} (3H, I_k) = (W_ir|W_iz|W_in), weight_hh_l{k} (3H, H), biases (3H).
+ * @example
+ * const gru = new GRU({ inputSize: 3, hiddenSize: 4, bidirectional: true, seed: 1 });
+ * const c = gru.forward(x, null, { lengths: [5, 2] }); // output (T, B, 8), h_n (2, B, 4)
+ */
+export class GRU extends Recurrent {
+  constructor(options: RecurrentOptions) {
+    super("GRU", options);
+  }
+}
