@@ -149,6 +149,9 @@ function configOf(o: TrainOpts, vocabSize: number): RunConfig {
   const [k1, k2] = o.tbptt ?? [o.seq, o.seq];
   if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
   if (o.forgetBias !== undefined && o.cell !== "lstm") throw new InputError("--forget-bias is for --cell lstm");
+  if (o.dropout > 0 && o.layers < 2) {
+    process.stderr.write("rnnlab: warning: --dropout acts between recurrent layers (as PyTorch's), so with --layers 1 it does nothing\n");
+  }
   if (o.init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn (with --nonlinearity relu)");
   return {
     model: {
