@@ -1,11 +1,13 @@
 // rnnlab's public API: everything the CLI, the web lab and users import comes from here.
 
 // tensor
-export { alloc, fromArray, dtypeOf, type DType, type Float, type Ids } from "./tensor/dtype.js";
+export { alloc, fromArray, dtypeOf, setFloat32Allocator, type DType, type Float, type Ids } from "./tensor/dtype.js";
 export { tensor, zeros, numel, checkShape, type Tensor } from "./tensor/tensor.js";
 export { Rng } from "./tensor/rng.js";
 export type { Kernels } from "./tensor/kernels.js";
-export { jsKernels, jsTiledKernels, defaultKernels } from "./tensor/js-kernels.js";
+export { jsKernels, jsTiledKernels } from "./tensor/js-kernels.js";
+export { defaultKernels, useKernels, wasmKernels, type KernelChoice } from "./tensor/select.js";
+export { Arena } from "./tensor/wasm/arena.js";
 
 // nn
 export { ParamStore, Parameter, uniformInit, normalInit, zerosInit, type Initializer, type ParamStoreOptions } from "./nn/params.js";

@@ -10,7 +10,7 @@
 
 import type { DType, Float, Ids } from "../tensor/dtype.js";
 import { alloc } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/js-kernels.js";
+import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";

@@ -3,7 +3,7 @@
 // layers); a layer given none makes a store of its own, so `new RNN({...})` works alone.
 
 import type { DType } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/js-kernels.js";
+import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { ParamStore } from "./params.js";
 

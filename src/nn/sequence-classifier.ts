@@ -6,7 +6,7 @@
 
 import type { DType, Float, Ids } from "../tensor/dtype.js";
 import { alloc } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/js-kernels.js";
+import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { Linear } from "./linear.js";
 import { checkSize } from "./module.js";

@@ -11,14 +11,28 @@ export type Float = Float32Array | Float64Array;
 /** Integer ids (tokens, targets). */
 export type Ids = Int32Array;
 
+let float32Allocator: (n: number) => Float32Array = (n) => new Float32Array(n);
+
+/**
+ * Where new float32 buffers live. The WebAssembly kernel set installs its shared memory here
+ * when it is selected (tensor/select.ts), so the buffers of models built afterwards are ones
+ * its kernels can read directly; `null` restores plain `new Float32Array(n)`.
+ */
+export function setFloat32Allocator(f: ((n: number) => Float32Array) | null): void {
+  float32Allocator = f ?? ((n) => new Float32Array(n));
+}
+
 /** A zeroed buffer of `n` elements of `dtype`. */
 export function alloc(dtype: DType, n: number): Float {
-  return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+  return dtype === "float64" ? new Float64Array(n) : float32Allocator(n);
 }
 
 /** A new buffer of `dtype` holding `values` (rounded to float32 when `dtype` is float32). */
 export function fromArray(dtype: DType, values: ArrayLike<number>): Float {
-  return dtype === "float64" ? Float64Array.from(values) : Float32Array.from(values);
+  if (dtype === "float64") return Float64Array.from(values);
+  const a = float32Allocator(values.length);
+  for (let i = 0; i < values.length; i++) a[i] = values[i];
+  return a;
 }
 
 /** The dtype of a buffer. */

@@ -254,7 +254,3 @@ export const jsKernels: Kernels = {
 /** The reference set with the register-tiled GEMM (gemm-tiled.ts): the fast plain-JavaScript path. */
 export const jsTiledKernels: Kernels = { ...jsKernels, name: "js-tiled", gemm: gemmTiled };
 
-/** The kernel set used when a caller does not pass one: today the tiled JavaScript set. */
-export function defaultKernels(): Kernels {
-  return jsTiledKernels;
-}

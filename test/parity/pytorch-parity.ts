@@ -3,7 +3,7 @@
 
 import {
   Adagrad, Adam, AdamW, clipGradNorm, GRU, LanguageModel, LSTM, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
-  type DType, type Optimizer, type ParamStore, type Recurrent,
+  type DType, type Kernels, type Optimizer, type ParamStore, type Recurrent,
 } from "../../src/index.js";
 import { buf, expectClose, expectCloseScalar, ids, tolerance, type FixtureTensor } from "../helpers/fixtures.js";
 import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
@@ -24,16 +24,22 @@ export function notImplemented(fx: Fx): string | null {
   return null;
 }
 
-/** Runs one fixture at one dtype; throws on disagreement or on an unknown kind. */
-export function runFixture(fx: Fx, dtype: DType): void {
+/** Runs one fixture at one dtype with one kernel set; throws on disagreement or on an unknown kind. */
+export function runFixture(fx: Fx, dtype: DType, kernels?: Kernels): void {
   switch (fx.kind) {
-    case "recurrent": return recurrent(fx, dtype);
+    case "recurrent": return recurrent(fx, dtype, kernels);
     case "clip_grad_norm": return clipFixture(fx, dtype);
-    case "tbptt": return tbptt(fx, dtype);
-    case "charlm": return charlm(fx, dtype);
+    case "tbptt": return tbptt(fx, dtype, kernels);
+    case "charlm": return charlm(fx, dtype, kernels);
     case "single_neuron": return singleNeuronFixture(fx, dtype);
     default: throw new Error(`unknown fixture kind "${fx.kind}"`);
   }
+}
+
+/** On the wasm kernels, a float32 model's parameters must live in their memory, or the run would test the fallback. */
+function assertPlaced(store: ParamStore, kernels?: Kernels): void {
+  const arena = (kernels as { arena?: { holds(x: ArrayBufferView): boolean } } | undefined)?.arena;
+  if (arena && store.dtype === "float32" && !arena.holds(store.values)) throw new Error("the parameters are not in the WebAssembly memory");
 }
 
 function loadParams(store: ParamStore, params: Record<string, FixtureTensor>): void {
@@ -47,19 +53,20 @@ function loadParams(store: ParamStore, params: Record<string, FixtureTensor>): v
   }
 }
 
-function rnnOf(module: Fx, dtype: DType): Recurrent {
+function rnnOf(module: Fx, dtype: DType, kernels?: Kernels): Recurrent {
   const o = {
     inputSize: module.input_size, hiddenSize: module.hidden_size, numLayers: module.num_layers ?? 1,
-    bias: module.bias ?? true, bidirectional: module.bidirectional ?? false, dropout: module.dropout ?? 0, dtype,
+    bias: module.bias ?? true, bidirectional: module.bidirectional ?? false, dropout: module.dropout ?? 0, dtype, kernels,
   };
   const m = module.type === "LSTM" ? new LSTM(o) : module.type === "GRU" ? new GRU(o) : new RNN({ ...o, nonlinearity: module.nonlinearity ?? "tanh" });
   if (module.mode === "eval") m.eval();
   return m;
 }
 
-function recurrent(fx: Fx, dtype: DType): void {
+function recurrent(fx: Fx, dtype: DType, kernels?: Kernels): void {
   const tol = tolerance(dtype);
-  const rnn = rnnOf(fx.module, dtype);
+  const rnn = rnnOf(fx.module, dtype, kernels);
+  assertPlaced(rnn.store, kernels);
   loadParams(rnn.store, fx.params);
   const t = (f: FixtureTensor) => tensor(f.data, f.shape, dtype);
   const { x, h0, c0, lengths } = fx.inputs as Record<string, FixtureTensor>;
@@ -93,11 +100,11 @@ function clipFixture(fx: Fx, dtype: DType): void {
   (fx.grads_after as FixtureTensor[]).forEach((t, i) => expectClose(`grads_after[${i}]`, grads[i], t.data, tol));
 }
 
-function tbptt(fx: Fx, dtype: DType): void {
+function tbptt(fx: Fx, dtype: DType, kernels?: Kernels): void {
   const tol = tolerance(dtype);
   const model = new WeightedSumRNN({
     cell: fx.module.type, inputSize: fx.module.input_size, hiddenSize: fx.module.hidden_size, numLayers: fx.module.num_layers ?? 1,
-    nonlinearity: fx.module.nonlinearity ?? "tanh", bias: fx.module.bias ?? true, dtype,
+    nonlinearity: fx.module.nonlinearity ?? "tanh", bias: fx.module.bias ?? true, dtype, kernels,
   });
   loadParams(model.store, fx.params);
   const [, B, I] = fx.x.shape as number[];
@@ -138,17 +145,18 @@ function optimizerFor(key: string, store: ParamStore, h: Fx): Optimizer {
   throw new Error(`unknown optimizer "${key}" in fixture`);
 }
 
-function charlm(fx: Fx, dtype: DType): void {
+function charlm(fx: Fx, dtype: DType, kernels?: Kernels): void {
   const tol = tolerance(dtype);
   const m = fx.model;
   const lm = new LanguageModel({
     vocabSize: m.vocab, embedSize: m.embed, hiddenSize: m.hidden, numLayers: m.layers ?? m.num_layers ?? 1,
     nonlinearity: m.nonlinearity ?? "tanh", bias: m.bias ?? true, tieWeights: m.tied_embedding_and_head, dtype,
-    cell: ({ RNN: "rnn", LSTM: "lstm", GRU: "gru" } as const)[m.cell as "RNN" | "LSTM" | "GRU"],
+    cell: ({ RNN: "rnn", LSTM: "lstm", GRU: "gru" } as const)[m.cell as "RNN" | "LSTM" | "GRU"], kernels,
   });
   const [T, B] = fx.tokens_in.shape as number[];
   const xin = ids(fx.tokens_in);
   const tgt = ids(fx.tokens_target);
+  assertPlaced(lm.store, kernels);
   const run = () => lm.forward(xin, tgt, T, B, null, 0);
   loadParams(lm.store, fx.params);
   lm.store.zeroGrad();

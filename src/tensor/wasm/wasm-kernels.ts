@@ -1,0 +1,167 @@
+// The WebAssembly SIMD kernel set: the Kernels interface over the compiled AssemblyScript
+// kernels (as/kernels.ts). float32 buffers that live in the shared arena go to WebAssembly; any
+// other buffer (float64 for verification, or a Float32Array from elsewhere) goes to the tiled
+// TypeScript kernels, so every call is correct whatever it is given. Nothing here allocates per call.
+
+import type { Float, Ids } from "../dtype.js";
+import { jsTiledKernels } from "../js-kernels.js";
+import type { Kernels } from "../kernels.js";
+import { Arena } from "./arena.js";
+import { KERNELS_WASM_BASE64 } from "./generated/kernels-wasm.js";
+
+interface Exports {
+  heapBase(): number;
+  gemmNT(M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;
+  gemmSA(M: number, N: number, K: number, alpha: number, A: number, sAi: number, sAk: number, B: number, ldb: number, beta: number, C: number, ldc: number, P: number): void;
+  copy(y: number, x: number, n: number): void;
+  axpy(y: number, alpha: number, x: number, n: number): void;
+  scale(x: number, alpha: number, n: number): void;
+  mul(y: number, a: number, b: number, n: number): void;
+  addRowVector(C: number, v: number, M: number, N: number): void;
+  sumRows(out: number, X: number, M: number, N: number): void;
+  tanhForward(y: number, x: number, n: number): void;
+  tanhBackward(dx: number, dy: number, y: number, n: number): void;
+  sigmoidForward(y: number, x: number, n: number): void;
+  sigmoidBackward(dx: number, dy: number, y: number, n: number): void;
+  reluForward(y: number, x: number, n: number): void;
+  reluBackward(dx: number, dy: number, y: number, n: number): void;
+  lstmCellForward(gates: number, c: number, tc: number, h: number, cPrev: number, B: number, H: number): void;
+  lstmCellBackward(dgates: number, dcPrev: number, dh: number, dcNext: number, gates: number, tc: number, cPrev: number, B: number, H: number): void;
+  gruCellForward(gates: number, ghn: number, h: number, gi: number, gh: number, hPrev: number, B: number, H: number): void;
+  gruCellBackward(dgi: number, dgh: number, dhPrev: number, dh: number, gates: number, ghn: number, hPrev: number, B: number, H: number): void;
+  softmaxXentForward(probs: number, logits: number, targets: number, N: number, V: number, ignoreIndex: number): number;
+  softmaxXentBackward(dlogits: number, probs: number, targets: number, N: number, V: number, ignoreIndex: number, s: number): void;
+}
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The compiled module, or null where the runtime lacks WebAssembly SIMD, threads or SharedArrayBuffer. */
+export function compileKernels(): WebAssembly.Module | null {
+  try {
+    if (typeof WebAssembly !== "object" || typeof SharedArrayBuffer !== "function") return null;
+    const bytes = decodeBase64(KERNELS_WASM_BASE64);
+    if (!WebAssembly.validate(bytes)) return null; // no SIMD or threads
+    return new WebAssembly.Module(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A wasm kernel set over `memory` (a new shared memory when omitted; pass another thread's to
+ * share its buffers), or null when unsupported.
+ */
+export function createWasmKernels(module: WebAssembly.Module | null = compileKernels(), memory?: WebAssembly.Memory): (Kernels & { arena: Arena }) | null {
+  if (!module) return null;
+  let a: Arena;
+  let ex: Exports;
+  try {
+    const mem = memory ?? Arena.memory();
+    ex = new WebAssembly.Instance(module, { env: { memory: mem } }).exports as unknown as Exports;
+    a = new Arena(mem, ex.heapBase()); // above the module's static data, which instantiation writes
+  } catch {
+    return null;
+  }
+  const js = jsTiledKernels;
+  const on = (x: Float): boolean => x instanceof Float32Array && a.holds(x);
+  const at = (x: Float, off: number): number => x.byteOffset + 4 * off;
+  // scratch of gemmSA's packed A strips: K-block (128) x 4 floats
+  const pack = a.f32(128 * 4);
+  // targets are Int32Array from anywhere: copied into an arena buffer grown on demand
+  let ids = a.i32(1024);
+  const idsAt = (t: Ids, off: number, N: number): number => {
+    if (ids.length < N) ids = a.i32(N);
+    for (let i = 0; i < N; i++) ids[i] = t[off + i];
+    return ids.byteOffset;
+  };
+  return {
+    name: "wasm-simd",
+    arena: a,
+    gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
+      if (M === 0 || N === 0) return;
+      if ((tA && tB) || !on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      if (!tA && tB) ex.gemmNT(M, N, K, alpha, at(A, aOff), lda, at(B, bOff), ldb, beta, at(C, cOff), ldc);
+      else ex.gemmSA(M, N, K, alpha, at(A, aOff), tA ? 1 : lda, tA ? lda : 1, at(B, bOff), ldb, beta, at(C, cOff), ldc, pack.byteOffset);
+    },
+    copy(y, yOff, x, xOff, n) {
+      if (on(y) && on(x)) ex.copy(at(y, yOff), at(x, xOff), n);
+      else js.copy(y, yOff, x, xOff, n);
+    },
+    axpy(y, yOff, alpha, x, xOff, n) {
+      if (on(y) && on(x)) ex.axpy(at(y, yOff), alpha, at(x, xOff), n);
+      else js.axpy(y, yOff, alpha, x, xOff, n);
+    },
+    scale(x, xOff, alpha, n) {
+      if (on(x)) ex.scale(at(x, xOff), alpha, n);
+      else js.scale(x, xOff, alpha, n);
+    },
+    mul(y, yOff, p, pOff, q, qOff, n) {
+      if (on(y) && on(p) && on(q)) ex.mul(at(y, yOff), at(p, pOff), at(q, qOff), n);
+      else js.mul(y, yOff, p, pOff, q, qOff, n);
+    },
+    addRowVector(C, cOff, v, vOff, M, N) {
+      if (on(C) && on(v)) ex.addRowVector(at(C, cOff), at(v, vOff), M, N);
+      else js.addRowVector(C, cOff, v, vOff, M, N);
+    },
+    sumRows(out, outOff, X, xOff, M, N) {
+      if (on(out) && on(X)) ex.sumRows(at(out, outOff), at(X, xOff), M, N);
+      else js.sumRows(out, outOff, X, xOff, M, N);
+    },
+    tanhForward(y, yOff, x, xOff, n) {
+      if (on(y) && on(x)) ex.tanhForward(at(y, yOff), at(x, xOff), n);
+      else js.tanhForward(y, yOff, x, xOff, n);
+    },
+    tanhBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
+      if (on(dx) && on(dy) && on(y)) ex.tanhBackward(at(dx, dxOff), at(dy, dyOff), at(y, yOff), n);
+      else js.tanhBackward(dx, dxOff, dy, dyOff, y, yOff, n);
+    },
+    sigmoidForward(y, yOff, x, xOff, n) {
+      if (on(y) && on(x)) ex.sigmoidForward(at(y, yOff), at(x, xOff), n);
+      else js.sigmoidForward(y, yOff, x, xOff, n);
+    },
+    sigmoidBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
+      if (on(dx) && on(dy) && on(y)) ex.sigmoidBackward(at(dx, dxOff), at(dy, dyOff), at(y, yOff), n);
+      else js.sigmoidBackward(dx, dxOff, dy, dyOff, y, yOff, n);
+    },
+    reluForward(y, yOff, x, xOff, n) {
+      if (on(y) && on(x)) ex.reluForward(at(y, yOff), at(x, xOff), n);
+      else js.reluForward(y, yOff, x, xOff, n);
+    },
+    reluBackward(dx, dxOff, dy, dyOff, y, yOff, n) {
+      if (on(dx) && on(dy) && on(y)) ex.reluBackward(at(dx, dxOff), at(dy, dyOff), at(y, yOff), n);
+      else js.reluBackward(dx, dxOff, dy, dyOff, y, yOff, n);
+    },
+    lstmCellForward(gates, gOff, c, cOff, tc, tcOff, h, hOff, cPrev, cpOff, B, H) {
+      if (on(gates) && on(c) && on(tc) && on(h) && on(cPrev)) ex.lstmCellForward(at(gates, gOff), at(c, cOff), at(tc, tcOff), at(h, hOff), at(cPrev, cpOff), B, H);
+      else js.lstmCellForward(gates, gOff, c, cOff, tc, tcOff, h, hOff, cPrev, cpOff, B, H);
+    },
+    lstmCellBackward(dgates, dgOff, dcPrev, dcpOff, dh, dhOff, dcNext, dcnOff, gates, gOff, tc, tcOff, cPrev, cpOff, B, H) {
+      if (on(dgates) && on(dcPrev) && on(dh) && on(dcNext) && on(gates) && on(tc) && on(cPrev)) {
+        ex.lstmCellBackward(at(dgates, dgOff), at(dcPrev, dcpOff), at(dh, dhOff), at(dcNext, dcnOff), at(gates, gOff), at(tc, tcOff), at(cPrev, cpOff), B, H);
+      } else js.lstmCellBackward(dgates, dgOff, dcPrev, dcpOff, dh, dhOff, dcNext, dcnOff, gates, gOff, tc, tcOff, cPrev, cpOff, B, H);
+    },
+    gruCellForward(gates, gOff, ghn, ghnOff, h, hOff, gi, giOff, gh, ghOff, hPrev, hpOff, B, H) {
+      if (on(gates) && on(ghn) && on(h) && on(gi) && on(gh) && on(hPrev)) {
+        ex.gruCellForward(at(gates, gOff), at(ghn, ghnOff), at(h, hOff), at(gi, giOff), at(gh, ghOff), at(hPrev, hpOff), B, H);
+      } else js.gruCellForward(gates, gOff, ghn, ghnOff, h, hOff, gi, giOff, gh, ghOff, hPrev, hpOff, B, H);
+    },
+    gruCellBackward(dgi, dgiOff, dgh, dghOff, dhPrev, dhpOff, dh, dhOff, gates, gOff, ghn, ghnOff, hPrev, hpOff, B, H) {
+      if (on(dgi) && on(dgh) && on(dhPrev) && on(dh) && on(gates) && on(ghn) && on(hPrev)) {
+        ex.gruCellBackward(at(dgi, dgiOff), at(dgh, dghOff), at(dhPrev, dhpOff), at(dh, dhOff), at(gates, gOff), at(ghn, ghnOff), at(hPrev, hpOff), B, H);
+      } else js.gruCellBackward(dgi, dgiOff, dgh, dghOff, dhPrev, dhpOff, dh, dhOff, gates, gOff, ghn, ghnOff, hPrev, hpOff, B, H);
+    },
+    softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex) {
+      if (!on(probs) || !on(logits)) return js.softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex);
+      return ex.softmaxXentForward(at(probs, pOff), at(logits, lOff), idsAt(targets, tOff, N), N, V, ignoreIndex);
+    },
+    softmaxXentBackward(dlogits, dOff, probs, pOff, targets, tOff, N, V, ignoreIndex, scale) {
+      if (!on(dlogits) || !on(probs)) return js.softmaxXentBackward(dlogits, dOff, probs, pOff, targets, tOff, N, V, ignoreIndex, scale);
+      ex.softmaxXentBackward(at(dlogits, dOff), at(probs, pOff), idsAt(targets, tOff, N), N, V, ignoreIndex, scale);
+    },
+  };
+}
