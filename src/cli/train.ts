@@ -2,12 +2,15 @@
 // library's TrainingRun to files (checkpoints, metrics), progress output and signals; no numerics.
 
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { Command } from "commander";
 import type { TokenArray } from "../data/corpus.js";
 import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../io/corpus.js";
 import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
 import { InputError, writeFileAtomic } from "../io/files.js";
+import { nodeSpawn } from "../io/threads.js";
+import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
 import { TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
 import type { OptimizerName } from "../train/optim.js";
@@ -52,6 +55,7 @@ interface TrainOpts {
   seed: number;
   out?: string;
   resume: boolean;
+  threads: number;
 }
 
 /** What a run remembers besides the TrainingRun snapshot: its data and schedule. */
@@ -101,6 +105,7 @@ export function trainCommand(): Command {
     .option("--seed <n>", "seed of the initial weights and of the samples", intArg(0), 1)
     .option("--out <dir>", "run folder (default: runs/run-<date>-<time>)")
     .option("--resume", "continue the run in --out exactly where its checkpoint left off", false)
+    .option("--threads <n>", "threads splitting each batch's rows (default: all cores)", intArg(1), availableParallelism())
     .action(async (file: string | undefined, opts: TrainOpts, cmd: Command) => {
       process.exitCode = await train(file, opts, (name) => cmd.getOptionValueSource(name) === "cli");
     });
@@ -129,7 +134,7 @@ function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: 
 }
 
 /** Options a resumed run may change; every other one must match the checkpoint. */
-const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out"]);
+const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads"]);
 const FLAG: Record<string, string> = {
   tieWeights: "--tie-weights", weightDecay: "--weight-decay", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
 };
@@ -220,7 +225,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} characters, hash ${runInfo.data.hash}); pass the same file`);
     }
     const parts = split(corpus, runInfo.data.valFraction);
-    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val));
+    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val, { threads: o.threads, spawn: nodeSpawn }));
     const target = targetOf(o, run.stepsPerEpoch, runInfo.targetSteps);
     info = {
       ...runInfo,
@@ -245,7 +250,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     const config = configOf(o, corpus.vocab.size);
     const parts = split(corpus, o.valFraction);
     checkSizes(file ?? "the embedded text", parts.train, parts.val, config.train.batch, config.train.k2);
-    run = new TrainingRun(config, corpus.vocab, parts.train, parts.val);
+    run = new TrainingRun(config, corpus.vocab, parts.train, parts.val, { threads: o.threads, spawn: nodeSpawn });
     info = {
       data: { path: file ?? EMBEDDED, chars: corpus.tokens.length, hash: corpus.hash, valFraction: o.valFraction },
       targetSteps: targetOf(o, run.stepsPerEpoch, DEFAULT_STEPS),
@@ -258,7 +263,11 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     };
     mkdirSync(out, { recursive: true });
   }
-  return trainLoop(run, info, corpus, out, o);
+  try {
+    return await trainLoop(run, info, corpus, out, o);
+  } finally {
+    run.dispose();
+  }
 }
 
 async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: string, o: TrainOpts): Promise<number> {
@@ -285,6 +294,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
       `${t.clipNorm ? `, clip norm ${t.clipNorm}` : ""}${t.clipValue ? `, clip value ${t.clipValue}` : ""}` +
       `, ${info.targetSteps ?? "?"} steps${o.time ? ` or ${o.time} min` : ""} (${run.stepsPerEpoch} per pass over the text)`,
   );
+  progress.line(`compute: ${defaultKernels().name} kernels, ${run.threads} thread${run.threads > 1 ? "s" : ""}`);
   progress.line(`run folder: ${out}${run.steps > 0 ? ` (resuming at step ${run.steps})` : ""}`);
 
   const metricsFd = openSync(metricsPath, "a");

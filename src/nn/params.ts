@@ -91,13 +91,23 @@ export class ParamStore {
     return p;
   }
 
-  /** Allocates the flat buffers and runs every initialiser once. Idempotent. */
-  allocate(): void {
-    if (this._values !== null) return;
+  /**
+   * Allocates the flat buffers and runs every initialiser once. Idempotent. With `external`,
+   * uses the given buffers instead (each `size` long) and runs no initialiser: another model's
+   * values, shared (a thread's shard of a data-parallel model), and gradients of its own.
+   */
+  allocate(external?: { values: Float; grads: Float }): void {
+    if (this._values !== null) {
+      if (external) throw new Error("ParamStore: already allocated");
+      return;
+    }
     let n = 0;
     for (const p of this.params) n += p.size;
-    const values = alloc(this.dtype, n);
-    const grads = alloc(this.dtype, n);
+    if (external && (external.values.length !== n || external.grads.length !== n)) {
+      throw new RangeError(`ParamStore: external buffers must hold ${n} values`);
+    }
+    const values = external?.values ?? alloc(this.dtype, n);
+    const grads = external?.grads ?? alloc(this.dtype, n);
     let offset = 0;
     for (const p of this.params) {
       p.bind(offset, values, grads);
@@ -105,7 +115,7 @@ export class ParamStore {
     }
     this._values = values;
     this._grads = grads;
-    for (const p of this.params) p.init(p.value, this.rng);
+    if (!external) for (const p of this.params) p.init(p.value, this.rng);
   }
 
   /** All values, flat, in declaration order. */

@@ -32,7 +32,6 @@ import type { DType, Float } from "../tensor/dtype.js";
 import { alloc } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { randomOrthogonal } from "../tensor/linalg.js";
-import { Rng } from "../tensor/rng.js";
 import { checkShape, type Tensor } from "../tensor/tensor.js";
 import { activationBackward, activationForward, checkActivation } from "./activations.js";
 import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
@@ -70,6 +69,13 @@ export interface RecurrentOptions extends ModuleOptions {
   forgetBias?: number;
   /** Seed of the dropout masks. Default: the store's seed + 1. */
   dropoutSeed?: number;
+}
+
+/** A 32-bit integer hash (murmur3's finalizer), uniform over [0, 2^32). */
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** One layer-direction's parameters. */
@@ -219,8 +225,15 @@ export class Recurrent {
   /** Per layer and direction, index l*D + d: the parameters. */
   readonly params: RecurrentParams[] = [];
   readonly store: ParamStore;
-  /** The Rng of the dropout masks; its state belongs in checkpoints. */
-  readonly dropoutRng: Rng;
+  /**
+   * Dropout masks are a counter-based hash of (seed, call, layer, step, row, feature), not a
+   * sequential stream, so the mask of a row does not depend on how a batch is split between
+   * threads. `dropoutCalls` counts the forward passes that drew masks; it belongs in checkpoints.
+   */
+  readonly dropoutSeed: number;
+  dropoutCalls = 0;
+  /** The global batch index of this layer's row 0, when it runs one shard of a larger batch. */
+  rowOffset = 0;
   /** Training mode (dropout on) or evaluation mode (off), as torch.nn.Module.train()/eval(). */
   training = true;
   protected readonly k: Kernels;
@@ -244,7 +257,7 @@ export class Recurrent {
     const { store, name, k } = moduleContext(options);
     this.store = store;
     this.k = k;
-    this.dropoutRng = new Rng(options.dropoutSeed ?? (options.seed ?? 0) + 1);
+    this.dropoutSeed = (options.dropoutSeed ?? (options.seed ?? 0) + 1) >>> 0;
     const H = hiddenSize;
     const G = GATES[mode] * H;
     const std = uniformInit(1 / Math.sqrt(H));
@@ -415,12 +428,20 @@ export class Recurrent {
       if (c.dropped && l < this.numLayers - 1) {
         // dropout on this layer's output: keep with probability 1-p, scaled by 1/(1-p)
         const mask = lb.mask!;
-        const n = T * B * DH;
         const keep = 1 / (1 - this.dropout);
-        for (let i = 0; i < n; i++) mask[i] = this.dropoutRng.uniform() < this.dropout ? 0 : keep;
-        k.mul(lb.dropped!, 0, lb.out, 0, mask, 0, n);
+        const threshold = this.dropout * 4294967296;
+        const call = mix32(mix32(this.dropoutSeed) ^ this.dropoutCalls);
+        for (let t = 0; t < T; t++) {
+          for (let b = 0; b < B; b++) {
+            const hb = mix32(mix32(mix32(call ^ Math.imul(l + 1, 0x9e3779b9)) ^ t) ^ (this.rowOffset + b));
+            const o = (t * B + b) * DH;
+            for (let j = 0; j < DH; j++) mask[o + j] = mix32(hb + Math.imul(j, 0x9e3779b9)) < threshold ? 0 : keep;
+          }
+        }
+        k.mul(lb.dropped!, 0, lb.out, 0, mask, 0, T * B * DH);
       }
     }
+    if (c.dropped) this.dropoutCalls++;
   }
 
   /**

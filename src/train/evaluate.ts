@@ -3,7 +3,11 @@
 // (the same procedure as char-rnn and rnnlab's PyTorch reference script).
 
 import type { TokenArray } from "../data/corpus.js";
-import type { LanguageModel } from "../nn/language-model.js";
+import type { Ids } from "../tensor/dtype.js";
+import type { SequenceModel } from "./tbptt.js";
+
+/** What evaluation needs of a model: a LanguageModel, or a DataParallelLM over one. */
+export type EvalModel = Pick<SequenceModel<Ids, Ids>, "forward" | "stateAt" | "createState">;
 
 /** Options of evaluateLoss. */
 export interface EvaluateOptions {
@@ -18,7 +22,7 @@ export interface EvaluateOptions {
  * streams of S = floor((n - 1) / B) tokens each, in windows of T steps.
  * Returns the loss and the number of tokens scored.
  */
-export function evaluateLoss(model: LanguageModel, tokens: TokenArray, B: number, T: number, o: EvaluateOptions = {}): { loss: number; count: number } {
+export function evaluateLoss(model: EvalModel, tokens: TokenArray, B: number, T: number, o: EvaluateOptions = {}): { loss: number; count: number } {
   const S = Math.floor((tokens.length - 1) / B);
   if (S < 1) throw new RangeError(`evaluate: ${tokens.length} tokens are too few for ${B} streams`);
   const inputs = new Int32Array(T * B);

@@ -18,6 +18,8 @@ import type { Float } from "../tensor/dtype.js";
 import { evaluateLoss } from "./evaluate.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
+import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
+import { defaultKernels } from "../tensor/select.js";
 
 /** The model half of a run's config. */
 export interface ModelConfig {
@@ -82,6 +84,14 @@ function buildModel(m: ModelConfig, seed: number): LanguageModel {
   });
 }
 
+/** How a run computes: threads, and how to start one (platform-specific). */
+export interface RunOptions {
+  /** Threads for data parallelism over batch rows (1: none). Needs the WebAssembly kernels and `spawn`. Default 1. */
+  threads?: number;
+  /** Starts a worker thread (io/threads.ts in Node). */
+  spawn?: Spawn;
+}
+
 /** One training run of a character language model. */
 export class TrainingRun {
   readonly model: LanguageModel;
@@ -90,18 +100,28 @@ export class TrainingRun {
   readonly batcher: StreamBatcher;
   /** The Rng of samples shown during training (training itself draws nothing). */
   readonly rng: Rng;
+  /** Threads actually used (1 when the runtime cannot share memory between threads). */
+  readonly threads: number;
+  private readonly parallel: DataParallelLM | null = null;
 
   constructor(
     readonly config: RunConfig,
     readonly vocab: CharVocab,
     readonly trainTokens: TokenArray,
     readonly valTokens: TokenArray | null,
+    options: RunOptions = {},
   ) {
     const { model: m, train: t } = config;
     if (m.vocabSize !== vocab.size) throw new RangeError(`vocabulary has ${vocab.size} characters, the model ${m.vocabSize}`);
     this.model = buildModel(m, t.seed);
     this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
-    this.trainer = new Trainer(this.model, {
+    const k = defaultKernels() as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
+    const threads = Math.min(options.threads ?? 1, t.batch);
+    if (threads > 1 && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {
+      this.parallel = new DataParallelLM(this.model, t.batch, t.k2, threads, k as SharedMemoryKernels, k.module, options.spawn);
+    }
+    this.threads = this.parallel ? threads : 1;
+    this.trainer = new Trainer(this.parallel ?? this.model, {
       optimizer: this.optimizer, batch: t.batch, k1: t.k1, k2: t.k2,
       clipNorm: t.clipNorm ?? undefined, clipValue: t.clipValue ?? undefined, nonFinite: t.nonFinite,
     });
@@ -131,10 +151,15 @@ export class TrainingRun {
     if (!this.valTokens) return null;
     this.model.eval(); // no dropout while measuring
     try {
-      return evaluateLoss(this.model, this.valTokens, this.config.train.batch, this.config.train.k1, { maxTokens }).loss;
+      return evaluateLoss(this.parallel ?? this.model, this.valTokens, this.config.train.batch, this.config.train.k1, { maxTokens }).loss;
     } finally {
       this.model.train();
     }
+  }
+
+  /** Stops the worker threads, if any. */
+  dispose(): void {
+    this.parallel?.dispose();
   }
 
   /** A sample of `length` characters after `prime` (default: a newline when the vocabulary has one). */
@@ -171,7 +196,7 @@ export class TrainingRun {
         optimizer_steps: String(optimizer.stepCount),
         stats: JSON.stringify(trainer.stats),
         rng: JSON.stringify(this.rng.getState()),
-        dropout_rng: JSON.stringify(model.rnn.dropoutRng.getState()),
+        dropout_calls: String(model.rnn.dropoutCalls),
         data_position: String(this.batcher.position),
         ...extra,
       },
@@ -179,9 +204,9 @@ export class TrainingRun {
   }
 
   /** A run continuing from a snapshot, on the same training and validation tokens. */
-  static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null): TrainingRun {
+  static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions = {}): TrainingRun {
     const { config, vocab } = readHeader(snap);
-    const run = new TrainingRun(config, vocab, trainTokens, valTokens);
+    const run = new TrainingRun(config, vocab, trainTokens, valTokens, options);
     loadParams(run.model, snap);
     const meta = snap.metadata;
     for (const [buf, flat] of Object.entries(run.optimizer.stateBuffers())) {
@@ -204,7 +229,7 @@ export class TrainingRun {
     run.batcher.position = intOf(meta, "data_position");
     try {
       run.rng.setState(jsonOf(meta, "rng") as number[]);
-      run.model.rnn.dropoutRng.setState(jsonOf(meta, "dropout_rng") as number[]);
+      run.model.rnn.dropoutCalls = intOf(meta, "dropout_calls");
     } catch (e) {
       throw new CheckpointError(`bad RNG state: ${(e as Error).message}`);
     }

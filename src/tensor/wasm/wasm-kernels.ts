@@ -52,11 +52,14 @@ export function compileKernels(): WebAssembly.Module | null {
   }
 }
 
+/** The WebAssembly kernel set: Kernels plus its memory and compiled module (for worker threads). */
+export type WasmKernels = Kernels & { arena: Arena; module: WebAssembly.Module };
+
 /**
  * A wasm kernel set over `memory` (a new shared memory when omitted; pass another thread's to
  * share its buffers), or null when unsupported.
  */
-export function createWasmKernels(module: WebAssembly.Module | null = compileKernels(), memory?: WebAssembly.Memory): (Kernels & { arena: Arena }) | null {
+export function createWasmKernels(module: WebAssembly.Module | null = compileKernels(), memory?: WebAssembly.Memory): WasmKernels | null {
   if (!module) return null;
   let a: Arena;
   let ex: Exports;
@@ -82,6 +85,7 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
   return {
     name: "wasm-simd",
     arena: a,
+    module,
     gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
       if (M === 0 || N === 0) return;
       if ((tA && tB) || !on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);

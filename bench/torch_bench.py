@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""PyTorch side of `npm run bench`: trains the same character language models as rnnlab's
+bench (vocabulary 65, embedding 64, batch 32, window 64, Adam, gradient-norm clipping at 5) and
+prints one JSON line per configuration: chars/s (median of timed repeats), peak resident set,
+thread count and the BLAS library loaded. Needs Debian's python3-torch; run on OpenBLAS
+(libopenblas0-openmp), not the reference BLAS (see tools/torch_charlm.py).
+
+Usage: /usr/bin/python3 bench/torch_bench.py --configs rnn:128,lstm:512 --threads 2 --steps 5 --repeats 5
+"""
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import torch
+
+
+def blas_in_use():
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()[-1]
+            if "blas" in p and ".so" in p:
+                libs.add(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1])
+    return sorted(libs)
+
+
+def bench(cell, H, steps, repeats, V=65, E=64, B=32, T=64):
+    torch.manual_seed(1)
+    emb = torch.nn.Embedding(V, E)
+    rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](E, H)
+    head = torch.nn.Linear(H, V)
+    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=2e-3)
+    x = torch.randint(0, V, (T, B))
+    y = torch.randint(0, V, (T, B))
+    h = None
+
+    def step():
+        nonlocal h
+        out, h = rnn(emb(x), h)
+        h = tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, V), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+
+    for _ in range(2):
+        step()
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        rates.append(steps * T * B / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", default="rnn:128,rnn:512,lstm:128,lstm:512,gru:128,gru:512")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    blas = blas_in_use()
+    for c in a.configs.split(","):
+        cell, H = c.split(":")
+        rate = bench(cell, int(H), a.steps if int(H) <= 128 else max(1, a.steps // 2), a.repeats)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(json.dumps({"cell": cell, "hidden": int(H), "chars_per_s": rate, "peak_rss_bytes": rss,
+                          "threads": a.threads, "torch": torch.__version__, "blas": blas}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
