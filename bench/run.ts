@@ -1,8 +1,13 @@
 // `npm run bench`: every speed measurement, printed as Markdown tables with the machine line.
+// `npm run bench -- gemm` or `-- train` runs one part.
+import { availableParallelism } from "node:os";
 import { gemmBench } from "./gemm.bench.js";
 import { machineLine } from "./harness.js";
 import { trainBench } from "./train.bench.js";
 
-console.log(`rnnlab bench: ${machineLine()}`);
-gemmBench([128, 256]);
-trainBench([128, 256]);
+const only = process.argv[2];
+console.log(`rnnlab bench: ${machineLine()}; command: npm run bench${only ? ` -- ${only}` : ""}`);
+if (!only || only === "gemm") gemmBench([128, 256, 512]);
+if (!only || only === "train") {
+  trainBench([["rnn", 128], ["rnn", 512], ["lstm", 128], ["lstm", 512], ["gru", 128], ["gru", 512]], availableParallelism());
+}

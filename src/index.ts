@@ -21,6 +21,7 @@ export {
   type RecurrentMode, type RecurrentOptions, type RNNOptions, type RecurrentParams, type RecurrentInit,
 } from "./nn/recurrent.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
+export { generate, sampleLogits, type GenerateOptions, type SampleOptions } from "./nn/generate.js";
 export { SequenceClassifier, type SequenceClassifierOptions } from "./nn/sequence-classifier.js";
 export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js";
 
@@ -33,6 +34,12 @@ export {
 } from "./train/optim.js";
 export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";
 export { Trainer, NonFiniteError, type TrainerOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
+export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";
+export {
+  TrainingRun, modelFromSnapshot, CheckpointError, SNAPSHOT_FORMAT,
+  type RunConfig, type ModelConfig, type TrainConfig, type Snapshot, type RunOptions,
+} from "./train/run.js";
+export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type SharedMemoryKernels } from "./train/parallel.js";
 
 // analysis
 export { gradCheck, type GradCheckTarget, type GradCheckOptions, type GradCheckResult } from "./analysis/gradcheck.js";
@@ -40,4 +47,8 @@ export { singleNeuron, type SingleNeuronOptions, type SingleNeuronResult } from 
 
 // data
 export { CharVocab } from "./data/vocab.js";
+export { encodeText, allocTokens, VocabCollector, TokenEncoder, type TokenArray } from "./data/corpus.js";
+
+// io (the platform-neutral part: formats, no files)
+export { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafetensorsTensor, type SafetensorsDType, type TensorToWrite } from "./io/safetensors.js";
 export { StreamBatcher, type StreamBatch } from "./data/batches.js";

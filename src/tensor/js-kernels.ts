@@ -213,6 +213,63 @@ export const jsKernels: Kernels = {
     }
   },
 
+  sumSquares(x, xOff, n) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[xOff + i] * x[xOff + i];
+    return s;
+  },
+
+  sgdStep(p, g, buf, off, n, lr, mu, dampening, wd, nesterov, first) {
+    for (let i = off; i < off + n; i++) {
+      let d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+      if (buf) {
+        buf[i] = first ? d : mu * buf[i] + (1 - dampening) * d;
+        d = nesterov ? d + mu * buf[i] : buf[i];
+      }
+      p[i] -= lr * d;
+    }
+  },
+  adagradStep(p, g, sum, off, n, clr, wd, eps) {
+    for (let i = off; i < off + n; i++) {
+      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+      sum[i] += d * d;
+      p[i] -= (clr * d) / (Math.sqrt(sum[i]) + eps);
+    }
+  },
+  rmspropStep(p, g, v, m, buf, off, n, lr, alpha, eps, wd, mu) {
+    for (let i = off; i < off + n; i++) {
+      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+      v[i] = alpha * v[i] + (1 - alpha) * d * d;
+      let avg: number;
+      if (m) {
+        m[i] = alpha * m[i] + (1 - alpha) * d;
+        avg = Math.sqrt(v[i] - m[i] * m[i]) + eps;
+      } else {
+        avg = Math.sqrt(v[i]) + eps;
+      }
+      if (buf) {
+        buf[i] = mu * buf[i] + d / avg;
+        p[i] -= lr * buf[i];
+      } else {
+        p[i] -= (lr * d) / avg;
+      }
+    }
+  },
+  adamStep(p, g, m, v, vmax, off, n, stepSize, b1, b2, eps, l2, decay, bc2Sqrt) {
+    for (let i = off; i < off + n; i++) {
+      if (decay !== 1) p[i] *= decay;
+      const d = l2 !== 0 ? g[i] + l2 * p[i] : g[i];
+      m[i] = b1 * m[i] + (1 - b1) * d;
+      v[i] = b2 * v[i] + (1 - b2) * d * d;
+      let s = v[i];
+      if (vmax) {
+        if (s > vmax[i]) vmax[i] = s;
+        s = vmax[i];
+      }
+      p[i] -= (stepSize * m[i]) / (Math.sqrt(s) / bc2Sqrt + eps);
+    }
+  },
+
   softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex) {
     let loss = 0;
     for (let i = 0; i < N; i++) {

@@ -92,6 +92,36 @@ export interface Kernels {
     B: number, H: number,
   ): void;
 
+  /** The sum of squares of x[xOff .. xOff+n), accumulated in float64 on the reference path. */
+  sumSquares(x: Float, xOff: number, n: number): number;
+
+  // Optimizer updates over n elements from offset off of the parameters p, gradients g and the
+  // optimizer's state buffers (PyTorch's update rules; train/optim.ts computes the scalars).
+
+  /** SGD: d = g + wd·p; with momentum buf = first ? d : μ·buf + (1-τ)·d, d = nesterov ? d + μ·buf : buf; p -= lr·d. */
+  sgdStep(
+    p: Float, g: Float, buf: Float | null, off: number, n: number,
+    lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, first: boolean,
+  ): void;
+  /** Adagrad: d = g + wd·p; sum += d²; p -= clr·d / (sqrt(sum) + eps). */
+  adagradStep(p: Float, g: Float, sum: Float, off: number, n: number, clr: number, weightDecay: number, eps: number): void;
+  /**
+   * RMSprop: d = g + wd·p; v = α·v + (1-α)·d²; avg = sqrt(v - m²) + eps with m = α·m + (1-α)·d
+   * when `gradAvg` is given, else sqrt(v) + eps; with `buf`: buf = μ·buf + d/avg, p -= lr·buf; else p -= lr·d/avg.
+   */
+  rmspropStep(
+    p: Float, g: Float, squareAvg: Float, gradAvg: Float | null, buf: Float | null, off: number, n: number,
+    lr: number, alpha: number, eps: number, weightDecay: number, momentum: number,
+  ): void;
+  /**
+   * Adam / AdamW: p *= decay (AdamW: 1 - lr·wd, else 1); d = g + l2·p; m = β1·m + (1-β1)·d;
+   * v = β2·v + (1-β2)·d²; with `maxV` v̂ = max(v̂, v) (AMSGrad); p -= stepSize·m / (sqrt(v̂)/bc2Sqrt + eps).
+   */
+  adamStep(
+    p: Float, g: Float, m: Float, v: Float, maxV: Float | null, off: number, n: number,
+    stepSize: number, beta1: number, beta2: number, eps: number, l2: number, decay: number, bc2Sqrt: number,
+  ): void;
+
   /**
    * Fused, numerically stable softmax + cross-entropy over N rows of V logits:
    * `probs[i] = softmax(logits[i])`, and returns `sum_i (logsumexp(logits[i]) - logits[i, t_i])`

@@ -4,6 +4,8 @@
 // Reference: https://pytorch.org/docs/stable/generated/torch.nn.utils.clip_grad_norm_.html
 
 import type { Float } from "../tensor/dtype.js";
+import type { Kernels } from "../tensor/kernels.js";
+import { jsKernels } from "../tensor/js-kernels.js";
 import type { ParamStore } from "../nn/params.js";
 
 /** Gradients to clip: a ParamStore (every parameter) or a list of gradient buffers. */
@@ -26,9 +28,9 @@ function parseNormType(normType: NormType): number {
 /**
  * The total p-norm of all gradients taken together, ‖(‖g_1‖_p, ‖g_2‖_p, ...)‖_p, which equals
  * the p-norm of all elements concatenated; for p = Infinity, the largest |element|.
- * Accumulates in float64 whatever the buffers' type.
+ * Accumulates in float64 whatever the buffers' type. `kernels` computes the p = 2 sums.
  */
-export function gradNorm(grads: Grads, normType: NormType = 2): number {
+export function gradNorm(grads: Grads, normType: NormType = 2, kernels: Kernels = jsKernels): number {
   const p = parseNormType(normType);
   const list = gradList(grads);
   if (p === Infinity) {
@@ -44,7 +46,7 @@ export function gradNorm(grads: Grads, normType: NormType = 2): number {
   let total = 0;
   for (const g of list) {
     let s = 0;
-    if (p === 2) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+    if (p === 2) s = kernels.sumSquares(g, 0, g.length);
     else if (p === 1) for (let i = 0; i < g.length; i++) s += Math.abs(g[i]);
     else for (let i = 0; i < g.length; i++) s += Math.abs(g[i]) ** p;
     // per-tensor norm, then the norm of the norms (torch's order of operations)
@@ -58,6 +60,8 @@ export function gradNorm(grads: Grads, normType: NormType = 2): number {
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite, leaving the gradients untouched. Default false (as torch). */
   errorIfNonfinite?: boolean;
+  /** Kernel set for the norm and the scaling. Default: the plain TypeScript kernels. */
+  kernels?: Kernels;
 }
 
 /**
@@ -71,7 +75,8 @@ export interface ClipGradNormOptions {
  */
 export function clipGradNorm(grads: Grads, maxNorm: number, normType: NormType = 2, options: ClipGradNormOptions = {}): number {
   if (!(maxNorm >= 0)) throw new RangeError(`clipGradNorm: maxNorm must be >= 0, got ${maxNorm}`);
-  const total = gradNorm(grads, normType);
+  const k = options.kernels ?? jsKernels;
+  const total = gradNorm(grads, normType, k);
   if (options.errorIfNonfinite && !Number.isFinite(total)) {
     throw new RangeError(
       `clipGradNorm: the total norm of order ${normType} of the gradients is ${total}; ` +
@@ -79,7 +84,7 @@ export function clipGradNorm(grads: Grads, maxNorm: number, normType: NormType =
     );
   }
   const coef = maxNorm / (total + 1e-6);
-  if (coef < 1) for (const g of gradList(grads)) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  if (coef < 1) for (const g of gradList(grads)) k.scale(g, 0, coef, g.length);
   return total;
 }
 

@@ -1,10 +1,13 @@
 // Optimizers, in order of increasing complexity, each with PyTorch's exact update rule
-// (torch.optim, single-tensor path) and defaults. Each is one loop over the store's flat values
-// and gradients; its state is flat buffers of the same length, so checkpoints save it as tensors.
+// (torch.optim, single-tensor path) and defaults. Each step is one kernel call over the store's
+// flat values and gradients (the loops live in tensor/, the fast path in WebAssembly); the
+// state is flat buffers of the same length, so checkpoints save it as tensors.
 // Every `step()` mutates `store.values` (and the optimizer's state) and leaves `store.grads` alone.
 // References: https://pytorch.org/docs/stable/optim.html
 
 import { alloc, type Float } from "../tensor/dtype.js";
+import type { Kernels } from "../tensor/kernels.js";
+import { defaultKernels } from "../tensor/select.js";
 import type { ParamStore } from "../nn/params.js";
 
 /** What every optimizer offers. */
@@ -27,16 +30,24 @@ function checkHyper(what: string, v: number, ok: boolean): void {
   if (!ok || !Number.isFinite(v)) throw new RangeError(`${what}: invalid value ${v}`);
 }
 
+/** Options every optimizer takes. */
+export interface OptimizerOptions {
+  /** Kernel set of the update. Default: `defaultKernels()`. */
+  kernels?: Kernels;
+}
+
 abstract class Base {
   lr: number;
   protected steps = 0;
   protected readonly p: Float;
   protected readonly g: Float;
-  constructor(protected readonly store: ParamStore, lr: number) {
+  protected readonly k: Kernels;
+  constructor(protected readonly store: ParamStore, lr: number, kernels?: Kernels) {
     checkHyper("optimizer lr", lr, lr >= 0);
     this.lr = lr;
     this.p = store.values;
     this.g = store.grads;
+    this.k = kernels ?? defaultKernels();
   }
   get stepCount(): number {
     return this.steps;
@@ -50,7 +61,7 @@ abstract class Base {
 }
 
 /** Options of SGD (torch.optim.SGD). */
-export interface SGDOptions {
+export interface SGDOptions extends OptimizerOptions {
   lr: number;
   /** Default 0. */
   momentum?: number;
@@ -75,7 +86,7 @@ export class SGD extends Base implements Optimizer {
   private readonly buf: Float | null;
 
   constructor(store: ParamStore, o: SGDOptions) {
-    super(store, o.lr);
+    super(store, o.lr, o.kernels);
     this.momentum = o.momentum ?? 0;
     this.dampening = o.dampening ?? 0;
     this.weightDecay = o.weightDecay ?? 0;
@@ -89,16 +100,7 @@ export class SGD extends Base implements Optimizer {
   }
 
   step(): void {
-    const { p, g, buf, lr, momentum: mu, dampening, weightDecay: wd, nesterov } = this;
-    const first = this.steps === 0;
-    for (let i = 0; i < p.length; i++) {
-      let d = wd !== 0 ? g[i] + wd * p[i] : g[i];
-      if (buf) {
-        buf[i] = first ? d : mu * buf[i] + (1 - dampening) * d;
-        d = nesterov ? d + mu * buf[i] : buf[i];
-      }
-      p[i] -= lr * d;
-    }
+    this.k.sgdStep(this.p, this.g, this.buf, 0, this.p.length, this.lr, this.momentum, this.dampening, this.weightDecay, this.nesterov, this.steps === 0);
     this.steps++;
   }
 
@@ -108,7 +110,7 @@ export class SGD extends Base implements Optimizer {
 }
 
 /** Options of Adagrad (torch.optim.Adagrad). */
-export interface AdagradOptions {
+export interface AdagradOptions extends OptimizerOptions {
   /** Default 1e-2. */
   lr?: number;
   /** Default 0. */
@@ -130,7 +132,7 @@ export class Adagrad extends Base implements Optimizer {
   private readonly sum: Float;
 
   constructor(store: ParamStore, o: AdagradOptions = {}) {
-    super(store, o.lr ?? 1e-2);
+    super(store, o.lr ?? 1e-2, o.kernels);
     this.lrDecay = o.lrDecay ?? 0;
     this.weightDecay = o.weightDecay ?? 0;
     this.eps = o.eps ?? 1e-10;
@@ -141,14 +143,9 @@ export class Adagrad extends Base implements Optimizer {
   }
 
   step(): void {
-    const { p, g, sum, weightDecay: wd, eps } = this;
     this.steps++;
     const clr = this.lr / (1 + (this.steps - 1) * this.lrDecay);
-    for (let i = 0; i < p.length; i++) {
-      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
-      sum[i] += d * d;
-      p[i] -= (clr * d) / (Math.sqrt(sum[i]) + eps);
-    }
+    this.k.adagradStep(this.p, this.g, this.sum, 0, this.p.length, clr, this.weightDecay, this.eps);
   }
 
   stateBuffers(): Record<string, Float> {
@@ -157,7 +154,7 @@ export class Adagrad extends Base implements Optimizer {
 }
 
 /** Options of RMSprop (torch.optim.RMSprop). */
-export interface RMSpropOptions {
+export interface RMSpropOptions extends OptimizerOptions {
   /** Default 1e-2. */
   lr?: number;
   /** Smoothing constant. Default 0.99. */
@@ -189,7 +186,7 @@ export class RMSprop extends Base implements Optimizer {
   private readonly buf: Float | null;
 
   constructor(store: ParamStore, o: RMSpropOptions = {}) {
-    super(store, o.lr ?? 1e-2);
+    super(store, o.lr ?? 1e-2, o.kernels);
     this.alpha = o.alpha ?? 0.99;
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0;
@@ -203,24 +200,9 @@ export class RMSprop extends Base implements Optimizer {
   }
 
   step(): void {
-    const { p, g, squareAvg: v, gradAvg: m, buf, lr, alpha, eps, weightDecay: wd, momentum: mu } = this;
-    for (let i = 0; i < p.length; i++) {
-      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
-      v[i] = alpha * v[i] + (1 - alpha) * d * d;
-      let avg: number;
-      if (m) {
-        m[i] = alpha * m[i] + (1 - alpha) * d;
-        avg = Math.sqrt(v[i] - m[i] * m[i]) + eps;
-      } else {
-        avg = Math.sqrt(v[i]) + eps;
-      }
-      if (buf) {
-        buf[i] = mu * buf[i] + d / avg;
-        p[i] -= lr * buf[i];
-      } else {
-        p[i] -= (lr * d) / avg;
-      }
-    }
+    this.k.rmspropStep(
+      this.p, this.g, this.squareAvg, this.gradAvg, this.buf, 0, this.p.length, this.lr, this.alpha, this.eps, this.weightDecay, this.momentum,
+    );
     this.steps++;
   }
 
@@ -233,7 +215,7 @@ export class RMSprop extends Base implements Optimizer {
 }
 
 /** Options of Adam and AdamW (torch.optim.Adam / AdamW). */
-export interface AdamOptions {
+export interface AdamOptions extends OptimizerOptions {
   /** Default 1e-3. */
   lr?: number;
   /** (β1, β2). Default [0.9, 0.999]. */
@@ -264,7 +246,7 @@ export class Adam extends Base implements Optimizer {
   private readonly maxExpAvgSq: Float | null;
 
   constructor(store: ParamStore, o: AdamOptions = {}, defaultWeightDecay = 0) {
-    super(store, o.lr ?? 1e-3);
+    super(store, o.lr ?? 1e-3, o.kernels);
     [this.beta1, this.beta2] = o.betas ?? [0.9, 0.999];
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? defaultWeightDecay;
@@ -279,25 +261,14 @@ export class Adam extends Base implements Optimizer {
   }
 
   step(): void {
-    const { p, g, expAvg: m, expAvgSq: v, maxExpAvgSq: vmax, lr, beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
+    const { lr, beta1: b1, beta2: b2, weightDecay: wd } = this;
     this.steps++;
     const t = this.steps;
     const stepSize = lr / (1 - b1 ** t);
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
     const l2 = this.decoupled ? 0 : wd;
     const decay = this.decoupled ? 1 - lr * wd : 1;
-    for (let i = 0; i < p.length; i++) {
-      if (decay !== 1) p[i] *= decay;
-      const d = l2 !== 0 ? g[i] + l2 * p[i] : g[i];
-      m[i] = b1 * m[i] + (1 - b1) * d;
-      v[i] = b2 * v[i] + (1 - b2) * d * d;
-      let s = v[i];
-      if (vmax) {
-        if (s > vmax[i]) vmax[i] = s;
-        s = vmax[i];
-      }
-      p[i] -= (stepSize * m[i]) / (Math.sqrt(s) / bc2Sqrt + eps);
-    }
+    this.k.adamStep(this.p, this.g, this.expAvg, this.expAvgSq, this.maxExpAvgSq, 0, this.p.length, stepSize, b1, b2, this.eps, l2, decay, bc2Sqrt);
   }
 
   stateBuffers(): Record<string, Float> {

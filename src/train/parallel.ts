@@ -172,9 +172,10 @@ export function runShardWorker(init: ShardInit, createKernels: (module: WebAssem
     Atomics.notify(ctrl, READY + init.shard);
     throw e;
   }
+  // read the generation before saying ready: the first command may follow at once
+  let gen = Atomics.load(ctrl, GEN);
   Atomics.store(ctrl, READY + init.shard, 1);
   Atomics.notify(ctrl, READY + init.shard);
-  let gen = Atomics.load(ctrl, GEN);
   for (;;) {
     Atomics.wait(ctrl, GEN, gen);
     gen = Atomics.load(ctrl, GEN);

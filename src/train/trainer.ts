@@ -3,6 +3,7 @@
 // (Pascanu et al. 2013), then the optimizer update. Returns what happened, for progress and metrics.
 
 import type { Float } from "../tensor/dtype.js";
+import { defaultKernels } from "../tensor/select.js";
 import { clipGradNorm, clipGradValue, gradNorm, type NormType } from "./clip.js";
 import type { Optimizer } from "./optim.js";
 import { TruncatedBPTT, type SequenceModel, type StepArray } from "./tbptt.js";
@@ -92,7 +93,8 @@ export class Trainer<X extends StepArray = StepArray, Y extends StepArray = Step
     const step = ++this.stats.steps;
     store.zeroGrad();
     const loss = this.tbptt.step(inputs, targets, T);
-    const norm = gradNorm(store, o.normType ?? 2);
+    const k = defaultKernels();
+    const norm = gradNorm(store, o.normType ?? 2, k);
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       if ((o.nonFinite ?? "stop") === "stop") throw new NonFiniteError(step, loss, norm);
       this.stats.skipped++;
@@ -102,7 +104,7 @@ export class Trainer<X extends StepArray = StepArray, Y extends StepArray = Step
     }
     let clipped = false;
     if (o.clipNorm !== undefined) {
-      clipGradNorm(store, o.clipNorm, o.normType ?? 2);
+      clipGradNorm(store, o.clipNorm, o.normType ?? 2, { kernels: k });
       clipped = o.clipNorm / (norm + 1e-6) < 1;
       if (clipped) this.stats.clipped++;
     }

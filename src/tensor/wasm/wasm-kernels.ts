@@ -30,6 +30,11 @@ interface Exports {
   gruCellForward(gates: number, ghn: number, h: number, gi: number, gh: number, hPrev: number, B: number, H: number): void;
   gruCellBackward(dgi: number, dgh: number, dhPrev: number, dh: number, gates: number, ghn: number, hPrev: number, B: number, H: number): void;
   softmaxXentForward(probs: number, logits: number, targets: number, N: number, V: number, ignoreIndex: number): number;
+  sumSquares(x: number, n: number): number;
+  sgdStep(p: number, g: number, buf: number, n: number, lr: number, mu: number, dampening: number, wd: number, nesterov: number, first: number): void;
+  adagradStep(p: number, g: number, sum: number, n: number, clr: number, wd: number, eps: number): void;
+  rmspropStep(p: number, g: number, v: number, m: number, buf: number, n: number, lr: number, alpha: number, eps: number, wd: number, mu: number): void;
+  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, b1: number, b2: number, eps: number, l2: number, decay: number, bc2Sqrt: number): void;
   softmaxXentBackward(dlogits: number, probs: number, targets: number, N: number, V: number, ignoreIndex: number, s: number): void;
 }
 
@@ -75,6 +80,8 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
   const at = (x: Float, off: number): number => x.byteOffset + 4 * off;
   // scratch of gemmSA's packed A strips: K-block (128) x 4 floats
   const pack = a.f32(128 * 4);
+  // A^T for the rare A^T·B^T, grown on demand
+  let packT = a.f32(1024);
   // targets are Int32Array from anywhere: copied into an arena buffer grown on demand
   let ids = a.i32(1024);
   const idsAt = (t: Ids, off: number, N: number): number => {
@@ -88,7 +95,13 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
     module,
     gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
       if (M === 0 || N === 0) return;
-      if ((tA && tB) || !on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      if (!on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      if (tA && tB) {
+        // A^T·B^T: pack A^T (M x K) and multiply it by B^T
+        if (packT.length < M * K) packT = a.f32(M * K);
+        for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) packT[i * K + k] = A[aOff + k * lda + i];
+        return ex.gemmNT(M, N, K, alpha, packT.byteOffset, K, at(B, bOff), ldb, beta, at(C, cOff), ldc);
+      }
       if (!tA && tB) ex.gemmNT(M, N, K, alpha, at(A, aOff), lda, at(B, bOff), ldb, beta, at(C, cOff), ldc);
       else ex.gemmSA(M, N, K, alpha, at(A, aOff), tA ? 1 : lda, tA ? lda : 1, at(B, bOff), ldb, beta, at(C, cOff), ldc, pack.byteOffset);
     },
@@ -158,6 +171,27 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
       if (on(dgi) && on(dgh) && on(dhPrev) && on(dh) && on(gates) && on(ghn) && on(hPrev)) {
         ex.gruCellBackward(at(dgi, dgiOff), at(dgh, dghOff), at(dhPrev, dhpOff), at(dh, dhOff), at(gates, gOff), at(ghn, ghnOff), at(hPrev, hpOff), B, H);
       } else js.gruCellBackward(dgi, dgiOff, dgh, dghOff, dhPrev, dhpOff, dh, dhOff, gates, gOff, ghn, ghnOff, hPrev, hpOff, B, H);
+    },
+    sumSquares(x, xOff, n) {
+      return on(x) ? ex.sumSquares(at(x, xOff), n) : js.sumSquares(x, xOff, n);
+    },
+    sgdStep(p, g, buf, off, n, lr, mu, dampening, wd, nesterov, first) {
+      if (on(p) && on(g) && (!buf || on(buf))) ex.sgdStep(at(p, off), at(g, off), buf ? at(buf, off) : 0, n, lr, mu, dampening, wd, nesterov ? 1 : 0, first ? 1 : 0);
+      else js.sgdStep(p, g, buf, off, n, lr, mu, dampening, wd, nesterov, first);
+    },
+    adagradStep(p, g, sum, off, n, clr, wd, eps) {
+      if (on(p) && on(g) && on(sum)) ex.adagradStep(at(p, off), at(g, off), at(sum, off), n, clr, wd, eps);
+      else js.adagradStep(p, g, sum, off, n, clr, wd, eps);
+    },
+    rmspropStep(p, g, v, m, buf, off, n, lr, alpha, eps, wd, mu) {
+      if (on(p) && on(g) && on(v) && (!m || on(m)) && (!buf || on(buf))) {
+        ex.rmspropStep(at(p, off), at(g, off), at(v, off), m ? at(m, off) : 0, buf ? at(buf, off) : 0, n, lr, alpha, eps, wd, mu);
+      } else js.rmspropStep(p, g, v, m, buf, off, n, lr, alpha, eps, wd, mu);
+    },
+    adamStep(p, g, m, v, vmax, off, n, stepSize, b1, b2, eps, l2, decay, bc2Sqrt) {
+      if (on(p) && on(g) && on(m) && on(v) && (!vmax || on(vmax))) {
+        ex.adamStep(at(p, off), at(g, off), at(m, off), at(v, off), vmax ? at(vmax, off) : 0, n, stepSize, b1, b2, eps, l2, decay, bc2Sqrt);
+      } else js.adamStep(p, g, m, v, vmax, off, n, stepSize, b1, b2, eps, l2, decay, bc2Sqrt);
     },
     softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex) {
       if (!on(probs) || !on(logits)) return js.softmaxXentForward(probs, pOff, logits, lOff, targets, tOff, N, V, ignoreIndex);

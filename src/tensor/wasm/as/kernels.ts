@@ -652,3 +652,111 @@ export function softmaxXentBackward(dlogits: usize, probs: usize, targets: usize
     store<f32>(d + (<usize>t << 2), load<f32>(d + (<usize>t << 2)) - s);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// reductions for norms, and the optimizer updates (float32; the scalars come from train/optim.ts)
+
+/** Sum of squares of n floats, accumulated in float64 (two f64x2 lanes) so long vectors lose nothing. */
+export function sumSquares(x: usize, n: i32): f64 {
+  let a = f64x2.splat(0), b = f64x2.splat(0);
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+    a = f64x2.add(a, f64x2.mul(lo, lo));
+    b = f64x2.add(b, f64x2.mul(hi, hi));
+  }
+  let s = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1) + f64x2.extract_lane(b, 0) + f64x2.extract_lane(b, 1);
+  for (let i = n4; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    s += v * v;
+  }
+  return s;
+}
+
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, mu: f32, dampening: f32, wd: f32, nesterov: i32, first: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let d = load<f32>(g + o);
+    if (wd != 0) d += wd * load<f32>(p + o);
+    if (buf) {
+      const bv: f32 = first ? d : mu * load<f32>(buf + o) + (1 - dampening) * d;
+      store<f32>(buf + o, bv);
+      d = nesterov ? d + mu * bv : bv;
+    }
+    store<f32>(p + o, load<f32>(p + o) - lr * d);
+  }
+}
+
+export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, wd: f32, eps: f32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let d = load<f32>(g + o);
+    if (wd != 0) d += wd * load<f32>(p + o);
+    const s = load<f32>(sum + o) + d * d;
+    store<f32>(sum + o, s);
+    store<f32>(p + o, load<f32>(p + o) - (clr * d) / (Mathf.sqrt(s) + eps));
+  }
+}
+
+export function rmspropStep(p: usize, g: usize, v: usize, m: usize, buf: usize, n: i32, lr: f32, alpha: f32, eps: f32, wd: f32, mu: f32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let d = load<f32>(g + o);
+    if (wd != 0) d += wd * load<f32>(p + o);
+    const vv = alpha * load<f32>(v + o) + (1 - alpha) * d * d;
+    store<f32>(v + o, vv);
+    let avg: f32;
+    if (m) {
+      const mm = alpha * load<f32>(m + o) + (1 - alpha) * d;
+      store<f32>(m + o, mm);
+      avg = Mathf.sqrt(vv - mm * mm) + eps;
+    } else {
+      avg = Mathf.sqrt(vv) + eps;
+    }
+    if (buf) {
+      const bv = mu * load<f32>(buf + o) + d / avg;
+      store<f32>(buf + o, bv);
+      store<f32>(p + o, load<f32>(p + o) - lr * bv);
+    } else {
+      store<f32>(p + o, load<f32>(p + o) - (lr * d) / avg);
+    }
+  }
+}
+
+/** Adam / AdamW over n floats; the common case (no AMSGrad) 4 at a time. */
+export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, b1: f32, b2: f32, eps: f32, l2: f32, decay: f32, bc2Sqrt: f32): void {
+  let i = 0;
+  if (!vmax) {
+    const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(1 - b1), vb2 = f32x4.splat(b2), vc2 = f32x4.splat(1 - b2);
+    const vl2 = f32x4.splat(l2), vdecay = f32x4.splat(decay), vstep = f32x4.splat(stepSize), veps = f32x4.splat(eps), vbc = f32x4.splat(bc2Sqrt);
+    const n4 = n & ~3;
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      let pv = f32x4.mul(v128.load(p + o), vdecay);
+      const d = f32x4.add(v128.load(g + o), f32x4.mul(vl2, pv));
+      const mv = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, d));
+      const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vc2, f32x4.mul(d, d)));
+      v128.store(m + o, mv);
+      v128.store(v + o, vv);
+      pv = f32x4.sub(pv, f32x4.div(f32x4.mul(vstep, mv), f32x4.add(f32x4.div(f32x4.sqrt(vv), vbc), veps)));
+      v128.store(p + o, pv);
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const pv = load<f32>(p + o) * decay;
+    const d = load<f32>(g + o) + l2 * pv;
+    const mv = b1 * load<f32>(m + o) + (1 - b1) * d;
+    const vv = b2 * load<f32>(v + o) + (1 - b2) * d * d;
+    store<f32>(m + o, mv);
+    store<f32>(v + o, vv);
+    let s = vv;
+    if (vmax) {
+      s = max<f32>(load<f32>(vmax + o), vv);
+      store<f32>(vmax + o, s);
+    }
+    store<f32>(p + o, pv - (stepSize * mv) / (Mathf.sqrt(s) / bc2Sqrt + eps));
+  }
+}
