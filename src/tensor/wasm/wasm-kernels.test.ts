@@ -101,17 +101,18 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
       const x = pair(n, -3, 3);
       expect(Math.abs(k.sumSquares(x.w, 0, n) - jsKernels.sumSquares(x.r, 0, n))).toBeLessThan(1e-9 * n);
       const p = pair(n), g = pair(n), m = pair(n, 0, 0), v = pair(n, 0, 0), vm = pair(n, 0, 0), b = pair(n, 0, 0);
+      const m2 = pair(n, 0, 0), v2 = pair(n, 0, 0), sq = pair(n, 0, 0), ga = pair(n, 0, 0), b2 = pair(n, 0, 0), acc = pair(n, 0, 0);
       for (let step = 1; step <= 3; step++) {
         k.adamStep(p.w, g.w, m.w, v.w, vm.w, 0, n, 0.01 / (1 - 0.9 ** step), 0.9, 0.999, 1e-8, 0.01, 1, Math.sqrt(1 - 0.999 ** step));
         jsKernels.adamStep(p.r, g.r, m.r, v.r, vm.r, 0, n, 0.01 / (1 - 0.9 ** step), 0.9, 0.999, 1e-8, 0.01, 1, Math.sqrt(1 - 0.999 ** step));
-        k.adamStep(p.w, g.w, m.w, v.w, null, 0, n, 0.01, 0.8, 0.99, 1e-8, 0, 0.999, 1);
-        jsKernels.adamStep(p.r, g.r, m.r, v.r, null, 0, n, 0.01, 0.8, 0.99, 1e-8, 0, 0.999, 1);
+        k.adamStep(p.w, g.w, m2.w, v2.w, null, 0, n, 0.01, 0.8, 0.99, 1e-8, 0, 0.999, 1);
+        jsKernels.adamStep(p.r, g.r, m2.r, v2.r, null, 0, n, 0.01, 0.8, 0.99, 1e-8, 0, 0.999, 1);
         k.sgdStep(p.w, g.w, b.w, 0, n, 0.1, 0.9, 0, 0.01, true, step === 1);
         jsKernels.sgdStep(p.r, g.r, b.r, 0, n, 0.1, 0.9, 0, 0.01, true, step === 1);
-        k.rmspropStep(p.w, g.w, v.w, m.w, b.w, 0, n, 0.01, 0.9, 1e-8, 0.001, 0.5);
-        jsKernels.rmspropStep(p.r, g.r, v.r, m.r, b.r, 0, n, 0.01, 0.9, 1e-8, 0.001, 0.5);
-        k.adagradStep(p.w, g.w, vm.w, 0, n, 0.05, 0.001, 1e-10);
-        jsKernels.adagradStep(p.r, g.r, vm.r, 0, n, 0.05, 0.001, 1e-10);
+        k.rmspropStep(p.w, g.w, sq.w, ga.w, b2.w, 0, n, 0.01, 0.9, 1e-8, 0.001, 0.5);
+        jsKernels.rmspropStep(p.r, g.r, sq.r, ga.r, b2.r, 0, n, 0.01, 0.9, 1e-8, 0.001, 0.5);
+        k.adagradStep(p.w, g.w, acc.w, 0, n, 0.05, 0.001, 1e-10);
+        jsKernels.adagradStep(p.r, g.r, acc.r, 0, n, 0.05, 0.001, 1e-10);
       }
       close(p.w, p.r, 1e-5, `parameters after optimizer steps, n=${n}`);
     }
