@@ -18,12 +18,12 @@ export function checkIds(what: string, ids: Ids, off: number, N: number, V: numb
 
 /** out (N, D) = rows of weight (V, D) picked by ids (N). Overwrites out. */
 export function embeddingForward(out: Float, outOff: number, ids: Ids, idsOff: number, weight: Float, N: number, D: number, k: Kernels): void {
-  for (let n = 0; n < N; n++) k.copy(out, outOff + n * D, weight, ids[idsOff + n] * D, D);
+  k.gatherRows(out, outOff, weight, ids, idsOff, N, D);
 }
 
 /** dweight (V, D) += dout (N, D) scattered to the rows ids (N) picked. */
 export function embeddingBackward(dweight: Float, dout: Float, doutOff: number, ids: Ids, idsOff: number, N: number, D: number, k: Kernels): void {
-  for (let n = 0; n < N; n++) k.axpy(dweight, ids[idsOff + n] * D, 1, dout, doutOff + n * D, D);
+  k.scatterAddRows(dweight, dout, doutOff, ids, idsOff, N, D);
 }
 
 /** Options of an Embedding. */

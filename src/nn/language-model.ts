@@ -12,7 +12,7 @@ import type { DType, Float, Ids } from "../tensor/dtype.js";
 import { alloc } from "../tensor/dtype.js";
 import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
-import { Embedding } from "./embedding.js";
+import { checkIds, Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
 import { checkSize } from "./module.js";
 import { ParamStore, uniformInit } from "./params.js";
@@ -37,6 +37,13 @@ export interface LanguageModelOptions {
   init?: RecurrentInit;
   /** LSTM forget-gate bias (see RecurrentOptions.forgetBias). Default: PyTorch's uniform init. */
   forgetBias?: number;
+  /**
+   * Fold the embedding into the first recurrent layer's input projection: with E the embedding
+   * (V, E) and W_ih (G, E), x_t W_ih^T = (E W_ih^T)[token], so one (V x E)·(E x G) product per
+   * pass replaces the (T*B x E)·(E x G) one, and the backward likewise works on V rows, not T*B.
+   * The same numbers up to float rounding. Default: when V <= T*B / 2, decided per pass.
+   */
+  foldEmbedding?: boolean;
   /** Elman nonlinearity. Default `"tanh"`. */
   nonlinearity?: "tanh" | "relu";
   /** Biases in the recurrent layers. Default true. */
@@ -63,7 +70,7 @@ export interface LanguageModelOptions {
  * lm.store.zeroGrad(); lm.backward();
  */
 export class LanguageModel {
-  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias">> & { forgetBias?: number };
+  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias" | "foldEmbedding">> & { forgetBias?: number; foldEmbedding?: boolean };
   readonly store: ParamStore;
   readonly embedding: Embedding;
   readonly rnn: Recurrent;
@@ -78,12 +85,13 @@ export class LanguageModel {
   private logits: Float = new Float32Array(0); // (cap, B, V)
   private probs: Float = new Float32Array(0); // (cap, B, V) softmax, then dlogits in backward
   private dOut: Float = new Float32Array(0); // (cap, B, H) loss gradient at the top layer's outputs
+  private table: Float = new Float32Array(0); // (V, G) embedding · W_ih^T when folding, then its gradient
   // inference (predict), kept apart from the training buffers above
   private inf: { cap: number; B: number; cache: RecurrentCache | null; emb: Float; logits: Float } = {
     cap: 0, B: 0, cache: null, emb: new Float32Array(0), logits: new Float32Array(0),
   };
   // the last forward, for backward
-  private last = { T: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, count: 0 };
+  private last = { T: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, count: 0, folded: false };
 
   constructor(options: LanguageModelOptions) {
     const o = {
@@ -141,6 +149,7 @@ export class LanguageModel {
     this.B = B;
     this.cache = this.rnn.createCache(this.cap, B);
     this.emb = alloc(dt, this.cap * B * E);
+    if (this.table.length === 0) this.table = alloc(dt, V * this.rnn.params[0].weightIh.shape[0]);
     this.logits = alloc(dt, this.cap * B * V);
     this.probs = alloc(dt, this.cap * B * V);
     this.dOut = alloc(dt, this.cap * B * H);
@@ -160,20 +169,30 @@ export class LanguageModel {
     const { vocabSize: V, hiddenSize: H } = this.options;
     const N = T * B;
     const c = this.cache!;
-    this.embedding.forward(this.emb, inputs, N);
-    this.rnn.forwardRaw(c, this.emb, T, state0, null);
+    const folded = this.options.foldEmbedding ?? 2 * V <= N;
+    if (folded) {
+      // the first layer's input projection of every token, then a row lookup per position
+      checkIds("Embedding", inputs, 0, N, V);
+      const E = this.options.embedSize;
+      const w = this.rnn.params[0].weightIh;
+      this.k.gemm(false, true, V, w.shape[0], E, 1, this.embedding.weight.value, 0, E, w.value, 0, E, 0, this.table, 0, w.shape[0]);
+      this.rnn.forwardRaw(c, null, T, state0, null, { tables: [this.table], ids: inputs });
+    } else {
+      this.embedding.forward(this.emb, inputs, N);
+      this.rnn.forwardRaw(c, this.emb, T, state0, null);
+    }
     // the head and the loss run once over every counted row: rows r0.. of the top layer's output
     const r0 = lossFrom * B;
     const top = c.layers[c.layers.length - 1].out;
     this.head.forward(this.logits, top, N - r0, 0, r0 * H);
     const { loss, count } = crossEntropyForward(this.probs, this.logits, targets, N - r0, V, this.k, IGNORE_INDEX, 0, 0, r0);
-    this.last = { T, inputs, targets, r0, count };
+    this.last = { T, inputs, targets, r0, count, folded };
     return loss;
   }
 
   /** Accumulates into every parameter's gradient the gradient of `dloss` times the last forward's loss. */
   backward(dloss = 1): void {
-    const { T, inputs, targets, r0, count } = this.last;
+    const { T, inputs, targets, r0, count, folded } = this.last;
     if (T === 0) throw new Error("LanguageModel.backward: call forward first");
     const { vocabSize: V, hiddenSize: H } = this.options;
     const B = this.B;
@@ -186,8 +205,21 @@ export class LanguageModel {
     this.dOut.fill(0, 0, r0 * H);
     this.head.backward(this.dOut, this.probs, top, N - r0, r0 * H, 0, r0 * H);
     this.rnn.backwardRaw(c, this.dOut, null);
-    // backprop into the embedding rows; with tied weights this adds to the head's contribution
-    this.embedding.backward(c.layers[0].dIn, inputs, N);
+    if (folded) {
+      // sum the projection's gradient per token (S, V x G); then dW_ih += S^T E and dE += S W_ih
+      const E = this.options.embedSize;
+      const w = this.rnn.params[0].weightIh;
+      const G = w.shape[0];
+      const S = this.table;
+      S.fill(0);
+      this.k.scatterAddRows(S, c.layers[0].dirs[0].gates, 0, inputs, 0, N, G);
+      const emb = this.embedding.weight;
+      this.k.gemm(true, false, G, E, V, 1, S, 0, G, emb.value, 0, E, 1, w.grad, 0, E);
+      this.k.gemm(false, false, V, E, G, 1, S, 0, G, w.value, 0, E, 1, emb.grad, 0, E);
+    } else {
+      // backprop into the embedding rows; with tied weights this adds to the head's contribution
+      this.embedding.backward(c.layers[0].dIn, inputs, N);
+    }
   }
 
   /** Copies the state after `t` steps of the last forward into `into` (as from createState). */

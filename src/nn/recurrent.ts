@@ -126,6 +126,8 @@ export class RecurrentCache {
   lengths: Int32Array | null = null;
   /** Whether the last forward applied dropout. */
   dropped = false;
+  /** Whether layer 0's input projection came from a table (forwardRaw's `input0`): its input gradients are the caller's. */
+  tableInput = false;
   readonly layers: LayerBuffers[];
   /** (L*D, B, H) final states; cN for the LSTM. */
   readonly hN: Float;
@@ -353,8 +355,15 @@ export class Recurrent {
     return c;
   }
 
-  /** forward on raw buffers: x (T, B, I), state `[h0]` or `[h0, c0]` or null for zeros, lengths or null. */
-  forwardRaw(c: RecurrentCache, x: Float, T: number, state: Float[] | null, lengths: Int32Array | null): void {
+  /**
+   * forward on raw buffers: x (T, B, I), state `[h0]` or `[h0, c0]` or null for zeros, lengths or null.
+   * With `input0`, layer 0's input projection x_t W_ih^T is read from a table instead of computed:
+   * row ids[t*B + b] of tables[d] (one (V, G) table per direction), and x is not used. A language
+   * model uses this when its vocabulary is small (LanguageModel.foldEmbedding): the table is
+   * embedding · W_ih^T. backwardRaw then leaves layer 0's W_ih gradient and input gradient to the
+   * caller, who finds the gradient of the projection in `layers[0].dirs[d].gates`.
+   */
+  forwardRaw(c: RecurrentCache, x: Float | null, T: number, state: Float[] | null, lengths: Int32Array | null, input0?: { tables: Float[]; ids: Int32Array }): void {
     const { B } = c;
     const H = this.hiddenSize;
     const D = this.numDirections;
@@ -367,6 +376,7 @@ export class Recurrent {
     c.T = T;
     c.x = x;
     c.lengths = lengths;
+    c.tableInput = Boolean(input0);
     c.dropped = this.training && this.dropout > 0 && this.numLayers > 1;
     for (let l = 0; l < this.numLayers; l++) {
       const I = this.layerInputSize(l);
@@ -380,7 +390,8 @@ export class Recurrent {
         const fwd = d === 0;
         const idx = l * D + d;
         // input projection for all T*B rows at once (+ both biases, except GRU's b_hh, which r scales)
-        k.gemm(false, true, T * B, G, I, 1, xl, 0, I, p.weightIh.value, 0, I, 0, gates, 0, G);
+        if (l === 0 && input0) k.gatherRows(gates, 0, input0.tables[d], input0.ids, 0, T * B, G);
+        else k.gemm(false, true, T * B, G, I, 1, xl!, 0, I, p.weightIh.value, 0, I, 0, gates, 0, G);
         if (p.biasIh) k.addRowVector(gates, 0, p.biasIh.value, 0, T * B, G);
         if (p.biasHh && mode !== "GRU") k.addRowVector(gates, 0, p.biasHh.value, 0, T * B, G);
         // the initial state sits before the first step processed
@@ -408,6 +419,10 @@ export class Recurrent {
           } else {
             k.gemm(false, true, B, H, H, 1, hs, prev, H, wHh, 0, H, 1, gates, gOff, H);
             activationForward(act, hs, next, gates, gOff, BH, k);
+          }
+          if (D === 1 && !lengths) {
+            k.copy(lb.out, t * BH, hs, next, BH); // the output rows are the state rows
+            continue;
           }
           // rows past their length keep their state and output 0
           for (let b = 0; b < B; b++) {
@@ -493,7 +508,7 @@ export class Recurrent {
         dl = c.layers[l + 1].dIn;
         if (c.dropped) k.mul(dl, 0, dl, 0, lb.mask!, 0, T * B * DH); // back through the dropout mask
       }
-      const xl = l === 0 ? c.x! : c.dropped ? c.layers[l - 1].dropped! : c.layers[l - 1].out;
+      const xl = l === 0 ? c.x : c.dropped ? c.layers[l - 1].dropped! : c.layers[l - 1].out;
       for (let d = 0; d < D; d++) {
         const p = this.params[l * D + d];
         const buf = c.layers[l].dirs[d];
@@ -515,13 +530,18 @@ export class Recurrent {
           const next = (fwd ? t + 1 : t) * BH;
           const gOff = t * B * G;
           // dh_t = the loss's gradient at output t + what flows back from the step processed after t
-          for (let b = 0; b < B; b++) {
-            const r = b * H;
-            if (dl && !(lengths && t >= lengths[b])) {
-              k.copy(dhT, r, dl, (t * B + b) * DH + d * H, H);
-              k.axpy(dhT, r, 1, dhCarry, r, H);
-            } else {
-              k.copy(dhT, r, dhCarry, r, H);
+          if (D === 1 && !lengths) {
+            k.copy(dhT, 0, dhCarry, 0, BH);
+            if (dl) k.axpy(dhT, 0, 1, dl, t * BH, BH);
+          } else {
+            for (let b = 0; b < B; b++) {
+              const r = b * H;
+              if (dl && !(lengths && t >= lengths[b])) {
+                k.copy(dhT, r, dl, (t * B + b) * DH + d * H, H);
+                k.axpy(dhT, r, 1, dhCarry, r, H);
+              } else {
+                k.copy(dhT, r, dhCarry, r, H);
+              }
             }
           }
           if (mode === "LSTM") {
@@ -551,12 +571,13 @@ export class Recurrent {
         if (c.dc0) k.copy(c.dc0, idx * BH, dcIn!, 0, BH);
         // weight gradients, one GEMM each over all T*B rows; W_hh's is the sum over every step's use
         const dhid = dgh ?? gates;
-        k.gemm(true, false, G, I, T * B, 1, gates, 0, G, xl, 0, I, 1, p.weightIh.grad, 0, I);
+        const external = l === 0 && c.tableInput; // the caller owns layer 0's input gradients
+        if (!external) k.gemm(true, false, G, I, T * B, 1, gates, 0, G, xl!, 0, I, 1, p.weightIh.grad, 0, I);
         k.gemm(true, false, G, H, T * B, 1, dhid, 0, G, hs, fwd ? 0 : BH, H, 1, p.weightHh.grad, 0, H);
         if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
         if (p.biasHh) k.sumRows(p.biasHh.grad, 0, dhid, 0, T * B, G);
         // gradient with respect to this layer's input, summed over the directions
-        k.gemm(false, false, T * B, I, G, 1, gates, 0, G, p.weightIh.value, 0, I, d === 0 ? 0 : 1, lb.dIn, 0, I);
+        if (!external) k.gemm(false, false, T * B, I, G, 1, gates, 0, G, p.weightIh.value, 0, I, d === 0 ? 0 : 1, lb.dIn, 0, I);
       }
     }
   }

@@ -88,6 +88,21 @@ export const jsKernels: Kernels = {
     for (let i = 0; i < n; i++) y[yOff + i] = a[aOff + i] * b[bOff + i];
   },
 
+  gatherRows(out, outOff, table, ids, idsOff, N, W) {
+    for (let n = 0; n < N; n++) {
+      const src = ids[idsOff + n] * W;
+      const dst = outOff + n * W;
+      for (let j = 0; j < W; j++) out[dst + j] = table[src + j];
+    }
+  },
+  scatterAddRows(table, src, srcOff, ids, idsOff, N, W) {
+    for (let n = 0; n < N; n++) {
+      const dst = ids[idsOff + n] * W;
+      const s = srcOff + n * W;
+      for (let j = 0; j < W; j++) table[dst + j] += src[s + j];
+    }
+  },
+
   addRowVector(C, cOff, v, vOff, M, N) {
     for (let i = 0; i < M; i++) {
       const c = cOff + i * N;

@@ -34,6 +34,11 @@ export interface Kernels {
   /** `y[yOff+i] = a[aOff+i] * b[bOff+i]` for i < n (y may alias a or b). */
   mul(y: Float, yOff: number, a: Float, aOff: number, b: Float, bOff: number, n: number): void;
 
+  /** Row gather: `out[n, :] = table[ids[n], :]` for n < N, rows of width W (an embedding lookup). */
+  gatherRows(out: Float, outOff: number, table: Float, ids: Ids, idsOff: number, N: number, W: number): void;
+  /** Row scatter-add: `table[ids[n], :] += src[n, :]` for n < N, rows of width W (its backward). */
+  scatterAddRows(table: Float, src: Float, srcOff: number, ids: Ids, idsOff: number, N: number, W: number): void;
+
   /** Broadcast add over rows: `C[i, j] += v[j]` for an M×N block of C (row stride N). */
   addRowVector(C: Float, cOff: number, v: Float, vOff: number, M: number, N: number): void;
   /** Column sums, accumulated: `out[j] += sum_i X[i, j]` for an M×N block of X. */

@@ -219,16 +219,17 @@ const cases: Record<string, () => Case> = {
   },
   ...Object.fromEntries(
     ([
-      ["2-layer RNN language model", "rnn", false, 0],
-      ["2-layer RNN language model, tied embedding and head", "rnn", true, 0],
-      ["2-layer LSTM language model, tied", "lstm", true, 0],
-      ["2-layer GRU language model, dropout 0.4 (mask held fixed)", "gru", false, 0.4],
-    ] as const).map(([name, cell, tie, dropout]) => [
+      ["2-layer RNN language model", "rnn", false, 0, false],
+      ["2-layer RNN language model, embedding folded into the input projection", "rnn", false, 0, true],
+      ["2-layer RNN language model, tied embedding and head", "rnn", true, 0, false],
+      ["2-layer LSTM language model, tied, folded", "lstm", true, 0, true],
+      ["2-layer GRU language model, dropout 0.4 (mask held fixed), folded", "gru", false, 0.4, true],
+    ] as const).map(([name, cell, tie, dropout, foldEmbedding]) => [
       name,
       (): Case => {
         const rng = new Rng(8);
         const T = 5, B = 3, V = 9;
-        const lm = new LanguageModel({ vocabSize: V, embedSize: 6, hiddenSize: 6, numLayers: 2, cell, tieWeights: tie, dropout, dtype: "float64", seed: 8 });
+        const lm = new LanguageModel({ vocabSize: V, embedSize: 6, hiddenSize: 6, numLayers: 2, cell, tieWeights: tie, dropout, foldEmbedding, dtype: "float64", seed: 8 });
         jitter(lm.store, rng, 0.3);
         const ids = Int32Array.from({ length: (T + 1) * B }, () => rng.int(V));
         const inputs = ids.subarray(0, T * B);

@@ -146,12 +146,17 @@ function optimizerFor(key: string, store: ParamStore, h: Fx): Optimizer {
 }
 
 function charlm(fx: Fx, dtype: DType, kernels?: Kernels): void {
+  // both ways to compute the first layer's input: embedding then projection, and the folded table
+  for (const foldEmbedding of [false, true]) charlmOnce(fx, dtype, foldEmbedding, kernels);
+}
+
+function charlmOnce(fx: Fx, dtype: DType, foldEmbedding: boolean, kernels?: Kernels): void {
   const tol = tolerance(dtype);
   const m = fx.model;
   const lm = new LanguageModel({
     vocabSize: m.vocab, embedSize: m.embed, hiddenSize: m.hidden, numLayers: m.layers ?? m.num_layers ?? 1,
     nonlinearity: m.nonlinearity ?? "tanh", bias: m.bias ?? true, tieWeights: m.tied_embedding_and_head, dtype,
-    cell: ({ RNN: "rnn", LSTM: "lstm", GRU: "gru" } as const)[m.cell as "RNN" | "LSTM" | "GRU"], kernels,
+    cell: ({ RNN: "rnn", LSTM: "lstm", GRU: "gru" } as const)[m.cell as "RNN" | "LSTM" | "GRU"], kernels, foldEmbedding,
   });
   const [T, B] = fx.tokens_in.shape as number[];
   const xin = ids(fx.tokens_in);

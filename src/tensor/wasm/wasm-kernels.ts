@@ -18,6 +18,8 @@ interface Exports {
   scale(x: number, alpha: number, n: number): void;
   mul(y: number, a: number, b: number, n: number): void;
   addRowVector(C: number, v: number, M: number, N: number): void;
+  gatherRows(out: number, table: number, ids: number, N: number, W: number): void;
+  scatterAddRows(table: number, src: number, ids: number, N: number, W: number): void;
   sumRows(out: number, X: number, M: number, N: number): void;
   tanhForward(y: number, x: number, n: number): void;
   tanhBackward(dx: number, dy: number, y: number, n: number): void;
@@ -120,6 +122,14 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
     mul(y, yOff, p, pOff, q, qOff, n) {
       if (on(y) && on(p) && on(q)) ex.mul(at(y, yOff), at(p, pOff), at(q, qOff), n);
       else js.mul(y, yOff, p, pOff, q, qOff, n);
+    },
+    gatherRows(out, outOff, table, ids, idsOff, N, W) {
+      if (on(out) && on(table)) ex.gatherRows(at(out, outOff), table.byteOffset, idsAt(ids, idsOff, N), N, W);
+      else js.gatherRows(out, outOff, table, ids, idsOff, N, W);
+    },
+    scatterAddRows(table, src, srcOff, ids, idsOff, N, W) {
+      if (on(table) && on(src)) ex.scatterAddRows(table.byteOffset, at(src, srcOff), idsAt(ids, idsOff, N), N, W);
+      else js.scatterAddRows(table, src, srcOff, ids, idsOff, N, W);
     },
     addRowVector(C, cOff, v, vOff, M, N) {
       if (on(C) && on(v)) ex.addRowVector(at(C, cOff), at(v, vOff), M, N);

@@ -356,6 +356,18 @@ export function mul(y: usize, a: usize, b: usize, n: i32): void {
   }
 }
 
+/** out[n, :] = table[ids[n], :], rows of W floats. */
+export function gatherRows(out: usize, table: usize, ids: usize, N: i32, W: i32): void {
+  const row = <usize>W << 2;
+  for (let n = 0; n < N; n++) memory.copy(out + <usize>n * row, table + <usize>load<i32>(ids + (<usize>n << 2)) * row, row);
+}
+
+/** table[ids[n], :] += src[n, :], rows of W floats. */
+export function scatterAddRows(table: usize, src: usize, ids: usize, N: i32, W: i32): void {
+  const row = <usize>W << 2;
+  for (let n = 0; n < N; n++) axpy(table + <usize>load<i32>(ids + (<usize>n << 2)) * row, 1, src + <usize>n * row, W);
+}
+
 /** C[i, j] += v[j] for an M x N block (row stride N). */
 export function addRowVector(C: usize, v: usize, M: i32, N: i32): void {
   for (let i = 0; i < M; i++) axpy(C + (<usize>(i * N) << 2), 1, v, N);
