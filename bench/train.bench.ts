@@ -14,7 +14,8 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const MB = 1024 * 1024;
 
 function child(script: string, args: string[]): Record<string, number | string> | null {
-  const r = spawnSync(process.execPath, ["--import", "tsx", here(script), ...args], { encoding: "utf8", timeout: 900_000 });
+  const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const r = spawnSync(process.execPath, [...loader, here(script), ...args], { encoding: "utf8", timeout: 900_000 });
   const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
   if (r.status !== 0 || !line) {
     process.stderr.write(`bench: ${script} ${args.join(" ")} failed: ${r.stderr.trim().split("\n").pop()}\n`);
@@ -60,7 +61,7 @@ export function trainBench(configs: [string, number][], threads: number): void {
     const ours: (Record<string, number | string> | null)[] = [];
     const theirs: (Record<string, number | string> | null)[] = [];
     for (let round = 0; round < 3; round++) {
-      ours.push(child("train-one.ts", [cell, String(H), String(threads)]));
+      ours.push(child("train-one.mjs", [cell, String(H), String(threads)]));
       if (withTorch) theirs.push(torch(`${cell}:${H}`, 2));
     }
     const r = medianRun(ours);
