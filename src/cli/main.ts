@@ -7,8 +7,12 @@ import { Command, CommanderError } from "commander";
 import { InputError } from "../io/files.js";
 import { SafetensorsError } from "../io/safetensors.js";
 import { CheckpointError } from "../train/run.js";
+import { diagnoseCommand } from "./diagnose.js";
 import { evalCommand } from "./eval.js";
+import { experimentCommand } from "./experiment.js";
 import { sampleCommand } from "./sample.js";
+import { surfaceCommand } from "./surface.js";
+import { taskCommand } from "./task.js";
 import { trainCommand } from "./train.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -33,7 +37,11 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .addCommand(trainCommand())
     .addCommand(sampleCommand())
-    .addCommand(evalCommand());
+    .addCommand(evalCommand())
+    .addCommand(taskCommand())
+    .addCommand(experimentCommand())
+    .addCommand(surfaceCommand())
+    .addCommand(diagnoseCommand());
   return configure(program);
 }
 

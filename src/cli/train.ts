@@ -12,6 +12,9 @@ import { InputError, writeFileAtomic } from "../io/files.js";
 import { nodeSpawn } from "../io/threads.js";
 import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
+import { clipSummary, diagnose, ExplosionWatch } from "../analysis/gradflow.js";
+import { probeBatch } from "../data/batches.js";
+import { encodeSafetensors } from "../io/safetensors.js";
 import { TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
 import type { OptimizerName } from "../train/optim.js";
 import { choiceArg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
@@ -56,6 +59,9 @@ interface TrainOpts {
   out?: string;
   resume: boolean;
   threads: number;
+  diagnoseEvery: number;
+  diagnoseRows: number;
+  explodeFactor: number;
 }
 
 /** What a run remembers besides the TrainingRun snapshot: its data and schedule. */
@@ -106,6 +112,9 @@ export function trainCommand(): Command {
     .option("--out <dir>", "run folder (default: runs/run-<date>-<time>)")
     .option("--resume", "continue the run in --out exactly where its checkpoint left off", false)
     .option("--threads <n>", "threads splitting each batch's rows (default: all cores)", intArg(1), availableParallelism())
+    .option("--diagnose-every <n>", "every n steps: gradient flow against the time lag, W_hh spectra and clipping statistics into metrics.jsonl, weights into DIR/trajectory (0: off)", intArg(0), 0)
+    .option("--diagnose-rows <n>", "validation windows the diagnostics run on", intArg(1), 8)
+    .option("--explode-factor <x>", "warn when the gradient norm jumps above x times its recent median", numArg(1, Infinity, true), 10)
     .action(async (file: string | undefined, opts: TrainOpts, cmd: Command) => {
       process.exitCode = await train(file, opts, (name) => cmd.getOptionValueSource(name) === "cli");
     });
@@ -134,7 +143,7 @@ function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: 
 }
 
 /** Options a resumed run may change; every other one must match the checkpoint. */
-const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads"]);
+const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads", "diagnoseEvery", "diagnoseRows", "explodeFactor"]);
 const FLAG: Record<string, string> = {
   tieWeights: "--tie-weights", weightDecay: "--weight-decay", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
 };
@@ -179,17 +188,25 @@ function targetOf(o: TrainOpts, stepsPerEpoch: number, fallback: number | null):
   return fallback;
 }
 
-/** Rewrites metrics.jsonl keeping only the lines of steps up to `step` (a resumed run writes the rest again). */
-function truncateMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
+/**
+ * Rewrites metrics.jsonl keeping only the lines of steps up to `step` (a resumed run writes the
+ * rest again); returns the pre-clip gradient norms of the steps kept, for the clipping statistics.
+ */
+function truncateMetrics(path: string, step: number): number[] {
+  if (!existsSync(path)) return [];
+  const norms: number[] = [];
   const keep = readFileSync(path, "utf8").split("\n").filter((line) => {
     try {
-      return (JSON.parse(line) as { step: number }).step <= step;
+      const rec = JSON.parse(line) as { step: number; kind?: string; grad_norm?: number };
+      if (rec.step > step) return false;
+      if (rec.kind === undefined && typeof rec.grad_norm === "number") norms.push(rec.grad_norm);
+      return true;
     } catch {
       return false; // a line cut short by a kill
     }
   });
   writeFileAtomic(path, keep.map((l) => `${l}\n`).join(""));
+  return norms;
 }
 
 async function train(file: string | undefined, o: TrainOpts, given: (name: string) => boolean): Promise<number> {
@@ -197,6 +214,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   let info: RunInfo;
   let corpus: Corpus;
   let out: string;
+  let norms: number[] = [];
   if (o.resume) {
     if (!given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
     out = o.out!;
@@ -238,7 +256,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     if (target !== null && run.steps >= target) {
       throw new InputError(`the run in ${out} already finished at step ${run.steps} of ${target}; pass a larger --steps (or --epochs) to train further`);
     }
-    truncateMetrics(join(out, "metrics.jsonl"), run.steps);
+    norms = truncateMetrics(join(out, "metrics.jsonl"), run.steps);
   } else {
     out = o.out ?? join("runs", `run-${timestamp()}`);
     if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out} is a file; give a folder`);
@@ -264,13 +282,13 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     mkdirSync(out, { recursive: true });
   }
   try {
-    return await trainLoop(run, info, corpus, out, o);
+    return await trainLoop(run, info, corpus, out, o, norms);
   } finally {
     run.dispose();
   }
 }
 
-async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: string, o: TrainOpts): Promise<number> {
+async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: string, o: TrainOpts, norms: number[]): Promise<number> {
   const { config } = run;
   const { model: m, train: t } = config;
   const tty = Boolean(process.stdout.isTTY);
@@ -335,11 +353,35 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const clippedShare = () => `${((100 * run.trainer.stats.clipped) / Math.max(1, run.steps)).toFixed(1)}%`;
   const totalForBar = () => target ?? Math.max(run.steps + 1, Math.round(run.steps + (timeLimit - trainSeconds) / perStep()));
 
+  // diagnostics: a fixed probe batch from the validation text (else the training text)
+  const watch = new ExplosionWatch(o.explodeFactor);
+  let lastWarned = -Infinity;
+  const probe = o.diagnoseEvery > 0 ? probeBatch(run.valTokens && run.valTokens.length > t.k1 ? run.valTokens : run.trainTokens, o.diagnoseRows, t.k1) : null;
+  const trajectoryDir = join(out, "trajectory");
+  const runDiagnostics = () => {
+    const rec = diagnose(run.model, probe!.inputs, probe!.targets, t.k1, { step: run.steps, clip: clipSummary(norms, t.clipNorm) });
+    writeMetrics(rec as unknown as Record<string, unknown>);
+    // the weights, for the loss surface's trajectory (rnnlab surface --checkpoint)
+    mkdirSync(trajectoryDir, { recursive: true });
+    const names = run.model.store.params;
+    const tensors = Object.fromEntries(names.map((p) => [p.name, { shape: [...p.shape], data: p.value as Float32Array }]));
+    writeFileAtomic(join(trajectoryDir, `step-${String(run.steps).padStart(8, "0")}.safetensors`), encodeSafetensors(tensors, { step: String(run.steps) }));
+    const top = rec.layers[rec.layers.length - 1];
+    const g = top.gradByLag;
+    const sig = rec.spectra.reduce((mx, s) => (s.sigmaMax > mx.sigmaMax ? s : mx), rec.spectra[0]);
+    progress.line(
+      `diagnostics at step ${run.steps}: |dE_${rec.target}/dh| at lag ${g.length - 1} is ${(g[g.length - 1] / g[0]).toExponential(1)} of lag 0` +
+        (sig ? `; sigma_max(W_hh${sig.block === "hh" ? "" : ` ${sig.block}`}) ${sig.sigmaMax.toFixed(2)} ${sig.sigmaMax < sig.bound ? "<" : ">"} 1/gamma = ${sig.bound} (${sig.regime})` : "") +
+        (rec.clip ? `; grad norm mean ${rec.clip.mean.toPrecision(3)}, suggested clip ${rec.clip.suggested.pick.toPrecision(3)}` : ""),
+    );
+    for (const w of rec.warnings) progress.line(`warning: ${w}`);
+  };
+
   const evaluate = () => {
     const val = run.validate(MAX_VAL_TOKENS);
     lastVal = val;
     const sample = info.sampleLength > 0 ? run.sample(info.sampleLength, { temperature: SAMPLE_TEMPERATURE }) : "";
-    if (val !== null && (info.bestVal === null || val < info.bestVal)) {
+    if (val !== null && Number.isFinite(val) && (info.bestVal === null || val < info.bestVal)) {
       info.bestVal = val;
       info.bestStep = run.steps;
       saveBest(val);
@@ -368,12 +410,22 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
         lr: run.optimizer.lr, chars_per_s: Math.round(charsPerStep / dt), elapsed_s: +(trainSeconds).toFixed(3),
       };
       if (r.skipped) progress.line(`step ${r.step}: skipped the update (loss ${r.loss}, gradient norm ${r.gradNorm})`);
+      norms.push(r.gradNorm);
+      const jump = watch.observe(r.step, r.gradNorm);
+      if (jump) {
+        rec.warning = jump;
+        if (r.step - lastWarned >= 100) {
+          progress.line(`warning: ${jump}${t.clipNorm ? ` (clipped to ${t.clipNorm})` : "; consider --clip"}`);
+          lastWarned = r.step;
+        }
+      }
       const done = (target !== null && run.steps >= target) || trainSeconds >= timeLimit;
       if (run.steps % info.evalEvery === 0 || done) {
         const val = evaluate();
         if (val !== null) Object.assign(rec, { val_loss: val, val_bpc: val / LN2 });
       }
       writeMetrics(rec);
+      if (probe && (run.steps % o.diagnoseEvery === 0 || done)) runDiagnostics();
       if (run.steps % info.saveEvery === 0 && !done) {
         save(false);
         lastSaved = run.steps;

@@ -63,3 +63,22 @@ export class StreamBatcher {
     return { inputs: this.inputs, targets: this.targets, T, first: w === 0 };
   }
 }
+
+/**
+ * A fixed (T, B) batch for probing a model (diagnostics): B windows of T steps spread evenly over
+ * `tokens`, row b starting at b·floor((n - T - 1) / max(1, B - 1)), inputs and next-token targets.
+ */
+export function probeBatch(tokens: TokenArray, B: number, T: number): { inputs: Int32Array; targets: Int32Array } {
+  if (tokens.length < T + 1) throw new RangeError(`probeBatch: ${tokens.length} tokens are too few for ${T}-step windows (need ${T + 1})`);
+  const span = tokens.length - T - 1;
+  const inputs = new Int32Array(T * B);
+  const targets = new Int32Array(T * B);
+  for (let b = 0; b < B; b++) {
+    const start = B > 1 ? Math.floor((b * span) / (B - 1)) : 0;
+    for (let t = 0; t < T; t++) {
+      inputs[t * B + b] = tokens[start + t];
+      targets[t * B + b] = tokens[start + t + 1];
+    }
+  }
+  return { inputs, targets };
+}

@@ -253,6 +253,11 @@ export class LanguageModel {
     return f.logits;
   }
 
+  /** The recurrent cache of the last forward (for analysis: gradient flow, Jacobians), or null before the first. */
+  get lastCache(): RecurrentCache | null {
+    return this.cache;
+  }
+
   /** Logits (T, B, V) of the last forward's counted rows (a view, valid until the next forward). */
   get lastLogits(): Float {
     return this.logits.subarray(0, (this.last.T * this.B - this.last.r0) * this.options.vocabSize);

@@ -142,6 +142,18 @@ export class RecurrentCache {
   readonly dcB: Float | null;
   /** GRU (B, G): h_{t-1} W_hh^T + b_hh of the current step. */
   readonly gh: Float | null;
+  /**
+   * Gradient flow, recorded by the next backward when set: `h[(l*D + d)*T + t]` = ‖∂E/∂h_t‖ of
+   * layer l, direction d (Frobenius over the batch; the total gradient reaching the state after
+   * step t), and for the LSTM `c[...]` = ‖∂E/∂c_t‖ (what reaches c_t through step t+1). Each
+   * (L*D, T), with T of that forward. Costs one sum of squares per step.
+   */
+  flow: { h: Float64Array; c: Float64Array | null } | null = null;
+  /**
+   * When set, the next backward copies ∂E/∂h_t of every layer, direction and step here:
+   * (L*D, T, B, H), block (l*D + d)*T + t. Pascanu's Ω regulariser (train/omega.ts) reads it.
+   */
+  stateGrads: Float | null = null;
 
   constructor(
     readonly mode: RecurrentMode, readonly capacity: number, readonly B: number, inputSizes: readonly number[],
@@ -499,6 +511,13 @@ export class Recurrent {
     const mode = this.mode;
     const act = mode === "RNN_RELU" ? "relu" : "tanh";
     const { dhT, dhCarry } = c;
+    const flow = c.flow;
+    if (c.stateGrads && c.stateGrads.length < this.numLayers * D * T * BH) {
+      throw new RangeError(`${this.mode} backward: cache.stateGrads needs (L*D, T, B, H) = ${this.numLayers * D}*${T}*${B}*${H} elements`);
+    }
+    if (flow && (flow.h.length < this.numLayers * D * T || (flow.c && flow.c.length < this.numLayers * D * T))) {
+      throw new RangeError(`${this.mode} backward: cache.flow needs (L*D, T) = ${this.numLayers * D}*${T} elements`);
+    }
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const I = this.layerInputSize(l);
       const lb = c.layers[l];
@@ -543,6 +562,11 @@ export class Recurrent {
                 k.copy(dhT, r, dhCarry, r, H);
               }
             }
+          }
+          if (c.stateGrads) k.copy(c.stateGrads, (idx * T + t) * BH, dhT, 0, BH);
+          if (flow) {
+            flow.h[idx * T + t] = Math.sqrt(k.sumSquares(dhT, 0, BH));
+            if (flow.c) flow.c[idx * T + t] = Math.sqrt(k.sumSquares(dcIn!, 0, BH));
           }
           if (mode === "LSTM") {
             // through the fused cell (dgates over gates), then into h_{t-1}: dhCarry = dgates W_hh

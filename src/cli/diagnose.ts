@@ -1,0 +1,124 @@
+// `rnnlab diagnose --checkpoint F`: a self-contained HTML report on a trained model's gradient
+// flow (the lecture's exploding and vanishing gradients): gradient against time lag, the
+// spectrum of W_hh against the 1/γ bound, and, from metrics.jsonl beside the checkpoint, the
+// clipping history, the loss curves and the diagnostics recorded during training.
+// The numbers come from analysis/gradflow.ts; this file reads files, draws and writes.
+
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Command } from "commander";
+import { clipSummary, diagnose } from "../analysis/gradflow.js";
+import type { DiagnosticsRecord, StepMetrics } from "../analysis/report-data.js";
+import { probeBatch } from "../data/batches.js";
+import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
+import { InputError, writeFileAtomic } from "../io/files.js";
+import {
+  clipHistorySpec, diagnosticsOverTrainingSpec, eigenvaluesSpec, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
+  reportReadings, singularValuesSpec,
+} from "../plot/specs.js";
+import { htmlPage, specToSvg, type PageSection } from "../plot/render.js";
+import { modelFromSnapshot } from "../train/run.js";
+import { fmtInt, intArg } from "./options.js";
+import { runText } from "./surface.js";
+
+interface DiagnoseOpts {
+  checkpoint: string;
+  out: string;
+  text?: string;
+  batch: number;
+  seq: number;
+}
+
+/** The lines of a metrics.jsonl: per-step records and diagnostics records (a line cut short by a kill is skipped). */
+export function readMetrics(path: string): { steps: StepMetrics[]; diagnostics: DiagnosticsRecord[] } {
+  const steps: StepMetrics[] = [];
+  const diagnostics: DiagnosticsRecord[] = [];
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!rec || typeof rec !== "object") continue;
+    const r = rec as Record<string, unknown>;
+    if (r.kind === "diagnostics") {
+      if (Array.isArray(r.layers) && Array.isArray(r.spectra) && typeof r.step === "number") diagnostics.push(r as unknown as DiagnosticsRecord);
+    } else if (r.kind === undefined && typeof r.step === "number" && typeof r.loss === "number") {
+      steps.push(r as unknown as StepMetrics);
+    }
+  }
+  return { steps, diagnostics };
+}
+
+export function diagnoseCommand(): Command {
+  return new Command("diagnose")
+    .description("write an HTML report on a trained model's gradient flow: gradient against time lag, W_hh spectra, clipping history, loss curves")
+    .requiredOption("--checkpoint <file>", "a checkpoint written by rnnlab train")
+    .option("--out <file>", "the report to write", "report.html")
+    .option("--text <file>", "text to probe the model on (default: the run's validation text)")
+    .option("--batch <n>", "windows of text probed at once", intArg(1), 8)
+    .option("--seq <n>", "steps per window: how far back the gradient is followed", intArg(2), 64)
+    .action(async (o: DiagnoseOpts) => {
+      const dir = dirname(o.out);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--out ${o.out}: folder ${dir} does not exist; create it or choose another path`);
+      if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError(`--out ${o.out} is a folder; give a file name, e.g. ${join(o.out, "report.html")}`);
+      const t0 = performance.now();
+      const snap = readCheckpoint(o.checkpoint);
+      const { model, vocab, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
+      const { tokens, what } = runText(o.checkpoint, snap, vocab, o.text);
+      const T = o.seq;
+      if (tokens.length < T + 1) {
+        throw new InputError(`${what} has ${fmtInt(tokens.length)} characters, fewer than one window of --seq ${T} needs (${T + 1}); lower --seq or give a longer --text`);
+      }
+      const { inputs, targets } = probeBatch(tokens, o.batch, T);
+
+      const metricsPath = join(dirname(o.checkpoint), "metrics.jsonl");
+      const history = existsSync(metricsPath) ? readMetrics(metricsPath) : null;
+      const step = Number(snap.metadata.step ?? 0) || 0;
+      const clip = history && history.steps.length ? clipSummary(history.steps.map((r) => r.grad_norm), config.train.clipNorm) : undefined;
+      const rec = diagnose(model, inputs, targets, T, { step, ...(clip ? { clip } : {}) });
+
+      const m = config.model;
+      const t = config.train;
+      const facts = [
+        `checkpoint  ${o.checkpoint} (step ${snap.metadata.step ?? "?"})`,
+        `model       ${m.cell === "rnn" ? `rnn (${m.nonlinearity})` : m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} of ${m.hiddenSize}, embedding ${m.embedSize}, vocabulary ${m.vocabSize}, ${fmtInt(model.store.size)} parameters`,
+        `training    ${t.optimizer} lr ${t.lr}, batch ${t.batch}, truncated BPTT(${t.k1}, ${t.k2}), ${t.clipNorm ? `gradient norm clipped to ${t.clipNorm}` : "no norm clipping"}`,
+        `probe       ${o.batch} windows of ${T} steps from ${what}; loss of step t = ${rec.target} followed back ${rec.target - 1} steps`,
+        `history     ${history ? `${metricsPath}: ${fmtInt(history.steps.length)} steps, ${history.diagnostics.length} diagnostics records` : "no metrics.jsonl beside the checkpoint"}`,
+      ];
+      const sections: PageSection[] = [];
+      const add = async (title: string, spec: Parameters<typeof specToSvg>[0], note: string) => sections.push({ title, svg: await specToSvg(spec), note });
+      await add("1. Gradient against time lag", gradientByLagSpec(rec),
+        "How much of the loss at step t reaches the state k steps earlier. By the chain rule it passes through the product of Jacobians ∂h_i/∂h_{i−1} = W_hh^T diag(σ'), so on this log scale a straight falling line is vanishing (geometric decay) and a rising one exploding. The points are the spectral norms of the Jacobian products ∂h_t/∂h_k themselves.");
+      await add("2. Gradient at each step", gradientByStepSpec(rec),
+        "The gradient of the loss summed over every step, at each step's state: late steps get their own loss's gradient, early steps only what survives the way back (plus their own).");
+      if (rec.spectra.length) {
+        await add("3. Eigenvalues of W_hh", eigenvaluesSpec(rec.spectra),
+          "Outside the unit circle a direction of the linearised recurrence grows at every step; inside, it shrinks. For gate blocks that feed a sigmoid, the relevant circle is 1/γ = 4 (γ = ¼ bounds σ').");
+        await add("4. Singular values of W_hh", singularValuesSpec(rec.spectra),
+          "Pascanu, Mikolov & Bengio (2013): with γ a bound on |σ'| (1 for tanh, ¼ for sigmoid), σ_max(W_hh) < 1/γ is sufficient for vanishing gradients, and σ_max > 1/γ is necessary for exploding ones.");
+      }
+      if (history && history.steps.length) {
+        await add("5. Clipping history", clipHistorySpec(history.steps, { threshold: t.clipNorm, suggested: clip?.suggested }),
+          "The global gradient norm before clipping at every training step; red points were clipped. The band is the range Pascanu et al. (2013) found to work, ½ to 10 times the average norm, with the suggested threshold.");
+        await add("6. Loss", lossCurvesSpec(history.steps), "Training loss per step (faint), smoothed (centred moving average), and validation loss at each evaluation.");
+      }
+      if (history && history.diagnostics.length) {
+        await add("7. Diagnostics over training", diagnosticsOverTrainingSpec(history.diagnostics),
+          "From the diagnostics lines of metrics.jsonl (rnnlab train --diagnose-every): the largest singular value and the spectral radius of each W_hh block, and the gradient that reaches the oldest step of the probe window.");
+      }
+      const html = htmlPage({ title: `rnnlab diagnose: ${o.checkpoint}`, facts, intro: reportReadings(rec), sections });
+      writeFileAtomic(o.out, html);
+      process.stderr.write(`rnnlab diagnose: ${sections.length} plots in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(`${o.out}\n`);
+    });
+}

@@ -1,0 +1,188 @@
+// `rnnlab experiment clipping`: the experiment of Pascanu, Mikolov & Bengio (2013), §4.1.1 and
+// figure 7, within a time budget: a long-range task at several lengths, solved (or not) by a tanh
+// RNN without clipping, with clipping, with clipping and the Ω regulariser, and by an LSTM and a
+// GRU, over several seeds. Each cell of the table is one `rnnlab task ... --json` child process,
+// as many at a time as there are cores. Prints the success table beside the paper's, and writes
+// it as JSON, Markdown, SVG and PNG. No numerics here.
+
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
+import { InputError, writeFileAtomic } from "../io/files.js";
+import { experimentSpec } from "../plot/experiment-spec.js";
+import { specToSvg, svgToPng } from "../plot/render.js";
+import type { TaskResult } from "./task.js";
+import { choiceArg, fmtDuration, intArg, numArg } from "./options.js";
+
+/** One row of the table: a model and a training recipe. */
+export interface Variant {
+  name: string;
+  label: string;
+  args: string[];
+  /** What Pascanu et al. (2013) report for it on temporal order, basic tanh init (figure 7, 5 seeds, up to 5M updates). */
+  paper: string;
+}
+
+/**
+ * The paper's recipe (§4.1.1): 50 tanh units, minibatches of 20, SGD at a constant learning rate
+ * 0.01, clipping threshold 1, Ω weight 4. The gated cells get the same budget, hidden size and
+ * optimizer; they are this experiment's addition (the paper has none).
+ */
+export const VARIANTS: readonly Variant[] = [
+  { name: "rnn", label: "tanh RNN, no clipping (MSGD)", args: ["--cell", "rnn", "--clip", "0"], paper: "fails as T grows (figure 7)" },
+  { name: "rnn-clip", label: "tanh RNN + clipping (MSGD-C)", args: ["--cell", "rnn", "--clip", "1"], paper: "better than MSGD at long T (figure 7)" },
+  { name: "rnn-clip-omega", label: "tanh RNN + clipping + Ω (MSGD-CR)", args: ["--cell", "rnn", "--clip", "1", "--omega", "4"], paper: "5/5 at every T up to 200" },
+  { name: "lstm", label: "LSTM + clipping", args: ["--cell", "lstm", "--clip", "1"], paper: "(not in the paper)" },
+  { name: "gru", label: "GRU + clipping", args: ["--cell", "gru", "--clip", "1"], paper: "(not in the paper)" },
+];
+
+interface ExperimentOpts {
+  task: TaskName;
+  lengths: number[];
+  variants: string[];
+  seeds: number;
+  budget: number;
+  parallel: number;
+  hidden: number;
+  batch: number;
+  optimizer: string;
+  lr: number;
+  evalEvery: number;
+  evalSize: number;
+  out: string;
+}
+
+function listArg<T>(parse: (s: string) => T) {
+  return (v: string): T[] => {
+    const parts = v.split(",").map((s) => s.trim()).filter(Boolean);
+    if (parts.length === 0) throw new InvalidArgumentError("expected a comma-separated list");
+    return parts.map(parse);
+  };
+}
+
+export function experimentCommand(): Command {
+  const int = intArg(1);
+  return new Command("experiment")
+    .description("reproduce a published experiment; now: clipping (Pascanu et al. 2013, temporal order and other long-range tasks)")
+    .argument("<name>", "the experiment: clipping")
+    .option("--task <name>", `the task: ${TASK_NAMES.join(", ")}`, choiceArg(TASK_NAMES), "temporal-order")
+    .option("--lengths <list>", "sequence lengths T", listArg(int), [20, 50, 100, 200])
+    .option("--variants <list>", `rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`, listArg((s) => s), VARIANTS.map((v) => v.name))
+    .option("--seeds <n>", "runs per cell, seeds 1..n", intArg(1), 1)
+    .option("--budget <minutes>", "wall-clock minutes for the whole sweep (split evenly between the runs)", numArg(0, Infinity, true), 30)
+    .option("--parallel <n>", "runs at a time (default: all cores)", intArg(1), availableParallelism())
+    .option("--hidden <n>", "hidden units (the paper: 50)", intArg(1), 50)
+    .option("--batch <n>", "sequences per step (the paper: 20)", intArg(1), 20)
+    .option("--optimizer <name>", "optimizer (the paper: sgd)", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "sgd")
+    .option("--lr <x>", "learning rate (the paper: 0.01)", numArg(0, Infinity, true), 0.01)
+    .option("--eval-every <n>", "test the criterion every n steps", intArg(1), 500)
+    .option("--eval-size <n>", "held-out sequences of the criterion (the paper: 10000)", intArg(1), 1000)
+    .option("--out <dir>", "where the table goes (results.json, table.md, success.svg, success.png)", "experiment-clipping")
+    .action(async (name: string, o: ExperimentOpts) => {
+      if (name !== "clipping") throw new InputError(`unknown experiment "${name}"; the one available is: clipping`);
+      const unknown = o.variants.filter((v) => !VARIANTS.some((x) => x.name === v));
+      if (unknown.length) throw new InputError(`unknown variant ${unknown.join(", ")}; choose from ${VARIANTS.map((v) => v.name).join(", ")}`);
+      for (const length of o.lengths) {
+        try {
+          createTask(o.task, length);
+        } catch (e) {
+          if (e instanceof RangeError) throw new InputError(`--lengths ${length}: ${e.message}`);
+          throw e;
+        }
+      }
+      await clippingExperiment(o);
+    });
+}
+
+interface Cell {
+  variant: Variant;
+  length: number;
+  seed: number;
+  result?: TaskResult;
+  error?: string;
+}
+
+const BIN = fileURLToPath(new URL("./main.js", import.meta.url));
+
+function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> {
+  const args = [
+    BIN, "task", o.task, "--length", String(cell.length), "--seed", String(cell.seed), "--json",
+    "--hidden", String(o.hidden), "--batch", String(o.batch), "--optimizer", o.optimizer, "--lr", String(o.lr),
+    "--eval-every", String(o.evalEvery), "--eval-size", String(o.evalSize), "--time", String(minutes), "--steps", "5000000",
+    ...cell.variant.args,
+  ];
+  return new Promise((resolve) => {
+    // one thread per run: the runs themselves fill the cores
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => {
+      try {
+        cell.result = JSON.parse(out.trim().split("\n").pop() ?? "") as TaskResult;
+      } catch {
+        cell.error = `exit ${code}: ${err.trim().split("\n")[0] ?? ""}`;
+      }
+      resolve();
+    });
+  });
+}
+
+async function clippingExperiment(o: ExperimentOpts): Promise<void> {
+  const variants = VARIANTS.filter((v) => o.variants.includes(v.name));
+  const cells: Cell[] = [];
+  for (const length of o.lengths) for (const variant of variants) for (let seed = 1; seed <= o.seeds; seed++) cells.push({ variant, length, seed });
+  const slots = Math.min(o.parallel, cells.length);
+  const minutes = (o.budget * slots) / cells.length;
+  process.stdout.write(
+    `rnnlab experiment clipping: ${o.task} at T = ${o.lengths.join(", ")}; ${variants.length} variants x ${o.seeds} seed${o.seeds > 1 ? "s" : ""} = ${cells.length} runs, ` +
+      `${slots} at a time, at most ${fmtDuration(minutes * 60)} each (budget ${o.budget} min)\n` +
+      `recipe: hidden ${o.hidden}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, clip threshold 1, Ω weight 4 (Pascanu et al. 2013 §4.1.1); criterion on ${o.evalSize} held-out sequences\n`,
+  );
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < cells.length) {
+      const cell = cells[next++];
+      await runCell(cell, o, minutes);
+      const r = cell.result;
+      process.stdout.write(
+        `  T=${cell.length} ${cell.variant.name} seed ${cell.seed}: ` +
+          (r ? `${r.solved ? "solved" : "not solved"} after ${r.steps} steps (${fmtDuration(r.seconds)}), ${(100 * r.testError).toFixed(1)}% wrong, loss ${r.testLoss.toPrecision(3)} / baseline ${r.baseline.toPrecision(3)}` : cell.error) +
+          "\n",
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: slots }, worker));
+  const wall = (performance.now() - t0) / 1000;
+
+  // the table: rows variants, columns lengths, "solved/seeds"
+  const rows = variants.map((v) => {
+    const byLength = o.lengths.map((length) => {
+      const runs = cells.filter((c) => c.variant === v && c.length === length);
+      const solved = runs.filter((c) => c.result?.solved);
+      const steps = solved.map((c) => c.result!.steps).sort((a, b) => a - b);
+      const failed = runs.filter((c) => c.error).length; // a run that did not finish (crash): not counted as a failure to learn
+      return { length, solved: solved.length, runs: runs.length - failed, errors: failed, medianSteps: steps.length ? steps[steps.length >> 1] : null };
+    });
+    return { variant: v.name, label: v.label, paper: v.paper, byLength };
+  });
+  const header = `| ${["", ...o.lengths.map((l) => `T = ${l}`), "Pascanu et al. 2013"].join(" | ")} |`;
+  const rule = `|${["---", ...o.lengths.map(() => "---"), "---"].join("|")}|`;
+  const lines = rows.map((r) => `| ${[r.label, ...r.byLength.map((c) => `${c.solved}/${c.runs}${c.medianSteps !== null ? ` (${c.medianSteps} steps)` : ""}${c.errors ? ` (${c.errors} crashed)` : ""}`), r.paper].join(" | ")} |`);
+  const table = [header, rule, ...lines].join("\n");
+  process.stdout.write(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
+  mkdirSync(o.out, { recursive: true });
+  const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
+  writeFileAtomic(join(o.out, "results.json"), `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`);
+  writeFileAtomic(join(o.out, "table.md"), `${table}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`);
+  const svg = await specToSvg(experimentSpec(o.task, rows));
+  writeFileAtomic(join(o.out, "success.svg"), svg);
+  writeFileAtomic(join(o.out, "success.png"), svgToPng(svg));
+  process.stdout.write(`files: ${join(o.out, "results.json")}, ${join(o.out, "table.md")}, ${join(o.out, "success.svg")}, ${join(o.out, "success.png")}\n`);
+}

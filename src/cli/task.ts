@@ -1,0 +1,144 @@
+// `rnnlab task NAME`: train a recurrent net on one of the long-range dependency benchmarks
+// (data/tasks.ts) until the task's own success criterion is met on held-out sequences, or the
+// step or time budget runs out. Wires the library's TaskRun to the terminal; no numerics.
+// Exit status: 0 solved, 1 not solved within the budget, 2 a usage error.
+
+import { Command } from "commander";
+import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
+import { InputError } from "../io/files.js";
+import { TaskRun, type TaskRunConfig } from "../train/task-run.js";
+import type { OptimizerName } from "../train/optim.js";
+import { choiceArg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
+
+interface TaskOpts {
+  length: number;
+  cell: "rnn" | "lstm" | "gru";
+  hidden: number;
+  nonlinearity: "tanh" | "relu";
+  init: "default" | "orthogonal" | "identity";
+  optimizer: OptimizerName;
+  lr: number;
+  batch: number;
+  clip: number;
+  omega: number;
+  steps: number;
+  time: number;
+  evalEvery: number;
+  evalSize: number;
+  seed: number;
+  json: boolean;
+}
+
+/** What one task run ended with; `--json` prints it as one line. */
+export interface TaskResult {
+  task: TaskName;
+  length: number;
+  cell: string;
+  clip: number | null;
+  omega: number;
+  seed: number;
+  solved: boolean;
+  /** Step at which the criterion was met (or the last step). */
+  steps: number;
+  seconds: number;
+  testLoss: number;
+  /** Share of held-out sequences wrong. */
+  testError: number;
+  baseline: number;
+  /** Share of training steps whose gradient norm was above the clipping threshold (or would have been above 1 without clipping). */
+  clippedShare: number;
+  maxGradNorm: number;
+}
+
+export function taskCommand(): Command {
+  return new Command("task")
+    .description("train on a long-range dependency benchmark until its success criterion is met (exit 0) or the budget ends (exit 1)")
+    .argument("<name>", `the task: ${TASK_NAMES.join(", ")}`)
+    .option("--length <T>", "sequence length parameter T", intArg(1), 100)
+    .option("--cell <type>", "rnn (Elman), lstm or gru", choiceArg(["rnn", "lstm", "gru"] as const), "lstm")
+    .option("--hidden <n>", "hidden units", intArg(1), 64)
+    .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
+    .option("--init <scheme>", "recurrent weights: default (uniform), orthogonal or identity", choiceArg(["default", "orthogonal", "identity"] as const), "default")
+    .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
+    .option("--lr <x>", "learning rate", numArg(0, Infinity, true), 3e-3)
+    .option("--batch <n>", "fresh sequences per step", intArg(1), 32)
+    .option("--clip <x>", "clip the global gradient norm to x (0: off)", numArg(0), 1)
+    .option("--omega <lambda>", "weight of Pascanu's Ω regulariser against vanishing gradients (--cell rnn; 0: off)", numArg(0), 0)
+    .option("--steps <n>", "at most this many steps", intArg(1), 20000)
+    .option("--time <minutes>", "at most this many minutes", numArg(0, Infinity, true), 15)
+    .option("--eval-every <n>", "test the criterion every n steps", intArg(1), 500)
+    .option("--eval-size <n>", "held-out sequences the criterion is tested on", intArg(1), 1000)
+    .option("--seed <n>", "seed of the weights and the sequences", intArg(0), 1)
+    .option("--json", "print only the result, as one JSON line", false)
+    .action(async (name: string, o: TaskOpts) => {
+      if (!(TASK_NAMES as readonly string[]).includes(name)) throw new InputError(`unknown task "${name}"; choose one of ${TASK_NAMES.join(", ")}`);
+      const result = runTask(name as TaskName, o);
+      process.exitCode = result.solved ? 0 : 1;
+    });
+}
+
+/** Trains one task run as the options say; prints progress (or the JSON result) and returns the result. */
+export function runTask(name: TaskName, o: TaskOpts): TaskResult {
+  if (o.omega > 0 && o.cell !== "rnn") throw new InputError("--omega (Pascanu's regulariser) is for --cell rnn");
+  try {
+    createTask(name, o.length);
+  } catch (e) {
+    if (e instanceof RangeError) throw new InputError(`--length ${o.length}: ${e.message}`);
+    throw e;
+  }
+  const config: TaskRunConfig = {
+    task: name, length: o.length, cell: o.cell, hidden: o.hidden, nonlinearity: o.nonlinearity, init: o.init,
+    optimizer: o.optimizer, lr: o.lr, batch: o.batch, clip: o.clip > 0 ? o.clip : null, omega: o.omega, seed: o.seed,
+  };
+  const run = new TaskRun(config);
+  const task = run.task;
+  const say = (s: string) => {
+    if (!o.json) process.stdout.write(`${s}\n`);
+  };
+  const model = o.cell === "rnn" ? `${o.nonlinearity} RNN` : o.cell.toUpperCase();
+  say(`rnnlab task: ${task.title}, T = ${task.length} (${task.steps} steps per sequence)`);
+  say(`source: ${task.source}`);
+  say(`success: ${task.criterion}`);
+  say(`baseline: ${task.baseline.toPrecision(4)} (${task.baselineNote})`);
+  say(
+    `model: ${model}, hidden ${o.hidden}, ${fmtInt(run.model.store.size)} parameters; ${o.optimizer} lr ${o.lr}, batch ${o.batch}` +
+      `${config.clip ? `, clip norm ${config.clip}` : ", no clipping"}${o.omega ? `, Ω λ = ${o.omega}` : ""}, seed ${o.seed}`,
+  );
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  let clipped = 0;
+  let maxNorm = 0;
+  let last = { loss: NaN, metric: 1, solved: false };
+  let steps = 0;
+  let lossSum = 0;
+  let lossN = 0;
+  while (steps < o.steps && seconds() < o.time * 60) {
+    const r = run.step();
+    steps = r.step;
+    if (r.gradNorm > (config.clip ?? 1)) clipped++;
+    if (r.gradNorm > maxNorm || !Number.isFinite(r.gradNorm)) maxNorm = r.gradNorm;
+    lossSum += r.loss;
+    lossN++;
+    if (steps % o.evalEvery === 0 || steps === o.steps) {
+      last = run.evaluate(o.evalSize);
+      say(
+        `step ${steps}  train ${(lossSum / lossN).toPrecision(4)}  test ${last.loss.toPrecision(4)} (${(last.loss / task.baseline).toFixed(3)} of baseline)` +
+          `  wrong ${(100 * last.metric).toFixed(1)}%  grad ${r.gradNorm.toPrecision(3)}  ${config.clip ? "clipped" : "above 1"} ${((100 * clipped) / steps).toFixed(1)}%` +
+          `${r.omega !== null ? `  Ω ${r.omega.toPrecision(3)}` : ""}  ${fmtDuration(seconds())}`,
+      );
+      lossSum = 0;
+      lossN = 0;
+      if (last.solved) break;
+    }
+  }
+  if (steps % o.evalEvery !== 0 && steps !== o.steps) last = run.evaluate(o.evalSize); // stopped by the clock
+  const result: TaskResult = {
+    task: name, length: o.length, cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell, clip: config.clip, omega: o.omega, seed: o.seed,
+    solved: last.solved, steps, seconds: +seconds().toFixed(1), testLoss: last.loss, testError: last.metric, baseline: task.baseline,
+    clippedShare: clipped / Math.max(1, steps), maxGradNorm: maxNorm,
+  };
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else if (last.solved) say(`solved at step ${steps} in ${fmtDuration(result.seconds)}: ${(100 * last.metric).toFixed(2)}% of ${fmtInt(o.evalSize)} held-out sequences wrong`);
+  else say(`not solved after ${steps} steps (${fmtDuration(result.seconds)}): ${(100 * last.metric).toFixed(1)}% of ${fmtInt(o.evalSize)} held-out sequences wrong, test loss ${last.loss.toPrecision(4)} against the baseline ${task.baseline.toPrecision(4)}`);
+  return result;
+}
