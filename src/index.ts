@@ -40,15 +40,27 @@ export {
   type RunConfig, type ModelConfig, type TrainConfig, type Snapshot, type RunOptions,
 } from "./train/run.js";
 export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type SharedMemoryKernels } from "./train/parallel.js";
+export { OmegaRegularizer } from "./train/omega.js";
+export { TaskRun, TaskModel, type TaskRunConfig, type TaskStepReport } from "./train/task-run.js";
 
 // analysis
 export { gradCheck, type GradCheckTarget, type GradCheckOptions, type GradCheckResult } from "./analysis/gradcheck.js";
-export { singleNeuron, type SingleNeuronOptions, type SingleNeuronResult } from "./analysis/single-neuron.js";
+export * from "./analysis/single-neuron.js";
+export * from "./analysis/loss-slice.js";
+export { eigenvalues, singularValues, spectralRadius, recurrentSpectra, type Eigenvalues, type RecurrentSpectrum } from "./analysis/spectra.js";
+export { chainNorm, linearStep, stepJacobians, jacobianNorms, type StepJacobian, type ChainNormOptions } from "./analysis/jacobian.js";
+export { diagnose, defaultLags, float64Copy, clipSummary, ExplosionWatch, type DiagnoseOptions } from "./analysis/gradflow.js";
+export type { DiagnosticsRecord, LayerFlow, SpectrumSummary, ClipSummary, StepMetrics } from "./analysis/report-data.js";
+
+// plots (vega-lite specs: data in, spec out; rendering to SVG/PNG is the CLI's, in Node)
+export * from "./plot/specs.js";
+export { experimentSpec, type ExperimentRow } from "./plot/experiment-spec.js";
 
 // data
 export { CharVocab } from "./data/vocab.js";
 export { encodeText, allocTokens, VocabCollector, TokenEncoder, type TokenArray } from "./data/corpus.js";
+export * from "./data/tasks.js";
 
 // io (the platform-neutral part: formats, no files)
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafetensorsTensor, type SafetensorsDType, type TensorToWrite } from "./io/safetensors.js";
-export { StreamBatcher, type StreamBatch } from "./data/batches.js";
+export { StreamBatcher, probeBatch, type StreamBatch } from "./data/batches.js";

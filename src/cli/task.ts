@@ -15,7 +15,7 @@ interface TaskOpts {
   cell: "rnn" | "lstm" | "gru";
   hidden: number;
   nonlinearity: "tanh" | "relu";
-  init: "default" | "orthogonal" | "identity";
+  init?: "default" | "orthogonal" | "identity" | "chrono";
   optimizer: OptimizerName;
   lr: number;
   batch: number;
@@ -58,7 +58,7 @@ export function taskCommand(): Command {
     .option("--cell <type>", "rnn (Elman), lstm or gru", choiceArg(["rnn", "lstm", "gru"] as const), "lstm")
     .option("--hidden <n>", "hidden units", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
-    .option("--init <scheme>", "recurrent weights: default (uniform), orthogonal or identity", choiceArg(["default", "orthogonal", "identity"] as const), "default")
+    .option("--init <scheme>", "default (PyTorch's uniform), orthogonal, identity (IRNN), or chrono (gate biases for memories up to T steps; Tallec & Ollivier 2018) (default: chrono for lstm and gru, default for rnn)", choiceArg(["default", "orthogonal", "identity", "chrono"] as const))
     .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
     .option("--lr <x>", "learning rate", numArg(0, Infinity, true), 3e-3)
     .option("--batch <n>", "fresh sequences per step", intArg(1), 32)
@@ -80,6 +80,9 @@ export function taskCommand(): Command {
 /** Trains one task run as the options say; prints progress (or the JSON result) and returns the result. */
 export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   if (o.omega > 0 && o.cell !== "rnn") throw new InputError("--omega (Pascanu's regulariser) is for --cell rnn");
+  const init = o.init ?? (o.cell === "rnn" ? "default" : "chrono");
+  if (init === "chrono" && o.cell === "rnn") throw new InputError("--init chrono sets LSTM and GRU gate biases; use it with --cell lstm or gru");
+  if (init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn");
   try {
     createTask(name, o.length);
   } catch (e) {
@@ -87,7 +90,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
     throw e;
   }
   const config: TaskRunConfig = {
-    task: name, length: o.length, cell: o.cell, hidden: o.hidden, nonlinearity: o.nonlinearity, init: o.init,
+    task: name, length: o.length, cell: o.cell, hidden: o.hidden, nonlinearity: o.nonlinearity, init,
     optimizer: o.optimizer, lr: o.lr, batch: o.batch, clip: o.clip > 0 ? o.clip : null, omega: o.omega, seed: o.seed,
   };
   const run = new TaskRun(config);
@@ -101,7 +104,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   say(`success: ${task.criterion}`);
   say(`baseline: ${task.baseline.toPrecision(4)} (${task.baselineNote})`);
   say(
-    `model: ${model}, hidden ${o.hidden}, ${fmtInt(run.model.store.size)} parameters; ${o.optimizer} lr ${o.lr}, batch ${o.batch}` +
+    `model: ${model}, hidden ${o.hidden}, ${init} init, ${fmtInt(run.model.store.size)} parameters; ${o.optimizer} lr ${o.lr}, batch ${o.batch}` +
       `${config.clip ? `, clip norm ${config.clip}` : ", no clipping"}${o.omega ? `, Ω λ = ${o.omega}` : ""}, seed ${o.seed}`,
   );
   const t0 = performance.now();

@@ -37,6 +37,8 @@ export interface LanguageModelOptions {
   init?: RecurrentInit;
   /** LSTM forget-gate bias (see RecurrentOptions.forgetBias). Default: PyTorch's uniform init. */
   forgetBias?: number;
+  /** `init: "chrono"`: the longest dependency to expect, in steps (see RecurrentOptions.chronoMax). */
+  chronoMax?: number;
   /**
    * Fold the embedding into the first recurrent layer's input projection: with E the embedding
    * (V, E) and W_ih (G, E), x_t W_ih^T = (E W_ih^T)[token], so one (V x E)·(E x G) product per
@@ -70,7 +72,7 @@ export interface LanguageModelOptions {
  * lm.store.zeroGrad(); lm.backward();
  */
 export class LanguageModel {
-  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias" | "foldEmbedding">> & { forgetBias?: number; foldEmbedding?: boolean };
+  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias" | "foldEmbedding" | "chronoMax">> & { forgetBias?: number; foldEmbedding?: boolean; chronoMax?: number };
   readonly store: ParamStore;
   readonly embedding: Embedding;
   readonly rnn: Recurrent;
@@ -115,7 +117,7 @@ export class LanguageModel {
     });
     const ro = {
       ...ctx, prefix: "rnn", inputSize: o.embedSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bias: o.bias,
-      dropout: o.dropout, init: o.init, dropoutSeed: o.seed + 1,
+      dropout: o.dropout, init: o.init, chronoMax: o.chronoMax, dropoutSeed: o.seed + 1,
     };
     this.rnn = o.cell === "lstm" ? new LSTM({ ...ro, forgetBias: o.forgetBias })
       : o.cell === "gru" ? new GRU(ro)

@@ -193,3 +193,36 @@ describe("SequenceClassifier (many-to-one)", () => {
     expect(right).toBe(B);
   });
 });
+
+describe("chrono initialisation (Tallec & Ollivier 2018)", () => {
+  it("LSTM: b_f = log U[1, chronoMax - 1] and b_i = -b_f in b_ih, b_hh's blocks 0; GRU: the update gate's", () => {
+    const H = 50, Tm = 100;
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: H, init: "chrono", chronoMax: Tm, seed: 3, dtype: "float64" });
+    const bih = lstm.params[0].biasIh!.value, bhh = lstm.params[0].biasHh!.value;
+    for (let j = 0; j < H; j++) {
+      expect(bih[H + j]).toBeGreaterThanOrEqual(0);
+      expect(bih[H + j]).toBeLessThanOrEqual(Math.log(Tm - 1));
+      expect(bih[j]).toBe(-bih[H + j]);
+      expect(bhh[j]).toBe(0);
+      expect(bhh[H + j]).toBe(0);
+    }
+    // spread over the range, not one value: memory times from ~1 to ~T steps
+    const f = Array.from(bih.subarray(H, 2 * H));
+    expect(Math.max(...f) - Math.min(...f)).toBeGreaterThan(2);
+    // the other blocks keep PyTorch's uniform ±1/sqrt(H)
+    for (let j = 2 * H; j < 4 * H; j++) expect(Math.abs(bih[j])).toBeLessThanOrEqual(1 / Math.sqrt(H));
+    const gru = new GRU({ inputSize: 2, hiddenSize: H, init: "chrono", chronoMax: Tm, seed: 3, dtype: "float64" });
+    const gih = gru.params[0].biasIh!.value, ghh = gru.params[0].biasHh!.value;
+    for (let j = 0; j < H; j++) {
+      expect(gih[H + j]).toBeGreaterThanOrEqual(0);
+      expect(gih[H + j]).toBeLessThanOrEqual(Math.log(Tm - 1));
+      expect(ghh[H + j]).toBe(0);
+    }
+  });
+
+  it("refuses the Elman RNN, a missing chronoMax, and a forget bias beside it", () => {
+    expect(() => new RNN({ inputSize: 1, hiddenSize: 2, init: "chrono", chronoMax: 10 })).toThrow(/for LSTM and GRU/);
+    expect(() => new LSTM({ inputSize: 1, hiddenSize: 2, init: "chrono" })).toThrow(/needs chronoMax/);
+    expect(() => new LSTM({ inputSize: 1, hiddenSize: 2, init: "chrono", chronoMax: 10, forgetBias: 1 })).toThrow(/drop forgetBias/);
+  });
+});

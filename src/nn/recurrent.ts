@@ -43,7 +43,7 @@ export type RecurrentMode = "RNN_TANH" | "RNN_RELU" | "LSTM" | "GRU";
 const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
 
 /** Weight initialisation schemes. */
-export type RecurrentInit = "default" | "orthogonal" | "identity";
+export type RecurrentInit = "default" | "orthogonal" | "identity" | "chrono";
 
 /** Constructor arguments shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
 export interface RecurrentOptions extends ModuleOptions {
@@ -63,8 +63,14 @@ export interface RecurrentOptions extends ModuleOptions {
    * `"default"`: every parameter uniform ±1/sqrt(H), as PyTorch. `"orthogonal"`: each weight_hh
    * orthogonal (torch.nn.init.orthogonal_ on the whole (G, H) matrix), the rest default.
    * `"identity"` (IRNN, Le et al. 2015; for relu RNNs): weight_hh = I and biases 0, weight_ih default.
+   * `"chrono"` (Tallec & Ollivier 2018, for LSTM and GRU): gate biases that give each unit a memory
+   * time drawn from [1, chronoMax]: LSTM b_f = log U[1, chronoMax - 1] and b_i = -b_f; GRU update
+   * gate b_z = log U[1, chronoMax - 1] (h = (1 - z) n + z h_prev keeps h when z is near 1); those
+   * blocks of b_ih, with b_hh's 0; the rest default.
    */
   init?: RecurrentInit;
+  /** `init: "chrono"`: the longest dependency to expect, in steps (e.g. the sequence length). */
+  chronoMax?: number;
   /** LSTM only: the forget gate's bias (b_ih's forget block; b_hh's is then 0), e.g. 1 (Jozefowicz et al. 2015). */
   forgetBias?: number;
   /** Seed of the dropout masks. Default: the store's seed + 1. */
@@ -258,7 +264,11 @@ export class Recurrent {
     checkSize(`${mode}: hiddenSize`, hiddenSize);
     checkSize(`${mode}: numLayers`, numLayers);
     if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`${mode}: dropout must be in [0, 1), got ${dropout}`);
-    if (!["default", "orthogonal", "identity"].includes(init)) throw new RangeError(`${mode}: init must be default, orthogonal or identity, got "${init}"`);
+    if (!["default", "orthogonal", "identity", "chrono"].includes(init)) throw new RangeError(`${mode}: init must be default, orthogonal, identity or chrono, got "${init}"`);
+    if (init === "chrono" && mode !== "LSTM" && mode !== "GRU") throw new RangeError(`${mode}: init chrono is for LSTM and GRU (it sets gate biases)`);
+    const chronoMax = options.chronoMax ?? 0;
+    if (init === "chrono" && !(chronoMax >= 3)) throw new RangeError(`${mode}: init chrono needs chronoMax, the longest dependency in steps (>= 3), got ${options.chronoMax}`);
+    if (init === "chrono" && options.forgetBias !== undefined) throw new RangeError(`${mode}: init chrono sets the forget bias itself; drop forgetBias`);
     if (options.forgetBias !== undefined && mode !== "LSTM") throw new RangeError(`${mode}: forgetBias is for LSTMs`);
     this.mode = mode;
     this.inputSize = inputSize;
@@ -281,6 +291,20 @@ export class Recurrent {
       : std;
     const biasInit = (hh: boolean): Initializer => {
       if (init === "identity") return zerosInit;
+      if (init === "chrono") {
+        return (v, rng) => {
+          std(v, rng);
+          for (let j = 0; j < H; j++) {
+            const b = hh ? 0 : Math.log(1 + rng.uniform() * (chronoMax - 2)); // log U[1, chronoMax - 1]
+            if (mode === "LSTM") {
+              v[H + j] = b; //  forget block of i|f|g|o
+              v[j] = hh ? 0 : -b; // input block
+            } else {
+              v[H + j] = b; //  update block of r|z|n
+            }
+          }
+        };
+      }
       if (options.forgetBias === undefined) return std;
       const fb = options.forgetBias;
       return (v, rng) => {

@@ -25,7 +25,7 @@ export function experimentSpec(task: string, rows: readonly ExperimentRow[]): To
     height: { step: 40 },
     encoding: {
       x: { field: "T", type: "ordinal", title: "sequence length T", axis: { labelAngle: 0 } },
-      y: { field: "recipe", type: "nominal", title: null, sort: rows.map((r) => r.label) },
+      y: { field: "recipe", type: "nominal", title: null, sort: rows.map((r) => r.label), axis: { labelLimit: 400 } },
     },
     layer: [
       { mark: "rect", encoding: { color: { field: "share", type: "quantitative", scale: { domain: [0, 1], scheme: "greens" }, title: "share solved" } } },

@@ -50,7 +50,7 @@ describe("TaskRun", () => {
     expect(a.evaluate(200).loss).toBeGreaterThan(a.task.baseline);
     for (let s = 0; s < 20; s++) expect(a.step()).toEqual(b.step());
     for (let s = 20; s < 600; s++) a.step();
-    // well below the memory-less baseline (1/6): it uses the marked numbers
+    // well below the memory-less baseline (1/24): it uses the marked numbers
     expect(a.evaluate(200).loss).toBeLessThan(a.task.baseline / 5);
   });
 

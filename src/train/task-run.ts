@@ -30,6 +30,7 @@ export interface TaskRunConfig {
   layers?: number;
   /** Elman nonlinearity. Default "tanh". */
   nonlinearity?: "tanh" | "relu";
+  /** Recurrent initialisation; "chrono" takes the task's sequence length as its longest dependency. */
   init?: RecurrentInit;
   forgetBias?: number;
   optimizer: OptimizerName;
@@ -88,7 +89,7 @@ export class TaskModel {
     this.k = kernels ?? defaultKernels();
     this.store = new ParamStore({ dtype, seed: c.seed });
     const ro = {
-      store: this.store, prefix: "rnn", kernels: this.k, inputSize: task.inputSize, hiddenSize: c.hidden, numLayers: c.layers ?? 1, init: c.init,
+      store: this.store, prefix: "rnn", kernels: this.k, inputSize: task.inputSize, hiddenSize: c.hidden, numLayers: c.layers ?? 1, init: c.init, chronoMax: task.steps,
     };
     this.rnn = c.cell === "lstm" ? new LSTM({ ...ro, forgetBias: c.forgetBias })
       : c.cell === "gru" ? new GRU(ro)
