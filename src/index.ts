@@ -36,7 +36,7 @@ export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } 
 export { Trainer, NonFiniteError, type TrainerOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
 export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";
 export {
-  TrainingRun, modelFromSnapshot, CheckpointError, SNAPSHOT_FORMAT,
+  TrainingRun, modelFromSnapshot, defaultPrime, CheckpointError, SNAPSHOT_FORMAT,
   type RunConfig, type ModelConfig, type TrainConfig, type Snapshot, type RunOptions,
 } from "./train/run.js";
 export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type SharedMemoryKernels } from "./train/parallel.js";
@@ -57,10 +57,12 @@ export * from "./plot/specs.js";
 export { experimentSpec, type ExperimentRow } from "./plot/experiment-spec.js";
 
 // data
-export { CharVocab } from "./data/vocab.js";
+export { CharVocab, type Vocab } from "./data/vocab.js";
+export { WordVocab, WordCounter, WordEncoder, WordSplitter, UNK, EOS } from "./data/words.js";
 export { encodeText, allocTokens, VocabCollector, TokenEncoder, type TokenArray } from "./data/corpus.js";
 export * from "./data/tasks.js";
 
 // io (the platform-neutral part: formats, no files)
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafetensorsTensor, type SafetensorsDType, type TensorToWrite } from "./io/safetensors.js";
+export { exportOnnx, exportRecurrentOnnx, decodeOnnx, ONNX_DEFAULT_OPSET, ONNX_OPSET_RANGE, type OnnxExportOptions } from "./io/onnx.js";
 export { StreamBatcher, probeBatch, type StreamBatch } from "./data/batches.js";

@@ -21,7 +21,9 @@ export function evalCommand(): Command {
       const B = Math.min(config.train.batch, tokens.length - 1);
       const { loss, count } = evaluateLoss(model, tokens, B, config.train.k1, { partial: true });
       process.stdout.write(
-        `${file}: ${loss.toFixed(4)} nats/char, ${(loss / Math.LN2).toFixed(4)} bits/char over ${fmtInt(count)} characters` +
+        (vocab.kind === "words"
+          ? `${file}: ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(2)} over ${fmtInt(count)} words and line ends`
+          : `${file}: ${loss.toFixed(4)} nats/char, ${(loss / Math.LN2).toFixed(4)} bits/char over ${fmtInt(count)} characters`) +
           ` (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"})\n`,
       );
     });

@@ -32,7 +32,7 @@ export function createProgress(tty: boolean): Progress {
   }
   const multi = new cliProgress.MultiBar(
     {
-      format: " {bar} {value}/{total} | loss {loss} ({bpc} bpc) | val {val} | grad {grad} | clipped {clip} | {speed} chars/s | ETA {eta}",
+      format: " {bar} {value}/{total} | loss {loss} ({bpc}) | val {val} | grad {grad} | clipped {clip} | {speed} tokens/s | ETA {eta}",
       hideCursor: true,
       clearOnComplete: false,
       gracefulExit: false,

@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { descend, surfaceGrid, type DescentPoint } from "../analysis/single-neuron.js";
 import { lossSlice } from "../analysis/loss-slice.js";
 import type { TokenArray } from "../data/corpus.js";
-import type { CharVocab } from "../data/vocab.js";
+import type { Vocab } from "../data/vocab.js";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus } from "../io/corpus.js";
 import { InputError, writeFileAtomic } from "../io/files.js";
@@ -186,7 +186,7 @@ interface RunData {
  * validation split of the run's own text, as `rnnlab train` recorded it in the checkpoint.
  * Also used by `rnnlab diagnose`.
  */
-export function runText(checkpoint: string, snap: Snapshot, vocab: CharVocab, text?: string): { tokens: TokenArray; what: string } {
+export function runText(checkpoint: string, snap: Snapshot, vocab: Vocab, text?: string): { tokens: TokenArray; what: string } {
   if (text) return { tokens: loadCorpus(text, vocab).tokens, what: text };
   let data: RunData | undefined;
   try {

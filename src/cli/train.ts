@@ -59,6 +59,8 @@ interface TrainOpts {
   out?: string;
   resume: boolean;
   threads: number;
+  tokens: "chars" | "words";
+  vocabSize: number;
   diagnoseEvery: number;
   diagnoseRows: number;
   explodeFactor: number;
@@ -66,7 +68,8 @@ interface TrainOpts {
 
 /** What a run remembers besides the TrainingRun snapshot: its data and schedule. */
 interface RunInfo {
-  data: { path: string; chars: number; hash: number; valFraction: number };
+  /** `chars`: the number of tokens (characters, or words with `tokens: "words"`). */
+  data: { path: string; chars: number; hash: number; valFraction: number; tokens?: "chars" | "words"; vocabSize?: number };
   targetSteps: number | null;
   evalEvery: number;
   saveEvery: number;
@@ -112,6 +115,8 @@ export function trainCommand(): Command {
     .option("--out <dir>", "run folder (default: runs/run-<date>-<time>)")
     .option("--resume", "continue the run in --out exactly where its checkpoint left off", false)
     .option("--threads <n>", "threads splitting each batch's rows (default: all cores)", intArg(1), availableParallelism())
+    .option("--tokens <unit>", "chars, or words (split at whitespace, <eos> ending each line, as PyTorch's word_language_model)", choiceArg(["chars", "words"] as const), "chars")
+    .option("--vocab-size <n>", "words: keep the most frequent, up to n tokens with <unk> and <eos>", intArg(3), 10000)
     .option("--diagnose-every <n>", "every n steps: gradient flow against the time lag, W_hh spectra and clipping statistics into metrics.jsonl, weights into DIR/trajectory (0: off)", intArg(0), 0)
     .option("--diagnose-rows <n>", "validation windows the diagnostics run on", intArg(1), 8)
     .option("--explode-factor <x>", "warn when the gradient norm jumps above x times its recent median", numArg(1, Infinity, true), 10)
@@ -145,7 +150,7 @@ function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: 
 /** Options a resumed run may change; every other one must match the checkpoint. */
 const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads", "diagnoseEvery", "diagnoseRows", "explodeFactor"]);
 const FLAG: Record<string, string> = {
-  tieWeights: "--tie-weights", weightDecay: "--weight-decay", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
+  tieWeights: "--tie-weights", weightDecay: "--weight-decay", vocabSize: "--vocab-size", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
 };
 
 function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
@@ -155,7 +160,7 @@ function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
     dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias,
     seq: t.k1 === t.k2 ? t.k1 : undefined, tbptt: [t.k1, t.k2], batch: t.batch, optimizer: t.optimizer, lr: t.lr, momentum: t.momentum,
     weightDecay: t.weightDecay, clip: t.clipNorm ?? 0, clipValue: t.clipValue ?? 0, onNonfinite: t.nonFinite, seed: t.seed,
-    valFraction: info.data.valFraction,
+    valFraction: info.data.valFraction, tokens: info.data.tokens ?? "chars", ...(info.data.vocabSize !== undefined ? { vocabSize: info.data.vocabSize } : {}),
   };
 }
 
@@ -238,7 +243,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       }
     }
     const dataPath = file ?? (runInfo.data.path === EMBEDDED ? DEFAULT_CORPUS : runInfo.data.path);
-    corpus = loadCorpus(dataPath);
+    corpus = loadCorpus(dataPath, undefined, { tokens: runInfo.data.tokens ?? "chars", vocabSize: runInfo.data.vocabSize });
     if (corpus.tokens.length !== runInfo.data.chars || corpus.hash !== runInfo.data.hash) {
       throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} characters, hash ${runInfo.data.hash}); pass the same file`);
     }
@@ -264,13 +269,14 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
     }
     const dataPath = file ?? DEFAULT_CORPUS;
-    corpus = loadCorpus(dataPath);
+    if (given("vocabSize") && o.tokens !== "words") throw new InputError("--vocab-size caps a word vocabulary; add --tokens words");
+    corpus = loadCorpus(dataPath, undefined, { tokens: o.tokens, vocabSize: o.vocabSize });
     const config = configOf(o, corpus.vocab.size);
     const parts = split(corpus, o.valFraction);
     checkSizes(file ?? "the embedded text", parts.train, parts.val, config.train.batch, config.train.k2);
     run = new TrainingRun(config, corpus.vocab, parts.train, parts.val, { threads: o.threads, spawn: nodeSpawn });
     info = {
-      data: { path: file ?? EMBEDDED, chars: corpus.tokens.length, hash: corpus.hash, valFraction: o.valFraction },
+      data: { path: file ?? EMBEDDED, chars: corpus.tokens.length, hash: corpus.hash, valFraction: o.valFraction, tokens: o.tokens, vocabSize: o.tokens === "words" ? o.vocabSize : undefined },
       targetSteps: targetOf(o, run.stepsPerEpoch, DEFAULT_STEPS),
       evalEvery: o.evalEvery,
       saveEvery: o.saveEvery ?? o.evalEvery,
@@ -297,11 +303,19 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const bestPath = join(out, "best.safetensors");
   const metricsPath = join(out, "metrics.jsonl");
   const charsPerStep = t.batch * t.k1;
+  // characters: loss in nats and bits per character; words: nats and perplexity
+  const words = corpus.vocab.kind === "words";
+  const unit = words ? "word" : "char";
+  const second = (loss: number) => (words ? `ppl ${Math.exp(loss).toFixed(1)}` : `${(loss / LN2).toFixed(3)} bpc`);
   const nTrain = run.trainTokens.length;
   const nVal = run.valTokens?.length ?? 0;
 
   const dataName = info.data.path === EMBEDDED ? "tiny Shakespeare (embedded)" : info.data.path;
-  progress.line(`rnnlab train: ${dataName}, ${fmtInt(corpus.tokens.length)} characters (${fmtInt(nTrain)} train, ${fmtInt(nVal)} validation), ${corpus.vocab.size} distinct`);
+  progress.line(
+    words
+      ? `rnnlab train: ${dataName}, ${fmtInt(corpus.tokens.length)} words and line ends (${fmtInt(nTrain)} train, ${fmtInt(nVal)} validation), vocabulary ${fmtInt(corpus.vocab.size)} with <unk> and <eos>`
+      : `rnnlab train: ${dataName}, ${fmtInt(corpus.tokens.length)} characters (${fmtInt(nTrain)} train, ${fmtInt(nVal)} validation), ${corpus.vocab.size} distinct`,
+  );
   progress.line(
     `model: ${m.cell === "rnn" ? `rnn (${m.nonlinearity})` : m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
       `${m.tieWeights ? ", tied" : ""}${m.dropout ? `, dropout ${m.dropout}` : ""}${m.init && m.init !== "default" ? `, ${m.init} init` : ""}` +
@@ -386,11 +400,11 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
       info.bestStep = run.steps;
       saveBest(val);
     }
-    const valText = val === null ? "no validation" : `val ${val.toFixed(3)} nats (${(val / LN2).toFixed(3)} bpc)`;
+    const valText = val === null ? "no validation" : `val ${val.toFixed(3)} nats (${second(val)})`;
     progress.line(
-      `step ${run.steps}/${target ?? "?"}  train ${last.loss.toFixed(3)} nats (${(last.loss / LN2).toFixed(3)} bpc)  ${valText}  ` +
+      `step ${run.steps}/${target ?? "?"}  train ${last.loss.toFixed(3)} nats (${second(last.loss)})  ${valText}  ` +
         `grad ${last.grad.toFixed(2)}  clipped ${clippedShare()}  ` +
-        `${fmtInt(Math.round(speed()))} chars/s  ETA ${fmtDuration(eta())}`,
+        `${fmtInt(Math.round(speed()))} ${unit}s/s  ETA ${fmtDuration(eta())}`,
     );
     if (sample) progress.line(`--- sample ---\n${sample}\n---`);
     return val;
@@ -406,7 +420,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
       recent[recentN++ % RECENT] = dt;
       last = { loss: r.loss, grad: r.gradNorm };
       const rec: Record<string, unknown> = {
-        step: r.step, epoch: run.batcher.epoch, loss: r.loss, bpc: r.loss / LN2, grad_norm: r.gradNorm, clipped: r.clipped, skipped: r.skipped,
+        step: r.step, epoch: run.batcher.epoch, loss: r.loss, ...(words ? { ppl: Math.exp(r.loss) } : { bpc: r.loss / LN2 }), grad_norm: r.gradNorm, clipped: r.clipped, skipped: r.skipped,
         lr: run.optimizer.lr, chars_per_s: Math.round(charsPerStep / dt), elapsed_s: +(trainSeconds).toFixed(3),
       };
       if (r.skipped) progress.line(`step ${r.step}: skipped the update (loss ${r.loss}, gradient norm ${r.gradNorm})`);
@@ -422,7 +436,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
       const done = (target !== null && run.steps >= target) || trainSeconds >= timeLimit;
       if (run.steps % info.evalEvery === 0 || done) {
         const val = evaluate();
-        if (val !== null) Object.assign(rec, { val_loss: val, val_bpc: val / LN2 });
+        if (val !== null) Object.assign(rec, words ? { val_loss: val, val_ppl: Math.exp(val) } : { val_loss: val, val_bpc: val / LN2 });
       }
       writeMetrics(rec);
       if (probe && (run.steps % o.diagnoseEvery === 0 || done)) runDiagnostics();
@@ -431,7 +445,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
         lastSaved = run.steps;
       }
       progress.update(run.steps, totalForBar(), {
-        loss: last.loss.toFixed(3), bpc: (last.loss / LN2).toFixed(3), val: lastVal === null ? "-" : (lastVal as number).toFixed(3), grad: last.grad.toFixed(2),
+        loss: last.loss.toFixed(3), bpc: second(last.loss), val: lastVal === null ? "-" : (lastVal as number).toFixed(3), grad: last.grad.toFixed(2),
         clip: clippedShare(), speed: fmtInt(Math.round(speed())), eta: fmtDuration(eta()),
       });
       await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar in
@@ -459,7 +473,9 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   }
   const best = info.bestVal !== null ? `, best ${info.bestVal.toFixed(3)} at step ${info.bestStep}` : "";
   const finalVal = lastVal as number | null; // assigned inside evaluate(), which TypeScript does not follow
-  const valText = finalVal !== null ? `; validation ${finalVal.toFixed(3)} nats/char (${(finalVal / LN2).toFixed(3)} bits/char)${best}` : "";
+  const valText = finalVal !== null
+    ? `; validation ${finalVal.toFixed(3)} nats/${unit} (${words ? `perplexity ${Math.exp(finalVal).toFixed(1)}` : `${(finalVal / LN2).toFixed(3)} bits/char`})${best}`
+    : "";
   process.stdout.write(`done: ${run.steps} steps in ${fmtDuration(wall)}${valText}\n`);
   process.stdout.write(`files: ${rel}, ${join(out, "best.safetensors")}, ${metricsPath}\n`);
   process.stdout.write(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);

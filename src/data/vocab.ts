@@ -1,8 +1,21 @@
 // A character vocabulary: the distinct Unicode code points of a text (not UTF-16 units, not
-// bytes), sorted by code point, each mapped to an id 0..V-1.
+// bytes), sorted by code point, each mapped to an id 0..V-1. (Words: data/words.ts.)
+
+/** Tokens <-> ids, for characters or words. */
+export interface Vocab {
+  readonly kind: "chars" | "words";
+  /** The token of each id. */
+  readonly tokens: readonly string[];
+  readonly size: number;
+  /** Whether a token is in the vocabulary. */
+  has(token: string): boolean;
+  encode(text: string): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+}
 
 /** Characters <-> ids. */
-export class CharVocab {
+export class CharVocab implements Vocab {
+  readonly kind = "chars" as const;
   readonly chars: readonly string[];
   private readonly index: Map<string, number>;
 
@@ -26,6 +39,14 @@ export class CharVocab {
   /** V: number of distinct characters. */
   get size(): number {
     return this.chars.length;
+  }
+
+  get tokens(): readonly string[] {
+    return this.chars;
+  }
+
+  has(token: string): boolean {
+    return this.index.has(token);
   }
 
   /** The ids of a text's characters; throws a RangeError on a character outside the vocabulary. */

@@ -5,7 +5,8 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TokenEncoder, VocabCollector, type TokenArray } from "../data/corpus.js";
-import type { CharVocab } from "../data/vocab.js";
+import { CharVocab, type Vocab } from "../data/vocab.js";
+import { WordCounter, WordEncoder, WordVocab } from "../data/words.js";
 import { InputError } from "./files.js";
 
 /** The embedded default corpus: tiny Shakespeare (public domain; compiled by the char-rnn project). */
@@ -14,7 +15,7 @@ export const DEFAULT_CORPUS = fileURLToPath(new URL("../../data/tinyshakespeare.
 /** A text file, encoded. */
 export interface Corpus {
   path: string;
-  vocab: CharVocab;
+  vocab: Vocab;
   tokens: TokenArray;
   /** FNV-1a hash of the ids, to recognise the same data on resume. */
   hash: number;
@@ -65,11 +66,32 @@ function readChunks(path: string, each: (s: string) => void): void {
   }
 }
 
+/** How a text becomes tokens. */
+export interface TokenizeOptions {
+  /** Characters (default), or words: whitespace-separated, <eos> at each line's end. */
+  tokens?: "chars" | "words";
+  /** Words: keep the most frequent, up to this many tokens with <unk> and <eos>. Default 10000. */
+  vocabSize?: number;
+}
+
 /**
- * Reads and encodes a text file: its vocabulary (distinct code points, sorted) and its ids.
- * With `vocab`, encodes with that vocabulary instead (a character outside it is an InputError).
+ * Reads and encodes a text file: its vocabulary (distinct code points, sorted; or the most
+ * frequent words) and its ids. With `vocab`, encodes with that vocabulary instead (a character
+ * outside it is an InputError; a word outside it is <unk>).
  */
-export function loadCorpus(path: string, vocab?: CharVocab): Corpus {
+export function loadCorpus(path: string, vocab?: Vocab, options: TokenizeOptions = {}): Corpus {
+  const words = vocab ? vocab.kind === "words" : options.tokens === "words";
+  if (words) {
+    const counter = new WordCounter();
+    readChunks(path, (s) => counter.add(s));
+    counter.finish();
+    const v = (vocab as WordVocab | undefined) ?? counter.vocab(options.vocabSize ?? 10000);
+    const enc = new WordEncoder(v, counter.count);
+    readChunks(path, (s) => enc.add(s));
+    enc.finish();
+    return { path, vocab: v, tokens: enc.tokens, hash: enc.hash };
+  }
+  if (vocab && !(vocab instanceof CharVocab)) throw new Error("loadCorpus: a character vocabulary must be a CharVocab");
   const collector = new VocabCollector();
   readChunks(path, (s) => collector.add(s));
   const v = vocab ?? collector.vocab();

@@ -7,7 +7,8 @@
 // recurrent state as `state.h` (plus `state.history_inputs/targets` when k2 > k1); the string
 // metadata holds the config, vocabulary, step, RNG state and data position as JSON.
 
-import { CharVocab } from "../data/vocab.js";
+import { CharVocab, type Vocab } from "../data/vocab.js";
+import { WordVocab } from "../data/words.js";
 import { StreamBatcher } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";
 import { generate, type SampleOptions } from "../nn/generate.js";
@@ -106,13 +107,13 @@ export class TrainingRun {
 
   constructor(
     readonly config: RunConfig,
-    readonly vocab: CharVocab,
+    readonly vocab: Vocab,
     readonly trainTokens: TokenArray,
     readonly valTokens: TokenArray | null,
     options: RunOptions = {},
   ) {
     const { model: m, train: t } = config;
-    if (m.vocabSize !== vocab.size) throw new RangeError(`vocabulary has ${vocab.size} characters, the model ${m.vocabSize}`);
+    if (m.vocabSize !== vocab.size) throw new RangeError(`vocabulary has ${vocab.size} tokens, the model ${m.vocabSize}`);
     this.model = buildModel(m, t.seed);
     this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
     const k = defaultKernels() as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
@@ -164,7 +165,7 @@ export class TrainingRun {
 
   /** A sample of `length` characters after `prime` (default: a newline when the vocabulary has one). */
   sample(length: number, o: SampleOptions & { prime?: string; rng?: Rng } = {}): string {
-    const prime = o.prime ?? (this.vocab.chars.includes("\n") ? "\n" : this.vocab.chars[0]);
+    const prime = o.prime ?? defaultPrime(this.vocab);
     const ids = generate(this.model, { prime: this.vocab.encode(prime), length, rng: o.rng ?? this.rng, temperature: o.temperature, topK: o.topK });
     return this.vocab.decode(ids);
   }
@@ -191,7 +192,8 @@ export class TrainingRun {
       metadata: {
         format: SNAPSHOT_FORMAT,
         config: JSON.stringify(this.config),
-        vocab: JSON.stringify(this.vocab.chars),
+        vocab: JSON.stringify(this.vocab.tokens),
+        tokens: this.vocab.kind,
         step: String(this.steps),
         optimizer_steps: String(optimizer.stepCount),
         stats: JSON.stringify(trainer.stats),
@@ -238,28 +240,35 @@ export class TrainingRun {
 }
 
 /** The model, vocabulary and config of a snapshot (weights only: enough to sample and evaluate). */
-export function modelFromSnapshot(snap: Snapshot): { model: LanguageModel; vocab: CharVocab; config: RunConfig } {
+export function modelFromSnapshot(snap: Snapshot): { model: LanguageModel; vocab: Vocab; config: RunConfig } {
   const { config, vocab } = readHeader(snap);
   const model = buildModel(config.model, config.train.seed);
   loadParams(model, snap);
   return { model, vocab, config };
 }
 
-function readHeader(snap: Snapshot): { config: RunConfig; vocab: CharVocab } {
+/** What generation starts from when no prime is given: a line break (a newline character, or <eos>), else the first token. */
+export function defaultPrime(vocab: Vocab): string {
+  return vocab.kind === "words" || vocab.has("\n") ? "\n" : vocab.tokens[0];
+}
+
+function readHeader(snap: Snapshot): { config: RunConfig; vocab: Vocab } {
   if (snap.metadata.format !== SNAPSHOT_FORMAT) {
     throw new CheckpointError(`not an rnnlab checkpoint (metadata "format" is ${JSON.stringify(snap.metadata.format ?? null)}, expected "${SNAPSHOT_FORMAT}")`);
   }
   const config = jsonOf(snap.metadata, "config") as RunConfig;
   const chars = jsonOf(snap.metadata, "vocab");
   if (!config || typeof config !== "object" || !config.model || !config.train) throw new CheckpointError("metadata \"config\" lacks the model or train part");
-  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError("metadata \"vocab\" is not a list of characters");
-  let vocab: CharVocab;
+  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError("metadata \"vocab\" is not a list of tokens");
+  const kind = snap.metadata.tokens ?? "chars";
+  if (kind !== "chars" && kind !== "words") throw new CheckpointError(`metadata "tokens" must be "chars" or "words", got ${JSON.stringify(kind)}`);
+  let vocab: Vocab;
   try {
-    vocab = new CharVocab(chars as string[]);
+    vocab = kind === "words" ? new WordVocab(chars as string[]) : new CharVocab(chars as string[]);
   } catch (e) {
     throw new CheckpointError(`metadata "vocab": ${(e as Error).message}`);
   }
-  if (vocab.size !== config.model.vocabSize) throw new CheckpointError(`vocabulary of ${vocab.size} characters does not match the model's ${config.model.vocabSize}`);
+  if (vocab.size !== config.model.vocabSize) throw new CheckpointError(`vocabulary of ${vocab.size} tokens does not match the model's ${config.model.vocabSize}`);
   return { config, vocab };
 }
 
