@@ -64,5 +64,6 @@ export * from "./data/tasks.js";
 
 // io (the platform-neutral part: formats, no files)
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafetensorsTensor, type SafetensorsDType, type TensorToWrite } from "./io/safetensors.js";
+export * from "./io/statedict.js";
 export { exportOnnx, exportRecurrentOnnx, decodeOnnx, ONNX_DEFAULT_OPSET, ONNX_OPSET_RANGE, type OnnxExportOptions } from "./io/onnx.js";
 export { StreamBatcher, probeBatch, type StreamBatch } from "./data/batches.js";

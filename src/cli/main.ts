@@ -10,6 +10,8 @@ import { CheckpointError } from "../train/run.js";
 import { diagnoseCommand } from "./diagnose.js";
 import { evalCommand } from "./eval.js";
 import { experimentCommand } from "./experiment.js";
+import { exportCommand } from "./export.js";
+import { importCommand } from "./import.js";
 import { sampleCommand } from "./sample.js";
 import { surfaceCommand } from "./surface.js";
 import { taskCommand } from "./task.js";
@@ -41,7 +43,9 @@ export function buildProgram(): Command {
     .addCommand(taskCommand())
     .addCommand(experimentCommand())
     .addCommand(surfaceCommand())
-    .addCommand(diagnoseCommand());
+    .addCommand(diagnoseCommand())
+    .addCommand(exportCommand())
+    .addCommand(importCommand());
   return configure(program);
 }
 

@@ -6,12 +6,39 @@
 // The reader treats its input as hostile: every length, offset and shape is checked before use,
 // the data must be covered exactly (no holes, no overlaps), and any violation is a
 // SafetensorsError naming the problem, never an out-of-bounds read.
-// Reads F64, F32, F16, BF16, I32; writes F64, F32, I32. Deliberately no memory mapping.
+// Reads F64, F32, F16, BF16, I32; writes F64, F32, I32, bit for bit (NaN payloads and -0 too).
+// Deliberately no memory mapping. safetensors.fuzz.test.ts feeds it random and mutated files.
 
 /** Element types rnnlab reads. */
 export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16" | "I32";
 
 const BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I32: 4 };
+
+/** Whether `s` names a dtype rnnlab reads (own keys only: "toString" is not a dtype). */
+function isDType(s: unknown): s is SafetensorsDType {
+  return typeof s === "string" && Object.hasOwn(BYTES, s);
+}
+
+/** Typed arrays hold their elements in the host's byte order; on little-endian hosts (all that run Node or a browser in practice) bytes are copied as they are, which keeps NaN payloads bit for bit. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A name or key for an error message: quoted, escaped (one line), and cut to 80 characters. */
+function q(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+}
+
+/** A JSON value for an error message, without walking into it (it may be nested a million deep). */
+function describe(v: unknown): string {
+  if (typeof v === "string") return q(v);
+  if (Array.isArray(v)) return "a list";
+  if (v === null) return "null";
+  return typeof v === "object" ? "an object" : typeof v === "number" || typeof v === "boolean" ? String(v) : typeof v;
+}
+
+/** Sets an own property, even one called "__proto__" (plain assignment would set the prototype). */
+function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /** The header is capped at 100 MB, as in the reference implementation. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -50,16 +77,24 @@ function dtypeOfBuffer(d: TensorToWrite["data"]): SafetensorsDType {
  */
 export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  if (Object.keys(metadata).length > 0) {
+    const meta: Record<string, string> = {};
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== "string") throw new SafetensorsError(`metadata ${q(k)} is not a string`);
+      setOwn(meta, k, v);
+    }
+    header.__metadata__ = meta;
+  }
   let offset = 0;
   const parts: { at: number; t: TensorToWrite }[] = [];
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "__metadata__") throw new SafetensorsError('a tensor cannot be called "__metadata__"');
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new SafetensorsError(`tensor "${name}": shape [${t.shape}] does not match ${t.data.length} values`);
+    if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(`tensor ${q(name)}: shape [${t.shape}] is not a list of whole numbers`);
+    if (n !== t.data.length) throw new SafetensorsError(`tensor ${q(name)}: shape [${t.shape}] does not match ${t.data.length} values`);
     const dtype = dtypeOfBuffer(t.data);
     const bytes = n * BYTES[dtype];
-    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    setOwn(header, name, { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] });
     parts.push({ at: offset, t });
     offset += bytes;
   }
@@ -78,7 +113,8 @@ export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metada
   for (const { at, t } of parts) {
     const d = t.data;
     let p = base + at;
-    if (d instanceof Float64Array) for (let i = 0; i < d.length; i++, p += 8) view.setFloat64(p, d[i], true);
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), p);
+    else if (d instanceof Float64Array) for (let i = 0; i < d.length; i++, p += 8) view.setFloat64(p, d[i], true);
     else if (d instanceof Float32Array) for (let i = 0; i < d.length; i++, p += 4) view.setFloat32(p, d[i], true);
     else for (let i = 0; i < d.length; i++, p += 4) view.setInt32(p, d[i], true);
   }
@@ -112,32 +148,33 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Saf
     if (name === "__metadata__") {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new SafetensorsError("__metadata__ is not an object");
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== "string") throw new SafetensorsError(`__metadata__["${k}"] is not a string`);
-        metadata[k] = v;
+        if (typeof v !== "string") throw new SafetensorsError(`__metadata__[${q(k)}] is not a string`);
+        setOwn(metadata, k, v);
       }
       continue;
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== "object" || e === null) throw new SafetensorsError(`tensor "${name}": entry is not an object`);
-    if (typeof e.dtype !== "string" || !(e.dtype in BYTES)) throw new SafetensorsError(`tensor "${name}": unsupported dtype ${JSON.stringify(e.dtype)}`);
-    const dtype = e.dtype as SafetensorsDType;
+    if (typeof e !== "object" || e === null || Array.isArray(e)) throw new SafetensorsError(`tensor ${q(name)}: entry is not an object`);
+    if (!isDType(e.dtype)) throw new SafetensorsError(`tensor ${q(name)}: unsupported dtype ${describe(e.dtype)} (rnnlab reads F64, F32, F16, BF16 and I32)`);
+    const dtype = e.dtype;
     if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new SafetensorsError(`tensor "${name}": shape is not a list of whole numbers`);
+      throw new SafetensorsError(`tensor ${q(name)}: shape is not a list of whole numbers`);
     }
     const shape = e.shape as number[];
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || off.some((o) => !Number.isSafeInteger(o) || o < 0)) {
-      throw new SafetensorsError(`tensor "${name}": data_offsets is not a pair of whole numbers`);
+      throw new SafetensorsError(`tensor ${q(name)}: data_offsets is not a pair of whole numbers`);
     }
     const [begin, end] = off as [number, number];
-    if (begin > end || end > dataLen) throw new SafetensorsError(`tensor "${name}": data_offsets [${begin}, ${end}] outside the ${dataLen} data bytes (truncated?)`);
-    let numel = 1;
+    if (begin > end || end > dataLen) throw new SafetensorsError(`tensor ${q(name)}: data_offsets [${begin}, ${end}] outside the ${dataLen} data bytes (truncated?)`);
+    let numel = shape.includes(0) ? 0 : 1; // an empty dimension empties the tensor, whatever follows
     for (const d of shape) {
+      if (numel === 0) break;
       numel *= d;
-      if (numel > dataLen) throw new SafetensorsError(`tensor "${name}": shape [${shape}] is larger than the file`);
+      if (numel > dataLen) throw new SafetensorsError(`tensor ${q(name)}: shape [${shape.length > 8 ? `${shape.slice(0, 8)},...` : shape}] is larger than the file`);
     }
     if (numel * BYTES[dtype] !== end - begin) {
-      throw new SafetensorsError(`tensor "${name}": ${end - begin} bytes do not hold shape [${shape}] of ${dtype}`);
+      throw new SafetensorsError(`tensor ${q(name)}: ${end - begin} bytes do not hold shape [${shape.length > 8 ? `${shape.slice(0, 8)},...` : shape}] of ${dtype}`);
     }
     entries.push({ name, dtype, shape, begin, end });
   }
@@ -145,7 +182,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Saf
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of sorted) {
-    if (e.begin !== at) throw new SafetensorsError(`tensor "${e.name}": data at ${e.begin} ${e.begin < at ? "overlaps the tensor before it" : "leaves a hole"}`);
+    if (e.begin !== at) throw new SafetensorsError(`tensor ${q(e.name)}: data at ${e.begin} ${e.begin < at ? "overlaps the tensor before it" : "leaves a hole"}`);
     at = e.end;
   }
   if (at !== dataLen) throw new SafetensorsError(`${dataLen - at} data bytes after the last tensor are not indexed`);
@@ -154,7 +191,10 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Saf
     const n = (e.end - e.begin) / BYTES[e.dtype];
     const p0 = dataStart + e.begin;
     let data: SafetensorsTensor["data"];
-    if (e.dtype === "F64") {
+    if (LITTLE_ENDIAN && e.dtype !== "F16" && e.dtype !== "BF16") {
+      data = e.dtype === "F64" ? new Float64Array(n) : e.dtype === "F32" ? new Float32Array(n) : new Int32Array(n);
+      new Uint8Array(data.buffer).set(bytes.subarray(p0, p0 + (e.end - e.begin)));
+    } else if (e.dtype === "F64") {
       data = new Float64Array(n);
       for (let i = 0; i < n; i++) data[i] = view.getFloat64(p0 + 8 * i, true);
     } else if (e.dtype === "F32") {
@@ -172,7 +212,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Saf
       data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = halfToFloat(view.getUint16(p0 + 2 * i, true));
     }
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+    tensors.set(e.name, { dtype: e.dtype, shape: [...e.shape], data });
   }
   return { tensors, metadata };
 }

@@ -1,0 +1,119 @@
+// `rnnlab export --checkpoint F --out FILE [--format safetensors|onnx]`: a trained model's weights
+// for PyTorch (safetensors, PyTorch's names) or for ONNX Runtime.
+
+import { readFileSync, statSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
+import { Command } from "commander";
+import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
+import { InputError, writeFileAtomic } from "../io/files.js";
+import { encodeSafetensors } from "../io/safetensors.js";
+import { stateDictOf } from "../io/statedict.js";
+import type { LanguageModel } from "../nn/language-model.js";
+import { modelFromSnapshot, type RunConfig } from "../train/run.js";
+import { choiceArg, fmtInt, intArg } from "./options.js";
+
+/** The `format` of an export's metadata: rnnlab import recognises it. */
+export const EXPORT_FORMAT = "rnnlab-weights/1";
+
+const FORMATS = ["safetensors", "onnx"] as const;
+type Format = (typeof FORMATS)[number];
+
+interface ExportOpts {
+  checkpoint: string;
+  out: string;
+  format?: Format;
+  opset?: number;
+}
+
+/** The PyTorch modules that take an export's weights, as one line of Python. */
+export function pytorchModules(config: RunConfig): string {
+  const m = config.model;
+  const Cell = { rnn: "RNN", lstm: "LSTM", gru: "GRU" }[m.cell];
+  const extra = `${m.numLayers > 1 ? `, num_layers=${m.numLayers}` : ""}${m.cell === "rnn" && m.nonlinearity === "relu" ? ", nonlinearity='relu'" : ""}`;
+  return `embedding = nn.Embedding(${m.vocabSize}, ${m.embedSize}); rnn = nn.${Cell}(${m.embedSize}, ${m.hiddenSize}${extra}); head = nn.Linear(${m.hiddenSize}, ${m.vocabSize})` +
+    (m.tieWeights ? "; head.weight = embedding.weight" : "");
+}
+
+/** Checks that `out` can be written: its folder exists, it is no folder, and it is not `input`. */
+export function checkOutPath(out: string, input: string, flag = "--out"): void {
+  const dir = dirname(out);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new InputError(`${flag} ${out}: folder ${dir} does not exist; create it or choose another path`);
+  }
+  if (!st.isDirectory()) throw new InputError(`${flag} ${out}: ${dir} is not a folder`);
+  try {
+    if (statSync(out).isDirectory()) throw new InputError(`${flag} ${out} is a folder; give a file name`);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+  }
+  if (resolve(out) === resolve(input)) throw new InputError(`${flag} ${out} is the input file itself; write to another file`);
+}
+
+/** writeFileAtomic, with a failure (permissions, a full disk) as one line naming the path. */
+export function writeOut(out: string, bytes: Uint8Array, flag = "--out"): void {
+  try {
+    writeFileAtomic(out, bytes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOSPC" ? "no space left on the device"
+      : code === "EROFS" ? "read-only file system" : code === "ENOENT" ? "the folder takes no new files" : code ?? (e as Error).message;
+    throw new InputError(`cannot write ${flag} ${out}: ${why}; choose another path`);
+  }
+}
+
+/** Safetensors bytes of a model: its weights under PyTorch's names, config and vocabulary in the metadata. */
+export function exportSafetensors(model: LanguageModel, config: RunConfig, meta: Record<string, string>): Uint8Array {
+  const m = config.model;
+  return encodeSafetensors(stateDictOf(model), {
+    format: EXPORT_FORMAT,
+    config: JSON.stringify(config),
+    vocab: meta.vocab,
+    tokens: meta.tokens ?? "chars",
+    cell: m.cell,
+    nonlinearity: m.nonlinearity,
+    tie_weights: String(m.tieWeights),
+    step: meta.step ?? "0",
+    pytorch: pytorchModules(config),
+  });
+}
+
+export function exportCommand(): Command {
+  return new Command("export")
+    .description("write a trained model's weights for PyTorch (safetensors, PyTorch's names) or ONNX Runtime (onnx)")
+    .requiredOption("--checkpoint <file>", "a checkpoint written by rnnlab train (or rnnlab import)")
+    .requiredOption("--out <file>", "the file to write, e.g. model.safetensors or model.onnx")
+    .option("--format <format>", "safetensors (weights only: embedding.weight, rnn.*, head.weight, head.bias, with the config and vocabulary in the metadata) or onnx (the whole model: tokens -> logits) (default: from --out's extension)", choiceArg(FORMATS))
+    .option("--opset <n>", "ONNX operator set, 14 to 23 (default 17)", intArg(1))
+    .addHelpText("after", "\nLoad a safetensors export in PyTorch with the snippet in the README; rnnlab import turns it back into a checkpoint.")
+    .action(async (o: ExportOpts) => {
+      const ext = extname(o.out).toLowerCase();
+      const format: Format | undefined = o.format ?? (ext === ".safetensors" ? "safetensors" : ext === ".onnx" ? "onnx" : undefined);
+      if (!format) throw new InputError(`--out ${o.out} ends neither in .safetensors nor in .onnx; give --format safetensors or --format onnx`);
+      if (o.opset !== undefined && format !== "onnx") throw new InputError("--opset is for --format onnx");
+      checkOutPath(o.out, o.checkpoint);
+      const snap = readCheckpoint(o.checkpoint);
+      const { model, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
+      let bytes: Uint8Array;
+      if (format === "safetensors") {
+        bytes = exportSafetensors(model, config, snap.metadata);
+      } else {
+        const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+        const { exportOnnx } = await import("../io/onnx.js"); // protobufjs loads only when needed
+        try {
+          bytes = exportOnnx(model, { opset: o.opset, producer: "rnnlab", producerVersion: pkg.version });
+        } catch (e) {
+          if (e instanceof RangeError) throw new InputError(e.message);
+          throw e;
+        }
+      }
+      writeOut(o.out, bytes);
+      const m = config.model;
+      process.stdout.write(
+        `${o.out}: ${m.cell.toUpperCase()} language model (${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}, ` +
+          `${fmtInt(m.vocabSize)} tokens${m.tieWeights ? ", tied weights" : ""}) as ${format}, ${fmtInt(bytes.length)} bytes (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"})\n`,
+      );
+    });
+}
