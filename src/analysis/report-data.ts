@@ -2,6 +2,8 @@
 // training step (a line of metrics.jsonl with kind "diagnostics") or per checkpoint
 // (rnnlab diagnose). Plots (src/plot) and the web lab read these; analysis/ fills them.
 
+import type { RecurrentSpectrum } from "./spectra.js";
+
 /** Gradient flow of one recurrent layer and direction, on one batch. */
 export interface LayerFlow {
   layer: number;
@@ -18,23 +20,8 @@ export interface LayerFlow {
   jacobian: { lags: number[]; norms: number[] };
 }
 
-/** Spectrum of one H×H block of a layer's W_hh (see analysis/spectra.ts). */
-export interface SpectrumSummary {
-  layer: number;
-  direction: number;
-  /** "hh" (Elman), or a gate block: i f g o (LSTM), r z n (GRU). */
-  block: string;
-  /** Bound on |σ'| of the nonlinearity the block feeds: 1 (tanh, relu) or 1/4 (sigmoid). */
-  gamma: number;
-  eigRe: number[];
-  eigIm: number[];
-  singular: number[];
-  radius: number;
-  sigmaMax: number;
-  /** 1/gamma: σ_max below it guarantees vanishing gradients; above it is necessary for explosion. */
-  bound: number;
-  regime: "vanishing" | "may-explode";
-}
+/** Spectrum of one H×H block of a layer's W_hh: analysis/spectra.ts's RecurrentSpectrum, as recorded. */
+export type SpectrumSummary = RecurrentSpectrum;
 
 /** Clipping statistics over the pre-clip gradient norms seen so far. */
 export interface ClipSummary {

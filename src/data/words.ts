@@ -45,11 +45,8 @@ export class WordSplitter {
   }
 }
 
-/** Pass 1: word frequencies and the token count. */
-export class WordCounter {
-  readonly counts = new Map<string, number>();
-  /** Tokens (words and <eos>) seen so far. */
-  count = 0;
+/** A whole text's tokens, chunk after chunk: a WordSplitter that remembers how the text ended. */
+abstract class WordStream {
   private readonly splitter = new WordSplitter();
   private last = -1;
   private any = false;
@@ -61,12 +58,21 @@ export class WordCounter {
     this.splitter.add(chunk, (w) => this.see(w));
   }
 
-  /** Flushes the last word; call once after the last chunk. */
+  /** Flushes the last word (and the last line's <eos>); call once after the last chunk. */
   finish(): void {
     this.splitter.end((w) => this.see(w), this.any, this.last === 10);
   }
 
-  private see(w: string): void {
+  protected abstract see(w: string): void;
+}
+
+/** Pass 1: word frequencies and the token count. */
+export class WordCounter extends WordStream {
+  readonly counts = new Map<string, number>();
+  /** Tokens (words and <eos>) seen so far. */
+  count = 0;
+
+  protected see(w: string): void {
     this.count++;
     this.counts.set(w, (this.counts.get(w) ?? 0) + 1);
   }
@@ -142,30 +148,17 @@ export class WordVocab implements Vocab {
 }
 
 /** Pass 2: writes ids into a preallocated array, chunk after chunk, with an FNV-1a hash of the ids. */
-export class WordEncoder {
+export class WordEncoder extends WordStream {
   readonly tokens: TokenArray;
   length = 0;
   hash = 0x811c9dc5;
-  private readonly splitter = new WordSplitter();
-  private last = -1;
-  private any = false;
 
   constructor(readonly vocab: WordVocab, n: number) {
+    super();
     this.tokens = allocTokens(n, vocab.size);
   }
 
-  add(chunk: string): void {
-    if (chunk.length === 0) return;
-    this.any = true;
-    this.last = chunk.charCodeAt(chunk.length - 1);
-    this.splitter.add(chunk, (w) => this.put(w));
-  }
-
-  finish(): void {
-    this.splitter.end((w) => this.put(w), this.any, this.last === 10);
-  }
-
-  private put(w: string): void {
+  protected see(w: string): void {
     if (this.length >= this.tokens.length) throw new RangeError("more words than announced");
     const id = this.vocab.id(w);
     this.tokens[this.length++] = id;
