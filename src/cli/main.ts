@@ -12,6 +12,7 @@ import { evalCommand } from "./eval.js";
 import { experimentCommand } from "./experiment.js";
 import { exportCommand } from "./export.js";
 import { importCommand } from "./import.js";
+import { labCommand } from "./lab.js";
 import { sampleCommand } from "./sample.js";
 import { surfaceCommand } from "./surface.js";
 import { taskCommand } from "./task.js";
@@ -45,7 +46,8 @@ export function buildProgram(): Command {
     .addCommand(surfaceCommand())
     .addCommand(diagnoseCommand())
     .addCommand(exportCommand())
-    .addCommand(importCommand());
+    .addCommand(importCommand())
+    .addCommand(labCommand());
   return configure(program);
 }
 

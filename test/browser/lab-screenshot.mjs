@@ -1,0 +1,76 @@
+// Screenshot of the lab mid-training (docs/lab.png) and its page weight and first render time.
+// Run after `npm run build`:  node test/browser/lab-screenshot.mjs [out.png]
+// Uses Debian's chromium (/usr/bin/chromium, or RNNLAB_CHROMIUM) through playwright-core.
+
+import { spawn } from "node:child_process";
+import { get } from "node:http";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const out = process.argv[2] ?? fileURLToPath(new URL("../../docs/lab.png", import.meta.url));
+const server = spawn(process.execPath, ["dist/cli/main.js", "lab"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+const url = await new Promise((resolve, reject) => {
+  let text = "";
+  server.stdout.on("data", (d) => {
+    text += d;
+    const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text);
+    if (m) resolve(m[0]);
+  });
+  server.on("exit", (c) => reject(new Error(`rnnlab lab exited with ${c}`)));
+});
+const browser = await chromium.launch({ executablePath: process.env.RNNLAB_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+try {
+  // 1. a cold load: bytes over the wire (as sent: gzip) and the time to the first chart
+  const context = await browser.newContext({ viewport: { width: 1480, height: 1000 } });
+  const page = await context.newPage();
+  // every URL the page and its worker request, sized as the server sends it (gzip); Playwright's
+  // own sizes miss the worker's script
+  const urls = [];
+  page.on("request", (req) => urls.push(req.url()));
+  const wire = (u) => new Promise((resolve, reject) => {
+    get(u, { headers: { "Accept-Encoding": "gzip" } }, (res) => {
+      let n = 0;
+      res.on("data", (d) => (n += d.length));
+      res.on("end", () => resolve(n));
+    }).on("error", reject);
+  });
+  const sizeOf = async (list) => Promise.all(list.map(async (u) => ({ url: u.replace(url, "/"), bytes: await wire(u) })));
+  const t0 = Date.now();
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForFunction(() => window.rnnlab?.timing.firstChart > 0);
+  const wall = Date.now() - t0;
+  const t = await page.evaluate(() => ({
+    firstChart: window.rnnlab.timing.firstChart,
+    workerReady: window.rnnlab.timing.workerReady,
+    firstData: window.rnnlab.timing.firstData,
+    fcp: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1,
+    load: performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? -1,
+  }));
+  await page.waitForTimeout(300);
+  const sizes = await sizeOf(urls);
+  const total = sizes.reduce((s, r) => s + r.bytes, 0);
+  console.log("requests on load:");
+  for (const r of sizes) console.log(`  ${r.url}  ${r.bytes} bytes`);
+  console.log(`page weight: ${total} bytes transferred (${(total / 1024).toFixed(0)} KiB, gzip bodies) in ${sizes.length} requests`);
+  console.log(`worker ready ${t.workerReady.toFixed(0)} ms, first numbers ${t.firstData.toFixed(0)} ms`);
+  console.log(`first contentful paint ${t.fcp.toFixed(0)} ms, load event ${t.load.toFixed(0)} ms, first chart drawn ${t.firstChart.toFixed(0)} ms after navigation start (${wall} ms wall, from goto)`);
+
+  // 2. mid-training: a tanh RNN with a low clipping threshold, so that clipping shows
+  await page.fill("#hidden", "128");
+  await page.fill("#seq", "50");
+  await page.fill("#lr", "0.003");
+  await page.fill("#clip", "0.35");
+  const before = urls.length;
+  await page.click("#start");
+  await page.waitForFunction(() => window.rnnlab.step >= 400, null, { timeout: 120_000 });
+  await page.click("#pause");
+  await page.waitForTimeout(1500); // the last redraws
+  const corpus = (await sizeOf(urls.slice(before))).reduce((s, r) => s + r.bytes, 0);
+  console.log(`starting the run fetched ${corpus} more bytes (the embedded tiny Shakespeare, gzip)`);
+  await page.screenshot({ path: out, fullPage: true });
+  console.log(`wrote ${out}`);
+} finally {
+  await browser.close();
+  server.kill("SIGINT");
+}

@@ -1,0 +1,292 @@
+// The browser lab in real Chromium: `rnnlab lab` (the built CLI) serves dist/web, Playwright
+// drives Debian's chromium (no browser download: playwright-core with executablePath).
+// Needs `npm run build` first (npm test runs it) and /usr/bin/chromium (apt-get install -y chromium),
+// or RNNLAB_CHROMIUM=/path/to/chrome.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const CHROMIUM = process.env.RNNLAB_CHROMIUM ?? "/usr/bin/chromium";
+
+interface LabHandle {
+  step: number;
+  running: boolean;
+  timing: { firstChart: number };
+  surfaceStart: [number, number] | null;
+  losses(): number[];
+  draws(): Record<string, number>;
+}
+declare global {
+  interface Window {
+    rnnlab: LabHandle;
+  }
+}
+
+let server: ChildProcess;
+let url = "";
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CLI) || !existsSync(new URL("../../dist/web/index.html", import.meta.url))) {
+    throw new Error("the lab is not built: run npm run build (npm test does) before the browser tests");
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set RNNLAB_CHROMIUM`);
+  server = spawn(process.execPath, [CLI, "lab"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`rnnlab lab printed no address: ${out}`)), 10_000);
+    server.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+    server.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    server.on("exit", (code) => reject(new Error(`rnnlab lab exited with ${code}: ${out}`)));
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGINT");
+    await exited;
+  }
+});
+
+/** Whether each view's plot holds an <svg> with marks or a <canvas> with more than one colour. */
+async function drawnViews(): Promise<Record<string, boolean>> {
+  return page.evaluate(() => {
+    const out: Record<string, boolean> = {};
+    for (const id of ["view-loss", "view-grad", "view-heat", "view-eig", "view-surface"]) {
+      const el = document.querySelector(`#${id} .plot`);
+      const svg = el?.querySelector("svg");
+      const canvas = el?.querySelector("canvas");
+      if (svg) out[id] = svg.querySelectorAll("path, line, rect, circle").length > 5;
+      else if (canvas && canvas.width > 0) {
+        const copy = document.createElement("canvas");
+        copy.width = canvas.width;
+        copy.height = canvas.height;
+        const ctx = copy.getContext("2d", { willReadFrequently: true })!;
+        ctx.drawImage(canvas, 0, 0);
+        const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
+        const colours = new Set<number>();
+        for (let i = 0; i < px.length && colours.size < 10; i += 4 * 97) colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+        out[id] = colours.size >= 10;
+      } else out[id] = false;
+    }
+    out["view-sample"] = (document.querySelector("#sample")?.textContent ?? "").trim().length > 50;
+    return out;
+  });
+}
+
+describe("rnnlab lab in Chromium", () => {
+  it("serves the page cross-origin isolated, and it loads with no console errors", async () => {
+    const res = await page.goto(url);
+    expect(res?.status()).toBe(200);
+    const h = res!.headers();
+    expect(h["cross-origin-opener-policy"]).toBe("same-origin");
+    expect(h["cross-origin-embedder-policy"]).toBe("require-corp");
+    await page.waitForFunction(() => window.rnnlab?.draws().surface > 0, null, { timeout: 15_000 });
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await expect.poll(() => page.textContent("#kernels")).toContain("WebAssembly SIMD");
+    expect(problems).toEqual([]);
+  });
+
+  it("trains: the loss falls and every view draws", async () => {
+    await page.fill("#hidden", "64");
+    await page.fill("#seq", "32");
+    await page.fill("#batch", "16");
+    await page.fill("#lr", "0.005");
+    await page.click("#start");
+    await page.waitForFunction(() => window.rnnlab.step >= 110, null, { timeout: 30_000 });
+    await expect.poll(async () => Object.values(await drawnViews()).every(Boolean), { timeout: 10_000, interval: 250 }).toBe(true);
+    const losses = await page.evaluate(() => window.rnnlab.losses());
+    const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+    const first = mean(losses.slice(0, 10));
+    const last = mean(losses.slice(-10));
+    expect(last).toBeLessThan(first - 0.8); // from ln 65 ≈ 4.2 nats to about 2.5 in 100 steps
+    expect(await page.textContent("#loss-readout")).toMatch(/bits\/char .* validation/);
+    expect(problems).toEqual([]);
+  });
+
+  it("pausing stops the step counter, resuming starts it again", async () => {
+    await page.click("#pause");
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+    const at = await page.evaluate(() => window.rnnlab.step);
+    await page.waitForTimeout(1200);
+    expect(await page.textContent("#step")).toBe(at.toLocaleString("en-US"));
+    expect(await page.evaluate(() => window.rnnlab.step)).toBe(at);
+    await page.click("#pause"); // now "Resume"
+    await page.waitForFunction((s) => window.rnnlab.step > s + 5, at, { timeout: 10_000 });
+    await page.click("#pause");
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+  });
+
+  it("a bad checkpoint upload shows a clear message and leaves the run alone", async () => {
+    const before = await page.evaluate(() => window.rnnlab.step);
+    await page.setInputFiles("#upload", { name: "notes.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("this is not a checkpoint at all") });
+    await page.waitForSelector("#message:not([hidden])", { timeout: 10_000 });
+    const text = await page.textContent("#message");
+    expect(text).toMatch(/notes\.safetensors is not a readable safetensors checkpoint/);
+    expect(await page.evaluate(() => window.rnnlab.step)).toBe(before);
+  });
+
+  it("a downloaded checkpoint uploads again and continues from its step", async () => {
+    const step = await page.evaluate(() => window.rnnlab.step);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const path = await download.path();
+    expect(path).toBeTruthy();
+    await page.click("#reset");
+    await expect.poll(() => page.textContent("#run-state")).toBe("idle");
+    await page.setInputFiles("#upload", path!);
+    await expect.poll(() => page.evaluate(() => window.rnnlab.step), { timeout: 10_000 }).toBe(step);
+    expect(await page.isHidden("#message")).toBe(true);
+    expect(await page.inputValue("#hidden")).toBe("64");
+    // and the CLI reads it
+    const r = spawnSync(process.execPath, [CLI, "sample", "--checkpoint", path!, "--length", "20"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it("continues a checkpoint written by rnnlab train", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rnnlab-lab-"));
+    try {
+      const r = spawnSync(process.execPath, [CLI, "train", "--steps", "20", "--hidden", "24", "--embed", "16", "--batch", "8", "--seq", "16", "--eval-every", "20", "--threads", "1", "--out", dir], { cwd: ROOT, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      await page.click("#reset");
+      await page.setInputFiles("#upload", join(dir, "checkpoint.safetensors"));
+      await expect.poll(() => page.evaluate(() => window.rnnlab.step), { timeout: 10_000 }).toBe(20);
+      expect(await page.inputValue("#hidden")).toBe("24");
+      expect(await page.textContent("#info")).toContain("tiny Shakespeare");
+      await page.click("#pause"); // resume
+      await page.waitForFunction(() => window.rnnlab.step > 25, null, { timeout: 10_000 });
+      await page.click("#pause");
+      expect(await page.isHidden("#message")).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the error surface follows a dragged start point", async () => {
+    const canvas = page.locator("#view-surface .plot canvas");
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    const draws = await page.evaluate(() => window.rnnlab.draws().surface);
+    const start = await page.evaluate(() => window.rnnlab.surfaceStart);
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.6, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(() => page.evaluate(() => window.rnnlab.draws().surface), { timeout: 5_000 }).toBeGreaterThan(draws);
+    const moved = await page.evaluate(() => window.rnnlab.surfaceStart);
+    expect(moved).not.toEqual(start);
+    expect(moved![0]).toBeGreaterThan(4);
+    expect(moved![0]).toBeLessThan(8);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
+  it("my own text: a binary file or a too short text gets a message, a pasted text trains", async () => {
+    await page.click("#reset");
+    await page.check('input[name="source"][value="text"]');
+    await page.setInputFiles("#text-file", { name: "image.bin", mimeType: "application/octet-stream", buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]) });
+    await expect.poll(() => page.textContent("#message")).toMatch(/image\.bin looks like a binary file/);
+    await page.fill("#text", "too short");
+    await page.click("#start");
+    await expect.poll(() => page.textContent("#message")).toMatch(/pasted text is too short: 9 characters/);
+    await page.fill("#text", "the cat sat on the mat. the dog sat on the log. ".repeat(80));
+    await page.click("#start");
+    await page.waitForFunction(() => window.rnnlab.step >= 20, null, { timeout: 15_000 });
+    expect(await page.isHidden("#message")).toBe(true);
+    expect(await page.textContent("#info")).toContain("pasted text: 3,840 characters");
+    await page.click("#pause");
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+  });
+
+  it("trains on a long-range task", async () => {
+    await page.click("#reset");
+    await page.check('input[name="source"][value="task"]');
+    await page.selectOption("#task", "adding");
+    await page.fill("#task-length", "30");
+    await page.click("#start");
+    await page.waitForFunction(() => window.rnnlab.step >= 30, null, { timeout: 20_000 });
+    await expect.poll(async () => (await drawnViews())["view-heat"], { timeout: 10_000, interval: 250 }).toBe(true);
+    expect(await page.textContent("#info")).toContain("Adding problem");
+    await page.click("#pause");
+    expect(problems).toEqual([]);
+  });
+
+  it("trains without cross-origin isolation too, on the TypeScript kernels", async () => {
+    // the same files from a server that sends no COOP/COEP headers: no SharedArrayBuffer, so no
+    // WebAssembly shared memory; the library falls back to its TypeScript kernels
+    const web = fileURLToPath(new URL("../../dist/web/", import.meta.url));
+    const plain = createServer((req, res) => {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      const file = path === "/" ? join(web, "index.html") : path.startsWith("/data/") ? join(ROOT, path) : join(web, path);
+      try {
+        const body = readFileSync(file);
+        res.writeHead(200, { "Content-Type": file.endsWith(".js") ? "text/javascript" : file.endsWith(".css") ? "text/css" : file.endsWith(".html") ? "text/html" : "text/plain" }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => plain.listen(0, "127.0.0.1", () => r()));
+    const other = await browser.newPage();
+    const errors: string[] = [];
+    other.on("pageerror", (e) => errors.push(e.message));
+    other.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    try {
+      await other.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      expect(await other.evaluate(() => crossOriginIsolated)).toBe(false);
+      await expect.poll(() => other.textContent("#kernels"), { timeout: 10_000 }).toContain("TypeScript");
+      await other.fill("#hidden", "32");
+      await other.fill("#seq", "16");
+      await other.fill("#batch", "8");
+      await other.click("#start");
+      await other.waitForFunction(() => window.rnnlab.step >= 20, null, { timeout: 40_000 });
+      await other.click("#pause");
+      expect(errors).toEqual([]);
+    } finally {
+      await other.close();
+      plain.close();
+    }
+  });
+
+  it("rnnlab lab refuses a busy port with one line and exit status 2", () => {
+    const port = new URL(url).port;
+    const r = spawnSync(process.execPath, [CLI, "lab", "--port", port], { cwd: ROOT, encoding: "utf8", timeout: 10_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/port \d+ on 127\.0\.0\.1 is in use/);
+  });
+
+  it("stops cleanly on Ctrl-C", async () => {
+    let out = "";
+    server.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => server.once("exit", (code) => r(code)));
+    server.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(out).toContain("rnnlab lab: stopped");
+  });
+});
