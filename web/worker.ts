@@ -6,7 +6,7 @@ import {
   CheckpointError, CharVocab, ExplosionWatch, Rng, SafetensorsError, TaskModel, TaskRun, TrainingRun,
   clipSummary, decodeSafetensors, defaultKernels, descend, diagnose, encodeSafetensors, encodeText, probeBatch,
   recurrentSpectra, surfaceGrid, wasmKernels,
-  type RecurrentCache, type RunConfig, type Snapshot, type SpectrumSummary, type TaskBatch, type TokenArray,
+  type RecurrentCache, type RunConfig, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch, type TokenArray,
 } from "../src/index.js";
 import type { FromWorker, Settings, Source, StepRow, ToWorker } from "./protocol.js";
 
@@ -21,6 +21,19 @@ const EMBED = 32;
 const DIAG_EVERY = 10;
 const VAL_EVERY = 50;
 const SAMPLE_MS = 2500;
+
+/**
+ * Data parallelism over batch rows, as `rnnlab train --threads`: this worker runs the loop and
+ * starts one Web Worker per extra thread (src/io/shard-worker-web.ts), all sharing the
+ * WebAssembly memory. It needs the page to be cross-origin isolated; otherwise TrainingRun
+ * quietly uses one thread. (Vite bundles the worker from the `new URL(...)` below.)
+ */
+const THREADS = Math.max(1, Math.min(4, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1));
+const spawn: Spawn = (init) => {
+  const w = new Worker(new URL("../src/io/shard-worker-web.ts", import.meta.url), { type: "module" });
+  w.postMessage(init);
+  return { terminate: () => w.terminate() };
+};
 
 interface TextJob {
   kind: "text";
@@ -105,7 +118,7 @@ function announce(): void {
     const { run, data } = job;
     post({
       type: "started", source: data.path === EMBEDDED ? "shakespeare" : "text", unit: "nats/char", settings: settingsOf(run.config), step: run.steps, parameters: run.model.store.size,
-      description: `${data.name}: ${data.chars.toLocaleString("en-US")} characters, ${run.vocab.size} distinct; ${run.model.store.size.toLocaleString("en-US")} parameters`,
+      description: `${data.name}: ${data.chars.toLocaleString("en-US")} characters, ${run.vocab.size} distinct; ${run.model.store.size.toLocaleString("en-US")} parameters; ${run.threads} thread${run.threads > 1 ? "s" : ""}`,
     });
   } else {
     const { run } = job;
@@ -134,7 +147,12 @@ async function start(source: Source, s: Settings): Promise<void> {
     const { vocab, tokens, hash } = encodeText(text);
     const { train, val } = split(tokens);
     checkLength(name, train, val, s);
-    const run = new TrainingRun(configOf(s, vocab.size), vocab, train, val);
+    const run = new TrainingRun(configOf(s, vocab.size), vocab, train, val, { threads: THREADS, spawn, waitForThreads: false });
+    await run.started(); // its Web Workers start only while this one yields
+    if (gen !== generation) {
+      run.dispose();
+      return;
+    }
     job = textJob(run, { path, name, chars: tokens.length, hash });
   }
   announce();
@@ -146,6 +164,7 @@ async function start(source: Source, s: Settings): Promise<void> {
 
 function stop(): void {
   running = false;
+  if (job?.kind === "text") job.run.dispose(); // its shard workers, if any
   job = null;
   norms = [];
   watch = new ExplosionWatch();
@@ -333,11 +352,12 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   const val = frac > 0 ? (enc.tokens.subarray(n) as TokenArray) : null;
   let run: TrainingRun;
   try {
-    run = TrainingRun.restore(snap, train, val);
+    run = TrainingRun.restore(snap, train, val, { threads: THREADS, spawn, waitForThreads: false });
   } catch (e) {
     if (e instanceof CheckpointError || e instanceof RangeError) throw new Error(`${name} cannot be used: ${e.message}`);
     throw e;
   }
+  await run.started(); // its Web Workers start only while this one yields
   stop();
   generation++;
   job = textJob(run, { path, name: textName, chars: enc.tokens.length, hash: enc.hash });

@@ -217,10 +217,16 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
   private readonly k: Kernels;
   private gen = 0;
   private disposed = false;
+  private up = false;
 
+  /**
+   * `waitForWorkers` (default true) blocks until every worker has built its shard. A browser
+   * worker must not block while its nested Web Workers start (they start only when it yields to
+   * its event loop): pass false there and `await started()` before the first step.
+   */
   constructor(
     readonly lm: LanguageModel, readonly B: number, readonly capacity: number, readonly threads: number,
-    k: SharedMemoryKernels, module: WebAssembly.Module, spawn: Spawn,
+    k: SharedMemoryKernels, module: WebAssembly.Module, spawn: Spawn, waitForWorkers = true,
   ) {
     if (!(threads >= 2 && threads <= B)) throw new RangeError(`data parallelism: threads must be in [2, batch = ${B}], got ${threads}`);
     if (!k.arena.holds(lm.store.values)) throw new Error("data parallelism: the model's parameters must live in the WebAssembly memory");
@@ -262,22 +268,42 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
         module, memory: a.memory, model, shard: s, shards: threads, b0: bounds[s], b1: bounds[s + 1], B, capacity, paramCount: P, layout,
       }));
     }
-    for (let s = 1; s < threads; s++) {
+    if (waitForWorkers) this.waitForWorkers();
+  }
+
+  /** Blocks until every worker is ready (or throws when one failed to start). */
+  private waitForWorkers(): void {
+    for (let s = 1; s < this.threads; s++) {
       for (;;) {
-        const r = Atomics.load(this.v.ctrl, READY + s);
-        if (r === 1) break;
-        if (r === -1) {
-          this.dispose();
-          throw new Error(`data parallelism: worker ${s} failed to start`);
-        }
+        if (this.readyState(s)) break;
         Atomics.wait(this.v.ctrl, READY + s, 0, 1000);
       }
     }
+    this.up = true;
+  }
+
+  /** Whether worker s is ready; throws when it failed to start. */
+  private readyState(s: number): boolean {
+    const r = Atomics.load(this.v.ctrl, READY + s);
+    if (r === -1) {
+      this.dispose();
+      throw new Error(`data parallelism: worker ${s} failed to start`);
+    }
+    return r === 1;
+  }
+
+  /** Resolves when every worker is ready, without blocking the thread (polls every few ms). */
+  async started(): Promise<void> {
+    for (let s = 1; s < this.threads; s++) {
+      while (!this.readyState(s)) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    this.up = true;
   }
 
   /** Sends a command to the workers, runs shard 0 here, and waits for every worker. */
   private command(op: number, here: () => void): void {
     if (this.disposed) throw new Error("DataParallelLM: disposed");
+    if (!this.up) this.waitForWorkers();
     const c = this.v.ctrl;
     c[OP] = op;
     this.gen = (this.gen + 1) | 0;

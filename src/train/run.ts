@@ -91,6 +91,12 @@ export interface RunOptions {
   threads?: number;
   /** Starts a worker thread (io/threads.ts in Node). */
   spawn?: Spawn;
+  /**
+   * Block in the constructor until the threads are up (default true). In a browser worker pass
+   * false and `await run.started()` before the first step: nested Web Workers start only when
+   * their parent yields.
+   */
+  waitForThreads?: boolean;
 }
 
 /** One training run of a character language model. */
@@ -119,7 +125,7 @@ export class TrainingRun {
     const k = defaultKernels() as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
     const threads = Math.min(options.threads ?? 1, t.batch);
     if (threads > 1 && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {
-      this.parallel = new DataParallelLM(this.model, t.batch, t.k2, threads, k as SharedMemoryKernels, k.module, options.spawn);
+      this.parallel = new DataParallelLM(this.model, t.batch, t.k2, threads, k as SharedMemoryKernels, k.module, options.spawn, options.waitForThreads ?? true);
     }
     this.threads = this.parallel ? threads : 1;
     this.trainer = new Trainer(this.parallel ?? this.model, {
@@ -156,6 +162,11 @@ export class TrainingRun {
     } finally {
       this.model.train();
     }
+  }
+
+  /** Resolves when the worker threads are up (at once with one thread). */
+  async started(): Promise<void> {
+    await this.parallel?.started();
   }
 
   /** Stops the worker threads, if any. */

@@ -120,6 +120,9 @@ describe("rnnlab lab in Chromium", () => {
     await page.fill("#lr", "0.005");
     await page.click("#start");
     await page.waitForFunction(() => window.rnnlab.step >= 110, null, { timeout: 30_000 });
+    // data parallel over the batch rows on Web Workers sharing the WebAssembly memory, as many as the cores (up to 4)
+    const cores = await page.evaluate(() => Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)));
+    expect(await page.textContent("#info")).toMatch(new RegExp(`; ${cores} threads?$`));
     await expect.poll(async () => Object.values(await drawnViews()).every(Boolean), { timeout: 10_000, interval: 250 }).toBe(true);
     const losses = await page.evaluate(() => window.rnnlab.losses());
     const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
