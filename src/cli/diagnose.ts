@@ -16,7 +16,8 @@ import {
   clipHistorySpec, diagnosticsOverTrainingSpec, eigenvaluesSpec, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
   reportReadings, singularValuesSpec,
 } from "../plot/specs.js";
-import { htmlPage, specToSvg, type PageSection } from "../plot/render.js";
+import type { TopLevelSpec } from "vega-lite";
+import type { PageSection } from "../plot/render.js"; // loaded when the command runs: vega and resvg are heavy
 import { modelFromSnapshot } from "../train/run.js";
 import { fmtInt, intArg } from "./options.js";
 import { runText } from "./surface.js";
@@ -67,6 +68,7 @@ export function diagnoseCommand(): Command {
     .option("--batch <n>", "windows of text probed at once", intArg(1), 8)
     .option("--seq <n>", "steps per window: how far back the gradient is followed", intArg(2), 64)
     .action(async (o: DiagnoseOpts) => {
+      const { htmlPage, specToSvg } = await import("../plot/render.js");
       const dir = dirname(o.out);
       if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--out ${o.out}: folder ${dir} does not exist; create it or choose another path`);
       if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError(`--out ${o.out} is a folder; give a file name, e.g. ${join(o.out, "report.html")}`);
@@ -96,7 +98,7 @@ export function diagnoseCommand(): Command {
         `history     ${history ? `${metricsPath}: ${fmtInt(history.steps.length)} steps, ${history.diagnostics.length} diagnostics records` : "no metrics.jsonl beside the checkpoint"}`,
       ];
       const sections: PageSection[] = [];
-      const add = async (title: string, spec: Parameters<typeof specToSvg>[0], note: string) => sections.push({ title, svg: await specToSvg(spec), note });
+      const add = async (title: string, spec: TopLevelSpec, note: string) => sections.push({ title, svg: await specToSvg(spec), note });
       await add("1. Gradient against time lag", gradientByLagSpec(rec),
         "How much of the loss at step t reaches the state k steps earlier. By the chain rule it passes through the product of Jacobians ∂h_i/∂h_{i−1} = W_hh^T diag(σ'), so on this log scale a straight falling line is vanishing (geometric decay) and a rising one exploding. The points are the spectral norms of the Jacobian products ∂h_t/∂h_k themselves.");
       await add("2. Gradient at each step", gradientByStepSpec(rec),

@@ -14,7 +14,6 @@ import { Command, InvalidArgumentError } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
 import { InputError, writeFileAtomic } from "../io/files.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
-import { specToSvg, svgToPng } from "../plot/render.js";
 import type { TaskResult } from "./task.js";
 import { choiceArg, fmtDuration, intArg, numArg } from "./options.js";
 
@@ -181,6 +180,7 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
   writeFileAtomic(join(o.out, "results.json"), `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`);
   writeFileAtomic(join(o.out, "table.md"), `${table}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`);
+  const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
   const svg = await specToSvg(experimentSpec(o.task, rows));
   writeFileAtomic(join(o.out, "success.svg"), svg);
   writeFileAtomic(join(o.out, "success.png"), svgToPng(svg));

@@ -16,7 +16,6 @@ import { DEFAULT_CORPUS, loadCorpus } from "../io/corpus.js";
 import { InputError, writeFileAtomic } from "../io/files.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
-import { specToSvg, svgToPng } from "../plot/render.js";
 import { evaluateLoss } from "../train/evaluate.js";
 import { modelFromSnapshot, type Snapshot } from "../train/run.js";
 import { choiceArg, fmtInt, intArg, numArg } from "./options.js";
@@ -113,6 +112,7 @@ export function surfaceCommand(): Command {
       if (basename(prefix) === "") throw new InputError(`--out ${o.out} names a folder; give a file name without extension, e.g. ${join(o.out, "surface")}`);
       const t0 = performance.now();
       const spec = o.checkpoint ? sliceFigure(o) : neuronFigure(o);
+      const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
       const svg = await specToSvg(spec);
       const png = svgToPng(svg);
       writeFileAtomic(`${prefix}.svg`, svg);
