@@ -266,7 +266,7 @@ function diagnostics(): void {
     const copy = new TaskModel(run.task, { ...run.config, dtype: "float64" });
     copy.store.values.set(run.model.store.values);
     copy.forward(probe);
-    const cache = (copy as unknown as { cur: { cache: RecurrentCache } | null }).cur?.cache;
+    const cache = copy.lastCache;
     const T = probe.T;
     const L = copy.rnn.numLayers;
     let byLag: number[] = [];

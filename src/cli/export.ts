@@ -95,7 +95,7 @@ export function exportCommand(): Command {
       if (o.opset !== undefined && format !== "onnx") throw new InputError("--opset is for --format onnx");
       checkOutPath(o.out, o.checkpoint);
       const snap = readCheckpoint(o.checkpoint);
-      const { model, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
+      const { model, config, vocab } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
       let bytes: Uint8Array;
       if (format === "safetensors") {
         bytes = exportSafetensors(model, config, snap.metadata);
@@ -103,7 +103,11 @@ export function exportCommand(): Command {
         const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
         const { exportOnnx } = await import("../io/onnx.js"); // protobufjs loads only when needed
         try {
-          bytes = exportOnnx(model, { opset: o.opset, producer: "rnnlab", producerVersion: pkg.version });
+          // the vocabulary travels with the graph, as in the safetensors export (ids → tokens)
+          bytes = exportOnnx(model, {
+            opset: o.opset, producer: "rnnlab", producerVersion: pkg.version,
+            metadata: { vocab: JSON.stringify(vocab.tokens), tokens: vocab.kind },
+          });
         } catch (e) {
           if (e instanceof RangeError) throw new InputError(e.message);
           throw e;

@@ -45,6 +45,8 @@ export interface OnnxExportOptions {
    * every sequence from zeros.
    */
   initialStates?: boolean;
+  /** More ModelProto.metadata_props (string to string), e.g. the vocabulary; rnnlab's own keys win. */
+  metadata?: Record<string, string>;
 }
 
 /** The lowest and highest opsets exportOnnx accepts. */
@@ -243,7 +245,7 @@ function serialise(g: GraphBuilder, graphName: string, o: OnnxExportOptions, doc
     ...(o.producerVersion !== undefined ? { producer_version: o.producerVersion } : {}),
     doc_string: doc,
     graph: { node: g.nodes, name: graphName, initializer: g.initializers, input: g.inputs, output: g.outputs },
-    metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+    metadata_props: Object.entries({ ...(o.metadata ?? {}), ...metadata }).map(([key, value]) => ({ key, value })),
   };
   const type = modelProto();
   const problem = type.verify(model);

@@ -119,6 +119,11 @@ export class TaskModel {
     return (this.cur = set);
   }
 
+  /** The recurrent cache of the last forward (for analysis: gradient flow, Jacobians), or null before the first. */
+  get lastCache(): RecurrentCache | null {
+    return this.cur?.cache ?? null;
+  }
+
   /** Head outputs of a batch: (B, O) after the last step, or (T, B, O) for class-every (a view). */
   predict(batch: TaskBatch): Float {
     const { T, B } = batch;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCheckpoint } from "../../src/io/checkpoint.js";
+import { decodeOnnx } from "../../src/io/onnx.js";
 import { decodeSafetensors } from "../../src/io/safetensors.js";
 import type { Float } from "../../src/tensor/dtype.js";
 import { modelFromSnapshot } from "../../src/train/run.js";
@@ -99,7 +100,15 @@ describe("rnnlab export and import", () => {
     const r = rnnlab(dir, "export", "--checkpoint", "gru/checkpoint.safetensors", "--out", "gru.model", "--format", "onnx");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^gru\.model: GRU language model .* as onnx/);
-    expect(readFileSync(join(dir, "gru.model")).length).toBeGreaterThan(1000);
+    const bytes = readFileSync(join(dir, "gru.model"));
+    expect(bytes.length).toBeGreaterThan(1000);
+    // the vocabulary travels in the graph's metadata, to map ids back to characters
+    const props = (decodeOnnx(new Uint8Array(bytes)) as { metadata_props: { key: string; value: string }[] }).metadata_props;
+    const meta = Object.fromEntries(props.map((p) => [p.key, p.value]));
+    const { vocab } = modelFromSnapshot(readCheckpoint(join(dir, "gru", "checkpoint.safetensors")));
+    expect(JSON.parse(meta.vocab)).toEqual([...vocab.tokens]);
+    expect(meta.tokens).toBe("chars");
+    expect(JSON.parse(meta["rnnlab.options"]).cell).toBe("gru");
   });
 
   const pytorch: [string, string[], { tied: boolean; cell: string }][] = [
