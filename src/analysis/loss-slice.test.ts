@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { LanguageModel } from "../nn/language-model.js";
 import { Rng } from "../tensor/rng.js";
 import { evaluateLoss } from "../train/evaluate.js";
-import { filterNormalizedDirection, isRecurrentWeight, lossSlice, projectOnto, recurrentWeightDirection } from "./loss-slice.js";
+import { filterNormalizedDirection, isRecurrentWeight, lossSlice, principalDirections, projectOnto, recurrentWeightDirection } from "./loss-slice.js";
 
 function tinyModel(cell: "rnn" | "lstm" = "rnn"): LanguageModel {
   return new LanguageModel({ vocabSize: 6, embedSize: 3, hiddenSize: 4, cell, seed: 3, dtype: "float64" }).eval();
@@ -151,5 +151,38 @@ describe("directions", () => {
     expect(s.loss[1 * 3 + 2]).toBeCloseTo(lossOf(doubled), 12); // (1, 0): W_hh -> 2·W_hh
     expect(isRecurrentWeight("rnn.weight_hh_l1_reverse")).toBe(true);
     expect(isRecurrentWeight("rnn.weight_ih_l0")).toBe(false);
+  });
+});
+
+describe("principal directions of the trajectory (mode pca)", () => {
+  it("span the plane a trajectory lies in, orthogonal, scaled so the trajectory reaches ±1", () => {
+    const lm = tinyModel("lstm");
+    const theta = Float64Array.from(lm.store.values);
+    const P = theta.length;
+    const r = new Rng(5);
+    const u = Float64Array.from({ length: P }, () => r.normal());
+    const w = Float64Array.from({ length: P }, () => r.normal());
+    // a curved path in the plane θ* + a·u + b·w, ending near θ*
+    const traj = [3, 2, 1.2, 0.6, 0.2].map((a, i) => theta.map((t, k) => t + a * u[k] + 0.5 * Math.sin(i) * w[k]));
+    const [d1, d2] = principalDirections(theta, traj);
+    let dd = 0;
+    for (let k = 0; k < P; k++) dd += d1[k] * d2[k];
+    expect(Math.abs(dd) / (norm(d1) * norm(d2))).toBeLessThan(1e-10);
+    const s = lossSlice(lm, lossOf, { mode: "pca", steps: 3, trajectory: traj });
+    expect(s.mode).toBe("pca");
+    for (const p of s.trajectory) expect(p.residual).toBeLessThan(1e-9); // the plane holds the whole path
+    expect(Math.max(...s.trajectory.map((p) => Math.abs(p.alpha)))).toBeCloseTo(1, 12);
+    expect(Math.max(...s.trajectory.map((p) => Math.abs(p.beta)))).toBeCloseTo(1, 12);
+    // the first direction carries more of the path than the second: it is (nearly) u
+    const cos = Math.abs(Array.from(d1).reduce((acc, x, k) => acc + x * u[k], 0)) / (norm(d1) * norm(u));
+    expect(cos).toBeGreaterThan(0.9);
+    expect(s.loss[1 * 3 + 1]).toBe(s.center);
+  });
+
+  it("needs two points that span a plane", () => {
+    const lm = tinyModel();
+    const theta = Float64Array.from(lm.store.values);
+    expect(() => principalDirections(theta, [theta.map((t) => t + 1)])).toThrow(/at least 2/);
+    expect(() => principalDirections(theta, [theta.map((t) => t + 1), theta.map((t) => t + 2)])).toThrow(/two directions/);
   });
 });

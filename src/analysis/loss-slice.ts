@@ -19,11 +19,15 @@ import type { ParamStore } from "../nn/params.js";
 import { Rng } from "../tensor/rng.js";
 
 /** How the slice's first direction is chosen. */
-export type SliceMode = "random" | "whh";
+export type SliceMode = "random" | "whh" | "pca";
 
 /** Options of lossSlice. */
 export interface LossSliceOptions {
-  /** "random": two random directions; "whh": α scales W_hh, β random. Default "random". */
+  /**
+   * "random": two random directions; "whh": α scales W_hh, β random; "pca": the two principal
+   * directions of the trajectory's offsets from θ* (Li et al. 2018, §7), each scaled so that the
+   * trajectory's coordinates reach ±1: the plane that holds most of the path. Default "random".
+   */
   mode?: SliceMode;
   /** Range of α. Default [-1, 1]. */
   alpha?: readonly [number, number];
@@ -163,6 +167,68 @@ function grid(range: readonly [number, number], n: number, name: string): Float6
 }
 
 /**
+ * The two principal directions of the offsets Δ_i = θ_i − θ* of a trajectory (Li et al. 2018,
+ * §7): the top eigenvectors of the n×n Gram matrix G_ij = Δ_i·Δ_j (power iteration with
+ * deflation; n is the number of snapshots), mapped back as d = Σ_i v_i Δ_i, each scaled so that
+ * the largest |coordinate| of a trajectory point along it is 1.
+ */
+export function principalDirections(theta: ArrayLike<number>, trajectory: readonly ArrayLike<number>[]): [Float64Array, Float64Array] {
+  const n = trajectory.length;
+  if (n < 2) throw new RangeError(`principal directions need at least 2 trajectory points, got ${n}`);
+  const P = theta.length;
+  const deltas = trajectory.map((t) => {
+    if (t.length !== P) throw new RangeError(`principalDirections: a trajectory point has ${t.length} values, θ* ${P}`);
+    const d = new Float64Array(P);
+    for (let k = 0; k < P; k++) d[k] = t[k] - theta[k];
+    return d;
+  });
+  const G = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) G[i * n + j] = G[j * n + i] = dot(deltas[i], deltas[j]);
+  const vectors: Float64Array[] = [];
+  const lambdas: number[] = [];
+  for (let c = 0; c < 2; c++) {
+    let lambda = 0;
+    // power iteration on G with the earlier eigenvectors projected out
+    let v = Float64Array.from({ length: n }, (_, i) => 1 + i / n);
+    for (let it = 0; it < 500; it++) {
+      for (const u of vectors) {
+        const a = dot(u, v);
+        for (let i = 0; i < n; i++) v[i] -= a * u[i];
+      }
+      const w = new Float64Array(n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) w[i] += G[i * n + j] * v[j];
+      const norm = Math.sqrt(dot(w, w));
+      lambda = norm;
+      if (norm === 0) break;
+      let change = 0;
+      for (let i = 0; i < n; i++) {
+        change = Math.max(change, Math.abs(w[i] / norm - v[i]));
+        v[i] = w[i] / norm;
+      }
+      v = v.slice();
+      if (change < 1e-13) break;
+    }
+    if (!(lambda > 1e-10 * (lambdas[0] ?? lambda)) || lambda === 0) {
+      throw new RangeError("principal directions: the trajectory does not span two directions (its points coincide or lie on a line through θ*)");
+    }
+    lambdas.push(lambda);
+    vectors.push(v);
+  }
+  const dirs = vectors.map((v) => {
+    const d = new Float64Array(P);
+    for (let i = 0; i < n; i++) for (let k = 0; k < P; k++) d[k] += v[i] * deltas[i][k];
+    const norm = Math.sqrt(dot(d, d));
+    if (!(norm > 0)) throw new RangeError("principal directions: the trajectory does not span two directions");
+    // unit length, then stretched so the farthest point's coordinate along it is ±1
+    let reach = 0;
+    for (const delta of deltas) reach = Math.max(reach, Math.abs(dot(d, delta)) / (norm * norm));
+    for (let k = 0; k < P; k++) d[k] *= reach;
+    return d;
+  }) as [Float64Array, Float64Array];
+  return dirs;
+}
+
+/**
  * The loss on the plane through θ* (the model's current weights) spanned by d1, d2:
  * f(α, β) = loss(model with weights θ* + α·d1 + β·d2), on a grid. The model's weights are
  * changed in place while it runs and restored exactly (also on an exception).
@@ -180,8 +246,14 @@ export function lossSlice<M extends { store: ParamStore }>(model: M, loss: (m: M
   const values = store.values;
   const theta = Float64Array.from(values);
   const rng = new Rng(options.seed ?? 0);
-  const d1 = mode === "whh" ? recurrentWeightDirection(store) : filterNormalizedDirection(store, rng, options.biases);
-  const d2 = filterNormalizedDirection(store, rng, options.biases);
+  let d1: Float64Array;
+  let d2: Float64Array;
+  if (mode === "pca") {
+    [d1, d2] = principalDirections(theta, options.trajectory ?? []);
+  } else {
+    d1 = mode === "whh" ? recurrentWeightDirection(store) : filterNormalizedDirection(store, rng, options.biases);
+    d2 = filterNormalizedDirection(store, rng, options.biases);
+  }
   const trajectory = (options.trajectory ?? []).map((p) => projectOnto(theta, d1, d2, p));
   const out = new Float64Array(na * nb);
   let center = NaN;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { descend, surfaceGrid, type DescentPoint } from "../analysis/single-neuron.js";
-import { lossSlice } from "../analysis/loss-slice.js";
+import { lossSlice, principalDirections } from "../analysis/loss-slice.js";
 import type { TokenArray } from "../data/corpus.js";
 import type { Vocab } from "../data/vocab.js";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
@@ -64,7 +64,7 @@ interface SurfaceOpts {
   iters: number;
   out: string;
   checkpoint?: string;
-  mode: "random" | "whh";
+  mode: "random" | "whh" | "pca";
   text?: string;
   alpha: [number, number];
   beta: [number, number];
@@ -88,7 +88,7 @@ export function surfaceCommand(): Command {
     .option("--iters <n>", "gradient-descent steps", intArg(1), DEFAULT_ITERS)
     .option("--out <path>", "output path without extension: writes PATH.svg and PATH.png", "surface")
     .option("--checkpoint <file>", "draw this trained model's loss around its weights instead")
-    .option("--mode <m>", "with --checkpoint: random (two random filter-normalised directions) or whh (α scales every W_hh: W_hh → (1+α)·W_hh)", choiceArg(["random", "whh"] as const), "random")
+    .option("--mode <m>", "with --checkpoint: random (two random filter-normalised directions), whh (α scales every W_hh: W_hh → (1+α)·W_hh), or pca (the two principal directions of the training trajectory, from rnnlab train --diagnose-every)", choiceArg(["random", "whh", "pca"] as const), "random")
     .option("--text <file>", "with --checkpoint: text to measure the loss on (default: the run's validation text)")
     .option("--alpha <lo,hi>", "with --checkpoint: range of α", rangeArg, [-1, 1] as [number, number])
     .option("--beta <lo,hi>", "with --checkpoint: range of β", rangeArg, [-1, 1] as [number, number])
@@ -236,13 +236,30 @@ function sliceFigure(o: SurfaceOpts) {
   const B = Math.max(1, Math.min(config.train.batch, Math.floor((tokens.length - 1) / 16)));
   const lossOf = (m: LanguageModel) => evaluateLoss(m, tokens, B, config.train.k1, { partial: true }).loss;
   const trajectory = readTrajectory(path, model);
+  if (o.mode === "pca" && trajectory.length < 2) {
+    throw new InputError(`--mode pca needs the training trajectory: at least 2 snapshots in ${join(dirname(path), "trajectory")} (found ${trajectory.length}); train with --diagnose-every N, or use --mode random or whh`);
+  }
+  if (o.mode === "pca") {
+    try {
+      principalDirections(model.store.values, trajectory.map((t) => t.values)); // fails fast, before any output
+    } catch (e) {
+      if (e instanceof RangeError) throw new InputError(`--mode pca: ${e.message}; use --mode random or whh`);
+      throw e;
+    }
+  }
   const n = o.grid ?? DEFAULT_SLICE_GRID;
   process.stderr.write(`rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`);
-  const s = lossSlice(model, lossOf, {
-    mode: o.mode, alpha: o.alpha, beta: o.beta, steps: n, seed: o.seed, trajectory: trajectory.map((t) => t.values),
-    // on a terminal, a row counter (the default LSTM takes some 15 s for 21×21 points)
-    onRow: process.stderr.isTTY ? (done, rows) => process.stderr.write(done < rows ? `\r  row ${done}/${rows}` : "\r\x1b[K") : undefined,
-  });
+  let s: ReturnType<typeof lossSlice>;
+  try {
+    s = lossSlice(model, lossOf, {
+      mode: o.mode, alpha: o.alpha, beta: o.beta, steps: n, seed: o.seed, trajectory: trajectory.map((t) => t.values),
+      // on a terminal, a row counter (the default LSTM takes some 15 s for 21×21 points)
+      onRow: process.stderr.isTTY ? (done, rows) => process.stderr.write(done < rows ? `\r  row ${done}/${rows}` : "\r\x1b[K") : undefined,
+    });
+  } catch (e) {
+    if (o.mode === "pca" && e instanceof RangeError) throw new InputError(`--mode pca: ${e.message}; use --mode random or whh`);
+    throw e;
+  }
   const step = snap.metadata.step ?? "?";
   const paths: PlotPath[] = [];
   if (trajectory.length) {
@@ -259,15 +276,19 @@ function sliceFigure(o: SurfaceOpts) {
   process.stdout.write(`loss at θ* ${s.center.toFixed(4)} nats/char; over the slice ${lo.toFixed(4)} to ${hi.toFixed(4)}\n`);
   const m = config.model;
   const whh = o.mode === "whh";
+  const pca = o.mode === "pca";
   return surfaceSpec({
     x: s.alpha, y: s.beta, z: s.loss,
-    xTitle: whh ? "α (W_hh → (1+α)·W_hh)" : "α (random direction d1)", yTitle: "β (random direction d2)", zTitle: "loss (nats/char)",
-    title: `Loss around the trained weights θ* (${whh ? "W_hh scaled × random" : "two random directions"})`,
+    xTitle: whh ? "α (W_hh → (1+α)·W_hh)" : pca ? "α (first principal direction of the trajectory)" : "α (random direction d1)",
+    yTitle: pca ? "β (second principal direction)" : "β (random direction d2)", zTitle: "loss (nats/char)",
+    title: `Loss around the trained weights θ* (${whh ? "W_hh scaled × random" : pca ? "the plane of the training trajectory" : "two random directions"})`,
     subtitle: [
       `${path}, step ${step}: ${m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} of ${m.hiddenSize}`,
       `loss on ${fmtInt(tokens.length - 1)} characters of ${text.what}`,
-      `L(θ* + α·d1 + β·d2); random directions filter-normalised`,
-      `(Li et al. 2018), biases not moved; seed ${o.seed}`,
+      pca
+        ? "L(θ* + α·d1 + β·d2); d1, d2 the principal directions of the snapshots' offsets from θ*"
+        : "L(θ* + α·d1 + β·d2); random directions filter-normalised",
+      pca ? "(Li et al. 2018, §7), each scaled so the trajectory reaches ±1" : `(Li et al. 2018), biases not moved; seed ${o.seed}`,
     ],
     decades: 2,
     paths,

@@ -127,6 +127,15 @@ describe("rnnlab surface --checkpoint", () => {
     expect(r.stderr).toMatch(/on 100 characters of jane\.txt/);
   });
 
+  it("--mode pca needs a trajectory that spans a plane, and says so in one line", () => {
+    // the two snapshots here are 0.5·θ* and θ* itself: their offsets from θ* lie on one line
+    const r = rnnlab(dir, "surface", "--checkpoint", "run/checkpoint.safetensors", "--grid", "3", "--tokens", "100", "--mode", "pca", "--out", "slice-pca");
+    expect(r.status).toBe(2);
+    expect(isOneLineError(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/--mode pca: principal directions: the trajectory does not span two directions/);
+    expect(existsSync(join(dir, "slice-pca.svg"))).toBe(false);
+  });
+
   it("refuses single-neuron options, and a trajectory of another model, with one line", () => {
     const a = rnnlab(dir, "surface", "--checkpoint", "run/checkpoint.safetensors", "--start", "5,-4");
     expect(a.status).toBe(2);
