@@ -11,20 +11,15 @@ import argparse
 import json
 import resource
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-
-def blas_in_use():
-    torch.ones(64, 64) @ torch.ones(64, 64)
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            p = line.split()[-1]
-            if "blas" in p and ".so" in p:
-                libs.add(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1])
-    return sorted(libs)
+# the BLAS detection of the side-by-side training script (tools/torch_charlm.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from torch_charlm import blas_in_use  # noqa: E402
 
 
 def bench(cell, H, steps, repeats, V=65, E=64, B=32, T=64):
@@ -67,7 +62,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    blas = blas_in_use()
+    blas = [p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in blas_in_use()]  # folder/library
     for c in a.configs.split(","):
         cell, H = c.split(":")
         rate = bench(cell, int(H), a.steps if int(H) <= 128 else max(1, a.steps // 2), a.repeats)

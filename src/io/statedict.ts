@@ -19,6 +19,7 @@ import type { Parameter } from "../nn/params.js";
 import { GRU, LSTM, RNN, type Recurrent } from "../nn/recurrent.js";
 import type { DType, Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
+import type { ModelConfig } from "../train/run.js";
 import type { SafetensorsDType } from "./safetensors.js";
 
 /** A named tensor as read from a file (decodeSafetensors gives these) or as written. */
@@ -44,7 +45,7 @@ export class StateDictError extends Error {
 }
 
 /** Recurrent cells, in rnnlab's spelling. */
-export type CellType = "rnn" | "lstm" | "gru";
+export type CellType = ModelConfig["cell"];
 
 const CELL_OF_GATES: Record<number, CellType> = { 1: "rnn", 3: "gru", 4: "lstm" };
 
@@ -327,15 +328,8 @@ export function recurrentFromStateDict(
   return { rnn, config, report };
 }
 
-/** A language model as its state dict describes it. */
-export interface LanguageModelConfig {
-  cell: CellType;
-  vocabSize: number;
-  embedSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  nonlinearity: "tanh" | "relu";
-  tieWeights: boolean;
+/** A language model as its state dict describes it: the model half of a run's config, and what the file has of biases. */
+export interface LanguageModelConfig extends Pick<ModelConfig, "cell" | "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "nonlinearity" | "tieWeights"> {
   /** Whether the recurrent layers have biases. */
   bias: boolean;
   /** Whether the file has head.bias (rnnlab's head always has one: a missing one loads as zeros). */

@@ -24,22 +24,29 @@ describe("TaskModel: loss and backward for every kind of task output", () => {
     });
   }
 
-  it("with Pascanu's Ω: the gradient is the loss's plus λ times Ω's (g held constant)", () => {
+  it("with Pascanu's Ω: the gradient is the loss's plus λ times Ω's, linear in λ", () => {
+    // Ω's own gradient is checked by finite differences in omega.test.ts; here the wiring: λ = 0, 1, 2
     const task = createTask("temporal-order", 10);
-    const m = new TaskModel(task, { cell: "rnn", hidden: 6, seed: 3, dtype: "float64", omega: 2 }, jsKernels);
+    const m = new TaskModel(task, { cell: "rnn", hidden: 6, seed: 3, dtype: "float64", omega: 1 }, jsKernels);
     const batch = task.batch(4, new Rng(1));
-    m.store.zeroGrad();
-    m.forward(batch);
-    m.backward(batch);
-    const lossOnly = m.store.grads.slice();
-    m.store.zeroGrad();
-    m.forward(batch);
-    const omega = m.backward(batch, 2)!;
-    expect(omega).toBeGreaterThan(0);
-    // the difference is λ ∂Ω/∂θ, which train/omega.test.ts checks by finite differences; here: it is there and it is not everything
-    let diff = 0;
-    for (let i = 0; i < lossOnly.length; i++) diff += Math.abs(m.store.grads[i] - lossOnly[i]);
-    expect(diff).toBeGreaterThan(0);
+    const gradsAt = (lambda: number) => {
+      m.store.zeroGrad();
+      m.forward(batch);
+      const omega = m.backward(batch, lambda);
+      return { g: m.store.grads.slice(), omega };
+    };
+    const g0 = gradsAt(0), g1 = gradsAt(1), g2 = gradsAt(2);
+    expect(g0.omega).toBeNull(); // λ = 0: no regulariser pass at all
+    expect(g1.omega).toBeGreaterThan(0);
+    expect(g2.omega).toBe(g1.omega); // Ω itself does not depend on λ
+    let worst = 0, size = 0;
+    for (let i = 0; i < g0.g.length; i++) {
+      const d1 = g1.g[i] - g0.g[i], d2 = g2.g[i] - g0.g[i];
+      worst = Math.max(worst, Math.abs(d2 - 2 * d1));
+      size = Math.max(size, Math.abs(d1));
+    }
+    expect(size).toBeGreaterThan(1e-6); // Ω moves the gradient
+    expect(worst).toBeLessThan(1e-12 * Math.max(1, size));
   });
 });
 
