@@ -1,5 +1,8 @@
 // rnnlab's public API: everything the CLI, the web lab and users import comes from here.
 
+// errors (the CLI prints these as one line and exits with status 2)
+export { InputError, CheckpointError, ResourceError, FLOAT32_MAX, finiteInFloat32 } from "./errors.js";
+
 // tensor
 export { alloc, fromArray, dtypeOf, setFloat32Allocator, type DType, type Float, type Ids } from "./tensor/dtype.js";
 export { tensor, zeros, numel, checkShape, type Tensor } from "./tensor/tensor.js";
@@ -33,12 +36,17 @@ export {
   type AnyOptimizerOptions,
 } from "./train/optim.js";
 export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";
-export { Trainer, NonFiniteError, type TrainerOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
+export { Trainer, Updater, NonFiniteError, type TrainerOptions, type UpdateOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
 export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";
 export {
-  TrainingRun, modelFromSnapshot, defaultPrime, CheckpointError, SNAPSHOT_FORMAT,
+  TrainingRun, modelFromSnapshot, defaultPrime, checkSnapshotFinite, SNAPSHOT_FORMAT,
   type RunConfig, type ModelConfig, type TrainConfig, type Snapshot, type RunOptions,
 } from "./train/run.js";
+export { parseRunConfig, parseModelConfig, parseTrainConfig, parseRunInfo, firstNonFinite, type RunInfo } from "./train/schema.js";
+export {
+  trainingBytes, inferenceBytes, taskBytes, checkTrainingFits, checkInferenceFits, checkTaskFits, checkThreads, languageModelParams,
+  MEMORY_LIMIT, MAX_THREADS, type TaskShape,
+} from "./train/memory.js";
 export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type SharedMemoryKernels } from "./train/parallel.js";
 export { OmegaRegularizer } from "./train/omega.js";
 export { TaskRun, TaskModel, type TaskRunConfig, type TaskStepReport } from "./train/task-run.js";

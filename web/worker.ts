@@ -3,7 +3,7 @@
 // that pause, reset and the other messages are handled between slices.
 
 import {
-  CheckpointError, CharVocab, ExplosionWatch, Rng, SafetensorsError, TaskModel, TaskRun, TrainingRun,
+  CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, ExplosionWatch, Rng, SafetensorsError, TaskModel, TaskRun, TrainingRun,
   clipSummary, decodeSafetensors, defaultKernels, descend, diagnose, encodeSafetensors, encodeText, probeBatch,
   recurrentSpectra, surfaceGrid, wasmKernels,
   type RecurrentCache, type RunConfig, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch, type TokenArray,
@@ -297,6 +297,7 @@ function download(): void {
     targetSteps: run.steps, evalEvery: VAL_EVERY, saveEvery: VAL_EVERY, sampleLength: 240, bestVal: null, bestStep: null, finished: false,
   };
   const snap = run.snapshot({ run: JSON.stringify(info), lab: "1" });
+  checkSnapshotFinite(snap); // never hand out a checkpoint holding NaN or an infinity
   const bytes = encodeSafetensors(snap.tensors, snap.metadata);
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   post({ type: "checkpoint", name: `rnnlab-${run.config.model.cell}-step${run.steps}.safetensors`, bytes: buf }, [buf]);
@@ -354,7 +355,7 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   try {
     run = TrainingRun.restore(snap, train, val, { threads: THREADS, spawn, waitForThreads: false });
   } catch (e) {
-    if (e instanceof CheckpointError || e instanceof RangeError) throw new Error(`${name} cannot be used: ${e.message}`);
+    if (e instanceof CheckpointError || e instanceof RangeError || e instanceof ResourceError) throw new Error(`${name} cannot be used: ${e.message}`);
     throw e;
   }
   await run.started(); // its Web Workers start only while this one yields
@@ -411,7 +412,7 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
       state();
       break;
     case "download":
-      void guard(download());
+      void guard(Promise.resolve().then(download));
       break;
     case "upload":
       void guard(upload(m.name, m.bytes, m.source));

@@ -4,14 +4,15 @@
 // clipping history, the loss curves and the diagnostics recorded during training.
 // The numbers come from analysis/gradflow.ts; this file reads files, draws and writes.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { clipSummary, diagnose } from "../analysis/gradflow.js";
-import type { DiagnosticsRecord, StepMetrics } from "../analysis/report-data.js";
+import type { DiagnosticsRecord, LayerFlow, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
 import { probeBatch } from "../data/batches.js";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { InputError, writeFileAtomic } from "../io/files.js";
+import { checkOutputFile, InputError, writeFileAtomic } from "../io/files.js";
+import { checkInferenceFits } from "../train/memory.js";
 import {
   clipHistorySpec, diagnosticsOverTrainingSpec, eigenvaluesSpec, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
   reportReadings, singularValuesSpec,
@@ -21,6 +22,7 @@ import type { PageSection } from "../plot/render.js"; // loaded when the command
 import { modelFromSnapshot } from "../train/run.js";
 import { fmtInt, intArg } from "./options.js";
 import { runText } from "./surface.js";
+import { say, warn } from "./output.js";
 
 interface DiagnoseOpts {
   checkpoint: string;
@@ -30,7 +32,14 @@ interface DiagnoseOpts {
   seq: number;
 }
 
-/** The lines of a metrics.jsonl: per-step records and diagnostics records (a line cut short by a kill is skipped). */
+const finiteNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const numList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => x === null || typeof x === "number");
+
+/**
+ * The lines of a metrics.jsonl: per-step records and diagnostics records. The file is a user's:
+ * a line cut short by a kill, a hand edit, or a record of the wrong shape is skipped, and only
+ * the fields the report draws are kept, checked.
+ */
 export function readMetrics(path: string): { steps: StepMetrics[]; diagnostics: DiagnosticsRecord[] } {
   const steps: StepMetrics[] = [];
   const diagnostics: DiagnosticsRecord[] = [];
@@ -48,12 +57,22 @@ export function readMetrics(path: string): { steps: StepMetrics[]; diagnostics: 
     } catch {
       continue;
     }
-    if (!rec || typeof rec !== "object") continue;
+    if (!rec || typeof rec !== "object" || Array.isArray(rec)) continue;
     const r = rec as Record<string, unknown>;
+    if (!finiteNum(r.step)) continue;
     if (r.kind === "diagnostics") {
-      if (Array.isArray(r.layers) && Array.isArray(r.spectra) && typeof r.step === "number") diagnostics.push(r as unknown as DiagnosticsRecord);
-    } else if (r.kind === undefined && typeof r.step === "number" && typeof r.loss === "number") {
-      steps.push(r as unknown as StepMetrics);
+      if (!Array.isArray(r.layers) || !Array.isArray(r.spectra) || !finiteNum(r.T) || !finiteNum(r.target)) continue;
+      const layers = r.layers.filter((f): f is LayerFlow => !!f && typeof f === "object" && finiteNum(f.layer) && finiteNum(f.direction) && numList(f.gradByLag));
+      const spectra = r.spectra.filter((x): x is SpectrumSummary => !!x && typeof x === "object" && finiteNum(x.layer) && finiteNum(x.direction) &&
+        typeof x.block === "string" && finiteNum(x.sigmaMax) && finiteNum(x.radius));
+      const cell = r.cell === "lstm" || r.cell === "gru" ? r.cell : "rnn";
+      diagnostics.push({ kind: "diagnostics", step: r.step, cell, T: r.T, target: r.target, layers, spectra, warnings: [] });
+    } else if (r.kind === undefined && finiteNum(r.loss) && finiteNum(r.grad_norm)) {
+      steps.push({
+        step: r.step, loss: r.loss, grad_norm: r.grad_norm, clipped: r.clipped === true,
+        ...(finiteNum(r.val_loss) ? { val_loss: r.val_loss } : {}),
+        ...(finiteNum(r.lr) ? { lr: r.lr } : {}),
+      });
     }
   }
   return { steps, diagnostics };
@@ -68,21 +87,21 @@ export function diagnoseCommand(): Command {
     .option("--batch <n>", "windows of text probed at once", intArg(1), 8)
     .option("--seq <n>", "steps per window: how far back the gradient is followed", intArg(2), 64)
     .action(async (o: DiagnoseOpts) => {
+      const metricsPath = join(dirname(o.checkpoint), "metrics.jsonl");
+      checkOutputFile(o.out, { flag: "--out", inputs: [o.checkpoint, o.text, metricsPath] });
       const { htmlPage, specToSvg } = await import("../plot/render.js");
-      const dir = dirname(o.out);
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--out ${o.out}: folder ${dir} does not exist; create it or choose another path`);
-      if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError(`--out ${o.out} is a folder; give a file name, e.g. ${join(o.out, "report.html")}`);
       const t0 = performance.now();
       const snap = readCheckpoint(o.checkpoint);
       const { model, vocab, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
-      const { tokens, what } = runText(o.checkpoint, snap, vocab, o.text);
       const T = o.seq;
+      // the diagnostics run on a float64 copy: twice the bytes of a float32 evaluation
+      checkInferenceFits(config.model, o.batch, T, 8);
+      const { tokens, what } = runText(o.checkpoint, snap, vocab, o.text);
       if (tokens.length < T + 1) {
-        throw new InputError(`${what} has ${fmtInt(tokens.length)} characters, fewer than one window of --seq ${T} needs (${T + 1}); lower --seq or give a longer --text`);
+        throw new InputError(`${what} has ${fmtInt(tokens.length)} ${vocab.kind === "words" ? "words" : "characters"}, fewer than one window of --seq ${T} needs (${T + 1}); lower --seq or give a longer --text`);
       }
       const { inputs, targets } = probeBatch(tokens, o.batch, T);
 
-      const metricsPath = join(dirname(o.checkpoint), "metrics.jsonl");
       const history = existsSync(metricsPath) ? readMetrics(metricsPath) : null;
       const step = Number(snap.metadata.step ?? 0) || 0;
       const clip = history && history.steps.length ? clipSummary(history.steps.map((r) => r.grad_norm), config.train.clipNorm) : undefined;
@@ -120,7 +139,7 @@ export function diagnoseCommand(): Command {
       }
       const html = htmlPage({ title: `rnnlab diagnose: ${o.checkpoint}`, facts, intro: reportReadings(rec), sections });
       writeFileAtomic(o.out, html);
-      process.stderr.write(`rnnlab diagnose: ${sections.length} plots in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-      process.stdout.write(`${o.out}\n`);
+      warn(`rnnlab diagnose: ${sections.length} plots in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      say(`${o.out}\n`);
     });
 }

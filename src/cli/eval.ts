@@ -5,8 +5,10 @@ import { loadCorpus } from "../io/corpus.js";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
 import { InputError } from "../io/files.js";
 import { evaluateLoss } from "../train/evaluate.js";
+import { checkInferenceFits } from "../train/memory.js";
 import { modelFromSnapshot } from "../train/run.js";
 import { fmtInt } from "./options.js";
+import { out } from "./output.js";
 
 export function evalCommand(): Command {
   return new Command("eval")
@@ -16,11 +18,14 @@ export function evalCommand(): Command {
     .action(async (file: string, o: { checkpoint: string }) => {
       const snap = readCheckpoint(o.checkpoint);
       const { model, vocab, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
-      const { tokens } = loadCorpus(file, vocab);
-      if (tokens.length < 2) throw new InputError(`${file} has ${tokens.length} character; scoring needs at least 2`);
+      const { tokens } = loadCorpus(file, vocab, { missing: "give the path of a text file to score" });
+      const unit = vocab.kind === "words" ? "words and line ends" : "characters";
+      if (tokens.length < 2) throw new InputError(`${file} has ${tokens.length} of the model's ${unit}; scoring needs at least 2`);
       const B = Math.min(config.train.batch, tokens.length - 1);
-      const { loss, count } = evaluateLoss(model, tokens, B, config.train.k1, { partial: true });
-      process.stdout.write(
+      const T = Math.min(config.train.k1, Math.floor((tokens.length - 1) / B));
+      checkInferenceFits(config.model, B, T);
+      const { loss, count } = evaluateLoss(model, tokens, B, T, { partial: true });
+      out(
         (vocab.kind === "words"
           ? `${file}: ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(2)} over ${fmtInt(count)} words and line ends`
           : `${file}: ${loss.toFixed(4)} nats/char, ${(loss / Math.LN2).toFixed(4)} bits/char over ${fmtInt(count)} characters`) +

@@ -6,16 +6,17 @@
 // it as JSON, Markdown, SVG and PNG. No numerics here.
 
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
-import { InputError, writeFileAtomic } from "../io/files.js";
+import { checkOutputFolder, InputError, makeFolder, writeFileAtomic } from "../io/files.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
 import type { TaskResult } from "./task.js";
-import { choiceArg, fmtDuration, intArg, numArg } from "./options.js";
+import { choiceArg, f32Arg, fmtDuration, intArg, numArg } from "./options.js";
+import { say } from "./output.js";
 
 /** One row of the table: a model and a training recipe. */
 export interface Variant {
@@ -77,7 +78,7 @@ export function experimentCommand(): Command {
     .option("--hidden <n>", "hidden units (the paper: 50)", intArg(1), 50)
     .option("--batch <n>", "sequences per step (the paper: 20)", intArg(1), 20)
     .option("--optimizer <name>", "optimizer (the paper: sgd)", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "sgd")
-    .option("--lr <x>", "learning rate (the paper: 0.01)", numArg(0, Infinity, true), 0.01)
+    .option("--lr <x>", "learning rate (the paper: 0.01)", f32Arg(0), 0.01)
     .option("--eval-every <n>", "test the criterion every n steps", intArg(1), 500)
     .option("--eval-size <n>", "held-out sequences of the criterion (the paper: 10000)", intArg(1), 1000)
     .option("--out <dir>", "where the table goes (results.json, table.md, success.svg, success.png)", "experiment-clipping")
@@ -93,6 +94,11 @@ export function experimentCommand(): Command {
           throw e;
         }
       }
+      // the table is written after the whole sweep: its place is checked before the first run
+      checkOutputFolder(o.out, { flag: "--out" });
+      for (const f of OUT_FILES) {
+        if (existsSync(join(o.out, f)) && statSync(join(o.out, f)).isDirectory()) throw new InputError(`--out ${o.out}: ${join(o.out, f)} is a folder; choose another --out`);
+      }
       await clippingExperiment(o);
     });
 }
@@ -104,6 +110,9 @@ interface Cell {
   result?: TaskResult;
   error?: string;
 }
+
+/** The files the experiment writes into --out. */
+const OUT_FILES = ["results.json", "table.md", "success.svg", "success.png"];
 
 const BIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -138,7 +147,7 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   for (const length of o.lengths) for (const variant of variants) for (let seed = 1; seed <= o.seeds; seed++) cells.push({ variant, length, seed });
   const slots = Math.min(o.parallel, cells.length);
   const minutes = (o.budget * slots) / cells.length;
-  process.stdout.write(
+  say(
     `rnnlab experiment clipping: ${o.task} at T = ${o.lengths.join(", ")}; ${variants.length} variants x ${o.seeds} seed${o.seeds > 1 ? "s" : ""} = ${cells.length} runs, ` +
       `${slots} at a time, at most ${fmtDuration(minutes * 60)} each (budget ${o.budget} min)\n` +
       `recipe: hidden ${o.hidden}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, clip threshold 1, Ω weight 4 (Pascanu et al. 2013 §4.1.1); criterion on ${o.evalSize} held-out sequences\n`,
@@ -150,7 +159,7 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
       const cell = cells[next++];
       await runCell(cell, o, minutes);
       const r = cell.result;
-      process.stdout.write(
+      say(
         `  T=${cell.length} ${cell.variant.name} seed ${cell.seed}: ` +
           (r ? `${r.solved ? "solved" : "not solved"} after ${r.steps} steps (${fmtDuration(r.seconds)}), ${(100 * r.testError).toFixed(1)}% wrong, loss ${r.testLoss.toPrecision(3)} / baseline ${r.baseline.toPrecision(3)}` : cell.error) +
           "\n",
@@ -175,8 +184,8 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   const rule = `|${["---", ...o.lengths.map(() => "---"), "---"].join("|")}|`;
   const lines = rows.map((r) => `| ${[r.label, ...r.byLength.map((c) => `${c.solved}/${c.runs}${c.medianSteps !== null ? ` (${c.medianSteps} steps)` : ""}${c.errors ? ` (${c.errors} crashed)` : ""}`), r.paper].join(" | ")} |`);
   const table = [header, rule, ...lines].join("\n");
-  process.stdout.write(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
-  mkdirSync(o.out, { recursive: true });
+  say(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
+  makeFolder(o.out);
   const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
   writeFileAtomic(join(o.out, "results.json"), `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`);
   writeFileAtomic(join(o.out, "table.md"), `${table}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`);
@@ -184,5 +193,5 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   const svg = await specToSvg(experimentSpec(o.task, rows));
   writeFileAtomic(join(o.out, "success.svg"), svg);
   writeFileAtomic(join(o.out, "success.png"), svgToPng(svg));
-  process.stdout.write(`files: ${join(o.out, "results.json")}, ${join(o.out, "table.md")}, ${join(o.out, "success.svg")}, ${join(o.out, "success.png")}\n`);
+  say(`files: ${join(o.out, "results.json")}, ${join(o.out, "table.md")}, ${join(o.out, "success.svg")}, ${join(o.out, "success.png")}\n`);
 }

@@ -1,16 +1,17 @@
 // `rnnlab export --checkpoint F --out FILE [--format safetensors|onnx]`: a trained model's weights
 // for PyTorch (safetensors, PyTorch's names) or for ONNX Runtime.
 
-import { readFileSync, statSync } from "node:fs";
-import { dirname, extname, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
 import { Command } from "commander";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { InputError, writeFileAtomic } from "../io/files.js";
+import { checkOutputFile, InputError, writeFileAtomic } from "../io/files.js";
 import { encodeSafetensors } from "../io/safetensors.js";
 import { stateDictOf } from "../io/statedict.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { modelFromSnapshot, type RunConfig } from "../train/run.js";
 import { choiceArg, fmtInt, intArg } from "./options.js";
+import { say } from "./output.js";
 
 /** The `format` of an export's metadata: rnnlab import recognises it. */
 export const EXPORT_FORMAT = "rnnlab-weights/1";
@@ -34,34 +35,14 @@ export function pytorchModules(config: RunConfig): string {
     (m.tieWeights ? "; head.weight = embedding.weight" : "");
 }
 
-/** Checks that `out` can be written: its folder exists, it is no folder, and it is not `input`. */
+/** Checks, before any work, that `out` can be written: its folder exists and takes files, it is no folder, and it is not `input`. */
 export function checkOutPath(out: string, input: string, flag = "--out"): void {
-  const dir = dirname(out);
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    throw new InputError(`${flag} ${out}: folder ${dir} does not exist; create it or choose another path`);
-  }
-  if (!st.isDirectory()) throw new InputError(`${flag} ${out}: ${dir} is not a folder`);
-  try {
-    if (statSync(out).isDirectory()) throw new InputError(`${flag} ${out} is a folder; give a file name`);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-  }
-  if (resolve(out) === resolve(input)) throw new InputError(`${flag} ${out} is the input file itself; write to another file`);
+  checkOutputFile(out, { flag, inputs: [input] });
 }
 
-/** writeFileAtomic, with a failure (permissions, a full disk) as one line naming the path. */
-export function writeOut(out: string, bytes: Uint8Array, flag = "--out"): void {
-  try {
-    writeFileAtomic(out, bytes);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOSPC" ? "no space left on the device"
-      : code === "EROFS" ? "read-only file system" : code === "ENOENT" ? "the folder takes no new files" : code ?? (e as Error).message;
-    throw new InputError(`cannot write ${flag} ${out}: ${why}; choose another path`);
-  }
+/** writeFileAtomic: a failure (permissions, a full disk) is one line naming the path. */
+export function writeOut(out: string, bytes: Uint8Array): void {
+  writeFileAtomic(out, bytes);
 }
 
 /** Safetensors bytes of a model: its weights under PyTorch's names, config and vocabulary in the metadata. */
@@ -115,7 +96,7 @@ export function exportCommand(): Command {
       }
       writeOut(o.out, bytes);
       const m = config.model;
-      process.stdout.write(
+      say(
         `${o.out}: ${m.cell.toUpperCase()} language model (${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}, ` +
           `${fmtInt(m.vocabSize)} tokens${m.tieWeights ? ", tied weights" : ""}) as ${format}, ${fmtInt(bytes.length)} bytes (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"})\n`,
       );

@@ -6,12 +6,15 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { Command } from "commander";
 import { CharVocab } from "../data/vocab.js";
-import { InputError, readBytes } from "../io/files.js";
+import { checkOutputFile, InputError, readBytes } from "../io/files.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsTensor } from "../io/safetensors.js";
 import { canonicalNames, inferLanguageModelConfig, languageModelFromStateDict, StateDictError, type StateTensor } from "../io/statedict.js";
 import { CheckpointError, modelFromSnapshot, SNAPSHOT_FORMAT, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig } from "../train/run.js";
-import { checkOutPath, EXPORT_FORMAT, writeOut } from "./export.js";
+import { EXPORT_FORMAT } from "./export.js";
+import { writeCheckpoint } from "../io/checkpoint.js";
+import { firstNonFinite, parseRunConfig } from "../train/schema.js";
 import { fmtInt } from "./options.js";
+import { say } from "./output.js";
 
 interface ImportOpts {
   config?: string;
@@ -172,15 +175,26 @@ export function importCommand(): Command {
       const meta = decoded.metadata;
       const user = parseConfig(o.config);
       const out = o.out ?? `${file.replace(/\.safetensors$/i, "")}.rnnlab.safetensors`;
-      checkOutPath(out, file);
+      checkOutputFile(out, { flag: "--out", inputs: [file, o.vocab, o.config] });
+      // weights that are not finite would poison everything made from them
+      for (const [name, t] of decoded.tensors) {
+        if (name.startsWith("optim.") || name.startsWith("state.") || t.data instanceof Int32Array) continue;
+        const bad = firstNonFinite(t.data);
+        if (bad) throw new InputError(`${file}: tensor "${name}" holds ${bad.value} at element ${bad.index}; a model with non-finite weights cannot be used (save the weights from before training diverged)`);
+      }
       const notes: string[] = [];
       // rnnlab's own files carry their config; a checkpoint's optimizer and state tensors are not weights
       const ours = meta.format === EXPORT_FORMAT || meta.format === SNAPSHOT_FORMAT;
       let saved: RunConfig | null = null;
       let tensors: Map<string, StateTensor>;
       if (ours) {
-        saved = parseJson(meta.config ?? "null", `${file}: metadata "config"`) as RunConfig;
-        if (!saved || typeof saved !== "object" || !saved.model || !saved.train) throw new InputError(`${file}: metadata "config" lacks the model or train part; it was not written by rnnlab`);
+        const raw = parseJson(meta.config ?? "null", `${file}: metadata "config"`);
+        try {
+          saved = parseRunConfig(raw);
+        } catch (e) {
+          if (e instanceof CheckpointError) throw new InputError(`${file}: ${e.message}; it was not written by rnnlab, or was changed since`);
+          throw e;
+        }
         tensors = new Map([...decoded.tensors].filter(([n]) => !n.startsWith("optim.") && !n.startsWith("state.")));
       } else {
         const c = canonicalNames(decoded.tensors);
@@ -268,9 +282,9 @@ export function importCommand(): Command {
         if (e instanceof CheckpointError || e instanceof RangeError) throw new InputError(`${file} cannot become a checkpoint: ${e.message}`);
         throw e;
       }
-      writeOut(out, encodeSafetensors(snap.tensors, snap.metadata));
+      writeCheckpoint(out, snap);
       const m = config.model;
-      process.stdout.write(
+      say(
         `${out}: ${m.cell.toUpperCase()}${m.cell === "rnn" ? ` (${m.nonlinearity})` : ""} language model, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, ` +
           `embedding ${m.embedSize}, ${fmtInt(m.vocabSize)} ${tokens === "words" ? "words" : "characters"}${m.tieWeights ? ", tied weights" : ""}, from ${file}\n` +
           notes.map((n) => `  ${n}\n`).join("") +

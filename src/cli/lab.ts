@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { gzip, gzipSync } from "node:zlib";
 import { Command, InvalidArgumentError } from "commander";
 import { InputError } from "../io/files.js";
+import { say } from "./output.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -57,6 +58,7 @@ export function labCommand(): Command {
 async function lab(port: number): Promise<number> {
   const { web, corpus } = locate();
   const gz = new Map<string, Buffer>();
+  let hosts = new Set<string>();
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const common = {
       "Cross-Origin-Opener-Policy": "same-origin",
@@ -64,6 +66,11 @@ async function lab(port: number): Promise<number> {
       "Cross-Origin-Resource-Policy": "same-origin",
       "X-Content-Type-Options": "nosniff",
     };
+    // DNS rebinding: a page on another name that resolves to 127.0.0.1 must not read the lab
+    if (!hosts.has(String(req.headers.host ?? "").toLowerCase())) {
+      res.writeHead(403, { ...common, "Content-Type": "text/plain; charset=utf-8" }).end("forbidden: the lab answers only to 127.0.0.1 and localhost\n");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { ...common, Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8" }).end("method not allowed\n");
       return;
@@ -139,7 +146,8 @@ async function lab(port: number): Promise<number> {
   }
   if (existsSync(corpus)) warm(corpus);
   const addr = server.address() as AddressInfo;
-  process.stdout.write(`rnnlab lab: serving on http://127.0.0.1:${addr.port}/ (Ctrl-C to stop)\n`);
+  hosts = new Set([`127.0.0.1:${addr.port}`, `localhost:${addr.port}`]);
+  say(`rnnlab lab: serving on http://127.0.0.1:${addr.port}/ (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);
@@ -150,6 +158,6 @@ async function lab(port: number): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
-  process.stdout.write("rnnlab lab: stopped\n");
+  say("rnnlab lab: stopped\n");
   return 0;
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The rnnlab command line. One file per command lives beside this one; this file only wires them.
-// A user's mistake ends with one line on stderr and exit status 2, never a stack trace.
+// Every failure goes through one error boundary (boundary.ts): a user's mistake or a system
+// failure ends with one line on stderr and exit status 2, never a stack trace.
 
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { InputError } from "../io/files.js";
-import { SafetensorsError } from "../io/safetensors.js";
-import { CheckpointError } from "../train/run.js";
+import { reportFailure } from "./boundary.js";
+import { guardOutput, stdoutError, stdoutFailure } from "./output.js";
 import { diagnoseCommand } from "./diagnose.js";
 import { evalCommand } from "./eval.js";
 import { experimentCommand } from "./experiment.js";
@@ -52,6 +52,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutput();
   const program = buildProgram();
   try {
     if (argv.length === 0) {
@@ -59,19 +60,26 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     await program.parseAsync(argv, { from: "user" });
+    // a failed write to stdout is reported as an event after the write: let it arrive
+    await new Promise((resolve) => setImmediate(resolve));
+    const failed = stdoutFailure();
+    if (failed) return reportFailure(stdoutError(failed));
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       return 2; // commander has already printed its one-line error
     }
-    if (e instanceof InputError || e instanceof CheckpointError || e instanceof SafetensorsError) {
-      process.stderr.write(`rnnlab: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    return reportFailure(e);
   }
 }
+
+// whatever escapes the commands' own flow (an error event, a worker thread) ends in the same boundary
+const fatal = (e: unknown) => {
+  process.exit(reportFailure(e));
+};
+process.on("uncaughtException", fatal);
+process.on("unhandledRejection", fatal);
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

@@ -1,6 +1,7 @@
 // Argument parsers for commander: each checks one option and names the fix when it is wrong.
 
 import { InvalidArgumentError } from "commander";
+import { finiteInFloat32 } from "../errors.js";
 
 /** A whole number >= min. */
 export function intArg(min: number) {
@@ -17,6 +18,19 @@ export function numArg(min: number, max = Infinity, open = false) {
     const n = Number(v);
     const ok = v.trim() !== "" && Number.isFinite(n) && (open ? n > min : n >= min) && n <= max;
     if (!ok) throw new InvalidArgumentError(`expected a number ${open ? ">" : ">="} ${min}${max < Infinity ? ` and <= ${max}` : ""}`);
+    return n;
+  };
+}
+
+/**
+ * A number > min (>= min unless `open`) that float32 holds: finite there and not flushed to 0.
+ * For what the engine computes with in float32 (learning rates, thresholds, decays).
+ */
+export function f32Arg(min: number, open = true, max = Infinity) {
+  const plain = numArg(min, max, open);
+  return (v: string): number => {
+    const n = plain(v);
+    if (!finiteInFloat32(n)) throw new InvalidArgumentError(`expected a number float32 can hold (magnitude 1.2e-38 to 3.4e38), got ${v}`);
     return n;
   };
 }

@@ -2,6 +2,7 @@
 // evaluation otherwise (CI logs, pipes). Lines printed while the bar is live appear above it.
 
 import cliProgress from "cli-progress";
+import { say } from "./output.js";
 
 export interface ProgressPayload {
   loss: string;
@@ -26,7 +27,7 @@ export function createProgress(tty: boolean): Progress {
   if (!tty) {
     return {
       update() {},
-      line: (s) => process.stdout.write(`${s}\n`),
+      line: (s) => say(`${s}\n`),
       stop() {},
     };
   }
@@ -50,7 +51,7 @@ export function createProgress(tty: boolean): Progress {
     },
     line(s) {
       if (bar) multi.log(`${s}\n`);
-      else process.stdout.write(`${s}\n`);
+      else say(`${s}\n`);
     },
     stop() {
       multi.stop();

@@ -8,6 +8,7 @@ import { Rng } from "../tensor/rng.js";
 import { defaultPrime, modelFromSnapshot } from "../train/run.js";
 import { EOS, WordVocab } from "../data/words.js";
 import { intArg, numArg } from "./options.js";
+import { out } from "./output.js";
 
 interface SampleOpts {
   checkpoint: string;
@@ -39,7 +40,7 @@ export function sampleCommand(): Command {
       }
       const primeIds = vocab.encode(prime);
       if (primeIds.length === 0) throw new InputError("--prime needs at least one word");
-      if (o.prime !== undefined) process.stdout.write(prime);
+      if (o.prime !== undefined) out(prime);
       // stream: flush what was generated every 16 characters and at the end
       let pending = "";
       let lineStart = vocab.kind === "words" && (o.prime === undefined || /\n\s*$/.test(prime));
@@ -53,11 +54,11 @@ export function sampleCommand(): Command {
             pending += vocab.tokens[id];
           }
           if (pending.length >= 16) {
-            process.stdout.write(pending);
+            out(pending);
             pending = "";
           }
         },
       });
-      process.stdout.write(`${pending}\n`);
+      out(`${pending}\n`);
     });
 }

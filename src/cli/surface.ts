@@ -13,12 +13,14 @@ import type { TokenArray } from "../data/corpus.js";
 import type { Vocab } from "../data/vocab.js";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus } from "../io/corpus.js";
-import { InputError, writeFileAtomic } from "../io/files.js";
+import { checkOutputFile, InputError, writeFileAtomic } from "../io/files.js";
+import { checkFinite, parseRunInfo, type RunInfo } from "../train/schema.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
 import { evaluateLoss } from "../train/evaluate.js";
 import { modelFromSnapshot, type Snapshot } from "../train/run.js";
 import { choiceArg, fmtInt, intArg, numArg } from "./options.js";
+import { say, warn } from "./output.js";
 
 /**
  * The default start: on the plateau below the wall at w ≈ 5. Plain gradient descent climbs to
@@ -107,9 +109,9 @@ export function surfaceCommand(): Command {
         throw new InputError(`--grid ${o.grid} is too fine: at most ${cap} points per axis ${o.checkpoint ? "(each point is a pass over the text)" : "(the SVG holds one rectangle per point)"}`);
       }
       const prefix = o.out.replace(/\.(svg|png)$/i, "");
-      const dir = dirname(prefix);
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--out ${o.out}: folder ${dir} does not exist; create it or choose another path`);
-      if (basename(prefix) === "") throw new InputError(`--out ${o.out} names a folder; give a file name without extension, e.g. ${join(o.out, "surface")}`);
+      if (basename(prefix) === "" || /[/\\]$/.test(prefix)) throw new InputError(`--out ${o.out} names a folder; give a file name without extension, e.g. ${join(o.out, "surface")}`);
+      const inputs = o.checkpoint ? [o.checkpoint, o.text, ...trajectoryFiles(o.checkpoint)] : [];
+      for (const ext of [".svg", ".png"]) checkOutputFile(`${prefix}${ext}`, { flag: "--out", inputs });
       const t0 = performance.now();
       const spec = o.checkpoint ? sliceFigure(o) : neuronFigure(o);
       const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
@@ -117,8 +119,8 @@ export function surfaceCommand(): Command {
       const png = svgToPng(svg);
       writeFileAtomic(`${prefix}.svg`, svg);
       writeFileAtomic(`${prefix}.png`, png);
-      process.stderr.write(`rnnlab surface: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-      process.stdout.write(`${prefix}.svg\n${prefix}.png\n`);
+      warn(`rnnlab surface: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      say(`${prefix}.svg\n${prefix}.png\n`);
     });
 }
 
@@ -158,8 +160,8 @@ function neuronFigure(o: SurfaceOpts) {
     const at = starts.length > 1 ? ` from ${pt(w, b)}` : "";
     paths.push({ name: `gradient descent${at}`, points: plain.map((p) => ({ x: p.w, y: p.b })), color: c1 });
     paths.push({ name: `with norm clipping at ${fmtNum(o.clip)}${at}`, points: clipped.map((p) => ({ x: p.w, y: p.b })), dashed: true, color: c2 });
-    process.stdout.write(`start ${pt(w, b)}, plain: ${describe(plain, o)}\n`);
-    process.stdout.write(`start ${pt(w, b)}, clipped at ${fmtNum(o.clip)}: ${describe(clipped, o)}\n`);
+    say(`start ${pt(w, b)}, plain: ${describe(plain, o)}\n`);
+    say(`start ${pt(w, b)}, clipped at ${fmtNum(o.clip)}: ${describe(clipped, o)}\n`);
   });
   return surfaceSpec({
     x: g.w, y: g.b, z: g.loss,
@@ -175,11 +177,6 @@ function neuronFigure(o: SurfaceOpts) {
   });
 }
 
-/** RunInfo.data as `rnnlab train` stores it in the checkpoint's "run" metadata. */
-interface RunData {
-  path: string;
-  valFraction: number;
-}
 
 /**
  * The text to measure a checkpoint's model on: `text` when given (all of it), else the
@@ -187,14 +184,13 @@ interface RunData {
  * Also used by `rnnlab diagnose`.
  */
 export function runText(checkpoint: string, snap: Snapshot, vocab: Vocab, text?: string): { tokens: TokenArray; what: string } {
-  if (text) return { tokens: loadCorpus(text, vocab).tokens, what: text };
-  let data: RunData | undefined;
+  if (text) return { tokens: loadCorpus(text, vocab, { missing: "give a text file with --text" }).tokens, what: text };
+  let data: RunInfo["data"];
   try {
-    data = (JSON.parse(snap.metadata.run ?? "null") as { data?: RunData } | null)?.data;
+    data = parseRunInfo(JSON.parse(snap.metadata.run ?? "null")).data;
   } catch {
-    data = undefined;
+    throw new InputError(`checkpoint ${checkpoint} does not name its training text; give one with --text FILE`);
   }
-  if (!data || typeof data.path !== "string") throw new InputError(`checkpoint ${checkpoint} does not name its training text; give one with --text FILE`);
   const path = data.path.startsWith("<embedded") ? DEFAULT_CORPUS : data.path;
   if (!existsSync(path)) throw new InputError(`the run's text ${path} is gone; give a text with --text FILE`);
   const all = loadCorpus(path, vocab).tokens;
@@ -203,23 +199,33 @@ export function runText(checkpoint: string, snap: Snapshot, vocab: Vocab, text?:
   return { tokens: val, what: `${path === DEFAULT_CORPUS ? "tiny Shakespeare" : path}, validation split` };
 }
 
-/** `DIR/trajectory/step-NNNNNNNN.safetensors` beside the checkpoint, in step order, as flat weight vectors. */
-function readTrajectory(checkpoint: string, model: LanguageModel): { step: number; values: Float64Array }[] {
+/** `DIR/trajectory/step-NNNNNNNN.safetensors` beside the checkpoint, in step order. */
+function trajectoryFiles(checkpoint: string): string[] {
   const dir = join(dirname(checkpoint), "trajectory");
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
-  const files = readdirSync(dir).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort();
-  return files.map((f) => {
-    const path = join(dir, f);
+  try {
+    if (!statSync(dir).isDirectory()) return [];
+    return readdirSync(dir).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort().map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/** The trajectory snapshots beside the checkpoint, in step order, as flat weight vectors (each checked like a checkpoint's weights). */
+function readTrajectory(checkpoint: string, model: LanguageModel): { step: number; values: Float64Array }[] {
+  return trajectoryFiles(checkpoint).map((path) => {
     const snap = readCheckpoint(path);
     const values = new Float64Array(model.store.values.length);
     for (const p of model.store.params) {
-      const t = snap.tensors[p.name];
+      const t = Object.hasOwn(snap.tensors, p.name) ? snap.tensors[p.name] : undefined;
       if (!t || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
         throw new InputError(`trajectory file ${path} ${t ? `has "${p.name}" of shape [${t.shape.join(", ")}], the model needs [${p.shape.join(", ")}]` : `lacks "${p.name}"`}; it belongs to another run: remove it`);
       }
+      if (t.data instanceof Int32Array) throw new InputError(`trajectory file ${path} holds "${p.name}" as integers; it is corrupt: remove it`);
+      useCheckpoint(path, snap, () => checkFinite(p.name, t.data, "the snapshot is poisoned: remove it"));
       values.set(t.data, p.offset);
     }
-    const step = Number(snap.metadata.step ?? /\d+/.exec(f)![0]);
+    const fromName = Number(/step-(\d+)/.exec(path)![1]);
+    const step = /^\d+$/.test(snap.metadata.step ?? "") ? Number(snap.metadata.step) : fromName;
     return { step, values };
   });
 }
@@ -248,13 +254,13 @@ function sliceFigure(o: SurfaceOpts) {
     }
   }
   const n = o.grid ?? DEFAULT_SLICE_GRID;
-  process.stderr.write(`rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`);
+  warn(`rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`);
   let s: ReturnType<typeof lossSlice>;
   try {
     s = lossSlice(model, lossOf, {
       mode: o.mode, alpha: o.alpha, beta: o.beta, steps: n, seed: o.seed, trajectory: trajectory.map((t) => t.values),
       // on a terminal, a row counter (the default LSTM takes some 15 s for 21×21 points)
-      onRow: process.stderr.isTTY ? (done, rows) => process.stderr.write(done < rows ? `\r  row ${done}/${rows}` : "\r\x1b[K") : undefined,
+      onRow: process.stderr.isTTY ? (done, rows) => warn(done < rows ? `\r  row ${done}/${rows}` : "\r\x1b[K") : undefined,
     });
   } catch (e) {
     if (o.mode === "pca" && e instanceof RangeError) throw new InputError(`--mode pca: ${e.message}; use --mode random or whh`);
@@ -268,12 +274,12 @@ function sliceFigure(o: SurfaceOpts) {
     // the share of each snapshot's distance from θ* that lies in the plane (random directions hold little of it)
     const held = s.trajectory.reduce((m, p) => (p.distance > 0 ? Math.max(m, Math.sqrt(Math.max(0, 1 - p.residual * p.residual))) : m), 0);
     paths.push({ name: `training trajectory, steps ${trajectory[0].step}–${step} (the plane holds ≤ ${(100 * held).toFixed(1)}% of it)`, points: pts, color: "#ff2d2d", dots: true });
-    process.stdout.write(`trajectory: ${trajectory.length} snapshots projected; the plane holds at most ${(100 * held).toFixed(1)}% of their distance from θ*\n`);
+    say(`trajectory: ${trajectory.length} snapshots projected; the plane holds at most ${(100 * held).toFixed(1)}% of their distance from θ*\n`);
   }
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of s.loss) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-  process.stdout.write(`loss at θ* ${s.center.toFixed(4)} nats/char; over the slice ${lo.toFixed(4)} to ${hi.toFixed(4)}\n`);
+  say(`loss at θ* ${s.center.toFixed(4)} nats/char; over the slice ${lo.toFixed(4)} to ${hi.toFixed(4)}\n`);
   const m = config.model;
   const whh = o.mode === "whh";
   const pca = o.mode === "pca";

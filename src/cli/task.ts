@@ -7,8 +7,10 @@ import { Command } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
 import { InputError } from "../io/files.js";
 import { TaskRun, type TaskRunConfig } from "../train/task-run.js";
+import { checkTaskFits } from "../train/memory.js";
 import type { OptimizerName } from "../train/optim.js";
-import { choiceArg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
+import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
+import { say as print } from "./output.js";
 
 interface TaskOpts {
   length: number;
@@ -48,6 +50,8 @@ export interface TaskResult {
   /** Share of training steps whose gradient norm was above the clipping threshold (or would have been above 1 without clipping). */
   clippedShare: number;
   maxGradNorm: number;
+  /** Updates skipped because the loss, gradient or update was not finite (the weights stayed as they were). */
+  skipped: number;
 }
 
 export function taskCommand(): Command {
@@ -60,10 +64,10 @@ export function taskCommand(): Command {
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
     .option("--init <scheme>", "default (PyTorch's uniform), orthogonal, identity (IRNN), or chrono (gate biases for memories up to T steps; Tallec & Ollivier 2018) (default: chrono for lstm and gru, default for rnn)", choiceArg(["default", "orthogonal", "identity", "chrono"] as const))
     .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
-    .option("--lr <x>", "learning rate", numArg(0, Infinity, true), 3e-3)
+    .option("--lr <x>", "learning rate", f32Arg(0), 3e-3)
     .option("--batch <n>", "fresh sequences per step", intArg(1), 32)
-    .option("--clip <x>", "clip the global gradient norm to x (0: off)", numArg(0), 1)
-    .option("--omega <lambda>", "weight of Pascanu's Ω regulariser against vanishing gradients (--cell rnn; 0: off)", numArg(0), 0)
+    .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 1)
+    .option("--omega <lambda>", "weight of Pascanu's Ω regulariser against vanishing gradients (--cell rnn; 0: off)", f32Arg(0, false), 0)
     .option("--steps <n>", "at most this many steps", intArg(1), 20000)
     .option("--time <minutes>", "at most this many minutes", numArg(0, Infinity, true), 15)
     .option("--eval-every <n>", "test the criterion every n steps", intArg(1), 500)
@@ -89,6 +93,8 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
     if (e instanceof RangeError) throw new InputError(`--length ${o.length}: ${e.message}`);
     throw e;
   }
+  const t = createTask(name, o.length);
+  checkTaskFits({ steps: t.steps, inputSize: t.inputSize, outputSize: t.outputSize, every: t.output === "class-every", cell: o.cell, hidden: o.hidden, layers: 1, batch: o.batch, evalSize: o.evalSize });
   const config: TaskRunConfig = {
     task: name, length: o.length, cell: o.cell, hidden: o.hidden, nonlinearity: o.nonlinearity, init,
     optimizer: o.optimizer, lr: o.lr, batch: o.batch, clip: o.clip > 0 ? o.clip : null, omega: o.omega, seed: o.seed,
@@ -96,7 +102,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   const run = new TaskRun(config);
   const task = run.task;
   const say = (s: string) => {
-    if (!o.json) process.stdout.write(`${s}\n`);
+    if (!o.json) print(`${s}\n`);
   };
   const model = o.cell === "rnn" ? `${o.nonlinearity} RNN` : o.cell.toUpperCase();
   say(`rnnlab task: ${task.title}, T = ${task.length} (${task.steps} steps per sequence)`);
@@ -127,7 +133,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
       say(
         `step ${steps}  train ${(lossSum / lossN).toPrecision(4)}  test ${last.loss.toPrecision(4)} (${(last.loss / task.baseline).toFixed(3)} of baseline)` +
           `  wrong ${(100 * last.metric).toFixed(1)}%  grad ${r.gradNorm.toPrecision(3)}  ${config.clip ? "clipped" : "above 1"} ${((100 * clipped) / steps).toFixed(1)}%` +
-          `${r.omega !== null ? `  Ω ${r.omega.toPrecision(3)}` : ""}  ${fmtDuration(seconds())}`,
+          `${r.omega !== null ? `  Ω ${r.omega.toPrecision(3)}` : ""}${run.stats.skipped ? `  skipped ${run.stats.skipped} (non-finite)` : ""}  ${fmtDuration(seconds())}`,
       );
       lossSum = 0;
       lossN = 0;
@@ -138,9 +144,9 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   const result: TaskResult = {
     task: name, length: o.length, cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell, clip: config.clip, omega: o.omega, seed: o.seed,
     solved: last.solved, steps, seconds: +seconds().toFixed(1), testLoss: last.loss, testError: last.metric, baseline: task.baseline,
-    clippedShare: clipped / Math.max(1, steps), maxGradNorm: maxNorm,
+    clippedShare: clipped / Math.max(1, steps), maxGradNorm: maxNorm, skipped: run.stats.skipped,
   };
-  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (o.json) print(`${JSON.stringify(result)}\n`);
   else if (last.solved) say(`solved at step ${steps} in ${fmtDuration(result.seconds)}: ${(100 * last.metric).toFixed(2)}% of ${fmtInt(o.evalSize)} held-out sequences wrong`);
   else say(`not solved after ${steps} steps (${fmtDuration(result.seconds)}): ${(100 * last.metric).toFixed(1)}% of ${fmtInt(o.evalSize)} held-out sequences wrong, test loss ${last.loss.toPrecision(4)} against the baseline ${task.baseline.toPrecision(4)}`);
   return result;

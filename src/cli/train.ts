@@ -1,24 +1,29 @@
 // `rnnlab train [FILE]`: a character-level language model from the command line. Wires the
 // library's TrainingRun to files (checkpoints, metrics), progress output and signals; no numerics.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { Command } from "commander";
 import type { TokenArray } from "../data/corpus.js";
 import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../io/corpus.js";
 import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
-import { InputError, writeFileAtomic } from "../io/files.js";
+import {
+  Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError,
+} from "../io/files.js";
+import { checkThreads } from "../train/memory.js";
+import { checkFinite, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
 import { nodeSpawn } from "../io/threads.js";
 import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
 import { clipSummary, diagnose, ExplosionWatch } from "../analysis/gradflow.js";
 import { probeBatch } from "../data/batches.js";
 import { encodeSafetensors } from "../io/safetensors.js";
-import { TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
+import { CheckpointError, TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
 import type { OptimizerName } from "../train/optim.js";
-import { choiceArg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
+import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
 import { createProgress } from "./progress.js";
+import { say, warn } from "./output.js";
 
 const LN2 = Math.log(2);
 /** Validation reads at most this many characters (the whole of tiny Shakespeare's 111,540). */
@@ -58,25 +63,12 @@ interface TrainOpts {
   seed: number;
   out?: string;
   resume: boolean;
-  threads: number;
+  threads?: number;
   tokens: "chars" | "words";
   vocabSize: number;
   diagnoseEvery: number;
   diagnoseRows: number;
   explodeFactor: number;
-}
-
-/** What a run remembers besides the TrainingRun snapshot: its data and schedule. */
-interface RunInfo {
-  /** `chars`: the number of tokens (characters, or words with `tokens: "words"`). */
-  data: { path: string; chars: number; hash: number; valFraction: number; tokens?: "chars" | "words"; vocabSize?: number };
-  targetSteps: number | null;
-  evalEvery: number;
-  saveEvery: number;
-  sampleLength: number;
-  bestVal: number | null;
-  bestStep: number | null;
-  finished: boolean;
 }
 
 const DEFAULT_LR: Record<OptimizerName, number> = { adam: 2e-3, adamw: 2e-3, rmsprop: 2e-3, adagrad: 1e-2, sgd: 1e-1 };
@@ -92,18 +84,18 @@ export function trainCommand(): Command {
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
     .option("--dropout <p>", "dropout between recurrent layers while training", numArg(0, 0.99), 0)
     .option("--init <scheme>", "recurrent weights: default (uniform), orthogonal, or identity (IRNN, for --nonlinearity relu)", choiceArg(["default", "orthogonal", "identity"] as const), "default")
-    .option("--forget-bias <x>", "LSTM forget-gate bias at initialisation (default: PyTorch's uniform)", numArg(-Infinity))
+    .option("--forget-bias <x>", "LSTM forget-gate bias at initialisation (default: PyTorch's uniform)", f32Arg(-Infinity, false))
     .option("--tie-weights", "use the embedding as the output layer's weight (needs --embed = --hidden)", false)
     .option("--seq <n>", "steps per window: truncated BPTT(n, n)", intArg(1), 64)
     .option("--tbptt <k1,k2>", "truncated BPTT: update every k1 steps, backpropagate through k2 >= k1 (overrides --seq)", tbpttArg)
     .option("--batch <n>", "parallel streams per batch", intArg(1), 32)
     .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
-    .option("--lr <x>", "learning rate (default: 2e-3 for adam, adamw and rmsprop; 1e-2 adagrad; 0.1 sgd)", numArg(0, Infinity, true))
+    .option("--lr <x>", "learning rate (default: 2e-3 for adam, adamw and rmsprop; 1e-2 adagrad; 0.1 sgd)", f32Arg(0))
     .option("--momentum <x>", "momentum for sgd and rmsprop", numArg(0, 1), 0)
-    .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", numArg(0), 0)
-    .option("--clip <x>", "clip the global gradient norm to x (0: off)", numArg(0), 5)
-    .option("--clip-value <x>", "clamp each gradient element to [-x, x] (0: off)", numArg(0), 0)
-    .option("--on-nonfinite <policy>", "on a NaN/infinite loss or gradient: stop, or skip the update", choiceArg(["stop", "skip"] as const), "stop")
+    .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", f32Arg(0, false), 0)
+    .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 5)
+    .option("--clip-value <x>", "clamp each gradient element to [-x, x] (0: off)", f32Arg(0, false), 0)
+    .option("--on-nonfinite <policy>", "on a NaN/infinite loss, gradient or update: stop, or skip the update (the weights stay as they were)", choiceArg(["stop", "skip"] as const), "stop")
     .option("--steps <n>", `training steps (default ${DEFAULT_STEPS} when no length is given)`, intArg(1))
     .option("--epochs <n>", "passes over the training text", numArg(0, Infinity, true))
     .option("--time <minutes>", "stop after this many minutes of training", numArg(0, Infinity, true))
@@ -114,7 +106,7 @@ export function trainCommand(): Command {
     .option("--seed <n>", "seed of the initial weights and of the samples", intArg(0), 1)
     .option("--out <dir>", "run folder (default: runs/run-<date>-<time>)")
     .option("--resume", "continue the run in --out exactly where its checkpoint left off", false)
-    .option("--threads <n>", "threads splitting each batch's rows (default: all cores)", intArg(1), availableParallelism())
+    .option("--threads <n>", "threads splitting each batch's rows, at most the batch and 32 (default: all cores)", intArg(1))
     .option("--tokens <unit>", "chars, or words (split at whitespace, <eos> ending each line, as PyTorch's word_language_model)", choiceArg(["chars", "words"] as const), "chars")
     .option("--vocab-size <n>", "words: keep the most frequent, up to n tokens with <unk> and <eos>", intArg(3), 10000)
     .option("--diagnose-every <n>", "every n steps: gradient flow against the time lag, W_hh spectra and clipping statistics into metrics.jsonl, weights into DIR/trajectory (0: off)", intArg(0), 0)
@@ -137,14 +129,24 @@ function split(corpus: Corpus, valFraction: number): { train: TokenArray; val: T
   return { train: corpus.tokens.subarray(0, nTrain) as TokenArray, val: valFraction > 0 ? (corpus.tokens.subarray(nTrain) as TokenArray) : null };
 }
 
-function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: number, T: number): void {
+function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: number, T: number, unit: string): void {
   const need = B * T + 1;
   if (train.length < need) {
-    throw new InputError(`${what} leaves ${fmtInt(train.length)} characters for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${fmtInt(need)}); use a longer text or a smaller --batch or --seq`);
+    throw new InputError(`${what} leaves ${fmtInt(train.length)} ${unit} for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${fmtInt(need)}); use a longer text or a smaller --batch or --seq`);
   }
   if (val && val.length < need) {
-    throw new InputError(`${what} leaves ${fmtInt(val.length)} characters for validation, fewer than one batch needs (${fmtInt(need)}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`);
+    throw new InputError(`${what} leaves ${fmtInt(val.length)} ${unit} for validation, fewer than one batch needs (${fmtInt(need)}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`);
   }
+}
+
+/** The files of a run folder: a fresh run writes none of them where they exist. */
+const RUN_FILES = ["checkpoint.safetensors", "best.safetensors", "metrics.jsonl", "trajectory"];
+
+/** Threads to use: as given (checked against the batch and the maximum), else all cores up to the batch. */
+function threadsFor(o: TrainOpts, batch: number): number {
+  if (o.threads === undefined) return Math.max(1, Math.min(availableParallelism(), batch, 32));
+  checkThreads(o.threads, batch);
+  return o.threads;
 }
 
 /** Options a resumed run may change; every other one must match the checkpoint. */
@@ -169,7 +171,7 @@ function configOf(o: TrainOpts, vocabSize: number): RunConfig {
   if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
   if (o.forgetBias !== undefined && o.cell !== "lstm") throw new InputError("--forget-bias is for --cell lstm");
   if (o.dropout > 0 && o.layers < 2) {
-    process.stderr.write("rnnlab: warning: --dropout acts between recurrent layers (as PyTorch's), so with --layers 1 it does nothing\n");
+    warn("rnnlab: warning: --dropout acts between recurrent layers (as PyTorch's), so with --layers 1 it does nothing\n");
   }
   if (o.init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn (with --nonlinearity relu)");
   return {
@@ -220,17 +222,30 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   let corpus: Corpus;
   let out: string;
   let norms: number[] = [];
+  let release: () => void;
   if (o.resume) {
     if (!given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
     out = o.out!;
     const ckPath = join(out, "checkpoint.safetensors");
+    checkOutputFolder(out, { flag: "--out" });
     if (!existsSync(ckPath)) throw new InputError(`${out} holds no checkpoint.safetensors to resume; start a new run without --resume`);
     const snap = readCheckpoint(ckPath);
-    const { config, runInfo } = useCheckpoint(ckPath, snap, (s) => ({
-      config: JSON.parse(s.metadata.config ?? "null") as RunConfig,
-      runInfo: JSON.parse(s.metadata.run ?? "null") as RunInfo,
-    }));
-    if (!config || !runInfo) throw new InputError(`checkpoint ${ckPath} cannot be used: it is not a training checkpoint of rnnlab train`);
+    const { config, runInfo } = useCheckpoint(ckPath, snap, (s) => {
+      if (s.metadata.run === undefined) throw new CheckpointError("it is not a training checkpoint of rnnlab train (no \"run\" metadata): rnnlab sample and eval take it, --resume does not");
+      let raw: unknown;
+      try {
+        raw = JSON.parse(s.metadata.run);
+      } catch {
+        throw new CheckpointError("metadata \"run\" is not valid JSON");
+      }
+      let cfg: unknown;
+      try {
+        cfg = JSON.parse(s.metadata.config ?? "");
+      } catch {
+        throw new CheckpointError("metadata \"config\" is missing or not valid JSON");
+      }
+      return { config: parseRunConfig(cfg), runInfo: parseRunInfo(raw) };
+    });
     const saved = settingsOf(config, runInfo);
     for (const [key, value] of Object.entries(o)) {
       if (MAY_CHANGE.has(key) || !given(key) || !(key in saved)) continue;
@@ -242,39 +257,63 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
         );
       }
     }
+    const threads = threadsFor(o, config.train.batch);
     const dataPath = file ?? (runInfo.data.path === EMBEDDED ? DEFAULT_CORPUS : runInfo.data.path);
-    corpus = loadCorpus(dataPath, undefined, { tokens: runInfo.data.tokens ?? "chars", vocabSize: runInfo.data.vocabSize });
+    checkNotRunFile(dataPath, out);
+    corpus = loadCorpus(dataPath, undefined, {
+      tokens: runInfo.data.tokens ?? "chars", vocabSize: runInfo.data.vocabSize,
+      missing: file ? "give the text the run was trained on" : `the run was trained on it: pass that text (or a copy) as FILE`,
+    });
     if (corpus.tokens.length !== runInfo.data.chars || corpus.hash !== runInfo.data.hash) {
-      throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} characters, hash ${runInfo.data.hash}); pass the same file`);
+      throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} ${corpus.vocab.kind === "words" ? "words" : "characters"}, hash ${runInfo.data.hash}); pass the same file`);
     }
     const parts = split(corpus, runInfo.data.valFraction);
-    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val, { threads: o.threads, spawn: nodeSpawn }));
-    const target = targetOf(o, run.stepsPerEpoch, runInfo.targetSteps);
-    info = {
-      ...runInfo,
-      targetSteps: target,
-      evalEvery: given("evalEvery") ? o.evalEvery : runInfo.evalEvery,
-      saveEvery: given("saveEvery") ? o.saveEvery! : given("evalEvery") ? o.evalEvery : runInfo.saveEvery,
-      sampleLength: given("sampleLength") ? o.sampleLength : runInfo.sampleLength,
-      finished: false,
-    };
-    if (target !== null && run.steps >= target) {
-      throw new InputError(`the run in ${out} already finished at step ${run.steps} of ${target}; pass a larger --steps (or --epochs) to train further`);
+    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val, { threads, spawn: nodeSpawn }));
+    try {
+      const target = targetOf(o, run.stepsPerEpoch, runInfo.targetSteps);
+      info = {
+        ...runInfo,
+        targetSteps: target,
+        evalEvery: given("evalEvery") ? o.evalEvery : runInfo.evalEvery,
+        saveEvery: given("saveEvery") ? o.saveEvery! : given("evalEvery") ? o.evalEvery : runInfo.saveEvery,
+        sampleLength: given("sampleLength") ? o.sampleLength : runInfo.sampleLength,
+        finished: false,
+      };
+      if (target !== null && run.steps >= target) {
+        throw new InputError(`the run in ${out} already finished at step ${run.steps} of ${target}; pass a larger --steps (or --epochs) to train further`);
+      }
+      release = lockFolder(out);
+    } catch (e) {
+      run.dispose();
+      throw e;
     }
-    norms = truncateMetrics(join(out, "metrics.jsonl"), run.steps);
+    try {
+      removeStaleTemps(out);
+      removeStaleTemps(join(out, "trajectory"));
+      norms = truncateMetrics(join(out, "metrics.jsonl"), run.steps);
+    } catch (e) {
+      run.dispose();
+      release();
+      throw e;
+    }
   } else {
     out = o.out ?? join("runs", `run-${timestamp()}`);
-    if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out} is a file; give a folder`);
-    if (existsSync(join(out, "checkpoint.safetensors"))) {
+    checkOutputFolder(out, { flag: "--out" });
+    const earlier = existsSync(out) ? RUN_FILES.filter((f) => existsSync(join(out, f))) : [];
+    if (earlier.includes("checkpoint.safetensors")) {
       throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
+    }
+    if (earlier.length) {
+      throw new InputError(`${out} already holds files of an earlier run (${earlier.join(", ")}) but no checkpoint to resume; choose another --out, or remove them first`);
     }
     const dataPath = file ?? DEFAULT_CORPUS;
     if (given("vocabSize") && o.tokens !== "words") throw new InputError("--vocab-size caps a word vocabulary; add --tokens words");
-    corpus = loadCorpus(dataPath, undefined, { tokens: o.tokens, vocabSize: o.vocabSize });
+    corpus = loadCorpus(dataPath, undefined, { tokens: o.tokens, vocabSize: o.vocabSize, missing: "give the path of a text file (or none, for the embedded Shakespeare)" });
     const config = configOf(o, corpus.vocab.size);
+    const threads = threadsFor(o, config.train.batch);
     const parts = split(corpus, o.valFraction);
-    checkSizes(file ?? "the embedded text", parts.train, parts.val, config.train.batch, config.train.k2);
-    run = new TrainingRun(config, corpus.vocab, parts.train, parts.val, { threads: o.threads, spawn: nodeSpawn });
+    checkSizes(file ?? "the embedded text", parts.train, parts.val, config.train.batch, config.train.k2, corpus.vocab.kind === "words" ? "words" : "characters");
+    run = new TrainingRun(config, corpus.vocab, parts.train, parts.val, { threads, spawn: nodeSpawn });
     info = {
       data: { path: file ?? EMBEDDED, chars: corpus.tokens.length, hash: corpus.hash, valFraction: o.valFraction, tokens: o.tokens, vocabSize: o.tokens === "words" ? o.vocabSize : undefined },
       targetSteps: targetOf(o, run.stepsPerEpoch, DEFAULT_STEPS),
@@ -285,12 +324,36 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       bestStep: null,
       finished: false,
     };
-    mkdirSync(out, { recursive: true });
+    try {
+      makeFolder(out);
+      release = lockFolder(out);
+    } catch (e) {
+      run.dispose();
+      throw e;
+    }
+    removeStaleTemps(out);
   }
   try {
     return await trainLoop(run, info, corpus, out, o, norms);
   } finally {
     run.dispose();
+    release();
+  }
+}
+
+/** A resumed run rewrites its folder's files: the text it reads must be none of them. */
+function checkNotRunFile(path: string, out: string): void {
+  const inRun = [...RUN_FILES.map((f) => join(out, f))];
+  const traj = join(out, "trajectory");
+  if (existsSync(traj)) {
+    try {
+      for (const f of readdirSync(traj)) inRun.push(join(traj, f));
+    } catch {
+      // unreadable: nothing of it is rewritten either
+    }
+  }
+  for (const f of inRun) {
+    if (existsSync(f) && existsSync(path) && sameFile(path, f)) throw new InputError(`the text ${path} is ${f}, a file of the run itself; pass the text the run was trained on`);
   }
 }
 
@@ -329,11 +392,14 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   progress.line(`compute: ${defaultKernels().name} kernels, ${run.threads} thread${run.threads > 1 ? "s" : ""}`);
   progress.line(`run folder: ${out}${run.steps > 0 ? ` (resuming at step ${run.steps})` : ""}`);
 
-  const metricsFd = openSync(metricsPath, "a");
-  const writeMetrics = (rec: Record<string, unknown>) => writeSync(metricsFd, `${JSON.stringify(rec)}\n`);
+  const metrics = new Appender(metricsPath);
+  const writeMetrics = (rec: Record<string, unknown>) => metrics.write(`${JSON.stringify(rec)}\n`);
+  // the step of the checkpoint on disk (null: this run has saved none yet)
+  let savedStep: number | null = run.steps > 0 ? run.steps : null;
   const save = (finished: boolean) => {
     info.finished = finished;
     writeCheckpoint(ckPath, run.snapshot({ run: JSON.stringify(info) }));
+    savedStep = run.steps;
   };
   const saveBest = (val: number) => {
     const snap: Snapshot = run.snapshot({ run: JSON.stringify(info), val_loss: String(val) });
@@ -341,6 +407,9 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
     snap.tensors = Object.fromEntries(Object.entries(snap.tensors).filter(([k]) => names.has(k)));
     writeCheckpoint(bestPath, snap);
   };
+  const intact = () => savedStep === null
+    ? `no checkpoint was saved (the first was due at step ${Math.min(info.saveEvery, info.evalEvery)})`
+    : `the checkpoint of step ${savedStep} in ${out} is intact`;
 
   let interrupted = false;
   const onSigint = () => {
@@ -348,6 +417,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
     interrupted = true;
   };
   process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint); // a polite kill saves the checkpoint as Ctrl-C does
 
   const t0 = performance.now();
   let trainSeconds = 0;
@@ -358,7 +428,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   let recentN = 0;
   let last = { loss: NaN, grad: NaN };
   let lastVal = null as number | null;
-  let lastSaved = run.steps;
+  let lastSkipLine = -Infinity;
   const target = info.targetSteps;
   const timeLimit = o.time !== undefined ? o.time * 60 : Infinity;
   const perStep = () => (recentN > 0 ? recentSum / Math.min(recentN, RECENT) : NaN);
@@ -376,8 +446,9 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
     const rec = diagnose(run.model, probe!.inputs, probe!.targets, t.k1, { step: run.steps, clip: clipSummary(norms, t.clipNorm) });
     writeMetrics(rec as unknown as Record<string, unknown>);
     // the weights, for the loss surface's trajectory (rnnlab surface --checkpoint)
-    mkdirSync(trajectoryDir, { recursive: true });
+    makeFolder(trajectoryDir);
     const names = run.model.store.params;
+    for (const p of names) checkFinite(p.name, p.value, "refusing to save non-finite numbers");
     const tensors = Object.fromEntries(names.map((p) => [p.name, { shape: [...p.shape], data: p.value as Float32Array }]));
     writeFileAtomic(join(trajectoryDir, `step-${String(run.steps).padStart(8, "0")}.safetensors`), encodeSafetensors(tensors, { step: String(run.steps) }));
     const top = rec.layers[rec.layers.length - 1];
@@ -423,7 +494,12 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
         step: r.step, epoch: run.batcher.epoch, loss: r.loss, ...(words ? { ppl: Math.exp(r.loss) } : { bpc: r.loss / LN2 }), grad_norm: r.gradNorm, clipped: r.clipped, skipped: r.skipped,
         lr: run.optimizer.lr, chars_per_s: Math.round(charsPerStep / dt), elapsed_s: +(trainSeconds).toFixed(3),
       };
-      if (r.skipped) progress.line(`step ${r.step}: skipped the update (loss ${r.loss}, gradient norm ${r.gradNorm})`);
+      if (r.skipped && r.step - lastSkipLine >= 100) {
+        // one line per 100 steps at most: a diverged run under --on-nonfinite skip skips every step
+        const n = run.trainer.stats.skipped;
+        progress.line(`step ${r.step}: skipped the update (loss ${r.loss}, gradient norm ${r.gradNorm}); ${fmtInt(n)} skipped so far, the weights stay as they were`);
+        lastSkipLine = r.step;
+      }
       norms.push(r.gradNorm);
       const jump = watch.observe(r.step, r.gradNorm);
       if (jump) {
@@ -440,35 +516,36 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
       }
       writeMetrics(rec);
       if (probe && (run.steps % o.diagnoseEvery === 0 || done)) runDiagnostics();
-      if (run.steps % info.saveEvery === 0 && !done) {
-        save(false);
-        lastSaved = run.steps;
-      }
+      if (run.steps % info.saveEvery === 0 && !done) save(false);
       progress.update(run.steps, totalForBar(), {
         loss: last.loss.toFixed(3), bpc: second(last.loss), val: lastVal === null ? "-" : (lastVal as number).toFixed(3), grad: last.grad.toFixed(2),
         clip: clippedShare(), speed: fmtInt(Math.round(speed())), eta: fmtDuration(eta()),
       });
       await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar in
     }
+    const finished = target !== null && run.steps >= target;
+    if (run.steps !== savedStep || finished) save(finished);
   } catch (e) {
     progress.stop();
-    closeSync(metricsFd);
+    metrics.close();
     process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
     if (e instanceof NonFiniteError) {
-      process.stderr.write(`rnnlab: ${e.message}; the checkpoint of step ${lastSaved} in ${out} is intact\n`);
+      warn(`rnnlab: ${e.message}; ${intact()}\n`);
       return 1;
     }
+    if (e instanceof WriteError) throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${savedStep !== null ? ` (continue it with --resume)` : ""}`);
+    if (e instanceof CheckpointError) throw new CheckpointError(`${e.message}; ${intact()}`);
     throw e;
   }
-  const finished = target !== null && run.steps >= target;
-  if (run.steps !== lastSaved || finished) save(finished);
   progress.stop();
-  closeSync(metricsFd);
+  metrics.close();
   process.off("SIGINT", onSigint);
+  process.off("SIGTERM", onSigint);
   const wall = (performance.now() - t0) / 1000;
   const rel = relative(process.cwd(), ckPath) || ckPath;
   if (interrupted) {
-    process.stdout.write(`interrupted at step ${run.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
+    say(`interrupted at step ${run.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
     return 130;
   }
   const best = info.bestVal !== null ? `, best ${info.bestVal.toFixed(3)} at step ${info.bestStep}` : "";
@@ -476,8 +553,10 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const valText = finalVal !== null
     ? `; validation ${finalVal.toFixed(3)} nats/${unit} (${words ? `perplexity ${Math.exp(finalVal).toFixed(1)}` : `${(finalVal / LN2).toFixed(3)} bits/char`})${best}`
     : "";
-  process.stdout.write(`done: ${run.steps} steps in ${fmtDuration(wall)}${valText}\n`);
-  process.stdout.write(`files: ${rel}, ${join(out, "best.safetensors")}, ${metricsPath}\n`);
-  process.stdout.write(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
+  const skipped = run.trainer.stats.skipped;
+  const skippedText = skipped ? `; ${fmtInt(skipped)} update${skipped > 1 ? "s" : ""} skipped (non-finite, --on-nonfinite skip)` : "";
+  say(`done: ${run.steps} steps in ${fmtDuration(wall)}${valText}${skippedText}\n`);
+  say(`files: ${rel}, ${join(out, "best.safetensors")}, ${metricsPath}\n`);
+  say(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
   return 0;
 }

@@ -1,11 +1,17 @@
-// Checkpoint files: a training run's Snapshot as a safetensors file, written atomically.
+// Checkpoint files: a training run's Snapshot as a safetensors file, written atomically, and
+// never with a NaN or an infinity in it.
 
-import { CheckpointError, type Snapshot } from "../train/run.js";
+import { CheckpointError } from "../errors.js";
+import { checkSnapshotFinite, type Snapshot } from "../train/run.js";
 import { InputError, readBytes, writeFileAtomic } from "./files.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "./safetensors.js";
 
-/** Writes a snapshot to `path` atomically (the old file stays whole until the new one is). */
+/**
+ * Writes a snapshot to `path` atomically (the old file stays whole until the new one is). A
+ * snapshot holding a non-finite number is refused with a CheckpointError, and nothing is written.
+ */
 export function writeCheckpoint(path: string, snap: Snapshot): void {
+  checkSnapshotFinite(snap);
   writeFileAtomic(path, encodeSafetensors(snap.tensors, snap.metadata));
 }
 

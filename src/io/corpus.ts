@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { TokenEncoder, VocabCollector, type TokenArray } from "../data/corpus.js";
 import { CharVocab, type Vocab } from "../data/vocab.js";
 import { WordCounter, WordEncoder, WordVocab } from "../data/words.js";
-import { InputError } from "./files.js";
+import { errnoOf, InputError, whyOf } from "./files.js";
 
 /** The embedded default corpus: tiny Shakespeare (public domain; compiled by the char-rnn project). */
 export const DEFAULT_CORPUS = fileURLToPath(new URL("../../data/tinyshakespeare.txt", import.meta.url));
@@ -24,7 +24,7 @@ export interface Corpus {
 const CHUNK = 1 << 20;
 
 /** Calls `each` with the file's text in chunks, after checking it is readable, non-empty, UTF-8 and not binary. */
-function readChunks(path: string, each: (s: string) => void): void {
+function readChunks(path: string, each: (s: string) => void, missing: string): void {
   let size: number;
   try {
     const st = statSync(path);
@@ -32,16 +32,26 @@ function readChunks(path: string, each: (s: string) => void): void {
     size = st.size;
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`${path} does not exist; give the path of a text file (or none, for the embedded Shakespeare)`);
+    throw new InputError(errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR" ? `${path} does not exist; ${missing}` : `cannot read ${path}: ${whyOf(e)}`);
   }
-  if (size === 0) throw new InputError(`${path} is empty; give a text file with something to learn from`);
-  const fd = openSync(path, "r");
+  if (size === 0) throw new InputError(`${path} is empty; give a text file with something in it`);
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw new InputError(`cannot read ${path}: ${whyOf(e)}`);
+  }
   try {
     const buf = new Uint8Array(CHUNK);
     const dec = new TextDecoder("utf-8", { fatal: true });
     let offset = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, CHUNK, null);
+      } catch (e) {
+        throw new InputError(`cannot read ${path}: ${whyOf(e)}`);
+      }
       if (n === 0) break;
       const bytes = buf.subarray(0, n);
       const nul = bytes.indexOf(0);
@@ -72,6 +82,8 @@ export interface TokenizeOptions {
   tokens?: "chars" | "words";
   /** Words: keep the most frequent, up to this many tokens with <unk> and <eos>. Default 10000. */
   vocabSize?: number;
+  /** What to say after "PATH does not exist;". Default: "give the path of a text file". */
+  missing?: string;
 }
 
 /**
@@ -80,20 +92,21 @@ export interface TokenizeOptions {
  * outside it is an InputError; a word outside it is <unk>).
  */
 export function loadCorpus(path: string, vocab?: Vocab, options: TokenizeOptions = {}): Corpus {
+  const missing = options.missing ?? "give the path of a text file";
   const words = vocab ? vocab.kind === "words" : options.tokens === "words";
   if (words) {
     const counter = new WordCounter();
-    readChunks(path, (s) => counter.add(s));
+    readChunks(path, (s) => counter.add(s), missing);
     counter.finish();
     const v = (vocab as WordVocab | undefined) ?? counter.vocab(options.vocabSize ?? 10000);
     const enc = new WordEncoder(v, counter.count);
-    readChunks(path, (s) => enc.add(s));
+    readChunks(path, (s) => enc.add(s), missing);
     enc.finish();
     return { path, vocab: v, tokens: enc.tokens, hash: enc.hash };
   }
   if (vocab && !(vocab instanceof CharVocab)) throw new Error("loadCorpus: a character vocabulary must be a CharVocab");
   const collector = new VocabCollector();
-  readChunks(path, (s) => collector.add(s));
+  readChunks(path, (s) => collector.add(s), missing);
   const v = vocab ?? collector.vocab();
   const enc = new TokenEncoder(v, collector.count);
   readChunks(path, (s) => {
@@ -102,6 +115,6 @@ export function loadCorpus(path: string, vocab?: Vocab, options: TokenizeOptions
     } catch (e) {
       throw new InputError(`${path}: ${(e as Error).message} of the model; use text made of the characters it was trained on`);
     }
-  });
+  }, missing);
   return { path, vocab: v, tokens: enc.tokens, hash: enc.hash };
 }

@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { joinSafetensors } from "../../test/helpers/safetensors-bytes.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "./safetensors.js";
 
-function raw(header: unknown, data: number[] = []): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
+const raw = joinSafetensors;
 
 describe("safetensors", () => {
   it("round-trips F32, F64 and I32 tensors and metadata bit for bit", () => {

@@ -2,6 +2,8 @@
 // (finite-difference gradient checks and PyTorch parity to 1e-9). Every buffer in rnnlab is a
 // flat, row-major Float32Array or Float64Array; shapes live beside it, never inside it.
 
+import { ResourceError } from "../errors.js";
+
 /** The element type of a buffer: `"float32"` for work, `"float64"` for verification. */
 export type DType = "float32" | "float64";
 
@@ -22,9 +24,14 @@ export function setFloat32Allocator(f: ((n: number) => Float32Array) | null): vo
   float32Allocator = f ?? ((n) => new Float32Array(n));
 }
 
-/** A zeroed buffer of `n` elements of `dtype`. */
+/** A zeroed buffer of `n` elements of `dtype`; a ResourceError when it cannot be had. */
 export function alloc(dtype: DType, n: number): Float {
-  return dtype === "float64" ? new Float64Array(n) : float32Allocator(n);
+  try {
+    return dtype === "float64" ? new Float64Array(n) : float32Allocator(n);
+  } catch (e) {
+    if (e instanceof RangeError) throw new ResourceError(`out of memory: a buffer of ${n.toLocaleString("en-US")} ${dtype} numbers cannot be allocated (${e.message}); use a smaller model, batch or window`);
+    throw e;
+  }
 }
 
 /** A new buffer of `dtype` holding `values` (rounded to float32 when `dtype` is float32). */

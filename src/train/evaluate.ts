@@ -25,6 +25,8 @@ export interface EvaluateOptions {
 export function evaluateLoss(model: EvalModel, tokens: TokenArray, B: number, T: number, o: EvaluateOptions = {}): { loss: number; count: number } {
   const S = Math.floor((tokens.length - 1) / B);
   if (S < 1) throw new RangeError(`evaluate: ${tokens.length} tokens are too few for ${B} streams`);
+  if (!(Number.isSafeInteger(T) && T >= 1)) throw new RangeError(`evaluate: steps per window must be a whole number >= 1, got ${T}`);
+  T = Math.min(T, o.partial ? S : T); // a window longer than the streams would only be partial: no larger buffers than the text needs
   const inputs = new Int32Array(T * B);
   const targets = new Int32Array(T * B);
   const state = model.createState(B);

@@ -5,6 +5,7 @@
 // Every `step()` mutates `store.values` (and the optimizer's state) and leaves `store.grads` alone.
 // References: https://pytorch.org/docs/stable/optim.html
 
+import { finiteInFloat32 } from "../errors.js";
 import { alloc, type Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { defaultKernels } from "../tensor/select.js";
@@ -30,6 +31,12 @@ function checkHyper(what: string, v: number, ok: boolean): void {
   if (!ok || !Number.isFinite(v)) throw new RangeError(`${what}: invalid value ${v}`);
 }
 
+/**
+ * State buffers that hold running sums or averages of squared gradients: never negative, so a
+ * checkpoint holding a negative one is corrupt (its square root would be NaN).
+ */
+export const NON_NEGATIVE_STATE: ReadonlySet<string> = new Set(["sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq"]);
+
 /** Options every optimizer takes. */
 export interface OptimizerOptions {
   /** Kernel set of the update. Default: `defaultKernels()`. */
@@ -37,18 +44,29 @@ export interface OptimizerOptions {
 }
 
 abstract class Base {
-  lr: number;
+  private _lr = 0;
   protected steps = 0;
   protected readonly p: Float;
   protected readonly g: Float;
   protected readonly k: Kernels;
   constructor(protected readonly store: ParamStore, lr: number, kernels?: Kernels) {
-    checkHyper("optimizer lr", lr, lr >= 0);
-    this.lr = lr;
     this.p = store.values;
+    this.lr = lr;
     this.g = store.grads;
     this.k = kernels ?? defaultKernels();
   }
+  /** The learning rate: >= 0 and, for float32 parameters, finite in float32 (1e39 would make every update infinite). */
+  get lr(): number {
+    return this._lr;
+  }
+  set lr(v: number) {
+    checkHyper("optimizer lr", v, v >= 0);
+    if (this.store.dtype === "float32" && !finiteInFloat32(v)) {
+      throw new RangeError(`optimizer lr: ${v} is not a float32 number (float32 holds 1.2e-38 to 3.4e38); every update would be infinite or zero`);
+    }
+    this._lr = v;
+  }
+
   get stepCount(): number {
     return this.steps;
   }

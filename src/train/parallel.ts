@@ -18,6 +18,7 @@ import type { Kernels } from "../tensor/kernels.js";
 import { LanguageModel, type LanguageModelOptions } from "../nn/language-model.js";
 import type { ParamStore } from "../nn/params.js";
 import type { SequenceModel } from "./tbptt.js";
+import { MAX_THREADS } from "./memory.js";
 
 const GEN = 0;
 const OP = 1;
@@ -30,7 +31,7 @@ const DROPOUT_CALLS = 7;
 const FAILED = 8;
 const DONE = 16; // + worker index
 const READY = 48; // + worker index
-const CTRL_INTS = 80;
+const CTRL_INTS = 80; // DONE and READY hold a slot per worker: at most 32 (MAX_THREADS)
 
 const FORWARD = 1;
 const BACKWARD = 2;
@@ -228,7 +229,7 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
     readonly lm: LanguageModel, readonly B: number, readonly capacity: number, readonly threads: number,
     k: SharedMemoryKernels, module: WebAssembly.Module, spawn: Spawn, waitForWorkers = true,
   ) {
-    if (!(threads >= 2 && threads <= B)) throw new RangeError(`data parallelism: threads must be in [2, batch = ${B}], got ${threads}`);
+    if (!(threads >= 2 && threads <= B && threads <= MAX_THREADS)) throw new RangeError(`data parallelism: threads must be in [2, min(batch = ${B}, ${MAX_THREADS})], got ${threads}`);
     if (!k.arena.holds(lm.store.values)) throw new Error("data parallelism: the model's parameters must live in the WebAssembly memory");
     this.store = lm.store;
     this.k = k;

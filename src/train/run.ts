@@ -21,6 +21,10 @@ import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js"
 import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
 import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
 import { defaultKernels } from "../tensor/select.js";
+import { CheckpointError } from "../errors.js";
+import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js";
+import { checkFinite, int, intOf, jsonOf, object, parseRunConfig } from "./schema.js";
+import { NON_NEGATIVE_STATE } from "./optim.js";
 
 /** The model half of a run's config. */
 export interface ModelConfig {
@@ -67,13 +71,7 @@ export interface Snapshot {
   metadata: Record<string, string>;
 }
 
-/** A snapshot that cannot be used (not rnnlab's, corrupt, or not matching its own config). */
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+export { CheckpointError };
 
 export const SNAPSHOT_FORMAT = "rnnlab-checkpoint/1";
 
@@ -87,7 +85,10 @@ function buildModel(m: ModelConfig, seed: number): LanguageModel {
 
 /** How a run computes: threads, and how to start one (platform-specific). */
 export interface RunOptions {
-  /** Threads for data parallelism over batch rows (1: none). Needs the WebAssembly kernels and `spawn`. Default 1. */
+  /**
+   * Threads for data parallelism over batch rows (1: none). Needs the WebAssembly kernels and
+   * `spawn`. At most the batch and MAX_THREADS (32) are used. Default 1.
+   */
   threads?: number;
   /** Starts a worker thread (io/threads.ts in Node). */
   spawn?: Spawn;
@@ -120,10 +121,11 @@ export class TrainingRun {
   ) {
     const { model: m, train: t } = config;
     if (m.vocabSize !== vocab.size) throw new RangeError(`vocabulary has ${vocab.size} tokens, the model ${m.vocabSize}`);
+    const threads = Math.max(1, Math.min(options.threads ?? 1, t.batch, MAX_THREADS));
+    checkTrainingFits(m, t, threads); // before any buffer is allocated
     this.model = buildModel(m, t.seed);
     this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
     const k = defaultKernels() as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
-    const threads = Math.min(options.threads ?? 1, t.batch);
     if (threads > 1 && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {
       this.parallel = new DataParallelLM(this.model, t.batch, t.k2, threads, k as SharedMemoryKernels, k.module, options.spawn, options.waitForThreads ?? true);
     }
@@ -216,46 +218,94 @@ export class TrainingRun {
     };
   }
 
-  /** A run continuing from a snapshot, on the same training and validation tokens. */
+  /**
+   * A run continuing from a snapshot, on the same training and validation tokens. Everything the
+   * snapshot says is checked first (train/schema.ts): a CheckpointError names what is wrong.
+   */
   static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions = {}): TrainingRun {
     const { config, vocab } = readHeader(snap);
-    const run = new TrainingRun(config, vocab, trainTokens, valTokens, options);
-    loadParams(run.model, snap);
     const meta = snap.metadata;
-    for (const [buf, flat] of Object.entries(run.optimizer.stateBuffers())) {
-      for (const p of run.model.store.params) flat.set(tensorOf(snap, `optim.${buf}.${p.name}`, p.shape).data, p.offset);
-    }
-    run.optimizer.setStepCount(intOf(meta, "optimizer_steps"));
-    const { numLayers: L, hiddenSize: H } = config.model;
+    const { numLayers: L, hiddenSize: H, vocabSize: V } = config.model;
     const B = config.train.batch;
+    // the counters, against each other, before anything is built
+    const step = intOf(meta, "step");
+    const optimizerSteps = intOf(meta, "optimizer_steps", 0, step);
+    const rawStats = object(jsonOf(meta, "stats"), '"stats"');
+    const stats = {
+      steps: int(rawStats.steps, '"stats".steps', step, step),
+      skipped: int(rawStats.skipped, '"stats".skipped', 0, step),
+      clipped: int(rawStats.clipped, '"stats".clipped', 0, step),
+    };
+    const position = intOf(meta, "data_position", step, step);
+    const dropoutCalls = intOf(meta, "dropout_calls");
+    const rng = jsonOf(meta, "rng");
     const hist = snap.tensors["state.history_inputs"] ? snap.tensors["state.history_inputs"].shape[0] : 0;
-    run.trainer.tbptt.restore({
+    if (hist > config.train.k2 - config.train.k1) throw new CheckpointError(`tensor "state.history_inputs" holds ${hist} steps, truncated BPTT(${config.train.k1}, ${config.train.k2}) keeps at most ${config.train.k2 - config.train.k1}`);
+    const ids = (name: string): Int32Array => {
+      const t = tensorOf(snap, name, [hist, B], "ids");
+      const d = t.data as Int32Array;
+      for (let i = 0; i < d.length; i++) if (d[i] < 0 || d[i] >= V) throw new CheckpointError(`tensor "${name}" holds token id ${d[i]}, outside the vocabulary of ${V}`);
+      return d;
+    };
+    const carried = {
       state: config.model.cell === "lstm"
         ? [tensorOf(snap, "state.h", [L, B, H]).data, tensorOf(snap, "state.c", [L, B, H]).data]
         : [tensorOf(snap, "state.h", [L, B, H]).data],
       history: hist,
-      inputs: hist ? (tensorOf(snap, "state.history_inputs", [hist, B]).data as Int32Array) : null,
-      targets: hist ? (tensorOf(snap, "state.history_targets", [hist, B]).data as Int32Array) : null,
-    });
-    const stats = jsonOf(meta, "stats") as { steps: number; skipped: number; clipped: number };
-    Object.assign(run.trainer.stats, { steps: stats.steps, skipped: stats.skipped, clipped: stats.clipped });
-    run.batcher.position = intOf(meta, "data_position");
+      inputs: hist ? ids("state.history_inputs") : null,
+      targets: hist ? ids("state.history_targets") : null,
+    };
+    const run = new TrainingRun(config, vocab, trainTokens, valTokens, options);
     try {
-      run.rng.setState(jsonOf(meta, "rng") as number[]);
-      run.model.rnn.dropoutCalls = intOf(meta, "dropout_calls");
+      loadParams(run.model, snap);
+      for (const [buf, flat] of Object.entries(run.optimizer.stateBuffers())) {
+        for (const p of run.model.store.params) {
+          const name = `optim.${buf}.${p.name}`;
+          const t = tensorOf(snap, name, p.shape);
+          if (NON_NEGATIVE_STATE.has(buf)) {
+            for (let i = 0; i < t.data.length; i++) if (!(t.data[i] >= 0)) throw new CheckpointError(`tensor "${name}" holds ${t.data[i]} at element ${i}, but a running average of squares is never negative; the checkpoint is corrupt: use an earlier one`);
+          }
+          flat.set(t.data, p.offset);
+        }
+      }
+      run.optimizer.setStepCount(optimizerSteps);
+      run.trainer.tbptt.restore(carried);
+      Object.assign(run.trainer.stats, stats);
+      run.batcher.position = position;
+      try {
+        run.rng.setState(rng as number[]);
+      } catch (e) {
+        throw new CheckpointError(`metadata "rng" is not a generator state: ${(e as Error).message}`);
+      }
+      run.model.rnn.dropoutCalls = dropoutCalls;
     } catch (e) {
-      throw new CheckpointError(`bad RNG state: ${(e as Error).message}`);
+      run.dispose();
+      throw e;
     }
     return run;
   }
 }
 
-/** The model, vocabulary and config of a snapshot (weights only: enough to sample and evaluate). */
+/**
+ * The model, vocabulary and config of a snapshot (weights only: enough to sample and evaluate).
+ * The config, vocabulary and weights are checked first: a CheckpointError names what is wrong.
+ */
 export function modelFromSnapshot(snap: Snapshot): { model: LanguageModel; vocab: Vocab; config: RunConfig } {
   const { config, vocab } = readHeader(snap);
+  checkInferenceFits(config.model, 1, 1); // the weights themselves; evaluation checks its own windows
   const model = buildModel(config.model, config.train.seed);
   loadParams(model, snap);
   return { model, vocab, config };
+}
+
+/**
+ * Throws a CheckpointError when a snapshot holds a non-finite number in any float tensor; used
+ * before every save, so that no checkpoint ever holds NaN or an infinity.
+ */
+export function checkSnapshotFinite(snap: Snapshot): void {
+  for (const [name, t] of Object.entries(snap.tensors)) {
+    if (!(t.data instanceof Int32Array)) checkFinite(name, t.data, "refusing to save non-finite numbers");
+  }
 }
 
 /** What generation starts from when no prime is given: a line break (a newline character, or <eos>), else the first token. */
@@ -265,11 +315,11 @@ export function defaultPrime(vocab: Vocab): string {
 
 function readHeader(snap: Snapshot): { config: RunConfig; vocab: Vocab } {
   if (snap.metadata.format !== SNAPSHOT_FORMAT) {
-    throw new CheckpointError(`not an rnnlab checkpoint (metadata "format" is ${JSON.stringify(snap.metadata.format ?? null)}, expected "${SNAPSHOT_FORMAT}")`);
+    const f = snap.metadata.format;
+    throw new CheckpointError(`not an rnnlab checkpoint (metadata "format" is ${typeof f === "string" ? JSON.stringify(f.slice(0, 40)) : "missing"}, expected "${SNAPSHOT_FORMAT}")`);
   }
-  const config = jsonOf(snap.metadata, "config") as RunConfig;
+  const config = parseRunConfig(jsonOf(snap.metadata, "config"));
   const chars = jsonOf(snap.metadata, "vocab");
-  if (!config || typeof config !== "object" || !config.model || !config.train) throw new CheckpointError("metadata \"config\" lacks the model or train part");
   if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError("metadata \"vocab\" is not a list of tokens");
   const kind = snap.metadata.tokens ?? "chars";
   if (kind !== "chars" && kind !== "words") throw new CheckpointError(`metadata "tokens" must be "chars" or "words", got ${JSON.stringify(kind)}`);
@@ -283,30 +333,25 @@ function readHeader(snap: Snapshot): { config: RunConfig; vocab: Vocab } {
   return { config, vocab };
 }
 
+/** Loads every parameter's tensor, each checked for shape, dtype and finiteness before the first is written. */
 function loadParams(model: LanguageModel, snap: Snapshot): void {
-  for (const p of model.store.params) p.value.set(tensorOf(snap, p.name, p.shape).data);
+  const tensors = model.store.params.map((p) => tensorOf(snap, p.name, p.shape));
+  model.store.params.forEach((p, i) => p.value.set(tensors[i].data));
 }
 
-function tensorOf(snap: Snapshot, name: string, shape: readonly number[]): Snapshot["tensors"][string] {
-  const t = snap.tensors[name];
+/**
+ * A snapshot's tensor, checked: present, of this shape, and either floating point and finite
+ * (weights, optimizer state, carried state) or, for `kind: "ids"`, 32-bit integers.
+ */
+function tensorOf(snap: Snapshot, name: string, shape: readonly number[], kind: "float" | "ids" = "float"): Snapshot["tensors"][string] {
+  const t = Object.hasOwn(snap.tensors, name) ? snap.tensors[name] : undefined;
   if (!t) throw new CheckpointError(`tensor "${name}" is missing`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new CheckpointError(`tensor "${name}" has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`);
   }
-  return t;
-}
-
-function jsonOf(meta: Record<string, string>, key: string): unknown {
-  if (meta[key] === undefined) throw new CheckpointError(`metadata "${key}" is missing`);
-  try {
-    return JSON.parse(meta[key]);
-  } catch {
-    throw new CheckpointError(`metadata "${key}" is not valid JSON`);
+  if (kind === "ids" ? !(t.data instanceof Int32Array) : t.data instanceof Int32Array) {
+    throw new CheckpointError(`tensor "${name}" holds ${t.data instanceof Int32Array ? "integers (I32)" : "floating-point numbers"}, but ${kind === "ids" ? "token ids are I32" : "it must be floating point (F32, F16, BF16 or F64)"}; the checkpoint is corrupt`);
   }
-}
-
-function intOf(meta: Record<string, string>, key: string): number {
-  const v = Number(meta[key]);
-  if (meta[key] === undefined || !Number.isSafeInteger(v) || v < 0) throw new CheckpointError(`metadata "${key}" is not a whole number`);
-  return v;
+  if (kind === "float") checkFinite(name, t.data);
+  return t;
 }

@@ -16,9 +16,10 @@ import { alloc, type DType, type Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { Rng } from "../tensor/rng.js";
 import { defaultKernels } from "../tensor/select.js";
-import { clipGradNorm, gradNorm } from "./clip.js";
 import { OmegaRegularizer } from "./omega.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
+import { Updater, type NonFinitePolicy } from "./trainer.js";
+import { checkTaskFits } from "./memory.js";
 
 /** A task run's settings. */
 export interface TaskRunConfig {
@@ -41,6 +42,8 @@ export interface TaskRunConfig {
   clip: number | null;
   /** Weight λ of Pascanu's Ω regulariser (0: off; Elman RNN only). */
   omega?: number;
+  /** A step whose loss, gradient or update is not finite: skipped and counted (default), or stop with a NonFiniteError. */
+  nonFinite?: NonFinitePolicy;
   seed: number;
   dtype?: DType;
 }
@@ -52,6 +55,8 @@ export interface TaskStepReport {
   /** Gradient norm before clipping (including Ω's gradient). */
   gradNorm: number;
   clipped: boolean;
+  /** Whether the update was skipped (non-finite loss, gradient or update; the weights stayed as they were). */
+  skipped: boolean;
   /** Ω (without λ), when the regulariser is on. */
   omega: number | null;
 }
@@ -206,16 +211,30 @@ export class TaskRun {
   readonly task: Task;
   readonly model: TaskModel;
   readonly optimizer: Optimizer;
-  steps = 0;
+  /** The one place an update happens (train/trainer.ts): clipping, non-finite checks, undo. */
+  readonly updater: Updater;
   private readonly rng: Rng;
   private test: { batch: TaskBatch; chunks: TaskBatch[] } | null = null;
 
   constructor(readonly config: TaskRunConfig, kernels?: Kernels) {
     this.task = createTask(config.task, config.length);
     if (config.omega && config.cell !== "rnn") throw new RangeError("the Ω regulariser is for --cell rnn (Pascanu et al. 2013 used it on tanh RNNs)");
+    const t = this.task;
+    checkTaskFits({ steps: t.steps, inputSize: t.inputSize, outputSize: t.outputSize, every: t.output === "class-every", cell: config.cell, hidden: config.hidden, layers: config.layers ?? 1, batch: config.batch });
     this.model = new TaskModel(this.task, config, kernels);
     this.optimizer = createOptimizer(config.optimizer, this.model.store, { lr: config.lr, momentum: config.momentum ?? 0, kernels: this.model.k });
+    this.updater = new Updater(this.model.store, this.optimizer, { clipNorm: config.clip ?? undefined, nonFinite: config.nonFinite ?? "skip" });
     this.rng = new Rng(config.seed * 2 + 1);
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.updater.stats.steps;
+  }
+
+  /** Steps taken, updates skipped (non-finite) and updates whose gradient was clipped. */
+  get stats(): { steps: number; skipped: number; clipped: number } {
+    return this.updater.stats;
   }
 
   /** One update on B fresh sequences. */
@@ -225,12 +244,8 @@ export class TaskRun {
     m.store.zeroGrad();
     const loss = m.forward(batch);
     const omega = m.backward(batch, this.config.omega ?? 0);
-    const k = m.k;
-    const norm = this.config.clip !== null ? clipGradNorm(m.store, this.config.clip, 2, { kernels: k }) : gradNorm(m.store, 2, k);
-    const clipped = this.config.clip !== null && norm > this.config.clip;
-    if (Number.isFinite(norm)) this.optimizer.step(); // a non-finite gradient is never written into the weights
-    this.steps++;
-    return { step: this.steps, loss, gradNorm: norm, clipped, omega };
+    const r = this.updater.apply(loss);
+    return { ...r, loss, omega };
   }
 
   /**

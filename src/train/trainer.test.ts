@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LanguageModel } from "../nn/language-model.js";
-import { Adam, SGD } from "./optim.js";
-import { NonFiniteError, Trainer } from "./trainer.js";
+import { Adam, RMSprop, SGD } from "./optim.js";
+import { NonFiniteError, Trainer, Updater } from "./trainer.js";
 
 function tinyLM(seed = 1) {
   return new LanguageModel({ vocabSize: 5, embedSize: 4, hiddenSize: 6, dtype: "float64", seed });
@@ -58,5 +58,65 @@ describe("Trainer", () => {
     expect(r2.skipped).toBe(false);
     expect(Number.isFinite(r2.loss)).toBe(true);
     expect(tr.stats).toEqual({ steps: 2, skipped: 1, clipped: 0 });
+  });
+
+  it("an update that makes a weight non-finite is undone: parameters, optimizer state and step count as before (stop and skip)", () => {
+    for (const policy of ["stop", "skip"] as const) {
+      // float32 weights, a learning rate finite in float32 that overflows them: 3e38 x 10
+      const lm = new LanguageModel({ vocabSize: 5, embedSize: 4, hiddenSize: 6, seed: 3 });
+      const opt = new SGD(lm.store, { lr: 3e38, momentum: 0.9 });
+      const up = new Updater(lm.store, opt, { nonFinite: policy });
+      const hh = lm.store.get("rnn.weight_hh_l0");
+      lm.store.zeroGrad();
+      hh.grad[2] = 10;
+      const before = lm.store.values.slice();
+      const momentum = opt.stateBuffers().momentum_buffer.slice();
+      let err: unknown = null;
+      let r = null;
+      try {
+        r = up.apply(1.5);
+      } catch (e) {
+        err = e;
+      }
+      if (policy === "stop") {
+        expect(err).toBeInstanceOf(NonFiniteError);
+        expect((err as Error).message).toMatch(/step 1: the update made a parameter of rnn\.weight_hh_l0 -Infinity .*the update was undone/);
+      } else {
+        expect(r).toMatchObject({ step: 1, skipped: true });
+        expect(up.stats).toEqual({ steps: 1, skipped: 1, clipped: 0 });
+      }
+      expect(lm.store.values).toEqual(before);
+      expect(opt.stateBuffers().momentum_buffer).toEqual(momentum);
+      expect(opt.stepCount).toBe(0);
+      // the same update at a learning rate float32 can take goes through
+      opt.lr = 1e-3;
+      lm.store.zeroGrad();
+      hh.grad[2] = 10;
+      expect(up.apply(1.5).skipped).toBe(false);
+      expect(hh.value[2]).toBeCloseTo(before[hh.offset + 2] - 1e-2, 6);
+    }
+  });
+
+  it("an update that makes the optimizer's state non-finite is undone too", () => {
+    const lm = tinyLM();
+    const opt = new RMSprop(lm.store, { lr: 1e-3 });
+    const up = new Updater(lm.store, opt, { nonFinite: "skip" });
+    lm.store.zeroGrad();
+    lm.store.grads[0] = 1e200; // its square overflows float64's square_avg
+    const before = lm.store.values.slice();
+    const r = up.apply(1);
+    expect(r.skipped).toBe(true);
+    expect(lm.store.values).toEqual(before);
+    expect(opt.stateBuffers().square_avg.every((x) => x === 0)).toBe(true);
+  });
+
+  it("a learning rate must be finite in float32 for float32 weights (1e39 would make every update infinite)", () => {
+    const f32 = new LanguageModel({ vocabSize: 5, embedSize: 4, hiddenSize: 6 });
+    expect(() => new SGD(f32.store, { lr: 1e39 })).toThrow(/not a float32 number/);
+    expect(() => new Adam(f32.store, { lr: 1e-50 })).toThrow(/not a float32 number/);
+    const opt = new Adam(f32.store, { lr: 1e-3 });
+    expect(() => (opt.lr = Infinity)).toThrow(RangeError);
+    expect(opt.lr).toBe(1e-3);
+    expect(new SGD(tinyLM().store, { lr: 1e39 }).lr).toBe(1e39); // float64 holds it
   });
 });

@@ -5,21 +5,15 @@
 import type { Float } from "../tensor/dtype.js";
 import { defaultKernels } from "../tensor/select.js";
 import { clipGradNorm, clipGradValue, gradNorm, type NormType } from "./clip.js";
+import type { ParamStore } from "../nn/params.js";
 import type { Optimizer } from "./optim.js";
 import { TruncatedBPTT, type SequenceModel, type StepArray } from "./tbptt.js";
 
-/** What to do when the loss or the gradient norm is NaN or infinite. */
+/** What to do when the loss, the gradient or the update is NaN or infinite. */
 export type NonFinitePolicy = "skip" | "stop";
 
-/** Options of a Trainer. */
-export interface TrainerOptions {
-  optimizer: Optimizer;
-  /** Batch size (parallel streams). */
-  batch: number;
-  /** Truncated BPTT: new steps per update. */
-  k1: number;
-  /** Truncated BPTT: steps backpropagated through (>= k1). Default k1. */
-  k2?: number;
+/** How a gradient becomes an update: clipping, and what to do with non-finite numbers. */
+export interface UpdateOptions {
   /** Clip the total gradient norm to this value (clipGradNorm). Default: no norm clipping. */
   clipNorm?: number;
   /** Norm type for clipping and for the reported norm. Default 2. */
@@ -27,11 +21,24 @@ export interface TrainerOptions {
   /** Clamp every gradient element to ±clipValue (after norm clipping). Default: none. */
   clipValue?: number;
   /**
-   * `"stop"` (default) throws a NonFiniteError naming the step and the norm; `"skip"` drops the
-   * update, counts it, resets the carried state if it is no longer finite, and goes on.
-   * Either way the parameters are never updated from a NaN or infinite gradient.
+   * `"stop"` (default) throws a NonFiniteError naming the step and what was not finite; `"skip"`
+   * drops the update, counts it, and goes on. Either way the parameters and the optimizer state
+   * are never left holding a NaN or an infinity: a step whose loss or gradient is not finite is
+   * not applied, and an update that would make a parameter or the optimizer's state non-finite
+   * (a learning rate too large for float32, say) is undone.
    */
   nonFinite?: NonFinitePolicy;
+}
+
+/** Options of a Trainer. */
+export interface TrainerOptions extends UpdateOptions {
+  optimizer: Optimizer;
+  /** Batch size (parallel streams). */
+  batch: number;
+  /** Truncated BPTT: new steps per update. */
+  k1: number;
+  /** Truncated BPTT: steps backpropagated through (>= k1). Default k1. */
+  k2?: number;
 }
 
 /** What one step did. */
@@ -42,26 +49,115 @@ export interface StepReport {
   loss: number;
   /** Total gradient norm before clipping. */
   gradNorm: number;
-  /** Whether norm clipping rescaled the gradient. */
+  /** Whether norm clipping rescaled the gradient (max_norm / (norm + 1e-6) < 1, as torch.nn.utils.clip_grad_norm_). */
   clipped: boolean;
-  /** Whether the update was skipped because the loss or the gradient was not finite. */
+  /** Whether the update was skipped because the loss, the gradient or the update was not finite. */
   skipped: boolean;
 }
 
-/** Thrown by a Trainer with policy "stop" when a step's loss or gradient is not finite. */
+/** Thrown with policy "stop" when a step's loss, gradient or update is not finite; nothing was changed by that step's update. */
 export class NonFiniteError extends Error {
-  constructor(readonly step: number, readonly loss: number, readonly gradNorm: number) {
+  constructor(readonly step: number, readonly loss: number, readonly gradNorm: number, readonly detail?: string) {
     super(
-      `non-finite values at step ${step}: loss ${loss}, gradient norm ${gradNorm}; ` +
-        "the parameters were not updated (lower the learning rate, clip the gradient norm, or use the skip policy)",
+      detail
+        ? `non-finite values at step ${step}: ${detail} (loss ${loss}, gradient norm ${gradNorm}); the update was undone ` +
+          "(lower the learning rate, or clip the gradient norm)"
+        : `non-finite values at step ${step}: loss ${loss}, gradient norm ${gradNorm}; the parameters were not updated ` +
+          "(lower the learning rate, clip the gradient norm, or use the skip policy)",
     );
     this.name = "NonFiniteError";
   }
 }
 
 function allFinite(a: Float): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false; // NaN - NaN, Inf - Inf are NaN
   return true;
+}
+
+/** The first non-finite element of `a`, or -1. */
+function firstBad(a: Float): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
+  return -1;
+}
+
+/**
+ * Turns the gradients in a store into an update, as the lecture prescribes: measure the norm,
+ * refuse non-finite numbers, clip (Pascanu et al. 2013), step the optimizer, and undo the step
+ * if it made any parameter or optimizer state non-finite. The one place where an update happens:
+ * Trainer (language models, truncated BPTT) and TaskRun (the long-range tasks) both call it.
+ * Mutates the store's values and gradients and the optimizer's state.
+ */
+export class Updater {
+  /** Steps taken, updates skipped and updates whose gradient was clipped. */
+  readonly stats = { steps: 0, skipped: 0, clipped: 0 };
+  private readonly o: UpdateOptions;
+  // the parameters and optimizer state before the last update, to put back (allocated once)
+  private readonly saved: Float;
+  private readonly state: [string, Float][];
+  private readonly savedState: Float[];
+
+  constructor(readonly store: ParamStore, readonly optimizer: Optimizer, options: UpdateOptions = {}) {
+    this.o = options;
+    if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${options.clipNorm}`);
+    if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`clipValue must be > 0, got ${options.clipValue}`);
+    gradNorm([], options.normType ?? 2); // validates the norm type
+    const values = store.values;
+    this.saved = values instanceof Float64Array ? new Float64Array(values.length) : new Float32Array(values.length);
+    this.state = Object.entries(optimizer.stateBuffers());
+    this.savedState = this.state.map(([, b]) => (b instanceof Float64Array ? new Float64Array(b.length) : new Float32Array(b.length)));
+  }
+
+  /**
+   * Applies one update from the gradients now in the store (the caller has run the backward) for
+   * a step whose loss was `loss`. Counts the step; returns the norm, whether it was clipped and
+   * whether the update was skipped; throws NonFiniteError under policy "stop".
+   */
+  apply(loss: number): Omit<StepReport, "loss"> {
+    const { store, optimizer, o } = this;
+    const step = ++this.stats.steps;
+    const k = defaultKernels();
+    const norm = gradNorm(store, o.normType ?? 2, k);
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) return this.refuse(step, loss, norm);
+    let clipped = false;
+    if (o.clipNorm !== undefined) {
+      clipGradNorm(store, o.clipNorm, o.normType ?? 2, { kernels: k });
+      clipped = o.clipNorm / (norm + 1e-6) < 1;
+    }
+    if (o.clipValue !== undefined) clipGradValue(store, o.clipValue);
+    // keep what the update may spoil: a learning rate too large for float32, or a corrupt state
+    const values = store.values;
+    this.saved.set(values);
+    for (let i = 0; i < this.state.length; i++) this.savedState[i].set(this.state[i][1]);
+    const count = optimizer.stepCount;
+    optimizer.step();
+    const bad = this.spoiled();
+    if (bad) {
+      values.set(this.saved);
+      for (let i = 0; i < this.state.length; i++) this.state[i][1].set(this.savedState[i]);
+      optimizer.setStepCount(count);
+      return this.refuse(step, loss, norm, bad);
+    }
+    if (clipped) this.stats.clipped++;
+    return { step, gradNorm: norm, clipped, skipped: false };
+  }
+
+  /** What the last update made non-finite, in words, or null. */
+  private spoiled(): string | null {
+    const where = (buf: Float, what: string): string | null => {
+      const i = firstBad(buf);
+      if (i < 0) return null;
+      const p = this.store.params.find((q) => i >= q.offset && i < q.offset + q.size);
+      return `the update made ${what}${p ? ` of ${p.name}` : ""} ${buf[i]}`;
+    };
+    return where(this.store.values, "a parameter") ?? this.state.reduce<string | null>((m, [name, b]) => m ?? where(b, `the optimizer's ${name}`), null);
+  }
+
+  private refuse(step: number, loss: number, norm: number, detail?: string): Omit<StepReport, "loss"> {
+    if ((this.o.nonFinite ?? "stop") === "stop") throw new NonFiniteError(step, loss, norm, detail);
+    this.stats.skipped++;
+    this.store.zeroGrad();
+    return { step, gradNorm: norm, clipped: false, skipped: true };
+  }
 }
 
 /**
@@ -73,43 +169,26 @@ function allFinite(a: Float): boolean {
 export class Trainer<X extends StepArray = StepArray, Y extends StepArray = StepArray> {
   readonly tbptt: TruncatedBPTT<X, Y>;
   readonly optimizer: Optimizer;
-  /** Steps taken, updates skipped and updates whose gradient was clipped. */
-  readonly stats = { steps: 0, skipped: 0, clipped: 0 };
-  private readonly o: TrainerOptions;
+  readonly updater: Updater;
 
   constructor(readonly model: SequenceModel<X, Y>, options: TrainerOptions) {
-    this.o = options;
     this.optimizer = options.optimizer;
     this.tbptt = new TruncatedBPTT(model, { k1: options.k1, k2: options.k2, batch: options.batch });
-    if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${options.clipNorm}`);
-    if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`clipValue must be > 0, got ${options.clipValue}`);
-    gradNorm([], options.normType ?? 2); // validates the norm type
+    this.updater = new Updater(model.store, options.optimizer, options);
+  }
+
+  /** Steps taken, updates skipped and updates whose gradient was clipped. */
+  get stats(): { steps: number; skipped: number; clipped: number } {
+    return this.updater.stats;
   }
 
   /** One update from the next T (<= k1) steps of the stream. */
   step(inputs: X, targets: Y, T: number): StepReport {
-    const store = this.model.store;
-    const o = this.o;
-    const step = ++this.stats.steps;
-    store.zeroGrad();
+    this.model.store.zeroGrad();
     const loss = this.tbptt.step(inputs, targets, T);
-    const k = defaultKernels();
-    const norm = gradNorm(store, o.normType ?? 2, k);
-    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-      if ((o.nonFinite ?? "stop") === "stop") throw new NonFiniteError(step, loss, norm);
-      this.stats.skipped++;
-      store.zeroGrad();
-      if (!this.tbptt.state.every(allFinite)) this.tbptt.reset();
-      return { step, loss, gradNorm: norm, clipped: false, skipped: true };
-    }
-    let clipped = false;
-    if (o.clipNorm !== undefined) {
-      clipGradNorm(store, o.clipNorm, o.normType ?? 2, { kernels: k });
-      clipped = o.clipNorm / (norm + 1e-6) < 1;
-      if (clipped) this.stats.clipped++;
-    }
-    if (o.clipValue !== undefined) clipGradValue(store, o.clipValue);
-    this.optimizer.step();
-    return { step, loss, gradNorm: norm, clipped, skipped: false };
+    const r = this.updater.apply(loss);
+    // a skipped step may leave a carried state that is no longer finite: start the stream afresh
+    if (r.skipped && !this.tbptt.state.every(allFinite)) this.tbptt.reset();
+    return { ...r, loss };
   }
 }
