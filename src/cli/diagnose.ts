@@ -21,7 +21,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { PageSection } from "../plot/render.js"; // loaded when the command runs: vega and resvg are heavy
 import { modelFromSnapshot } from "../train/run.js";
 import { fmtInt, intArg } from "./options.js";
-import { runText } from "./surface.js";
+import { runText, runTextPath } from "./surface.js";
 import { say, warn } from "./output.js";
 
 interface DiagnoseOpts {
@@ -88,10 +88,11 @@ export function diagnoseCommand(): Command {
     .option("--seq <n>", "steps per window: how far back the gradient is followed", intArg(2), 64)
     .action(async (o: DiagnoseOpts) => {
       const metricsPath = join(dirname(o.checkpoint), "metrics.jsonl");
-      checkOutputFile(o.out, { flag: "--out", inputs: [o.checkpoint, o.text, metricsPath] });
+      const snap = readCheckpoint(o.checkpoint);
+      // everything the command reads, the run's own text included, is no output
+      checkOutputFile(o.out, { flag: "--out", inputs: [o.checkpoint, o.text ?? runTextPath(snap), metricsPath] });
       const { htmlPage, specToSvg } = await import("../plot/render.js");
       const t0 = performance.now();
-      const snap = readCheckpoint(o.checkpoint);
       const { model, vocab, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
       const T = o.seq;
       // the diagnostics run on a float64 copy: twice the bytes of a float32 evaluation
@@ -139,6 +140,7 @@ export function diagnoseCommand(): Command {
       }
       const html = htmlPage({ title: `rnnlab diagnose: ${o.checkpoint}`, facts, intro: reportReadings(rec), sections });
       writeFileAtomic(o.out, html);
+      // stdout is the file written; the time goes to stderr, after success only (a failure is one line there)
       warn(`rnnlab diagnose: ${sections.length} plots in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       say(`${o.out}\n`);
     });

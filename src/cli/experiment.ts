@@ -5,14 +5,15 @@
 // as many at a time as there are cores. Prints the success table beside the paper's, and writes
 // it as JSON, Markdown, SVG and PNG. No numerics here.
 
-import { spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
-import { checkOutputFolder, InputError, makeFolder, writeFileAtomic } from "../io/files.js";
+import { checkOutputFolder, InputError, makeFolder, writeFilesAtomic } from "../io/files.js";
+import { checkTaskFits } from "../train/memory.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
 import type { TaskResult } from "./task.js";
 import { choiceArg, f32Arg, fmtDuration, intArg, numArg } from "./options.js";
@@ -86,12 +87,18 @@ export function experimentCommand(): Command {
       if (name !== "clipping") throw new InputError(`unknown experiment "${name}"; the one available is: clipping`);
       const unknown = o.variants.filter((v) => !VARIANTS.some((x) => x.name === v));
       if (unknown.length) throw new InputError(`unknown variant ${unknown.join(", ")}; choose from ${VARIANTS.map((v) => v.name).join(", ")}`);
+      const runs = o.lengths.length * o.variants.length * o.seeds;
+      if (runs > MAX_RUNS) throw new InputError(`${runs.toLocaleString("en-US")} runs (lengths x variants x seeds) are more than one sweep takes (at most ${MAX_RUNS.toLocaleString("en-US")}); use fewer --seeds, --lengths or --variants`);
       for (const length of o.lengths) {
+        let task;
         try {
-          createTask(o.task, length);
+          task = createTask(o.task, length);
         } catch (e) {
           if (e instanceof RangeError) throw new InputError(`--lengths ${length}: ${e.message}`);
           throw e;
+        }
+        for (const cell of ["rnn", "lstm", "gru"] as const) {
+          checkTaskFits({ steps: task.steps, inputSize: task.inputSize, outputSize: task.outputSize, every: task.output === "class-every", cell, hidden: o.hidden, layers: 1, batch: o.batch, evalSize: o.evalSize });
         }
       }
       // the table is written after the whole sweep: its place is checked before the first run
@@ -111,10 +118,16 @@ interface Cell {
   error?: string;
 }
 
+/** The most runs one sweep takes. */
+const MAX_RUNS = 10_000;
+
 /** The files the experiment writes into --out. */
 const OUT_FILES = ["results.json", "table.md", "success.svg", "success.png"];
 
 const BIN = fileURLToPath(new URL("./main.js", import.meta.url));
+
+/** The task processes running now: stopped with the experiment. */
+const children = new Set<ChildProcess>();
 
 function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> {
   const args = [
@@ -126,11 +139,13 @@ function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> 
   return new Promise((resolve) => {
     // one thread per run: the runs themselves fill the cores
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
+    children.add(child);
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("exit", (code) => {
+      children.delete(child);
       try {
         cell.result = JSON.parse(out.trim().split("\n").pop() ?? "") as TaskResult;
       } catch {
@@ -154,19 +169,45 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   );
   const t0 = performance.now();
   let next = 0;
+  let stopped = false;
+  // Ctrl-C or SIGTERM: no new runs, the running ones stopped, exit 130 (no table: it would be partial)
+  const stop = () => {
+    stopped = true;
+    for (const c of children) c.kill("SIGTERM");
+    say("\nrnnlab experiment: stopped; no table was written\n");
+    process.exit(130);
+  };
+  const kill = () => {
+    for (const c of children) c.kill("SIGTERM");
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("exit", kill);
+  const num = (x: number | null | undefined, digits: number) => (typeof x === "number" && Number.isFinite(x) ? x.toPrecision(digits) : "n/a");
   const worker = async () => {
-    while (next < cells.length) {
+    while (next < cells.length && !stopped) {
       const cell = cells[next++];
       await runCell(cell, o, minutes);
       const r = cell.result;
       say(
         `  T=${cell.length} ${cell.variant.name} seed ${cell.seed}: ` +
-          (r ? `${r.solved ? "solved" : "not solved"} after ${r.steps} steps (${fmtDuration(r.seconds)}), ${(100 * r.testError).toFixed(1)}% wrong, loss ${r.testLoss.toPrecision(3)} / baseline ${r.baseline.toPrecision(3)}` : cell.error) +
+          (r
+            ? `${r.solved ? "solved" : "not solved"} after ${r.steps} steps (${fmtDuration(r.seconds)}), ${typeof r.testError === "number" ? (100 * r.testError).toFixed(1) : "n/a"}% wrong, ` +
+              `loss ${num(r.testLoss, 3)} / baseline ${num(r.baseline, 3)}`
+            : cell.error) +
           "\n",
       );
     }
   };
-  await Promise.all(Array.from({ length: slots }, worker));
+  try {
+    await Promise.all(Array.from({ length: slots }, worker));
+  } finally {
+    stopped = true;
+    kill();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    process.off("exit", kill);
+  }
   const wall = (performance.now() - t0) / 1000;
 
   // the table: rows variants, columns lengths, "solved/seeds"
@@ -185,13 +226,22 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   const lines = rows.map((r) => `| ${[r.label, ...r.byLength.map((c) => `${c.solved}/${c.runs}${c.medianSteps !== null ? ` (${c.medianSteps} steps)` : ""}${c.errors ? ` (${c.errors} crashed)` : ""}`), r.paper].join(" | ")} |`);
   const table = [header, rule, ...lines].join("\n");
   say(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
-  makeFolder(o.out);
   const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
-  writeFileAtomic(join(o.out, "results.json"), `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`);
-  writeFileAtomic(join(o.out, "table.md"), `${table}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`);
   const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
   const svg = await specToSvg(experimentSpec(o.task, rows));
-  writeFileAtomic(join(o.out, "success.svg"), svg);
-  writeFileAtomic(join(o.out, "success.png"), svgToPng(svg));
+  const created = !existsSync(o.out);
+  makeFolder(o.out);
+  try {
+    // the four files as one: a full disk leaves none of them changed
+    writeFilesAtomic([
+      [join(o.out, "results.json"), `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`],
+      [join(o.out, "table.md"), `${table}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`],
+      [join(o.out, "success.svg"), svg],
+      [join(o.out, "success.png"), svgToPng(svg)],
+    ]);
+  } catch (e) {
+    if (created) rmSync(o.out, { recursive: true, force: true });
+    throw e;
+  }
   say(`files: ${join(o.out, "results.json")}, ${join(o.out, "table.md")}, ${join(o.out, "success.svg")}, ${join(o.out, "success.png")}\n`);
 }

@@ -104,7 +104,7 @@ function parseConfig(value: string | undefined): UserConfig {
     }
   };
   const r = raw as Record<string, unknown>;
-  const top: Record<string, unknown> = {};
+  const top: Record<string, unknown> = Object.create(null); // "__proto__" is then a key like any other (and refused)
   for (const [k, v] of Object.entries(r)) {
     if (k === "model" || k === "train") {
       if (!v || typeof v !== "object" || Array.isArray(v)) throw new InputError(`--config: "${k}" must be an object`);
@@ -139,6 +139,8 @@ function parseVocab(value: string): string[] {
     else return [...CharVocab.fromText(text).chars];
   } else if (value.trim().startsWith("[")) {
     list = parseJson(value, "--vocab");
+  } else if (existsSync(value)) {
+    throw new InputError(`--vocab ${value} is not a regular file; give a vocabulary file (.json list, or the training text) or the characters themselves`);
   } else if (looksLikePath(value)) {
     throw new InputError(`--vocab ${value} does not exist; give a vocabulary file (.json list, or the training text) or the characters themselves`);
   } else {

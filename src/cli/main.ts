@@ -55,23 +55,17 @@ export async function main(argv: string[]): Promise<number> {
   guardOutput();
   const program = buildProgram();
   try {
-    if (argv.length === 0) {
-      program.outputHelp();
-      return 0;
-    }
-    await program.parseAsync(argv, { from: "user" });
-    // a failed write to stdout is reported as an event after the write: let it arrive
-    await new Promise((resolve) => setImmediate(resolve));
-    const failed = stdoutFailure();
-    if (failed) return reportFailure(stdoutError(failed));
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    if (argv.length === 0) program.outputHelp();
+    else await program.parseAsync(argv, { from: "user" });
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-      return 2; // commander has already printed its one-line error
-    }
-    return reportFailure(e);
+    if (!(e instanceof CommanderError)) return reportFailure(e);
+    if (e.code !== "commander.helpDisplayed" && e.code !== "commander.version" && e.code !== "commander.help") return 2; // commander has printed its one-line error
   }
+  // a failed write to stdout is reported as an event after the write: let it arrive
+  await new Promise((resolve) => setImmediate(resolve));
+  const failed = stdoutFailure();
+  if (failed) return reportFailure(stdoutError(failed));
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
 }
 
 // whatever escapes the commands' own flow (an error event, a worker thread) ends in the same boundary
@@ -80,6 +74,9 @@ const fatal = (e: unknown) => {
 };
 process.on("uncaughtException", fatal);
 process.on("unhandledRejection", fatal);
+// Ctrl-C and SIGTERM keep their default, ending the process at once even inside a long
+// synchronous loop (a JavaScript handler would run only when the loop yields); the commands
+// that save work first (train, experiment, lab) install their own handlers.
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

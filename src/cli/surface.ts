@@ -13,7 +13,7 @@ import type { TokenArray } from "../data/corpus.js";
 import type { Vocab } from "../data/vocab.js";
 import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus } from "../io/corpus.js";
-import { checkOutputFile, InputError, writeFileAtomic } from "../io/files.js";
+import { checkOutputFile, InputError, writeFilesAtomic } from "../io/files.js";
 import { checkFinite, parseRunInfo, type RunInfo } from "../train/schema.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
@@ -110,17 +110,19 @@ export function surfaceCommand(): Command {
       }
       const prefix = o.out.replace(/\.(svg|png)$/i, "");
       if (basename(prefix) === "" || /[/\\]$/.test(prefix)) throw new InputError(`--out ${o.out} names a folder; give a file name without extension, e.g. ${join(o.out, "surface")}`);
-      const inputs = o.checkpoint ? [o.checkpoint, o.text, ...trajectoryFiles(o.checkpoint)] : [];
+      // everything the command reads, the run's own text included, is no output
+      const snap = o.checkpoint ? readCheckpoint(o.checkpoint) : null;
+      const inputs = o.checkpoint ? [o.checkpoint, o.text ?? runTextPath(snap!), ...trajectoryFiles(o.checkpoint)] : [];
       for (const ext of [".svg", ".png"]) checkOutputFile(`${prefix}${ext}`, { flag: "--out", inputs });
       const t0 = performance.now();
-      const spec = o.checkpoint ? sliceFigure(o) : neuronFigure(o);
+      const spec = o.checkpoint ? sliceFigure(o, snap!) : neuronFigure(o);
       const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
       const svg = await specToSvg(spec);
       const png = svgToPng(svg);
-      writeFileAtomic(`${prefix}.svg`, svg);
-      writeFileAtomic(`${prefix}.png`, png);
-      warn(`rnnlab surface: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      writeFilesAtomic([[`${prefix}.svg`, svg], [`${prefix}.png`, png]]);
+      // stdout ends with the files written; the time goes to stderr, after success only (a failure is one line there)
       say(`${prefix}.svg\n${prefix}.png\n`);
+      warn(`rnnlab surface: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     });
 }
 
@@ -185,18 +187,25 @@ function neuronFigure(o: SurfaceOpts) {
  */
 export function runText(checkpoint: string, snap: Snapshot, vocab: Vocab, text?: string): { tokens: TokenArray; what: string } {
   if (text) return { tokens: loadCorpus(text, vocab, { missing: "give a text file with --text" }).tokens, what: text };
-  let data: RunInfo["data"];
-  try {
-    data = parseRunInfo(JSON.parse(snap.metadata.run ?? "null")).data;
-  } catch {
-    throw new InputError(`checkpoint ${checkpoint} does not name its training text; give one with --text FILE`);
-  }
-  const path = data.path.startsWith("<embedded") ? DEFAULT_CORPUS : data.path;
+  const path = runTextPath(snap);
+  if (path === null) throw new InputError(`checkpoint ${checkpoint} does not name its training text; give one with --text FILE`);
+  const data = parseRunInfo(JSON.parse(snap.metadata.run!)).data;
   if (!existsSync(path)) throw new InputError(`the run's text ${path} is gone; give a text with --text FILE`);
   const all = loadCorpus(path, vocab).tokens;
   const nTrain = Math.floor(all.length * (1 - (data.valFraction ?? 0)));
   const val = all.subarray(nTrain < all.length - 1 ? nTrain : 0) as TokenArray;
   return { tokens: val, what: `${path === DEFAULT_CORPUS ? "tiny Shakespeare" : path}, validation split` };
+}
+
+/** The text a checkpoint's run was trained on, as `rnnlab train` recorded it (null: none recorded). */
+export function runTextPath(snap: Snapshot): string | null {
+  let data: RunInfo["data"];
+  try {
+    data = parseRunInfo(JSON.parse(snap.metadata.run ?? "null")).data;
+  } catch {
+    return null;
+  }
+  return data.path.startsWith("<embedded") ? DEFAULT_CORPUS : data.path;
 }
 
 /** `DIR/trajectory/step-NNNNNNNN.safetensors` beside the checkpoint, in step order. */
@@ -230,9 +239,8 @@ function readTrajectory(checkpoint: string, model: LanguageModel): { step: numbe
   });
 }
 
-function sliceFigure(o: SurfaceOpts) {
+function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
   const path = o.checkpoint!;
-  const snap = readCheckpoint(path);
   const { model, vocab, config } = useCheckpoint(path, snap, modelFromSnapshot);
   model.eval();
   const text = runText(path, snap, vocab, o.text);
@@ -254,7 +262,7 @@ function sliceFigure(o: SurfaceOpts) {
     }
   }
   const n = o.grid ?? DEFAULT_SLICE_GRID;
-  warn(`rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`);
+  say(`rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`);
   let s: ReturnType<typeof lossSlice>;
   try {
     s = lossSlice(model, lossOf, {

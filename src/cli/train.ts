@@ -1,7 +1,7 @@
 // `rnnlab train [FILE]`: a character-level language model from the command line. Wires the
 // library's TrainingRun to files (checkpoints, metrics), progress output and signals; no numerics.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { Command } from "commander";
@@ -12,7 +12,7 @@ import {
   Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError,
 } from "../io/files.js";
 import { checkThreads } from "../train/memory.js";
-import { checkFinite, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
+import { checkFinite, checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
 import { nodeSpawn } from "../io/threads.js";
 import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
@@ -174,6 +174,7 @@ function configOf(o: TrainOpts, vocabSize: number): RunConfig {
     warn("rnnlab: warning: --dropout acts between recurrent layers (as PyTorch's), so with --layers 1 it does nothing\n");
   }
   if (o.init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn (with --nonlinearity relu)");
+  if (o.momentum > 0 && o.optimizer !== "sgd" && o.optimizer !== "rmsprop") throw new InputError(`--momentum is for --optimizer sgd and rmsprop; ${o.optimizer} has no momentum setting`);
   return {
     model: {
       cell: o.cell, vocabSize, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights,
@@ -228,6 +229,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     out = o.out!;
     const ckPath = join(out, "checkpoint.safetensors");
     checkOutputFolder(out, { flag: "--out" });
+    checkRunFolder(out);
     if (!existsSync(ckPath)) throw new InputError(`${out} holds no checkpoint.safetensors to resume; start a new run without --resume`);
     const snap = readCheckpoint(ckPath);
     const { config, runInfo } = useCheckpoint(ckPath, snap, (s) => {
@@ -244,7 +246,9 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       } catch {
         throw new CheckpointError("metadata \"config\" is missing or not valid JSON");
       }
-      return { config: parseRunConfig(cfg), runInfo: parseRunInfo(raw) };
+      const runInfo = parseRunInfo(raw);
+      checkRunInfo(runInfo, Number(s.metadata.step));
+      return { config: parseRunConfig(cfg), runInfo };
     });
     const saved = settingsOf(config, runInfo);
     for (const [key, value] of Object.entries(o)) {
@@ -268,7 +272,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} ${corpus.vocab.kind === "words" ? "words" : "characters"}, hash ${runInfo.data.hash}); pass the same file`);
     }
     const parts = split(corpus, runInfo.data.valFraction);
-    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val, { threads, spawn: nodeSpawn }));
+    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val, { threads, spawn: nodeSpawn, vocab: corpus.vocab }));
     try {
       const target = targetOf(o, run.stepsPerEpoch, runInfo.targetSteps);
       info = {
@@ -278,6 +282,11 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
         saveEvery: given("saveEvery") ? o.saveEvery! : given("evalEvery") ? o.evalEvery : runInfo.saveEvery,
         sampleLength: given("sampleLength") ? o.sampleLength : runInfo.sampleLength,
         finished: false,
+        diagnose: {
+          every: given("diagnoseEvery") ? o.diagnoseEvery : (runInfo.diagnose?.every ?? o.diagnoseEvery),
+          rows: given("diagnoseRows") ? o.diagnoseRows : (runInfo.diagnose?.rows ?? o.diagnoseRows),
+          explodeFactor: given("explodeFactor") ? o.explodeFactor : (runInfo.diagnose?.explodeFactor ?? o.explodeFactor),
+        },
       };
       if (target !== null && run.steps >= target) {
         throw new InputError(`the run in ${out} already finished at step ${run.steps} of ${target}; pass a larger --steps (or --epochs) to train further`);
@@ -299,7 +308,8 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   } else {
     out = o.out ?? join("runs", `run-${timestamp()}`);
     checkOutputFolder(out, { flag: "--out" });
-    const earlier = existsSync(out) ? RUN_FILES.filter((f) => existsSync(join(out, f))) : [];
+    // an empty metrics.jsonl (a run killed at its start) holds nothing to lose
+    const earlier = existsSync(out) ? RUN_FILES.filter((f) => existsSync(join(out, f)) && !(f === "metrics.jsonl" && statSync(join(out, f)).size === 0)) : [];
     if (earlier.includes("checkpoint.safetensors")) {
       throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
     }
@@ -323,6 +333,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       bestVal: null,
       bestStep: null,
       finished: false,
+      diagnose: { every: o.diagnoseEvery, rows: o.diagnoseRows, explodeFactor: o.explodeFactor },
     };
     try {
       makeFolder(out);
@@ -338,6 +349,18 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   } finally {
     run.dispose();
     release();
+  }
+}
+
+/** The run folder's files are what they should be (files, and a trajectory folder): checked before any training. */
+function checkRunFolder(out: string): void {
+  for (const f of RUN_FILES) {
+    const st = lstatSync(join(out, f), { throwIfNoEntry: false });
+    if (!st) continue;
+    const folder = f === "trajectory";
+    if (folder ? !st.isDirectory() : !st.isFile()) {
+      throw new InputError(`${join(out, f)} is not a ${folder ? "folder" : "regular file"}, so the run cannot write it; move it away, or choose another --out`);
+    }
   }
 }
 
@@ -438,9 +461,10 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const totalForBar = () => target ?? Math.max(run.steps + 1, Math.round(run.steps + (timeLimit - trainSeconds) / perStep()));
 
   // diagnostics: a fixed probe batch from the validation text (else the training text)
-  const watch = new ExplosionWatch(o.explodeFactor);
+  const diag = info.diagnose ?? { every: 0, rows: 8, explodeFactor: 10 };
+  const watch = new ExplosionWatch(diag.explodeFactor);
   let lastWarned = -Infinity;
-  const probe = o.diagnoseEvery > 0 ? probeBatch(run.valTokens && run.valTokens.length > t.k1 ? run.valTokens : run.trainTokens, o.diagnoseRows, t.k1) : null;
+  const probe = diag.every > 0 ? probeBatch(run.valTokens && run.valTokens.length > t.k1 ? run.valTokens : run.trainTokens, diag.rows, t.k1) : null;
   const trajectoryDir = join(out, "trajectory");
   const runDiagnostics = () => {
     const rec = diagnose(run.model, probe!.inputs, probe!.targets, t.k1, { step: run.steps, clip: clipSummary(norms, t.clipNorm) });
@@ -515,7 +539,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
         if (val !== null) Object.assign(rec, words ? { val_loss: val, val_ppl: Math.exp(val) } : { val_loss: val, val_bpc: val / LN2 });
       }
       writeMetrics(rec);
-      if (probe && (run.steps % o.diagnoseEvery === 0 || done)) runDiagnostics();
+      if (probe && (run.steps % diag.every === 0 || done)) runDiagnostics();
       if (run.steps % info.saveEvery === 0 && !done) save(false);
       progress.update(run.steps, totalForBar(), {
         loss: last.loss.toFixed(3), bpc: second(last.loss), val: lastVal === null ? "-" : (lastVal as number).toFixed(3), grad: last.grad.toFixed(2),
@@ -556,7 +580,7 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
   const skipped = run.trainer.stats.skipped;
   const skippedText = skipped ? `; ${fmtInt(skipped)} update${skipped > 1 ? "s" : ""} skipped (non-finite, --on-nonfinite skip)` : "";
   say(`done: ${run.steps} steps in ${fmtDuration(wall)}${valText}${skippedText}\n`);
-  say(`files: ${rel}, ${join(out, "best.safetensors")}, ${metricsPath}\n`);
+  say(`files: ${rel}${info.bestVal !== null ? `, ${join(out, "best.safetensors")}` : ""}, ${metricsPath}\n`);
   say(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
   return 0;
 }

@@ -21,7 +21,8 @@ export class CharVocab implements Vocab {
 
   constructor(chars: readonly string[]) {
     this.chars = [...chars];
-    const bad = this.chars.findIndex((c) => typeof c !== "string" || c.length === 0 || c.length > 2 || [...c].length !== 1);
+    // one code point each, and a whole one: a lone surrogate is no character of any UTF-8 text
+    const bad = this.chars.findIndex((c) => typeof c !== "string" || [...c].length !== 1 || (c.length === 1 && c >= "\ud800" && c <= "\udfff"));
     if (bad >= 0) throw new RangeError(`CharVocab: entry ${bad} (${JSON.stringify(String(this.chars[bad]).slice(0, 20))}) is not one character`);
     this.index = new Map(this.chars.map((c, i) => [c, i]));
     if (this.index.size !== this.chars.length) throw new RangeError("CharVocab: characters must be distinct");

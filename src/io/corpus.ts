@@ -29,6 +29,8 @@ function readChunks(path: string, each: (s: string) => void, missing: string): v
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new InputError(`${path} is a folder; give a text file`);
+    // the text is read twice (the vocabulary, then the ids): a pipe or a device cannot be
+    if (!st.isFile()) throw new InputError(`${path} is not a regular file (a pipe or a device); rnnlab reads its text twice: save it to a file first`);
     size = st.size;
   } catch (e) {
     if (e instanceof InputError) throw e;

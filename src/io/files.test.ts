@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { describeFailure } from "../cli/boundary.js";
-import { Appender, checkOutputFile, checkOutputFolder, InputError, lockFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError } from "./files.js";
+import {
+  Appender, checkOutputFile, checkOutputFolder, InputError, lockFolder, removeStaleTemps, sameFile, writeFileAtomic, writeFilesAtomic, WriteError,
+} from "./files.js";
 
 // node:fs as it is, except that writeSync can be made to fail like a full disk
 const fail = { writeSync: null as null | string };
@@ -55,6 +57,28 @@ describe("writeFileAtomic", () => {
     fail.writeSync = "EDQUOT";
     expect(() => a.write("{}\n")).toThrow(/cannot write .*metrics\.jsonl: the disk quota is used up/);
     a.close();
+  });
+
+  it("several files as one: a failure in the second leaves both as they were", () => {
+    const dir = tmp();
+    const a = join(dir, "s.svg");
+    const b = join(dir, "s.png");
+    writeFileSync(a, "old svg");
+    let calls = 0;
+    fail.writeSync = null;
+    const spy = vi.spyOn(fs, "fsyncSync").mockImplementation(() => {
+      if (++calls === 2) throw Object.assign(new Error("ENOSPC: simulated"), { code: "ENOSPC", syscall: "fsync" });
+    });
+    try {
+      expect(() => writeFilesAtomic([[a, "new svg"], [b, new Uint8Array(10)]])).toThrow(/cannot write .*s\.png: no space left on the device/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(a, "utf8")).toBe("old svg");
+    expect(readdirSync(dir)).toEqual(["s.svg"]);
+    writeFilesAtomic([[a, "new svg"], [b, "png"]]);
+    expect(readFileSync(a, "utf8")).toBe("new svg");
+    expect(readdirSync(dir).sort()).toEqual(["s.png", "s.svg"]);
   });
 
   it("writes and replaces whole files", () => {

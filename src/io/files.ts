@@ -5,7 +5,8 @@
 // a failure (full disk, read-only file system) removes the temporary file and leaves the old one.
 
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync,
+  writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
@@ -108,6 +109,47 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
+/**
+ * Writes several files as one: every temporary file is written and synced first, and only when
+ * all are whole are they renamed over their targets. A failure leaves every target as it was.
+ */
+export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[]): void {
+  const done: string[] = [];
+  try {
+    for (const [path, data] of files) {
+      const tmp = tempOf(path);
+      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+      let fd: number;
+      try {
+        fd = openSync(tmp, "w", 0o644);
+      } catch (e) {
+        throw writeError(path, e);
+      }
+      done.push(tmp);
+      try {
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        fsyncSync(fd);
+      } catch (e) {
+        throw writeError(path, e);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (e) {
+    for (const tmp of done) rmSync(tmp, { force: true });
+    throw e;
+  }
+  for (const [path] of files) {
+    try {
+      renameSync(tempOf(path), path);
+    } catch (e) {
+      for (const [p] of files) rmSync(tempOf(p), { force: true });
+      throw writeError(path, e);
+    }
+  }
+}
+
 /** Creates a folder (and its parents); a failure is a WriteError naming it. */
 export function makeFolder(dir: string): void {
   try {
@@ -193,6 +235,26 @@ function realTarget(p: string): string {
   }
 }
 
+/** Whether `path` is a checkpoint written by rnnlab train (its header's metadata has a "run"): reads the header only. */
+export function isTrainingCheckpoint(path: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, "r");
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) !== 8) return false;
+    const n = Number(head.readBigUInt64LE(0));
+    if (n < 2 || n > 100 * 1024 * 1024) return false;
+    const json = Buffer.alloc(n);
+    if (readSync(fd, json, 0, n, 8) !== n) return false;
+    const meta = (JSON.parse(json.toString("utf8")) as { __metadata__?: Record<string, unknown> }).__metadata__;
+    return !!meta && meta.format === "rnnlab-checkpoint/1" && typeof meta.run === "string";
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
 /** Tries to create and remove a file in `dir`: a folder the user may not write to is found before any work. */
 function probeWritable(dir: string, flag: string, shown: string): void {
   const probe = join(dir, `.rnnlab-probe-${process.pid}`);
@@ -242,6 +304,10 @@ export function checkOutputFile(path: string, o: OutputCheck): void {
   if (target?.isDirectory()) throw new InputError(`${o.flag} ${path} is a folder; give a file name, e.g. ${join(path, "out")}`);
   for (const input of o.inputs ?? []) {
     if (input && existsSync(input) && sameFile(path, input)) throw new InputError(`${o.flag} ${path} is the input file ${input} itself; write to another file`);
+  }
+  if (target && !target.isFile()) throw new InputError(`${o.flag} ${path} is not a regular file (a device or a pipe); give a file name`);
+  if (target && isTrainingCheckpoint(path)) {
+    throw new InputError(`${o.flag} ${path} is a training checkpoint of rnnlab train (weights and optimizer state): writing over it would lose the run; choose another file`);
   }
   probeWritable(dir, o.flag, path);
 }
@@ -349,6 +415,9 @@ export function lockFolder(dir: string): () => void {
       return release;
     } catch (e) {
       if (errnoOf(e) !== "EEXIST") throw writeError(path, e);
+      // only a small regular file is a lock rnnlab wrote (a folder or a FIFO there is someone else's)
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st && (!st.isFile() || st.size > 64)) throw new InputError(`${path} is not a lock file of rnnlab's; remove it, or choose another --out`);
       let pid = NaN;
       try {
         pid = Number(readFileSync(path, "utf8").trim());

@@ -222,8 +222,13 @@ export class TrainingRun {
    * A run continuing from a snapshot, on the same training and validation tokens. Everything the
    * snapshot says is checked first (train/schema.ts): a CheckpointError names what is wrong.
    */
-  static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions = {}): TrainingRun {
+  static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions & { vocab?: Vocab } = {}): TrainingRun {
     const { config, vocab } = readHeader(snap);
+    // the ids of the text mean the checkpoint's tokens only when the text's vocabulary is the same
+    if (options.vocab && (options.vocab.kind !== vocab.kind || options.vocab.size !== vocab.size || options.vocab.tokens.some((t, i) => t !== vocab.tokens[i]))) {
+      const i = options.vocab.tokens.findIndex((t, j) => t !== vocab.tokens[j]);
+      throw new CheckpointError(`metadata "vocab" is not the text's vocabulary (${vocab.size} tokens against ${options.vocab.size}${i >= 0 ? `; token ${i} is ${JSON.stringify(vocab.tokens[i] ?? null)} against ${JSON.stringify(options.vocab.tokens[i])}` : ""}); the checkpoint does not belong to this text`);
+    }
     const meta = snap.metadata;
     const { numLayers: L, hiddenSize: H, vocabSize: V } = config.model;
     const B = config.train.batch;

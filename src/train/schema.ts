@@ -144,6 +144,8 @@ export interface RunInfo {
   bestVal: number | null;
   bestStep: number | null;
   finished: boolean;
+  /** Diagnostics cadence (rnnlab train --diagnose-every, --diagnose-rows, --explode-factor), kept on resume. */
+  diagnose?: { every: number; rows: number; explodeFactor: number };
 }
 
 /** A RunInfo, checked. Unknown keys are dropped (the lab and the CLI may keep notes of their own). */
@@ -170,7 +172,21 @@ export function parseRunInfo(v: unknown, where: Where = "run"): RunInfo {
     finished: bool(o.finished, `${where}.finished`),
   };
   if ((info.bestVal === null) !== (info.bestStep === null)) fail(`${where}.bestStep`, "and bestVal must both be set or both be null");
+  if (o.diagnose !== undefined) {
+    const g = object(o.diagnose, `${where}.diagnose`);
+    info.diagnose = {
+      every: int(g.every, `${where}.diagnose.every`, 0),
+      rows: int(g.rows, `${where}.diagnose.rows`, 1, MAX_WINDOW),
+      explodeFactor: num(g.explodeFactor, `${where}.diagnose.explodeFactor`, 1, Infinity, true),
+    };
+  }
   return info;
+}
+
+/** Checks a RunInfo against the step of the checkpoint it came with. */
+export function checkRunInfo(info: RunInfo, step: number, where: Where = "run"): void {
+  if (info.bestStep !== null && info.bestStep > step) fail(`${where}.bestStep`, `(${info.bestStep}) is after the checkpoint's step ${step}`);
+  if (info.finished && info.targetSteps !== null && step < info.targetSteps) fail(`${where}.finished`, `is true at step ${step} of ${info.targetSteps}`);
 }
 
 /** Metadata `key` as JSON (a CheckpointError when missing or not JSON). */

@@ -30,7 +30,8 @@ function tree(root: string): Map<string, string> {
       if (st.isDirectory()) {
         out.set(`${relative(root, p)}/`, "dir");
         walk(p);
-      } else out.set(relative(root, p), createHash("sha1").update(readFileSync(p)).digest("hex"));
+      } else if (st.isFile()) out.set(relative(root, p), createHash("sha1").update(readFileSync(p)).digest("hex"));
+      else out.set(relative(root, p), "not a regular file"); // the FIFO: reading it would wait forever
     }
   };
   walk(root);
@@ -73,6 +74,9 @@ beforeAll(() => {
   mkdirSync(join(dir, "afolder"));
   const made = rnnlab(dir, "train", "jane.txt", ...SMALL, "--steps", "20", "--eval-every", "10", "--out", "done");
   if (made.status !== 0) throw new Error(made.stderr);
+  copyFileSync(join(dir, "jane.txt"), join(dir, "story.svg")); // a text whose name a plot could take
+  const svgRun = rnnlab(dir, "train", "story.svg", ...SMALL, "--steps", "2", "--eval-every", "2", "--out", "svgrun");
+  if (svgRun.status !== 0) throw new Error(svgRun.stderr);
   const ck = readFileSync(join(dir, "done", "checkpoint.safetensors"));
   writeFileSync(join(dir, "truncated.safetensors"), ck.subarray(0, ck.length - 100));
   linkSync(join(dir, "done", "checkpoint.safetensors"), join(dir, "hardlink.safetensors"));
@@ -118,6 +122,18 @@ beforeAll(() => {
   for (const f of ["nan-adam", "negative-adam", "nan-state", "run-empty", "run-list", "run-garbage", "run-flipped", "run-missing", "stats-empty", "step-word", "position-huge", "optsteps-ahead", "rng-garbage", "lr-inf32"]) {
     runFolder(`resume-${f}`, `${f}.safetensors`);
   }
+  variant("vocab-emoji.safetensors", (_h, _d, m) => editJson(m, "vocab", (v) => void ((v as unknown as string[])[(v as unknown as string[]).indexOf("y")] = "😀")));
+  variant("vocab-surrogate.safetensors", (_h, _d, m) => editJson(m, "vocab", (v) => void ((v as unknown as string[])[3] = "\ud800")));
+  variant("best-after.safetensors", (_h, _d, m) => editJson(m, "run", (r) => void (((r as unknown as Record<string, unknown>).bestStep as number) = 999)));
+  for (const f of ["vocab-emoji", "best-after"]) runFolder(`resume-${f}`, `${f}.safetensors`);
+  // a run folder whose trajectory is a file: a resumed run could not write it
+  mkdirSync(join(dir, "resume-trajectory-file"));
+  for (const f of ["checkpoint.safetensors", "metrics.jsonl"]) copyFileSync(join(dir, "done", f), join(dir, "resume-trajectory-file", f));
+  writeFileSync(join(dir, "resume-trajectory-file", "trajectory"), "not a folder");
+  // a folder where the lock should be
+  mkdirSync(join(dir, "lock-folder"));
+  mkdirSync(join(dir, "lock-folder", ".lock"));
+  spawnSync("mkfifo", [join(dir, "fifo.txt")]);
   // folders of earlier runs that a fresh run must not write into
   mkdirSync(join(dir, "only-best"));
   copyFileSync(join(dir, "done", "best.safetensors"), join(dir, "only-best", "best.safetensors"));
@@ -269,6 +285,23 @@ const CASES: Case[] = [
   ["task: a held-out set too large for memory", ["task", "adding", "--eval-size", "100000000"], /100,000,000 held-out sequences\) needs about/],
   // standard output
   ["sample: standard output on a full device", ["sample", "--checkpoint", ck], /cannot write to standard output: no space left on the device/],
+  ["--help: standard output on a full device", ["--help"], /cannot write to standard output: no space left on the device/],
+  // found by trying: the run's own text is an input too, and other things that are not what they seem
+  ["diagnose: --out is the run's text (no --text given)", ["diagnose", "--checkpoint", ck, "--out", "jane.txt"], /--out jane\.txt is the input file .* itself/],
+  ["surface: --out names the run's text (no --text given)", ["surface", "--checkpoint", "svgrun/checkpoint.safetensors", "--out", "story", "--grid", "2"], /--out story\.svg is the input file .*story\.svg itself/],
+  ["export: --out is a training checkpoint", ["export", "--checkpoint", "done/best.safetensors", "--out", ck], /is a training checkpoint of rnnlab train/],
+  ["import: --out is a training checkpoint", ["import", "done/best.safetensors", "--out", ck], /is a training checkpoint of rnnlab train/],
+  ["diagnose: --out is another run's best checkpoint", ["diagnose", "--checkpoint", ck, "--out", "done/best.safetensors"], /is a training checkpoint of rnnlab train/],
+  ["train: a folder where the lock file goes", ["train", "jane.txt", ...SMALL, "--out", "lock-folder"], /lock-folder\/\.lock is not a lock file of rnnlab's/],
+  ["train: a pipe as the text", ["train", "fifo.txt", "--out", "x"], /fifo\.txt is not a regular file \(a pipe or a device\)/],
+  ["train: --momentum with adam", ["train", "jane.txt", "--momentum", "0.9", "--out", "x"], /--momentum is for --optimizer sgd and rmsprop/],
+  ["resume: the trajectory is a file", [...resume("trajectory-file"), "--diagnose-every", "5"], /trajectory is not a folder/],
+  ["resume: a vocabulary edited to another character", resume("vocab-emoji"), /metadata "vocab" is not the text's vocabulary/],
+  ["sample: a lone surrogate in the vocabulary", ["sample", "--checkpoint", "vocab-surrogate.safetensors"], /entry 3 .* is not one character/],
+  ["resume: a best step after the checkpoint's step", resume("best-after"), /run\.bestStep \(999\) is after the checkpoint's step 20/],
+  ["import: --vocab is a folder", ["import", "done/best.safetensors", "--vocab", "afolder", "--out", "imp.safetensors"], /--vocab afolder is not a regular file/],
+  ["import: __proto__ in --config", ["import", "done/best.safetensors", "--config", '{"__proto__":{"hiddenSize":3}}', "--out", "imp.safetensors"], /unknown key "__proto__"/],
+  ["experiment: a sweep of a billion runs", ["experiment", "clipping", "--seeds", "1000000000", "--variants", "rnn", "--lengths", "10"], /more than one sweep takes/],
 ];
 
 describe("mistakes: one line, exit status 2, nothing changed", () => {
@@ -279,7 +312,7 @@ describe("mistakes: one line, exit status 2, nothing changed", () => {
     it(what, (ctx) => {
       if (o?.mount && !mounted) ctx.skip();
       const before = tree(dir);
-      const toFull = what.startsWith("sample: standard output on a full device");
+      const toFull = what.includes("standard output on a full device");
       const r = toFull
         ? spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" ${args.map((a) => `'${a}'`).join(" ")} > /dev/full`], { cwd: dir, encoding: "utf8" })
         : rnnlab(dir, ...args);
@@ -297,7 +330,7 @@ describe("mistakes: one line, exit status 2, nothing changed", () => {
   }
 });
 
-describe("closed pipes and killed runs", () => {
+describe("closed pipes, signals and killed runs", () => {
   it("sample | head -c 10: exit 0, nothing on stderr, generation stops", () => {
     const s = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" sample --checkpoint ${ck} --length 2000000 | head -c 10 > /dev/null; echo \${PIPESTATUS[0]}`], { cwd: dir, encoding: "utf8", timeout: 60_000 });
     expect(s.stdout.trim()).toBe("0");
@@ -340,5 +373,45 @@ describe("closed pipes and killed runs", () => {
     const { metadata } = decodeSafetensors(readFileSync(join(dir, "termed", "checkpoint.safetensors")));
     const r = rnnlab(dir, "train", "--out", "termed", "--resume", "--steps", String(Number(metadata.step) + 3));
     expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("experiment: runs too short to be evaluated still make a table (no crash on a missing test loss)", () => {
+    const r = rnnlab(dir, "experiment", "clipping", "--lengths", "10", "--budget", "1e-9", "--variants", "rnn", "--out", "tiny-exp");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(readdirSync(join(dir, "tiny-exp")).sort()).toEqual(["results.json", "success.png", "success.svg", "table.md"]);
+  });
+
+  it("experiment: SIGTERM stops its task processes too, exit 130, no table", async () => {
+    const p = rnnlabAsync(dir, "experiment", "clipping", "--lengths", "200", "--budget", "5", "--variants", "rnn,lstm", "--out", "stopped-exp");
+    const kids = () => spawnSync("pgrep", ["-P", String(p.pid)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+    let seen: number[] = [];
+    for (let i = 0; i < 1000 && seen.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = kids();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    p.kill("SIGTERM");
+    expect(await exited(p)).toBe(130);
+    await new Promise((r) => setTimeout(r, 500));
+    // gone, or a zombie that its new parent has not reaped (state Z): no longer running
+    const running = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    for (const pid of seen) expect(running(pid), `task process ${pid} still runs`).toBe(false);
+    expect(existsSync(join(dir, "stopped-exp"))).toBe(false);
+  });
+
+  it("a resumed run keeps its --diagnose-every", () => {
+    const made = rnnlab(dir, "train", "jane.txt", ...SMALL, "--steps", "10", "--eval-every", "5", "--diagnose-every", "5", "--out", "diag-kept");
+    expect(made.status, made.stderr).toBe(0);
+    const r = rnnlab(dir, "train", "--out", "diag-kept", "--resume", "--steps", "20");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/diagnostics at step 15/);
+    expect(readdirSync(join(dir, "diag-kept", "trajectory"))).toContain("step-00000020.safetensors");
   });
 });

@@ -115,7 +115,7 @@ describe("rnnlab surface --checkpoint", () => {
       expect(r.stdout).toMatch(/trajectory: 2 snapshots projected/);
       const center = Number(/loss at θ\* ([\d.]+) nats\/char/.exec(r.stdout)![1]);
       expect(center).toBeGreaterThan(0);
-      expect(r.stderr).toMatch(/5×5 = 25 losses on 200 characters of jane\.txt, validation split/);
+      expect(r.stdout).toMatch(/5×5 = 25 losses on 200 characters of jane\.txt, validation split/);
       const svg = readFileSync(join(dir, `slice-${mode}.svg`), "utf8");
       expect(svg).toContain("θ* (");
       expect(linePaths(svg).some((a) => a.includes('stroke="#ff2d2d"'))).toBe(true); // the trajectory
@@ -124,7 +124,7 @@ describe("rnnlab surface --checkpoint", () => {
     // --text: the loss on a text of the user's, its first --tokens characters
     const r = rnnlab(dir, "surface", "--checkpoint", "run/checkpoint.safetensors", "--grid", "3", "--tokens", "100", "--text", "jane.txt", "--out", "slice-text");
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/on 100 characters of jane\.txt/);
+    expect(r.stdout).toMatch(/on 100 characters of jane\.txt/);
   });
 
   it("--mode pca needs a trajectory that spans a plane, and says so in one line", () => {
