@@ -73,79 +73,59 @@ const TEMP = /^\..+\.tmp-(\d+)$/;
  * failure is a WriteError naming the path; the temporary file is removed and the old file stays.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const dir = dirname(path);
-  const tmp = tempOf(path);
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  let fd: number;
-  try {
-    fd = openSync(tmp, "w", 0o644);
-  } catch (e) {
-    throw writeError(path, e);
-  }
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
-    throw writeError(path, e);
-  }
-  try {
-    const dfd = openSync(dir, "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // some file systems cannot fsync a folder; the rename itself is still atomic
-  }
+  writeFilesAtomic([[path, data]]);
 }
 
 /**
  * Writes several files as one: every temporary file is written and synced first, and only when
- * all are whole are they renamed over their targets. A failure leaves every target as it was.
+ * all are whole are they renamed over their targets (then their folders synced). A failure
+ * leaves every target as it was and no temporary file behind.
  */
 export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[]): void {
-  const done: string[] = [];
-  try {
-    for (const [path, data] of files) {
-      const tmp = tempOf(path);
-      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-      let fd: number;
-      try {
-        fd = openSync(tmp, "w", 0o644);
-      } catch (e) {
-        throw writeError(path, e);
-      }
-      done.push(tmp);
-      try {
-        let off = 0;
-        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-        fsyncSync(fd);
-      } catch (e) {
-        throw writeError(path, e);
-      } finally {
-        closeSync(fd);
-      }
+  const written: string[] = [];
+  const discard = () => {
+    for (const tmp of written) rmSync(tmp, { force: true });
+  };
+  for (const [path, data] of files) {
+    const tmp = tempOf(path);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    let fd: number;
+    try {
+      fd = openSync(tmp, "w", 0o644);
+    } catch (e) {
+      discard();
+      throw writeError(path, e);
     }
-  } catch (e) {
-    for (const tmp of done) rmSync(tmp, { force: true });
-    throw e;
+    written.push(tmp);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } catch (e) {
+      discard();
+      throw writeError(path, e);
+    } finally {
+      closeSync(fd);
+    }
   }
   for (const [path] of files) {
     try {
       renameSync(tempOf(path), path);
     } catch (e) {
-      for (const [p] of files) rmSync(tempOf(p), { force: true });
+      discard();
       throw writeError(path, e);
+    }
+  }
+  for (const dir of new Set(files.map(([path]) => dirname(path)))) {
+    try {
+      const dfd = openSync(dir, "r");
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    } catch {
+      // some file systems cannot fsync a folder; the rename itself is still atomic
     }
   }
 }
