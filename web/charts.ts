@@ -4,16 +4,12 @@
 
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { fmtNum } from "../src/plot/specs.js";
 
 type AnySpec = Record<string, unknown>;
 
-/** Numbers for labels (the same rule as the CLI's fmtNum). */
-export function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return x.toExponential(2);
-  return String(+x.toPrecision(4));
-}
+/** Numbers for labels: the CLI's own rule. */
+export const fmt = fmtNum;
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const CONFIG = {

@@ -6,7 +6,7 @@ import {
   CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, ExplosionWatch, Rng, SafetensorsError, TaskModel, TaskRun, TrainingRun,
   clipSummary, decodeSafetensors, defaultKernels, descend, diagnose, encodeSafetensors, encodeText, probeBatch,
   recurrentSpectra, surfaceGrid, wasmKernels,
-  type RecurrentCache, type RunConfig, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch, type TokenArray,
+  type RunConfig, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch, type TokenArray,
 } from "../src/index.js";
 import type { FromWorker, Settings, Source, StepRow, ToWorker } from "./protocol.js";
 

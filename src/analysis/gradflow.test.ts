@@ -104,7 +104,7 @@ describe("diagnose", () => {
     const lm = new LanguageModel({ vocabSize: V, embedSize: 4, hiddenSize: 10, cell: "rnn", seed: 1 });
     const w = lm.rnn.params[0].weightHh.value;
     const w0 = w.slice();
-    w.forEach((x, i) => (w[i] = 0.2 * w0[i]));
+    for (let i = 0; i < w.length; i++) w[i] = 0.2 * w0[i];
     const small = diagnose(lm, inputs, targets, T);
     const g = small.layers[0].gradByLag;
     expect(g[T - 1] / g[0]).toBeLessThan(1e-6);
@@ -112,7 +112,7 @@ describe("diagnose", () => {
     // Jacobian norms fall with the lag, at most like (γ σ_max)^lag
     const sigma = small.spectra[0].sigmaMax;
     small.layers[0].jacobian.lags.forEach((lag, i) => expect(small.layers[0].jacobian.norms[i]).toBeLessThanOrEqual(sigma ** lag * (1 + 1e-9)));
-    w.forEach((x, i) => (w[i] = 3 * w0[i]));
+    for (let i = 0; i < w.length; i++) w[i] = 3 * w0[i];
     const large = diagnose(lm, inputs, targets, T);
     expect(large.warnings).toEqual([]);
     expect(large.spectra[0].regime).toBe("may-explode");

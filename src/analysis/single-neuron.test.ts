@@ -2,10 +2,8 @@
 // the surface against PyTorch's numbers, the wall near b = -2.61 at w = 5, and what norm
 // clipping changes about a descent that hits it.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fixtureDir } from "../../test/helpers/fixtures.js";
+import { EXTRA_FIXTURE_DIR, fixtureDir, loadFixtures } from "../../test/helpers/fixtures.js";
 import { DEFAULT_CLIP, DEFAULT_ITERS, DEFAULT_LR, DEFAULT_STARTS } from "../cli/surface.js";
 import { descend, singleNeuron, surfaceGrid, type DescentPoint } from "./single-neuron.js";
 
@@ -16,7 +14,9 @@ interface Fixture {
   points: { w: number; b: number; loss: number; dloss_dw: number; dloss_db: number }[];
 }
 
-const fx = JSON.parse(readFileSync(join(fixtureDir(), "single_neuron.json"), "utf8")) as Fixture;
+// every fixture of kind single_neuron, whatever its file is called (test/fixtures/pytorch/README.md)
+const FIXTURES = [fixtureDir(), EXTRA_FIXTURE_DIR].flatMap((dir) => loadFixtures(dir).map((f) => ({ ...f, dir })))
+  .filter((f) => f.data.kind === "single_neuron");
 
 /** |a - b| <= tol * |b|: relative, however small b is. */
 function expectRel(name: string, actual: number, expected: number, tol = 1e-9): void {
@@ -34,21 +34,26 @@ function longestStep(path: DescentPoint[]): { length: number; from: DescentPoint
 }
 
 describe("surfaceGrid", () => {
-  it("gives PyTorch's loss, dE/dw and dE/db at every point of the single_neuron fixture (1e-9 relative)", () => {
-    // the fixture's points form a full grid: every w with every b
-    const ws = [...new Set(fx.points.map((p) => p.w))];
-    const bs = [...new Set(fx.points.map((p) => p.b))];
-    expect(ws.length * bs.length).toBe(fx.points.length);
-    const g = surfaceGrid({ w: ws, b: bs, T: fx.T, x0: fx.x0, target: fx.target });
-    for (const p of fx.points) {
-      const k = bs.indexOf(p.b) * ws.length + ws.indexOf(p.w);
-      const at = `(w ${p.w}, b ${p.b})`;
-      expectRel(`loss ${at}`, g.loss[k], p.loss);
-      expectRel(`dloss_dw ${at}`, g.dw[k], p.dloss_dw);
-      expectRel(`dloss_db ${at}`, g.db[k], p.dloss_db);
-      expect(g.gradNorm[k]).toBeCloseTo(Math.hypot(p.dloss_dw, p.dloss_db), 12);
-    }
+  it.skipIf(FIXTURES.length === 0)("has single_neuron fixtures to check against", () => {
+    expect(FIXTURES.length).toBeGreaterThan(0);
   });
+  for (const { file, dir, data } of FIXTURES) {
+    it(`gives PyTorch's loss, dE/dw and dE/db at every point of ${file} (1e-9 relative)`, () => {
+      const fx = data as unknown as Fixture;
+      // the grid of every w with every b the fixture names; each point is read off it
+      const ws = [...new Set(fx.points.map((p) => p.w))];
+      const bs = [...new Set(fx.points.map((p) => p.b))];
+      const g = surfaceGrid({ w: ws, b: bs, T: fx.T, x0: fx.x0, target: fx.target });
+      for (const p of fx.points) {
+        const k = bs.indexOf(p.b) * ws.length + ws.indexOf(p.w);
+        const at = `${dir}/${file} (w ${p.w}, b ${p.b})`;
+        expectRel(`loss ${at}`, g.loss[k], p.loss);
+        expectRel(`dloss_dw ${at}`, g.dw[k], p.dloss_dw);
+        expectRel(`dloss_db ${at}`, g.db[k], p.dloss_db);
+        expect(g.gradNorm[k]).toBeCloseTo(Math.hypot(p.dloss_dw, p.dloss_db), 12);
+      }
+    });
+  }
 
   it("lays an even grid out row by row (b), both ends included", () => {
     const g = surfaceGrid({ wRange: [4, 8], bRange: [-5, -1], steps: [5, 3] });

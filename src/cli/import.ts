@@ -2,12 +2,12 @@
 // an Embedding -> RNN/LSTM/GRU -> Linear language model (or an rnnlab export) becomes an rnnlab
 // checkpoint that sample, eval and diagnose take.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { Command } from "commander";
 import { CharVocab } from "../data/vocab.js";
 import { checkOutputFile, InputError, readBytes } from "../io/files.js";
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsTensor } from "../io/safetensors.js";
+import { decodeSafetensors, SafetensorsError, type SafetensorsTensor } from "../io/safetensors.js";
 import { canonicalNames, inferLanguageModelConfig, languageModelFromStateDict, StateDictError, type StateTensor } from "../io/statedict.js";
 import { CheckpointError, modelFromSnapshot, SNAPSHOT_FORMAT, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig } from "../train/run.js";
 import { EXPORT_FORMAT } from "./export.js";

@@ -3,7 +3,7 @@
 // missing. Works on Float32Array and Float64Array alike. Loop orders are chosen so the innermost
 // loop walks memory contiguously; nothing cleverer lives here on purpose.
 
-import type { Float, Ids } from "./dtype.js";
+import type { Float } from "./dtype.js";
 import { gemmTiled } from "./gemm-tiled.js";
 import type { Kernels } from "./kernels.js";
 

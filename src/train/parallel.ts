@@ -255,11 +255,8 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
     // the rows of shard s: [bounds[s], bounds[s+1]), as even as possible
     const bounds = Array.from({ length: threads + 1 }, (_, s) => Math.round((s * B) / threads));
     const o = lm.options;
-    const model: ShardInit["model"] = {
-      vocabSize: o.vocabSize, embedSize: o.embedSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, cell: o.cell,
-      nonlinearity: o.nonlinearity, bias: o.bias, tieWeights: o.tieWeights, seed: o.seed, dropout: o.dropout, init: o.init,
-      forgetBias: o.forgetBias,
-    };
+    // the model's options whole, but for what cannot cross to a thread (kernels) or is fixed (dtype)
+    const { dtype: _dtype, ...model } = o;
     // shard 0 runs here, on a model of its own over the same values
     const lm0 = new LanguageModel({ ...model, kernels: k });
     lm0.store.allocate({ values: lm.store.values as Float32Array, grads: this.grads[0] });

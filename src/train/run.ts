@@ -15,7 +15,6 @@ import { generate, type SampleOptions } from "../nn/generate.js";
 import { LanguageModel } from "../nn/language-model.js";
 import type { RecurrentInit } from "../nn/recurrent.js";
 import { Rng } from "../tensor/rng.js";
-import type { Float } from "../tensor/dtype.js";
 import { evaluateLoss } from "./evaluate.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";

@@ -165,7 +165,7 @@ describe("rnnlab export and import refuse damaged and unsuitable files", () => {
       ["dtype.safetensors", Buffer.from(Buffer.from(good).toString("latin1").replace('"dtype":"F32"', '"dtype":"F99"'), "latin1"), /unsupported dtype "F99"/],
       ["text.safetensors", new TextEncoder().encode("this is not a model\n".repeat(20)), /not a valid safetensors file/],
     ];
-    for (const [file, bytes, message] of damaged) writeFileSync(join(dir, file), bytes);
+    for (const [file, bytes] of damaged) writeFileSync(join(dir, file), bytes);
     for (const [file, , message] of damaged) refuses(["import", file, "--out", "x.safetensors"], message, /the file is damaged or not safetensors/);
     refuses(["import", "no-such.safetensors", "--out", "x.safetensors"], /state_dict file no-such\.safetensors does not exist/);
     copyFileSync(join(FIXTURES, "lstm_bidir_l2.safetensors"), join(dir, "bare.safetensors"));
