@@ -4,7 +4,7 @@
 // Usage: node bench/train-one.mjs CELL HIDDEN THREADS
 
 import { defaultKernels, encodeText, Rng, TrainingRun } from "../dist/index.js";
-import { nodeSpawn } from "../dist/io/threads.js";
+import { nodeSpawn } from "../dist/node/threads.js";
 
 const [cell, hidden, threadsArg] = process.argv.slice(2);
 const H = Number(hidden);

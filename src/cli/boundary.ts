@@ -9,7 +9,7 @@
 // system failure; 130 interrupted (Ctrl-C).
 
 import { CheckpointError, InputError, ResourceError } from "../errors.js";
-import { errnoOf, whyOf } from "../io/files.js";
+import { errnoOf, whyOf } from "../node/files.js";
 import { SafetensorsError } from "../io/safetensors.js";
 import { StateDictError } from "../io/statedict.js";
 import { StdoutClosed } from "./output.js";

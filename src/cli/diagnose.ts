@@ -10,15 +10,15 @@ import { Command } from "commander";
 import { clipSummary, diagnose } from "../analysis/gradflow.js";
 import type { DiagnosticsRecord, LayerFlow, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
 import { probeBatch } from "../data/batches.js";
-import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { checkOutputFile, InputError, writeFileAtomic } from "../io/files.js";
+import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
+import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
 import { checkInferenceFits } from "../train/memory.js";
 import {
   clipHistorySpec, diagnosticsOverTrainingSpec, eigenvaluesSpec, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
   reportReadings, singularValuesSpec,
 } from "../plot/specs.js";
 import type { TopLevelSpec } from "vega-lite";
-import type { PageSection } from "../plot/render.js"; // loaded when the command runs: vega and resvg are heavy
+import type { PageSection } from "../node/render.js"; // loaded when the command runs: vega and resvg are heavy
 import { modelFromSnapshot } from "../train/run.js";
 import { fmtInt, intArg } from "./options.js";
 import { runText, runTextPath } from "./surface.js";
@@ -91,7 +91,7 @@ export function diagnoseCommand(): Command {
       const snap = readCheckpoint(o.checkpoint);
       // everything the command reads, the run's own text included, is no output
       checkOutputFile(o.out, { flag: "--out", inputs: [o.checkpoint, o.text ?? runTextPath(snap), metricsPath] });
-      const { htmlPage, specToSvg } = await import("../plot/render.js");
+      const { htmlPage, specToSvg } = await import("../node/render.js");
       const t0 = performance.now();
       const { model, vocab, config } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
       const T = o.seq;

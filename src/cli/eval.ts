@@ -1,9 +1,9 @@
 // `rnnlab eval --checkpoint F FILE`: a trained model's loss on a text, in nats and bits per character.
 
 import { Command } from "commander";
-import { loadCorpus } from "../io/corpus.js";
-import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { InputError } from "../io/files.js";
+import { loadCorpus } from "../node/corpus.js";
+import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
+import { InputError } from "../node/files.js";
 import { evaluateLoss } from "../train/evaluate.js";
 import { checkInferenceFits } from "../train/memory.js";
 import { modelFromSnapshot } from "../train/run.js";

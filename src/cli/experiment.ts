@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
-import { checkOutputFolder, InputError, makeFolder, writeFilesAtomic } from "../io/files.js";
+import { checkOutputFolder, InputError, makeFolder, writeFilesAtomic } from "../node/files.js";
 import { checkTaskFits } from "../train/memory.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
 import type { TaskResult } from "./task.js";
@@ -227,7 +227,7 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   const table = [header, rule, ...lines].join("\n");
   say(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
   const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
-  const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
+  const { specToSvg, svgToPng } = await import("../node/render.js"); // vega and resvg: loaded when needed
   const svg = await specToSvg(experimentSpec(o.task, rows));
   const created = !existsSync(o.out);
   makeFolder(o.out);

@@ -4,8 +4,8 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { Command } from "commander";
-import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { checkOutputFile, InputError, writeFileAtomic } from "../io/files.js";
+import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
+import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
 import { encodeSafetensors } from "../io/safetensors.js";
 import { stateDictOf } from "../io/statedict.js";
 import type { LanguageModel } from "../nn/language-model.js";

@@ -11,7 +11,7 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzip, gzipSync } from "node:zlib";
 import { Command, InvalidArgumentError } from "commander";
-import { InputError } from "../io/files.js";
+import { InputError } from "../node/files.js";
 import { say } from "./output.js";
 
 const TYPES: Record<string, string> = {

@@ -4,7 +4,7 @@
 // the error boundary turns into a quiet exit 0 (the reader has what it wanted); `say` instead
 // drops the text, for `rnnlab train`, whose training must go on and save its checkpoints.
 
-import { errnoOf, InputError, whyOf } from "../io/files.js";
+import { errnoOf, InputError, whyOf } from "../node/files.js";
 
 /** Thrown by `out` once standard output has no reader: the command should end quietly. */
 export class StdoutClosed extends Error {

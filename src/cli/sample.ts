@@ -1,8 +1,8 @@
 // `rnnlab sample --checkpoint F`: text from a trained model, streamed as it is generated.
 
 import { Command } from "commander";
-import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { InputError } from "../io/files.js";
+import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
+import { InputError } from "../node/files.js";
 import { generate } from "../nn/generate.js";
 import { Rng } from "../tensor/rng.js";
 import { defaultPrime, modelFromSnapshot } from "../train/run.js";

@@ -11,9 +11,9 @@ import { descend, surfaceGrid, type DescentPoint } from "../analysis/single-neur
 import { lossSlice, principalDirections } from "../analysis/loss-slice.js";
 import type { TokenArray } from "../data/corpus.js";
 import type { Vocab } from "../data/vocab.js";
-import { readCheckpoint, useCheckpoint } from "../io/checkpoint.js";
-import { DEFAULT_CORPUS, loadCorpus } from "../io/corpus.js";
-import { checkOutputFile, InputError, writeFilesAtomic } from "../io/files.js";
+import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
+import { DEFAULT_CORPUS, loadCorpus } from "../node/corpus.js";
+import { checkOutputFile, InputError, writeFilesAtomic } from "../node/files.js";
 import { checkFinite, parseRunInfo, type RunInfo } from "../train/schema.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
@@ -116,7 +116,7 @@ export function surfaceCommand(): Command {
       for (const ext of [".svg", ".png"]) checkOutputFile(`${prefix}${ext}`, { flag: "--out", inputs });
       const t0 = performance.now();
       const spec = o.checkpoint ? sliceFigure(o, snap!) : neuronFigure(o);
-      const { specToSvg, svgToPng } = await import("../plot/render.js"); // vega and resvg: loaded when needed
+      const { specToSvg, svgToPng } = await import("../node/render.js"); // vega and resvg: loaded when needed
       const svg = await specToSvg(spec);
       const png = svgToPng(svg);
       writeFilesAtomic([[`${prefix}.svg`, svg], [`${prefix}.png`, png]]);

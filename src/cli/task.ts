@@ -5,7 +5,7 @@
 
 import { Command } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
-import { InputError } from "../io/files.js";
+import { InputError } from "../node/files.js";
 import { TaskRun, type TaskRunConfig } from "../train/task-run.js";
 import { checkTaskFits } from "../train/memory.js";
 import type { OptimizerName } from "../train/optim.js";

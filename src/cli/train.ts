@@ -6,14 +6,14 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { Command } from "commander";
 import type { TokenArray } from "../data/corpus.js";
-import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../io/corpus.js";
-import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
+import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../node/corpus.js";
+import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../node/checkpoint.js";
 import {
   Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError,
-} from "../io/files.js";
+} from "../node/files.js";
 import { checkThreads } from "../train/memory.js";
 import { checkFinite, checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
-import { nodeSpawn } from "../io/threads.js";
+import { nodeSpawn } from "../node/threads.js";
 import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
 import { clipSummary, diagnose, ExplosionWatch } from "../analysis/gradflow.js";

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { DiagnosticsRecord, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
-import { compactSvg, escapeHtml, htmlPage, inlineSvg, PNG_SIGNATURE, specToSvg, svgToPng } from "./render.js";
+import { compactSvg, escapeHtml, htmlPage, inlineSvg, PNG_SIGNATURE, specToSvg, svgToPng } from "../node/render.js";
 import {
   clipHistorySpec, clipPath, diagnosticsOverTrainingSpec, eigenvaluesSpec, fmtNum, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
   reportReadings, singularValuesSpec, smooth, surfaceSpec, thin,

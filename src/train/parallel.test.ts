@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { encodeText, type TokenArray } from "../data/corpus.js";
-import { nodeSpawn } from "../io/threads.js";
+import { nodeSpawn } from "../node/threads.js";
 import { useKernels, wasmKernels } from "../tensor/select.js";
 import { TrainingRun, type RunConfig } from "./run.js";
 

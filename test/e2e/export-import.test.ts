@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readCheckpoint } from "../../src/io/checkpoint.js";
+import { readCheckpoint } from "../../src/node/checkpoint.js";
 import { decodeOnnx } from "../../src/io/onnx.js";
 import { decodeSafetensors } from "../../src/io/safetensors.js";
 import type { Float } from "../../src/tensor/dtype.js";

@@ -3,7 +3,7 @@
 // file system), each answered with exactly one line on stderr, no stack trace, exit status 2,
 // and every file that existed before byte for byte unchanged.
 // The read-only and full file systems are small tmpfs mounts (root, as in CI); where mounting is
-// not allowed those cases are skipped here and src/io/files.test.ts simulates ENOSPC instead.
+// not allowed those cases are skipped here and src/node/files.test.ts simulates ENOSPC instead.
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -151,7 +151,7 @@ beforeAll(() => {
   const ro = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", join(dir, "ro")]);
   const full = ro.status === 0 ? spawnSync("mount", ["-t", "tmpfs", "-o", "size=32k", "tmpfs", join(dir, "full")]) : ro;
   mounted = ro.status === 0 && full.status === 0;
-  if (!mounted) console.log("mistakes: cannot mount tmpfs here (not root?): the read-only and full file system cases are skipped; src/io/files.test.ts simulates ENOSPC");
+  if (!mounted) console.log("mistakes: cannot mount tmpfs here (not root?): the read-only and full file system cases are skipped; src/node/files.test.ts simulates ENOSPC");
   else writeFileSync(join(dir, "full", "filler"), Buffer.alloc(20 * 1024)); // 12 KiB left: less than a checkpoint
 }, 120_000);
 

@@ -4,7 +4,7 @@
 import { CheckpointError } from "../errors.js";
 import { checkSnapshotFinite, type Snapshot } from "../train/run.js";
 import { InputError, readBytes, writeFileAtomic } from "./files.js";
-import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../io/safetensors.js";
 
 /**
  * Writes a snapshot to `path` atomically (the old file stays whole until the new one is). A

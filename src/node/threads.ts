@@ -6,7 +6,7 @@ import type { ShardInit, Spawn } from "../train/parallel.js";
 /** The worker script: the built file beside this one (from the TypeScript sources, the build's copy). */
 function workerUrl(): URL {
   const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../dist/io/shard-worker.js", here) : new URL("./shard-worker.js", here);
+  return here.endsWith(".ts") ? new URL("../../dist/node/shard-worker.js", here) : new URL("./shard-worker.js", here);
 }
 
 /** Starts Node worker threads running shards; they never keep the process alive on their own. */
