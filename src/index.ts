@@ -19,8 +19,9 @@ export { Linear, linearForward, linearBackward, type LinearOptions } from "./nn/
 export { Embedding, embeddingForward, embeddingBackward, type EmbeddingOptions } from "./nn/embedding.js";
 export { activationForward, activationBackward, ACTIVATION_GAMMA, type Activation } from "./nn/activations.js";
 export { crossEntropyForward, crossEntropyBackward, IGNORE_INDEX } from "./nn/softmax-xent.js";
+export { CELLS, CELL_NAMES, cellOfMode, modeOf, isCellName, type CellName, type CellSpec } from "./nn/cells.js";
 export {
-  Recurrent, RNN, LSTM, GRU, RecurrentCache,
+  Recurrent, RNN, LSTM, GRU, RecurrentCache, createRecurrent,
   type RecurrentMode, type RecurrentOptions, type RNNOptions, type RecurrentParams, type RecurrentInit,
 } from "./nn/recurrent.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
@@ -31,8 +32,8 @@ export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js
 // train
 export { clipGradNorm, clipGradValue, gradNorm, type Grads, type NormType, type ClipGradNormOptions } from "./train/clip.js";
 export {
-  SGD, Adagrad, RMSprop, Adam, AdamW, createOptimizer,
-  type Optimizer, type OptimizerName, type SGDOptions, type AdagradOptions, type RMSpropOptions, type AdamOptions,
+  SGD, Adagrad, RMSprop, Adam, AdamW, createOptimizer, OPTIMIZERS, OPTIMIZER_NAMES, isOptimizerName, NON_NEGATIVE_STATE,
+  type Optimizer, type OptimizerName, type OptimizerSpec, type SGDOptions, type AdagradOptions, type RMSpropOptions, type AdamOptions,
   type AnyOptimizerOptions,
 } from "./train/optim.js";
 export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";

@@ -1,10 +1,10 @@
 // The messages between the lab's page (main.ts) and its training worker (worker.ts): settings in,
 // plain numbers out.
 
-import type { ClipSummary, SpectrumSummary, TaskName } from "../src/index.js";
+import type { CellName, ClipSummary, SpectrumSummary, TaskName } from "../src/index.js";
 
 export interface Settings {
-  cell: "rnn" | "lstm" | "gru";
+  cell: CellName;
   hidden: number;
   layers: number;
   /** Truncated BPTT window (k1 = k2). */

@@ -3,6 +3,7 @@
 // (rnnlab diagnose). Plots (src/plot) and the web lab read these; analysis/ fills them.
 
 import type { RecurrentSpectrum } from "./spectra.js";
+import type { CellName } from "../nn/cells.js";
 
 /** Gradient flow of one recurrent layer and direction, on one batch. */
 export interface LayerFlow {
@@ -40,7 +41,7 @@ export interface ClipSummary {
 export interface DiagnosticsRecord {
   kind: "diagnostics";
   step: number;
-  cell: "rnn" | "lstm" | "gru";
+  cell: CellName;
   /** Steps of the batch diagnosed, and the target step t of gradByLag (1-based, = T by default). */
   T: number;
   target: number;

@@ -17,6 +17,7 @@
 //                   Golub–Kahan SVD step on the bidiagonal (GVL Alg. 8.6.1/8.6.2; Golub & Reinsch 1970).
 
 import type { Recurrent } from "../nn/recurrent.js";
+import { cellOfMode } from "../nn/cells.js";
 
 const EPS = Number.EPSILON;
 
@@ -570,12 +571,6 @@ export interface RecurrentSpectrum {
   regime: "vanishing" | "may-explode";
 }
 
-const BLOCKS: Record<Recurrent["mode"], readonly { name: string; gamma: number }[]> = {
-  RNN_TANH: [{ name: "hh", gamma: 1 }],
-  RNN_RELU: [{ name: "hh", gamma: 1 }],
-  LSTM: [{ name: "i", gamma: 0.25 }, { name: "f", gamma: 0.25 }, { name: "g", gamma: 1 }, { name: "o", gamma: 0.25 }],
-  GRU: [{ name: "r", gamma: 0.25 }, { name: "z", gamma: 0.25 }, { name: "n", gamma: 1 }],
-};
 
 /**
  * Spectra of every layer's and direction's W_hh blocks of a recurrent stack, ordered by layer,
@@ -594,12 +589,12 @@ const BLOCKS: Record<Recurrent["mode"], readonly { name: string; gamma: number }
 export function recurrentSpectra(rnn: Recurrent): RecurrentSpectrum[] {
   const H = rnn.hiddenSize;
   const D = rnn.numDirections;
-  const blocks = BLOCKS[rnn.mode];
+  const blocks = cellOfMode(rnn.mode).spectra; // the W_hh blocks and their γ (nn/cells.ts)
   const out: RecurrentSpectrum[] = [];
   for (let layer = 0; layer < rnn.numLayers; layer++) {
     for (let direction = 0; direction < D; direction++) {
       const w = rnn.params[layer * D + direction].weightHh.value;
-      blocks.forEach(({ name, gamma }, j) => {
+      blocks.forEach(({ block: name, gamma }, j) => {
         const block = w.subarray(j * H * H, (j + 1) * H * H);
         const eig = eigenvalues(block, H);
         const singular = singularValues(block, H, H);

@@ -14,6 +14,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
 import { checkOutputFolder, InputError, makeFolder, writeFilesAtomic } from "../node/files.js";
 import { checkTaskFits } from "../train/memory.js";
+import { CELL_NAMES } from "../nn/cells.js";
+import { OPTIMIZER_NAMES } from "../train/optim.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
 import type { TaskResult } from "./task.js";
 import { choiceArg, f32Arg, fmtDuration, intArg, numArg } from "./options.js";
@@ -78,7 +80,7 @@ export function experimentCommand(): Command {
     .option("--parallel <n>", "runs at a time (default: all cores)", intArg(1), availableParallelism())
     .option("--hidden <n>", "hidden units (the paper: 50)", intArg(1), 50)
     .option("--batch <n>", "sequences per step (the paper: 20)", intArg(1), 20)
-    .option("--optimizer <name>", "optimizer (the paper: sgd)", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "sgd")
+    .option("--optimizer <name>", `${OPTIMIZER_NAMES.join(", ")} (the paper: sgd)`, choiceArg(OPTIMIZER_NAMES), "sgd")
     .option("--lr <x>", "learning rate (the paper: 0.01)", f32Arg(0), 0.01)
     .option("--eval-every <n>", "test the criterion every n steps", intArg(1), 500)
     .option("--eval-size <n>", "held-out sequences of the criterion (the paper: 10000)", intArg(1), 1000)
@@ -97,7 +99,7 @@ export function experimentCommand(): Command {
           if (e instanceof RangeError) throw new InputError(`--lengths ${length}: ${e.message}`);
           throw e;
         }
-        for (const cell of ["rnn", "lstm", "gru"] as const) {
+        for (const cell of CELL_NAMES) {
           checkTaskFits({ steps: task.steps, inputSize: task.inputSize, outputSize: task.outputSize, every: task.output === "class-every", cell, hidden: o.hidden, layers: 1, batch: o.batch, evalSize: o.evalSize });
         }
       }

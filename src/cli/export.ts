@@ -10,6 +10,7 @@ import { encodeSafetensors } from "../io/safetensors.js";
 import { stateDictOf } from "../io/statedict.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { modelFromSnapshot, type RunConfig } from "../train/run.js";
+import { CELLS } from "../nn/cells.js";
 import { choiceArg, fmtInt, intArg } from "./options.js";
 import { say } from "./output.js";
 
@@ -29,7 +30,7 @@ interface ExportOpts {
 /** The PyTorch modules that take an export's weights, as one line of Python. */
 export function pytorchModules(config: RunConfig): string {
   const m = config.model;
-  const Cell = { rnn: "RNN", lstm: "LSTM", gru: "GRU" }[m.cell];
+  const Cell = CELLS[m.cell].pytorch;
   const extra = `${m.numLayers > 1 ? `, num_layers=${m.numLayers}` : ""}${m.cell === "rnn" && m.nonlinearity === "relu" ? ", nonlinearity='relu'" : ""}`;
   return `embedding = nn.Embedding(${m.vocabSize}, ${m.embedSize}); rnn = nn.${Cell}(${m.embedSize}, ${m.hiddenSize}${extra}); head = nn.Linear(${m.hiddenSize}, ${m.vocabSize})` +
     (m.tieWeights ? "; head.weight = embedding.weight" : "");

@@ -13,6 +13,7 @@ import { CheckpointError, modelFromSnapshot, SNAPSHOT_FORMAT, type ModelConfig, 
 import { EXPORT_FORMAT } from "./export.js";
 import { writeCheckpoint } from "../node/checkpoint.js";
 import { firstNonFinite, parseRunConfig } from "../train/schema.js";
+import { isOptimizerName, OPTIMIZER_NAMES } from "../train/optim.js";
 import { fmtInt } from "./options.js";
 import { say } from "./output.js";
 
@@ -126,7 +127,7 @@ function parseConfig(value: string | undefined): UserConfig {
     if (t[k] !== undefined && !(Number.isSafeInteger(t[k]) && (t[k] as number) >= 1)) throw new InputError(`--config: train "${k}" must be a whole number >= 1`);
   }
   if (t.seed !== undefined && !(Number.isSafeInteger(t.seed) && t.seed >= 0)) throw new InputError('--config: train "seed" must be a whole number >= 0');
-  if (t.optimizer !== undefined && !["sgd", "adagrad", "rmsprop", "adam", "adamw"].includes(t.optimizer)) throw new InputError('--config: train "optimizer" must be sgd, adagrad, rmsprop, adam or adamw');
+  if (t.optimizer !== undefined && !isOptimizerName(t.optimizer)) throw new InputError(`--config: train "optimizer" must be one of ${OPTIMIZER_NAMES.join(", ")}`);
   return out;
 }
 

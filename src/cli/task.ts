@@ -8,13 +8,14 @@ import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
 import { InputError } from "../node/files.js";
 import { TaskRun, type TaskRunConfig } from "../train/task-run.js";
 import { checkTaskFits } from "../train/memory.js";
-import type { OptimizerName } from "../train/optim.js";
+import { OPTIMIZER_NAMES, type OptimizerName } from "../train/optim.js";
+import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
 import { say as print } from "./output.js";
 
 interface TaskOpts {
   length: number;
-  cell: "rnn" | "lstm" | "gru";
+  cell: CellName;
   hidden: number;
   nonlinearity: "tanh" | "relu";
   init?: "default" | "orthogonal" | "identity" | "chrono";
@@ -59,11 +60,11 @@ export function taskCommand(): Command {
     .description("train on a long-range dependency benchmark until its success criterion is met (exit 0) or the budget ends (exit 1)")
     .argument("<name>", `the task: ${TASK_NAMES.join(", ")}`)
     .option("--length <T>", "sequence length parameter T", intArg(1), 100)
-    .option("--cell <type>", "rnn (Elman), lstm or gru", choiceArg(["rnn", "lstm", "gru"] as const), "lstm")
+    .option("--cell <type>", CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", "), choiceArg(CELL_NAMES), "lstm")
     .option("--hidden <n>", "hidden units", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
     .option("--init <scheme>", "default (PyTorch's uniform), orthogonal, identity (IRNN), or chrono (gate biases for memories up to T steps; Tallec & Ollivier 2018) (default: chrono for lstm and gru, default for rnn)", choiceArg(["default", "orthogonal", "identity", "chrono"] as const))
-    .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
+    .option("--optimizer <name>", OPTIMIZER_NAMES.join(", "), choiceArg(OPTIMIZER_NAMES), "adam")
     .option("--lr <x>", "learning rate", f32Arg(0), 3e-3)
     .option("--batch <n>", "fresh sequences per step", intArg(1), 32)
     .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 1)

@@ -20,7 +20,8 @@ import { clipSummary, diagnose, ExplosionWatch } from "../analysis/gradflow.js";
 import { probeBatch } from "../data/batches.js";
 import { encodeSafetensors } from "../io/safetensors.js";
 import { CheckpointError, TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
-import type { OptimizerName } from "../train/optim.js";
+import { OPTIMIZER_NAMES, OPTIMIZERS, type OptimizerName } from "../train/optim.js";
+import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
 import { createProgress } from "./progress.js";
 import { say, warn } from "./output.js";
@@ -34,7 +35,7 @@ const EMBEDDED = "<embedded tinyshakespeare.txt>";
 const SAMPLE_TEMPERATURE = 0.8;
 
 interface TrainOpts {
-  cell: "rnn" | "lstm" | "gru";
+  cell: CellName;
   dropout: number;
   init: "default" | "orthogonal" | "identity";
   forgetBias?: number;
@@ -71,13 +72,12 @@ interface TrainOpts {
   explodeFactor: number;
 }
 
-const DEFAULT_LR: Record<OptimizerName, number> = { adam: 2e-3, adamw: 2e-3, rmsprop: 2e-3, adagrad: 1e-2, sgd: 1e-1 };
 
 export function trainCommand(): Command {
   return new Command("train")
     .description("train a character-level language model (default text: the embedded tiny Shakespeare)")
     .argument("[file]", "UTF-8 text file to learn from")
-    .option("--cell <type>", "recurrent cell: rnn (Elman), lstm or gru", choiceArg(["rnn", "lstm", "gru"] as const), "lstm")
+    .option("--cell <type>", `recurrent cell: ${CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", ")}`, choiceArg(CELL_NAMES), "lstm")
     .option("--hidden <n>", "hidden units per layer", intArg(1), 256)
     .option("--layers <n>", "stacked recurrent layers", intArg(1), 1)
     .option("--embed <n>", "embedding size", intArg(1), 64)
@@ -89,8 +89,8 @@ export function trainCommand(): Command {
     .option("--seq <n>", "steps per window: truncated BPTT(n, n)", intArg(1), 64)
     .option("--tbptt <k1,k2>", "truncated BPTT: update every k1 steps, backpropagate through k2 >= k1 (overrides --seq)", tbpttArg)
     .option("--batch <n>", "parallel streams per batch", intArg(1), 32)
-    .option("--optimizer <name>", "sgd, adagrad, rmsprop, adam or adamw", choiceArg(["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const), "adam")
-    .option("--lr <x>", "learning rate (default: 2e-3 for adam, adamw and rmsprop; 1e-2 adagrad; 0.1 sgd)", f32Arg(0))
+    .option("--optimizer <name>", OPTIMIZER_NAMES.join(", "), choiceArg(OPTIMIZER_NAMES), "adam")
+    .option("--lr <x>", `learning rate (default: ${OPTIMIZER_NAMES.map((n) => `${OPTIMIZERS[n].defaultLr} ${n}`).join(", ")})`, f32Arg(0))
     .option("--momentum <x>", "momentum for sgd and rmsprop", numArg(0, 1), 0)
     .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", f32Arg(0, false), 0)
     .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 5)
@@ -174,14 +174,16 @@ function configOf(o: TrainOpts, vocabSize: number): RunConfig {
     warn("rnnlab: warning: --dropout acts between recurrent layers (as PyTorch's), so with --layers 1 it does nothing\n");
   }
   if (o.init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn (with --nonlinearity relu)");
-  if (o.momentum > 0 && o.optimizer !== "sgd" && o.optimizer !== "rmsprop") throw new InputError(`--momentum is for --optimizer sgd and rmsprop; ${o.optimizer} has no momentum setting`);
+  if (o.momentum > 0 && !OPTIMIZERS[o.optimizer].momentum) {
+    throw new InputError(`--momentum is for --optimizer ${OPTIMIZER_NAMES.filter((n) => OPTIMIZERS[n].momentum).join(" and ")}; ${o.optimizer} has no momentum setting`);
+  }
   return {
     model: {
       cell: o.cell, vocabSize, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights,
       dropout: o.dropout, init: o.init, forgetBias: o.forgetBias,
     },
     train: {
-      batch: o.batch, k1, k2, optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], momentum: o.momentum, weightDecay: o.weightDecay,
+      batch: o.batch, k1, k2, optimizer: o.optimizer, lr: o.lr ?? OPTIMIZERS[o.optimizer].defaultLr, momentum: o.momentum, weightDecay: o.weightDecay,
       clipNorm: o.clip > 0 ? o.clip : null, clipValue: o.clipValue > 0 ? o.clipValue : null, nonFinite: o.onNonfinite, seed: o.seed,
     },
   };

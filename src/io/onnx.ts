@@ -29,6 +29,7 @@
 import protobuf from "protobufjs/light.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import type { Recurrent } from "../nn/recurrent.js";
+import { cellOfMode } from "../nn/cells.js";
 import type { Float } from "../tensor/dtype.js";
 
 /** Options of exportOnnx and exportRecurrentOnnx. */
@@ -259,16 +260,8 @@ function serialise(g: GraphBuilder, graphName: string, o: OnnxExportOptions, doc
 
 // --- the recurrent stack ---
 
-/** Which PyTorch gate block goes to each ONNX gate slot. */
-const GATE_ORDER: Record<Recurrent["mode"], number[]> = {
-  RNN_TANH: [0],
-  RNN_RELU: [0],
-  LSTM: [0, 3, 1, 2], // ONNX i, o, f, c from PyTorch i, f, g, o
-  GRU: [1, 0, 2], // ONNX z, r, h from PyTorch r, z, n
-};
-
-/** Copies the gate blocks of a (G, cols) PyTorch matrix (or a (G) vector, cols = 1) into ONNX order at `into[offset..]`. */
-function reorderGates(into: Float32Array, offset: number, src: Float, order: number[], H: number, cols: number): void {
+/** Copies the gate blocks of a (G, cols) PyTorch matrix (or a (G) vector, cols = 1) into ONNX order (nn/cells.ts) at `into[offset..]`. */
+function reorderGates(into: Float32Array, offset: number, src: Float, order: readonly number[], H: number, cols: number): void {
   const block = H * cols;
   order.forEach((from, to) => {
     for (let j = 0; j < block; j++) into[offset + to * block + j] = src[from * block + j];
@@ -285,9 +278,8 @@ function addRecurrent(
 ): void {
   const { mode, numLayers: L, numDirections: D, hiddenSize: H } = rnn;
   const lstm = mode === "LSTM";
-  const G = GATE_ORDER[mode].length * H;
-  const order = GATE_ORDER[mode];
-  const op = lstm ? "LSTM" : mode === "GRU" ? "GRU" : "RNN";
+  const { gateOrder: order, op } = cellOfMode(mode).onnx;
+  const G = order.length * H;
   const toTBF = g.int64s("rnn.shape_T_B_F", [0, 0, -1]);
   const axis0 = L > 1 && h0 ? g.int64s("rnn.axes_0", [0]) : "";
   const yhs: string[] = [];

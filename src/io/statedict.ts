@@ -16,7 +16,8 @@
 
 import { LanguageModel } from "../nn/language-model.js";
 import type { Parameter } from "../nn/params.js";
-import { GRU, LSTM, RNN, type Recurrent } from "../nn/recurrent.js";
+import { createRecurrent, type Recurrent } from "../nn/recurrent.js";
+import { cellOfGateCount } from "../nn/cells.js";
 import type { DType, Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import type { ModelConfig } from "../train/run.js";
@@ -47,7 +48,6 @@ export class StateDictError extends Error {
 /** Recurrent cells, in rnnlab's spelling. */
 export type CellType = ModelConfig["cell"];
 
-const CELL_OF_GATES: Record<number, CellType> = { 1: "rnn", 3: "gru", 4: "lstm" };
 
 function entriesOf(sd: StateDictInput): Map<string, StateTensor> {
   return sd instanceof Map ? new Map(sd as ReadonlyMap<string, StateTensor>) : new Map(Object.entries(sd as Record<string, StateTensor>));
@@ -273,7 +273,7 @@ export function inferRecurrentConfig(tensors: StateDictInput, options: { prefix?
   }
   if (hh.shape.length !== 2 || hh.shape[1] < 1) throw new StateDictError(`${prefix}weight_hh_l0 has shape ${fmtShape(hh.shape)}; a recurrent weight is (G, H)`);
   const [G, H] = hh.shape;
-  const cell = G % H === 0 ? CELL_OF_GATES[G / H] : undefined;
+  const cell = G % H === 0 ? cellOfGateCount(G / H)?.name : undefined;
   if (!cell) throw new StateDictError(`${prefix}weight_hh_l0 has shape [G, H] = ${fmtShape(hh.shape)}; G/H must be 1 (RNN), 3 (GRU) or 4 (LSTM), not ${(G / H).toPrecision(3)}`);
   let top = 0;
   let reverse = false;
@@ -323,7 +323,7 @@ export function recurrentFromStateDict(
     inputSize: config.inputSize, hiddenSize: config.hiddenSize, numLayers: config.numLayers, bias: config.bias,
     bidirectional: config.bidirectional, dtype: options.dtype, kernels: options.kernels,
   };
-  const rnn = config.cell === "lstm" ? new LSTM(o) : config.cell === "gru" ? new GRU(o) : new RNN({ ...o, nonlinearity: config.nonlinearity });
+  const rnn = createRecurrent(config.cell, { ...o, nonlinearity: config.nonlinearity });
   const report = loadStateDict(rnn, tensors, { prefix: options.prefix, strict: options.strict });
   return { rnn, config, report };
 }

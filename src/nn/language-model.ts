@@ -16,7 +16,8 @@ import { checkIds, Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
 import { checkSize } from "./module.js";
 import { ParamStore, uniformInit } from "./params.js";
-import { GRU, LSTM, RNN, type Recurrent, type RecurrentCache, type RecurrentInit } from "./recurrent.js";
+import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentInit } from "./recurrent.js";
+import { CELL_NAMES, isCellName, type CellName } from "./cells.js";
 import { crossEntropyBackward, crossEntropyForward, IGNORE_INDEX } from "./softmax-xent.js";
 
 /** Options of a LanguageModel. */
@@ -30,7 +31,7 @@ export interface LanguageModelOptions {
   /** L: stacked recurrent layers. Default 1. */
   numLayers?: number;
   /** Recurrent cell. Default `"rnn"` (Elman). */
-  cell?: "rnn" | "lstm" | "gru";
+  cell?: CellName;
   /** Dropout between recurrent layers, in training mode (PyTorch's `dropout`). Default 0. */
   dropout?: number;
   /** Recurrent weight initialisation (see RecurrentOptions.init). Default `"default"`. */
@@ -103,7 +104,7 @@ export class LanguageModel {
     checkSize("LanguageModel: vocabSize", o.vocabSize);
     checkSize("LanguageModel: embedSize", o.embedSize);
     checkSize("LanguageModel: hiddenSize", o.hiddenSize);
-    if (!["rnn", "lstm", "gru"].includes(o.cell)) throw new RangeError(`LanguageModel: cell "${o.cell}" is not available (have: rnn, lstm, gru)`);
+    if (!isCellName(o.cell)) throw new RangeError(`LanguageModel: cell "${o.cell}" is not available (have: ${CELL_NAMES.join(", ")})`);
     if (o.tieWeights && o.embedSize !== o.hiddenSize) {
       throw new RangeError(`LanguageModel: tying weights needs embedSize === hiddenSize (got ${o.embedSize} and ${o.hiddenSize})`);
     }
@@ -119,9 +120,7 @@ export class LanguageModel {
       ...ctx, prefix: "rnn", inputSize: o.embedSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bias: o.bias,
       dropout: o.dropout, init: o.init, chronoMax: o.chronoMax, dropoutSeed: o.seed + 1,
     };
-    this.rnn = o.cell === "lstm" ? new LSTM({ ...ro, forgetBias: o.forgetBias })
-      : o.cell === "gru" ? new GRU(ro)
-      : new RNN({ ...ro, nonlinearity: o.nonlinearity });
+    this.rnn = createRecurrent(o.cell, { ...ro, forgetBias: o.forgetBias, nonlinearity: o.nonlinearity });
     this.head = new Linear(o.hiddenSize, o.vocabSize, {
       ...ctx, prefix: "head", tiedWeight: o.tieWeights ? this.embedding.weight : undefined,
     });

@@ -36,11 +36,12 @@ import { checkShape, type Tensor } from "../tensor/tensor.js";
 import { activationBackward, activationForward, checkActivation } from "./activations.js";
 import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
 import { uniformInit, zerosInit, type Initializer, type Parameter, type ParamStore } from "./params.js";
+import { CELLS, cellOfMode, type CellName, type RecurrentMode } from "./cells.js";
 
-/** The cell a recurrent layer runs, in PyTorch's `mode` spelling. */
-export type RecurrentMode = "RNN_TANH" | "RNN_RELU" | "LSTM" | "GRU";
+export type { RecurrentMode };
 
-const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+/** Gate blocks per cell: G = GATES[mode] * H (nn/cells.ts). */
+const GATES: Record<RecurrentMode, number> = { RNN_TANH: CELLS.rnn.gates.length, RNN_RELU: CELLS.rnn.gates.length, LSTM: CELLS.lstm.gates.length, GRU: CELLS.gru.gates.length };
 
 /** Weight initialisation schemes. */
 export type RecurrentInit = "default" | "orthogonal" | "identity" | "chrono";
@@ -332,7 +333,7 @@ export class Recurrent {
 
   /** Number of state tensors: 2 (h, c) for the LSTM, else 1 (h). */
   get stateCount(): number {
-    return this.mode === "LSTM" ? 2 : 1;
+    return cellOfMode(this.mode).states.length;
   }
 
   /** Training mode: dropout on (the default, as PyTorch). Returns this. */
@@ -710,5 +711,19 @@ export class LSTM extends Recurrent {
 export class GRU extends Recurrent {
   constructor(options: RecurrentOptions) {
     super("GRU", options);
+  }
+}
+
+/**
+ * A recurrent stack of the named cell (nn/cells.ts): the one factory every model uses.
+ * @example
+ * const rnn = createRecurrent("gru", { inputSize: 3, hiddenSize: 4, seed: 1 }); // a GRU
+ */
+export function createRecurrent(cell: CellName, options: RNNOptions): Recurrent {
+  switch (cell) {
+    case "lstm": return new LSTM(options);
+    case "gru": return new GRU(options);
+    case "rnn": return new RNN(options);
+    default: throw new RangeError(`cell "${cell as string}" is not available (have: ${Object.keys(CELLS).join(", ")})`);
   }
 }

@@ -11,7 +11,8 @@ import type { Kernels } from "../tensor/kernels.js";
 import { Linear } from "./linear.js";
 import { checkSize } from "./module.js";
 import { ParamStore } from "./params.js";
-import { GRU, LSTM, RNN, type Recurrent, type RecurrentCache, type RecurrentOptions } from "./recurrent.js";
+import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentOptions } from "./recurrent.js";
+import type { CellName } from "./cells.js";
 import { crossEntropyBackward, crossEntropyForward } from "./softmax-xent.js";
 
 /** Options of a SequenceClassifier. */
@@ -19,7 +20,7 @@ export interface SequenceClassifierOptions extends Omit<RecurrentOptions, "store
   /** C: number of classes. */
   numClasses: number;
   /** Default `"lstm"`. */
-  cell?: "rnn" | "lstm" | "gru";
+  cell?: CellName;
   /** Elman nonlinearity when cell is "rnn". Default `"tanh"`. */
   nonlinearity?: "tanh" | "relu";
   kernels?: Kernels;
@@ -56,7 +57,7 @@ export class SequenceClassifier {
     this.numClasses = o.numClasses;
     const { cell = "lstm", numClasses: _c, kernels: _k, nonlinearity, ...ro } = o;
     const ctx = { ...ro, store: this.store, prefix: "rnn", kernels: this.k };
-    this.rnn = cell === "lstm" ? new LSTM(ctx) : cell === "gru" ? new GRU(ctx) : new RNN({ ...ctx, nonlinearity });
+    this.rnn = createRecurrent(cell, { ...ctx, nonlinearity });
     this.head = new Linear(this.rnn.numDirections * this.rnn.hiddenSize, o.numClasses, { store: this.store, prefix: "head", kernels: this.k });
   }
 

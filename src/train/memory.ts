@@ -8,6 +8,7 @@
 import { ResourceError } from "../errors.js";
 import { ARENA_LIMIT, fmtBytes } from "../tensor/wasm/arena.js";
 import type { ModelConfig, TrainConfig } from "./run.js";
+import { OPTIMIZERS } from "./optim.js";
 
 /** The most memory a run may plan for: what one WebAssembly (wasm32) memory holds. */
 export const MEMORY_LIMIT = ARENA_LIMIT;
@@ -28,18 +29,9 @@ function gateWidth(cell: ModelConfig["cell"], H: number): number {
   return cell === "lstm" ? 4 * H : cell === "gru" ? 3 * H : H;
 }
 
-/** Float buffers as long as the parameters that an optimizer keeps. */
+/** Float buffers as long as the parameters that an optimizer keeps (train/optim.ts's registry). */
 export function optimizerBuffers(t: Pick<TrainConfig, "optimizer" | "momentum">): number {
-  switch (t.optimizer) {
-    case "sgd":
-      return t.momentum > 0 ? 1 : 0;
-    case "adagrad":
-      return 1;
-    case "rmsprop":
-      return t.momentum > 0 ? 2 : 1;
-    default:
-      return 2; // adam, adamw: exp_avg, exp_avg_sq
-  }
+  return OPTIMIZERS[t.optimizer].state({ momentum: t.momentum }).length;
 }
 
 /** Bytes of activations of one pass of `T` steps over `B` rows (float32). */

@@ -305,23 +305,58 @@ export class AdamW extends Adam {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// the registry: every optimizer's name, the facts code elsewhere needs, and its factory
+
 /** Optimizer names accepted by `createOptimizer`. */
 export type OptimizerName = "sgd" | "adagrad" | "rmsprop" | "adam" | "adamw";
 
 /** Options for `createOptimizer`: the union of every optimizer's options. */
 export type AnyOptimizerOptions = { lr?: number } & Omit<SGDOptions, "lr"> & AdagradOptions & RMSpropOptions & AdamOptions;
 
-/** Builds an optimizer by name (for configs and the CLI). SGD has no default lr, as in PyTorch. */
-export function createOptimizer(name: OptimizerName, store: ParamStore, o: AnyOptimizerOptions = {}): Optimizer {
-  switch (name) {
-    case "sgd":
+/** What the rest of rnnlab knows about an optimizer. */
+export interface OptimizerSpec {
+  name: OptimizerName;
+  /** torch.optim's class. */
+  pytorch: string;
+  /** The learning rate `rnnlab train` uses when none is given (char-rnn practice; PyTorch has none for SGD). */
+  defaultLr: number;
+  /** Whether the optimizer takes a momentum setting. */
+  momentum: boolean;
+  /** Its state buffers (each as long as the parameters) for these options, by name as in checkpoints. */
+  state(o: AnyOptimizerOptions): string[];
+  create(store: ParamStore, o: AnyOptimizerOptions): Optimizer;
+}
+
+export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
+  sgd: {
+    name: "sgd", pytorch: "SGD", defaultLr: 1e-1, momentum: true,
+    state: (o) => ((o.momentum ?? 0) > 0 ? ["momentum_buffer"] : []),
+    create: (store, o) => {
       if (o.lr === undefined) throw new RangeError("SGD needs a learning rate (lr)");
       return new SGD(store, { ...o, lr: o.lr });
-    case "adagrad": return new Adagrad(store, o);
-    case "rmsprop": return new RMSprop(store, o);
-    case "adam": return new Adam(store, o);
-    case "adamw": return new AdamW(store, o);
-    default:
-      throw new RangeError(`unknown optimizer "${name as string}" (have: sgd, adagrad, rmsprop, adam, adamw)`);
-  }
+    },
+  },
+  adagrad: { name: "adagrad", pytorch: "Adagrad", defaultLr: 1e-2, momentum: false, state: () => ["sum"], create: (store, o) => new Adagrad(store, o) },
+  rmsprop: {
+    name: "rmsprop", pytorch: "RMSprop", defaultLr: 2e-3, momentum: true,
+    state: (o) => ["square_avg", ...(o.centered ? ["grad_avg"] : []), ...((o.momentum ?? 0) > 0 ? ["momentum_buffer"] : [])],
+    create: (store, o) => new RMSprop(store, o),
+  },
+  adam: { name: "adam", pytorch: "Adam", defaultLr: 2e-3, momentum: false, state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])], create: (store, o) => new Adam(store, o) },
+  adamw: { name: "adamw", pytorch: "AdamW", defaultLr: 2e-3, momentum: false, state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])], create: (store, o) => new AdamW(store, o) },
+};
+
+/** Every optimizer's name, in order of increasing complexity. */
+export const OPTIMIZER_NAMES = Object.keys(OPTIMIZERS) as readonly OptimizerName[];
+
+/** Whether `s` names an optimizer. */
+export function isOptimizerName(s: unknown): s is OptimizerName {
+  return typeof s === "string" && Object.hasOwn(OPTIMIZERS, s);
+}
+
+/** Builds an optimizer by name (for configs and the CLI). SGD has no default lr, as in PyTorch. */
+export function createOptimizer(name: OptimizerName, store: ParamStore, o: AnyOptimizerOptions = {}): Optimizer {
+  if (!isOptimizerName(name)) throw new RangeError(`unknown optimizer "${name as string}" (have: ${OPTIMIZER_NAMES.join(", ")})`);
+  return OPTIMIZERS[name].create(store, o);
 }

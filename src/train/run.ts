@@ -13,6 +13,7 @@ import { StreamBatcher } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";
 import { generate, type SampleOptions } from "../nn/generate.js";
 import { LanguageModel } from "../nn/language-model.js";
+import type { CellName } from "../nn/cells.js";
 import type { RecurrentInit } from "../nn/recurrent.js";
 import { Rng } from "../tensor/rng.js";
 import { evaluateLoss } from "./evaluate.js";
@@ -27,7 +28,7 @@ import { NON_NEGATIVE_STATE } from "./optim.js";
 
 /** The model half of a run's config. */
 export interface ModelConfig {
-  cell: "rnn" | "lstm" | "gru";
+  cell: CellName;
   vocabSize: number;
   embedSize: number;
   hiddenSize: number;

@@ -10,6 +10,8 @@
 import { CheckpointError, finiteInFloat32 } from "../errors.js";
 import type { Float } from "../tensor/dtype.js";
 import type { ModelConfig, RunConfig, TrainConfig } from "./run.js";
+import { CELL_NAMES } from "../nn/cells.js";
+import { OPTIMIZER_NAMES } from "./optim.js";
 
 /** A field's place in the metadata, for messages: `config.model.hiddenSize`. */
 type Where = string;
@@ -71,8 +73,6 @@ function onlyKeys(o: Record<string, unknown>, where: Where, known: readonly stri
   for (const k of Object.keys(o)) if (!known.includes(k)) fail(`${where}.${k}`, `is not a setting rnnlab knows (known: ${known.join(", ")})`);
 }
 
-export const CELLS = ["rnn", "lstm", "gru"] as const;
-export const OPTIMIZERS = ["sgd", "adagrad", "rmsprop", "adam", "adamw"] as const;
 export const INITS = ["default", "orthogonal", "identity", "chrono"] as const;
 /** Sizes a config may claim (the memory check then says whether they fit). */
 export const MAX_SIZE = 2 ** 31 - 1;
@@ -87,7 +87,7 @@ export function parseModelConfig(v: unknown, where: Where = "config.model"): Mod
   const o = object(v, where);
   onlyKeys(o, where, MODEL_KEYS);
   const m: ModelConfig = {
-    cell: oneOf(o.cell, `${where}.cell`, CELLS),
+    cell: oneOf(o.cell, `${where}.cell`, CELL_NAMES),
     vocabSize: int(o.vocabSize, `${where}.vocabSize`, 1, MAX_SIZE),
     embedSize: int(o.embedSize, `${where}.embedSize`, 1, MAX_SIZE),
     hiddenSize: int(o.hiddenSize, `${where}.hiddenSize`, 1, MAX_SIZE),
@@ -112,7 +112,7 @@ export function parseTrainConfig(v: unknown, where: Where = "config.train"): Tra
     batch: int(o.batch, `${where}.batch`, 1, MAX_WINDOW),
     k1: int(o.k1, `${where}.k1`, 1, MAX_WINDOW),
     k2: int(o.k2, `${where}.k2`, 1, MAX_WINDOW),
-    optimizer: oneOf(o.optimizer, `${where}.optimizer`, OPTIMIZERS),
+    optimizer: oneOf(o.optimizer, `${where}.optimizer`, OPTIMIZER_NAMES),
     lr: num(o.lr, `${where}.lr`, 0, Infinity, true),
     momentum: num(o.momentum, `${where}.momentum`, 0, 1),
     weightDecay: num(o.weightDecay, `${where}.weightDecay`, 0),

@@ -10,7 +10,8 @@
 import { createTask, type Task, type TaskBatch, type TaskEvaluation, type TaskName } from "../data/tasks.js";
 import { Linear } from "../nn/linear.js";
 import { ParamStore } from "../nn/params.js";
-import { GRU, LSTM, RNN, type Recurrent, type RecurrentCache, type RecurrentInit } from "../nn/recurrent.js";
+import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentInit } from "../nn/recurrent.js";
+import type { CellName } from "../nn/cells.js";
 import { crossEntropyBackward, crossEntropyForward } from "../nn/softmax-xent.js";
 import { alloc, type DType, type Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
@@ -26,7 +27,7 @@ export interface TaskRunConfig {
   task: TaskName;
   /** The task's length parameter T. */
   length: number;
-  cell: "rnn" | "lstm" | "gru";
+  cell: CellName;
   hidden: number;
   layers?: number;
   /** Elman nonlinearity. Default "tanh". */
@@ -96,9 +97,7 @@ export class TaskModel {
     const ro = {
       store: this.store, prefix: "rnn", kernels: this.k, inputSize: task.inputSize, hiddenSize: c.hidden, numLayers: c.layers ?? 1, init: c.init, chronoMax: task.steps,
     };
-    this.rnn = c.cell === "lstm" ? new LSTM({ ...ro, forgetBias: c.forgetBias })
-      : c.cell === "gru" ? new GRU(ro)
-      : new RNN({ ...ro, nonlinearity: c.nonlinearity ?? "tanh" });
+    this.rnn = createRecurrent(c.cell, { ...ro, forgetBias: c.forgetBias, nonlinearity: c.nonlinearity ?? "tanh" });
     this.head = new Linear(c.hidden, task.outputSize, { store: this.store, prefix: "head", kernels: this.k });
     if (c.omega) this.omega = new OmegaRegularizer(this.rnn, this.k);
   }
