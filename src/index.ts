@@ -4,7 +4,7 @@
 export { InputError, CheckpointError, ResourceError, FLOAT32_MAX, finiteInFloat32 } from "./errors.js";
 
 // tensor
-export { alloc, fromArray, dtypeOf, setFloat32Allocator, type DType, type Float, type Ids } from "./tensor/dtype.js";
+export { alloc, fromArray, dtypeOf, type DType, type Float, type Ids } from "./tensor/dtype.js";
 export { tensor, zeros, numel, checkShape, type Tensor } from "./tensor/tensor.js";
 export { Rng } from "./tensor/rng.js";
 export type { Kernels } from "./tensor/kernels.js";

@@ -1,9 +1,8 @@
 // The entry point of a data-parallel Web Worker: receive the ShardInit, build the shard, serve commands.
 
-import { setFloat32Allocator } from "../tensor/dtype.js";
 import { createWasmKernels } from "../tensor/wasm/wasm-kernels.js";
 import { runShardWorker, type ShardInit } from "../train/parallel.js";
 
 globalThis.addEventListener("message", (e: Event) => {
-  runShardWorker((e as MessageEvent<ShardInit>).data, (module, memory) => createWasmKernels(module, memory), setFloat32Allocator);
+  runShardWorker((e as MessageEvent<ShardInit>).data, (module, memory) => createWasmKernels(module, memory));
 }, { once: true });

@@ -9,8 +9,6 @@
 // The recurrent state is [h] (RNN, GRU) or [h, c] (LSTM), each (L, B, H).
 
 import type { DType, Float, Ids } from "../tensor/dtype.js";
-import { alloc } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { checkIds, Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
@@ -110,8 +108,8 @@ export class LanguageModel {
     }
     const { kernels, ...rest } = o;
     this.options = rest;
-    this.k = kernels ?? defaultKernels();
-    this.store = new ParamStore({ dtype: o.dtype, seed: o.seed });
+    this.store = new ParamStore({ dtype: o.dtype, seed: o.seed, kernels });
+    this.k = this.store.kernels;
     const ctx = { store: this.store, kernels: this.k };
     this.embedding = new Embedding(o.vocabSize, o.embedSize, {
       ...ctx, prefix: "embedding", weightInit: o.tieWeights ? uniformInit(0.1) : undefined,
@@ -145,15 +143,14 @@ export class LanguageModel {
   private ensure(T: number, B: number): void {
     if (this.cache && B === this.B && T <= this.cap) return;
     const { vocabSize: V, embedSize: E, hiddenSize: H } = this.options;
-    const dt = this.store.dtype;
     this.cap = Math.max(T, B === this.B ? this.cap : 0);
     this.B = B;
     this.cache = this.rnn.createCache(this.cap, B);
-    this.emb = alloc(dt, this.cap * B * E);
-    if (this.table.length === 0) this.table = alloc(dt, V * this.rnn.params[0].weightIh.shape[0]);
-    this.logits = alloc(dt, this.cap * B * V);
-    this.probs = alloc(dt, this.cap * B * V);
-    this.dOut = alloc(dt, this.cap * B * H);
+    this.emb = this.store.alloc(this.cap * B * E);
+    if (this.table.length === 0) this.table = this.store.alloc(V * this.rnn.params[0].weightIh.shape[0]);
+    this.logits = this.store.alloc(this.cap * B * V);
+    this.probs = this.store.alloc(this.cap * B * V);
+    this.dOut = this.store.alloc(this.cap * B * H);
   }
 
   /**
@@ -240,8 +237,8 @@ export class LanguageModel {
       f.cap = Math.max(T, f.B === B ? f.cap : 0);
       f.B = B;
       f.cache = this.rnn.createCache(f.cap, B);
-      f.emb = alloc(this.store.dtype, f.cap * B * E);
-      f.logits = alloc(this.store.dtype, B * V);
+      f.emb = this.store.alloc(f.cap * B * E);
+      f.logits = this.store.alloc(B * V);
     }
     this.embedding.forward(f.emb, inputs, T * B);
     const training = this.rnn.training;

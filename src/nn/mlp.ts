@@ -5,7 +5,6 @@
 // as on the slide; the loss is left to the caller, who passes ∂E/∂y of the output.
 
 import type { Float } from "../tensor/dtype.js";
-import { alloc } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { activationBackward, activationForward, type Activation } from "./activations.js";
 import { Linear } from "./linear.js";
@@ -54,9 +53,8 @@ export class MLP {
     const { sizes } = this.options;
     if (x.length !== N * sizes[0]) throw new RangeError(`MLP: input must have ${N}*${sizes[0]} values, got ${x.length}`);
     if (N !== this.N) {
-      const dt = this.store.dtype;
-      this.ys = [x, ...sizes.slice(1).map((s) => alloc(dt, N * s))];
-      this.dys = sizes.map((s) => alloc(dt, N * s));
+      this.ys = [x, ...sizes.slice(1).map((s) => this.store.alloc(N * s))];
+      this.dys = sizes.map((s) => this.store.alloc(N * s));
       this.N = N;
     }
     this.ys[0] = x;

@@ -3,7 +3,6 @@
 // layers); a layer given none makes a store of its own, so `new RNN({...})` works alone.
 
 import type { DType } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { ParamStore } from "./params.js";
 
@@ -17,18 +16,21 @@ export interface ModuleOptions {
   dtype?: DType;
   /** Initialisation seed when the layer makes its own store. Default 0. */
   seed?: number;
-  /** Kernel set. Default: `defaultKernels()`. */
+  /** Kernel set when the layer makes its own store (a given store brings its own). Default: the store's default. */
   kernels?: Kernels;
 }
 
-/** Resolves a layer's store, naming function and kernels from its options. */
+/** Resolves a layer's store, naming function and kernels (the store's) from its options. */
 export function moduleContext(o: ModuleOptions): { store: ParamStore; name: (s: string) => string; k: Kernels } {
   if (o.store && o.dtype !== undefined && o.dtype !== o.store.dtype) {
     throw new Error(`dtype "${o.dtype}" differs from the store's "${o.store.dtype}"`);
   }
-  const store = o.store ?? new ParamStore({ dtype: o.dtype, seed: o.seed });
+  if (o.store && o.kernels && o.kernels !== o.store.kernels) {
+    throw new Error(`kernels "${o.kernels.name}" differ from the store's "${o.store.kernels.name}": a model computes with one kernel set`);
+  }
+  const store = o.store ?? new ParamStore({ dtype: o.dtype, seed: o.seed, kernels: o.kernels });
   const prefix = o.prefix ? `${o.prefix}.` : "";
-  return { store, name: (s) => prefix + s, k: o.kernels ?? defaultKernels() };
+  return { store, name: (s) => prefix + s, k: store.kernels };
 }
 
 /** Throws a RangeError unless `n` is a whole number >= `min`. */

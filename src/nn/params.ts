@@ -8,6 +8,8 @@
 // A tied weight is one Parameter held by two layers; it is declared and stored once.
 
 import { alloc, type DType, type Float } from "../tensor/dtype.js";
+import type { Kernels } from "../tensor/kernels.js";
+import { defaultKernels } from "../tensor/select.js";
 import { Rng } from "../tensor/rng.js";
 import { numel } from "../tensor/tensor.js";
 
@@ -60,11 +62,21 @@ export interface ParamStoreOptions {
   dtype?: DType;
   /** Seed of the Rng that runs the initialisers. Default 0. */
   seed?: number;
+  /**
+   * The kernels every layer, optimizer and trainer of this model computes with, and where its
+   * float32 buffers live. Default: `defaultKernels()`, resolved once, here.
+   */
+  kernels?: Kernels;
 }
 
-/** The flat store of a model's parameters and gradients. */
+/**
+ * The flat store of a model's parameters and gradients, and the model's kernel set: everything
+ * that computes on the model (its layers, the optimizer, clipping, the trainer) takes its kernels
+ * from here, so a model built on one set never runs on another.
+ */
 export class ParamStore {
   readonly dtype: DType;
+  readonly kernels: Kernels;
   /** The Rng used by the initialisers, in declaration order. */
   readonly rng: Rng;
   /** All parameters in declaration order (a tied weight appears once). */
@@ -76,6 +88,12 @@ export class ParamStore {
   constructor(options: ParamStoreOptions = {}) {
     this.dtype = options.dtype ?? "float32";
     this.rng = new Rng(options.seed ?? 0);
+    this.kernels = options.kernels ?? defaultKernels();
+  }
+
+  /** A zeroed buffer of n elements of the store's dtype, where its kernels read it (for a layer's activations). */
+  alloc(n: number): Float {
+    return alloc(this.dtype, n, this.kernels.f32);
   }
 
   /** Declares a parameter; only before the store is allocated. */
@@ -106,8 +124,8 @@ export class ParamStore {
     if (external && (external.values.length !== n || external.grads.length !== n)) {
       throw new RangeError(`ParamStore: external buffers must hold ${n} values`);
     }
-    const values = external?.values ?? alloc(this.dtype, n);
-    const grads = external?.grads ?? alloc(this.dtype, n);
+    const values = external?.values ?? this.alloc(n);
+    const grads = external?.grads ?? this.alloc(n);
     let offset = 0;
     for (const p of this.params) {
       p.bind(offset, values, grads);

@@ -28,7 +28,7 @@
 // are one GEMM each over all steps after the time loop. Nothing is allocated inside the time loop.
 // Contract: backward accumulates (+=) into parameter gradients and assigns (=) dx, dh0 and dc0.
 
-import type { DType, Float } from "../tensor/dtype.js";
+import type { Float } from "../tensor/dtype.js";
 import { alloc } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { randomOrthogonal } from "../tensor/linalg.js";
@@ -164,7 +164,7 @@ export class RecurrentCache {
 
   constructor(
     readonly mode: RecurrentMode, readonly capacity: number, readonly B: number, inputSizes: readonly number[],
-    readonly H: number, readonly D: number, dropout: boolean, dtype: DType,
+    readonly H: number, readonly D: number, dropout: boolean, alloc: (n: number) => Float,
   ) {
     const G = GATES[mode] * H;
     const L = inputSizes.length;
@@ -173,27 +173,27 @@ export class RecurrentCache {
     const n = capacity * B;
     this.layers = inputSizes.map((I, l) => ({
       dirs: Array.from({ length: D }, () => ({
-        gates: alloc(dtype, n * G),
-        hs: alloc(dtype, (capacity + 1) * B * H),
-        cs: lstm ? alloc(dtype, (capacity + 1) * B * H) : null,
-        tc: lstm ? alloc(dtype, n * H) : null,
-        ghn: gru ? alloc(dtype, n * H) : null,
-        dgh: gru ? alloc(dtype, n * G) : null,
+        gates: alloc(n * G),
+        hs: alloc((capacity + 1) * B * H),
+        cs: lstm ? alloc((capacity + 1) * B * H) : null,
+        tc: lstm ? alloc(n * H) : null,
+        ghn: gru ? alloc(n * H) : null,
+        dgh: gru ? alloc(n * G) : null,
       })),
-      out: alloc(dtype, n * D * H),
-      dIn: alloc(dtype, n * I),
-      mask: dropout && l < L - 1 ? alloc(dtype, n * D * H) : null,
-      dropped: dropout && l < L - 1 ? alloc(dtype, n * D * H) : null,
+      out: alloc(n * D * H),
+      dIn: alloc(n * I),
+      mask: dropout && l < L - 1 ? alloc(n * D * H) : null,
+      dropped: dropout && l < L - 1 ? alloc(n * D * H) : null,
     }));
-    this.hN = alloc(dtype, L * D * B * H);
-    this.cN = lstm ? alloc(dtype, L * D * B * H) : null;
-    this.dh0 = alloc(dtype, L * D * B * H);
-    this.dc0 = lstm ? alloc(dtype, L * D * B * H) : null;
-    this.dhT = alloc(dtype, B * H);
-    this.dhCarry = alloc(dtype, B * H);
-    this.dcA = lstm ? alloc(dtype, B * H) : null;
-    this.dcB = lstm ? alloc(dtype, B * H) : null;
-    this.gh = gru ? alloc(dtype, B * G) : null;
+    this.hN = alloc(L * D * B * H);
+    this.cN = lstm ? alloc(L * D * B * H) : null;
+    this.dh0 = alloc(L * D * B * H);
+    this.dc0 = lstm ? alloc(L * D * B * H) : null;
+    this.dhT = alloc(B * H);
+    this.dhCarry = alloc(B * H);
+    this.dcA = lstm ? alloc(B * H) : null;
+    this.dcB = lstm ? alloc(B * H) : null;
+    this.gh = gru ? alloc(B * G) : null;
   }
 
   /** output (T, B, D*H): the top layer's output at every step (a view). */
@@ -350,7 +350,7 @@ export class Recurrent {
   /** A zero state for batch B: `[h]` or `[h, c]`, each (L*D, B, H). */
   createState(B: number): Float[] {
     const n = this.numLayers * this.numDirections * B * this.hiddenSize;
-    return Array.from({ length: this.stateCount }, () => alloc(this.store.dtype, n));
+    return Array.from({ length: this.stateCount }, () => this.store.alloc(n));
   }
 
   /** Buffers for passes of up to `capacity` steps of batch B. */
@@ -358,7 +358,7 @@ export class Recurrent {
     checkSize(`${this.mode}: steps`, capacity);
     checkSize(`${this.mode}: batch`, B);
     const sizes = Array.from({ length: this.numLayers }, (_, l) => this.layerInputSize(l));
-    return new RecurrentCache(this.mode, capacity, B, sizes, this.hiddenSize, this.numDirections, this.dropout > 0 && this.numLayers > 1, this.store.dtype);
+    return new RecurrentCache(this.mode, capacity, B, sizes, this.hiddenSize, this.numDirections, this.dropout > 0 && this.numLayers > 1, (n) => this.store.alloc(n));
   }
 
   /**

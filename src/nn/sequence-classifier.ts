@@ -5,8 +5,6 @@
 // Parameters: rnn.<PyTorch names> and head.weight (C, D*H), head.bias (C).
 
 import type { DType, Float, Ids } from "../tensor/dtype.js";
-import { alloc } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/select.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { Linear } from "./linear.js";
 import { checkSize } from "./module.js";
@@ -52,8 +50,8 @@ export class SequenceClassifier {
   constructor(o: SequenceClassifierOptions) {
     checkSize("SequenceClassifier: numClasses", o.numClasses, 2);
     const dtype: DType = o.dtype ?? "float32";
-    this.k = o.kernels ?? defaultKernels();
-    this.store = new ParamStore({ dtype, seed: o.seed ?? 0 });
+    this.store = new ParamStore({ dtype, seed: o.seed ?? 0, kernels: o.kernels });
+    this.k = this.store.kernels;
     this.numClasses = o.numClasses;
     const { cell = "lstm", numClasses: _c, kernels: _k, nonlinearity, ...ro } = o;
     const ctx = { ...ro, store: this.store, prefix: "rnn", kernels: this.k };
@@ -70,11 +68,10 @@ export class SequenceClassifier {
     if (!this.cache || this.B !== B || this.cache.capacity < T) {
       this.cache = this.rnn.createCache(T, B);
       this.B = B;
-      const dt = this.store.dtype;
-      this.last = alloc(dt, B * D * H);
-      this.logits = alloc(dt, B * this.numClasses);
-      this.probs = alloc(dt, B * this.numClasses);
-      this.dLast = alloc(dt, B * D * H);
+      this.last = this.store.alloc(B * D * H);
+      this.logits = this.store.alloc(B * this.numClasses);
+      this.probs = this.store.alloc(B * this.numClasses);
+      this.dLast = this.store.alloc(B * D * H);
       this.dState = this.rnn.createState(B);
     }
     this.cache = this.rnn.forward({ data: x, shape: [T, B, I] }, null, { lengths, cache: this.cache });

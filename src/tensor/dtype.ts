@@ -13,21 +13,13 @@ export type Float = Float32Array | Float64Array;
 /** Integer ids (tokens, targets). */
 export type Ids = Int32Array;
 
-let float32Allocator: (n: number) => Float32Array = (n) => new Float32Array(n);
-
 /**
- * Where new float32 buffers live. The WebAssembly kernel set installs its shared memory here
- * when it is selected (tensor/select.ts), so the buffers of models built afterwards are ones
- * its kernels can read directly; `null` restores plain `new Float32Array(n)`.
+ * A zeroed buffer of `n` elements of `dtype`; a ResourceError when it cannot be had. `f32`
+ * places float32 buffers (a kernel set's allocator: see ParamStore.alloc); default plain memory.
  */
-export function setFloat32Allocator(f: ((n: number) => Float32Array) | null): void {
-  float32Allocator = f ?? ((n) => new Float32Array(n));
-}
-
-/** A zeroed buffer of `n` elements of `dtype`; a ResourceError when it cannot be had. */
-export function alloc(dtype: DType, n: number): Float {
+export function alloc(dtype: DType, n: number, f32?: (n: number) => Float32Array): Float {
   try {
-    return dtype === "float64" ? new Float64Array(n) : float32Allocator(n);
+    return dtype === "float64" ? new Float64Array(n) : f32 ? f32(n) : new Float32Array(n);
   } catch (e) {
     if (e instanceof RangeError) throw new ResourceError(`out of memory: a buffer of ${n.toLocaleString("en-US")} ${dtype} numbers cannot be allocated (${e.message}); use a smaller model, batch or window`);
     throw e;
@@ -36,10 +28,7 @@ export function alloc(dtype: DType, n: number): Float {
 
 /** A new buffer of `dtype` holding `values` (rounded to float32 when `dtype` is float32). */
 export function fromArray(dtype: DType, values: ArrayLike<number>): Float {
-  if (dtype === "float64") return Float64Array.from(values);
-  const a = float32Allocator(values.length);
-  for (let i = 0; i < values.length; i++) a[i] = values[i];
-  return a;
+  return dtype === "float64" ? Float64Array.from(values) : Float32Array.from(values);
 }
 
 /** The dtype of a buffer. */

@@ -12,6 +12,12 @@ export interface Kernels {
   readonly name: string;
 
   /**
+   * A zeroed float32 buffer where these kernels read it fastest (the WebAssembly set: its
+   * shared memory). Absent: plain `new Float32Array(n)`. A model's store allocates through it.
+   */
+  f32?(n: number): Float32Array;
+
+  /**
    * General matrix multiply, BLAS-style on row-major buffers:
    * `C = alpha * op(A) * op(B) + beta * C`, where op(A) is M×K (A is M×K, or K×M when `transA`),
    * op(B) is K×N (B is K×N, or N×K when `transB`) and C is M×N. `lda`, `ldb`, `ldc` are the row

@@ -3,7 +3,6 @@
 // choice can be forced with useKernels() or, in Node, the environment variable RNNLAB_KERNELS
 // (wasm, js, or js-reference for the naive loops).
 
-import { setFloat32Allocator } from "./dtype.js";
 import { jsKernels, jsTiledKernels } from "./js-kernels.js";
 import type { Kernels } from "./kernels.js";
 import { createWasmKernels } from "./wasm/wasm-kernels.js";
@@ -21,8 +20,8 @@ export function wasmKernels(): ReturnType<typeof createWasmKernels> {
 }
 
 /**
- * Selects the default kernel set and returns it. With "wasm" (or "auto" where it is available),
- * float32 buffers allocated from now on live in its shared memory.
+ * Selects the default kernel set (what a new ParamStore gets when none is given) and returns
+ * it. A model keeps the set its store was made with.
  */
 export function useKernels(choice: KernelChoice): Kernels {
   let k: Kernels | null;
@@ -33,8 +32,6 @@ export function useKernels(choice: KernelChoice): Kernels {
     if (!k && choice === "wasm") throw new Error("rnnlab: this runtime has no WebAssembly SIMD with shared memory; use the js kernels");
     k ??= jsTiledKernels;
   }
-  const w = wasmKernels();
-  setFloat32Allocator(k === w && w ? (n) => w.arena.f32(n) : null);
   chosen = k;
   return k;
 }

@@ -21,7 +21,7 @@
 // T = steps, B = batch, H = hidden.
 
 import type { Recurrent, RecurrentCache } from "../nn/recurrent.js";
-import { alloc, type Float } from "../tensor/dtype.js";
+import type { Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 
 /**
@@ -50,12 +50,12 @@ export class OmegaRegularizer {
   stateGrads(T: number, B: number): Float {
     const H = this.rnn.hiddenSize;
     if (!this.grads || this.B !== B || this.grads.length < T * B * H) {
-      const dt = this.rnn.store.dtype;
+      const store = this.rnn.store;
       this.B = B;
-      this.grads = alloc(dt, T * B * H);
-      this.d = alloc(dt, B * H);
-      this.u = alloc(dt, B * H);
-      this.e = alloc(dt, B * H);
+      this.grads = store.alloc(T * B * H);
+      this.d = store.alloc(B * H);
+      this.u = store.alloc(B * H);
+      this.e = store.alloc(B * H);
     }
     return this.grads;
   }

@@ -6,9 +6,8 @@
 // References: https://pytorch.org/docs/stable/optim.html
 
 import { finiteInFloat32 } from "../errors.js";
-import { alloc, type Float } from "../tensor/dtype.js";
+import type { Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
-import { defaultKernels } from "../tensor/select.js";
 import type { ParamStore } from "../nn/params.js";
 
 /** What every optimizer offers. */
@@ -39,7 +38,7 @@ export const NON_NEGATIVE_STATE: ReadonlySet<string> = new Set(["sum", "square_a
 
 /** Options every optimizer takes. */
 export interface OptimizerOptions {
-  /** Kernel set of the update. Default: `defaultKernels()`. */
+  /** Kernel set of the update. Default: the model's (its store's). */
   kernels?: Kernels;
 }
 
@@ -53,7 +52,7 @@ abstract class Base {
     this.p = store.values;
     this.lr = lr;
     this.g = store.grads;
-    this.k = kernels ?? defaultKernels();
+    this.k = kernels ?? store.kernels;
   }
   /** The learning rate: >= 0 and, for float32 parameters, finite in float32 (1e39 would make every update infinite). */
   get lr(): number {
@@ -74,7 +73,7 @@ abstract class Base {
     this.steps = n;
   }
   protected buffer(): Float {
-    return alloc(this.store.dtype, this.p.length);
+    return this.store.alloc(this.p.length);
   }
 }
 

@@ -151,14 +151,13 @@ class Shard {
 }
 
 /** The worker side: build the shard, say ready, then serve commands until EXIT. Blocks its thread. */
-export function runShardWorker(init: ShardInit, createKernels: (module: WebAssembly.Module, memory: WebAssembly.Memory) => (Kernels & { arena: { f32(n: number): Float32Array } }) | null, setAllocator: (f: (n: number) => Float32Array) => void): void {
+export function runShardWorker(init: ShardInit, createKernels: (module: WebAssembly.Module, memory: WebAssembly.Memory) => Kernels | null): void {
   const ctrl = new Int32Array(init.memory.buffer, init.layout.ctrl, CTRL_INTS);
   let shard: Shard;
   let lm: LanguageModel;
   try {
     const k = createKernels(init.module, init.memory);
     if (!k) throw new Error("rnnlab: a worker could not instantiate the WebAssembly kernels");
-    setAllocator((n) => k.arena.f32(n));
     const buf = init.memory.buffer;
     lm = new LanguageModel({ ...init.model, kernels: k });
     lm.store.allocate({

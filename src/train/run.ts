@@ -20,7 +20,6 @@ import { evaluateLoss } from "./evaluate.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
 import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
-import { defaultKernels } from "../tensor/select.js";
 import { CheckpointError } from "../errors.js";
 import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js";
 import { checkFinite, int, intOf, jsonOf, object, parseRunConfig } from "./schema.js";
@@ -125,7 +124,7 @@ export class TrainingRun {
     checkTrainingFits(m, t, threads); // before any buffer is allocated
     this.model = buildModel(m, t.seed);
     this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
-    const k = defaultKernels() as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
+    const k = this.model.store.kernels as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
     if (threads > 1 && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {
       this.parallel = new DataParallelLM(this.model, t.batch, t.k2, threads, k as SharedMemoryKernels, k.module, options.spawn, options.waitForThreads ?? true);
     }

@@ -13,10 +13,9 @@ import { ParamStore } from "../nn/params.js";
 import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentInit } from "../nn/recurrent.js";
 import type { CellName } from "../nn/cells.js";
 import { crossEntropyBackward, crossEntropyForward } from "../nn/softmax-xent.js";
-import { alloc, type DType, type Float } from "../tensor/dtype.js";
+import type { DType, Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { Rng } from "../tensor/rng.js";
-import { defaultKernels } from "../tensor/select.js";
 import { OmegaRegularizer } from "./omega.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Updater, type NonFinitePolicy } from "./trainer.js";
@@ -92,8 +91,8 @@ export class TaskModel {
 
   constructor(readonly task: Task, c: Pick<TaskRunConfig, "cell" | "hidden" | "layers" | "nonlinearity" | "init" | "forgetBias" | "seed" | "dtype" | "omega">, kernels?: Kernels) {
     const dtype = c.dtype ?? "float32";
-    this.k = kernels ?? defaultKernels();
-    this.store = new ParamStore({ dtype, seed: c.seed });
+    this.store = new ParamStore({ dtype, seed: c.seed, kernels });
+    this.k = this.store.kernels;
     const ro = {
       store: this.store, prefix: "rnn", kernels: this.k, inputSize: task.inputSize, hiddenSize: c.hidden, numLayers: c.layers ?? 1, init: c.init, chronoMax: task.steps,
     };
@@ -106,18 +105,17 @@ export class TaskModel {
     const have = this.sets.get(B);
     if (have && have.cache.capacity >= T) return (this.cur = have);
     const H = this.rnn.hiddenSize, O = this.task.outputSize, I = this.task.inputSize;
-    const dt = this.store.dtype;
     const rows = this.task.output === "class-every" ? T * B : B;
     const set: Buffers = {
       cache: this.rnn.createCache(T, B),
-      x: alloc(dt, T * B * I),
-      y: alloc(dt, rows * O),
-      dy: alloc(dt, rows * O),
-      last: alloc(dt, B * H),
-      dLast: alloc(dt, B * H),
-      dOut: alloc(dt, T * B * H),
+      x: this.store.alloc(T * B * I),
+      y: this.store.alloc(rows * O),
+      dy: this.store.alloc(rows * O),
+      last: this.store.alloc(B * H),
+      dLast: this.store.alloc(B * H),
+      dOut: this.store.alloc(T * B * H),
       dState: this.rnn.createState(B),
-      dOmega: this.omega ? alloc(dt, T * B * H) : null,
+      dOmega: this.omega ? this.store.alloc(T * B * H) : null,
     };
     this.sets.set(B, set);
     return (this.cur = set);

@@ -3,7 +3,6 @@
 // (Pascanu et al. 2013), then the optimizer update. Returns what happened, for progress and metrics.
 
 import type { Float } from "../tensor/dtype.js";
-import { defaultKernels } from "../tensor/select.js";
 import { clipGradNorm, clipGradValue, gradNorm, type NormType } from "./clip.js";
 import type { ParamStore } from "../nn/params.js";
 import type { Optimizer } from "./optim.js";
@@ -115,7 +114,7 @@ export class Updater {
   apply(loss: number): Omit<StepReport, "loss"> {
     const { store, optimizer, o } = this;
     const step = ++this.stats.steps;
-    const k = defaultKernels();
+    const k = store.kernels;
     const norm = gradNorm(store, o.normType ?? 2, k);
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) return this.refuse(step, loss, norm);
     let clipped = false;

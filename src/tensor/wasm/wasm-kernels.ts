@@ -95,6 +95,7 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
     name: "wasm-simd",
     arena: a,
     module,
+    f32: (n) => a.f32(n),
     gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
       if (M === 0 || N === 0) return;
       if (!on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
