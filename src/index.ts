@@ -56,7 +56,8 @@ export { TaskRun, TaskModel, type TaskRunConfig, type TaskStepReport } from "./t
 export { gradCheck, type GradCheckTarget, type GradCheckOptions, type GradCheckResult } from "./analysis/gradcheck.js";
 export * from "./analysis/single-neuron.js";
 export * from "./analysis/loss-slice.js";
-export { eigenvalues, singularValues, spectralRadius, recurrentSpectra, type Eigenvalues, type RecurrentSpectrum } from "./analysis/spectra.js";
+export { eigenvalues, singularValues, spectralRadius, randomOrthogonal, type Eigenvalues } from "./tensor/linalg.js";
+export { recurrentSpectra, type RecurrentSpectrum } from "./analysis/spectra.js";
 export { chainNorm, linearStep, stepJacobians, jacobianNorms, type StepJacobian, type ChainNormOptions } from "./analysis/jacobian.js";
 export { diagnose, defaultLags, float64Copy, clipSummary, ExplosionWatch, type DiagnoseOptions } from "./analysis/gradflow.js";
 export type { DiagnosticsRecord, LayerFlow, SpectrumSummary, ClipSummary, StepMetrics } from "./analysis/report-data.js";

@@ -146,7 +146,7 @@ export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: numb
   const D = rnn.numDirections;
   const mode = rnn.mode;
   const W = rnn.params[layer * D].weightHh.value;
-  const buf = cache.layers[layer].dirs[0];
+  const buf = cache.direction(layer);
   const G = W.length / H;
   const p = new Float64Array(G); // scratch shared by the steps (one product runs at a time)
   const q = new Float64Array(G);

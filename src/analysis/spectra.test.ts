@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { GRU, LSTM, RNN } from "../nn/recurrent.js";
-import { randomOrthogonal } from "../tensor/linalg.js";
+import { eigenvalues, randomOrthogonal, singularValues, spectralRadius, type Eigenvalues } from "../tensor/linalg.js";
 import { Rng } from "../tensor/rng.js";
-import { eigenvalues, recurrentSpectra, singularValues, spectralRadius, type Eigenvalues } from "./spectra.js";
+import { recurrentSpectra } from "./spectra.js";
 
 // ---- helpers ----
 

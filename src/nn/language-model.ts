@@ -181,7 +181,7 @@ export class LanguageModel {
     }
     // the head and the loss run once over every counted row: rows r0.. of the top layer's output
     const r0 = lossFrom * B;
-    const top = c.layers[c.layers.length - 1].out;
+    const top = c.topOutput;
     this.head.forward(this.logits, top, N - r0, 0, r0 * H);
     const { loss, count } = crossEntropyForward(this.probs, this.logits, targets, N - r0, V, this.k, IGNORE_INDEX, 0, 0, r0);
     this.last = { T, inputs, targets, r0, count, folded };
@@ -196,7 +196,7 @@ export class LanguageModel {
     const B = this.B;
     const N = T * B;
     const c = this.cache!;
-    const top = c.layers[c.layers.length - 1].out;
+    const top = c.topOutput;
     // dlogits, in place over probs
     crossEntropyBackward(this.probs, this.probs, targets, N - r0, V, count, dloss, this.k, IGNORE_INDEX, 0, 0, r0);
     // backprop through the head into the top layer's outputs; uncounted steps get no gradient
@@ -210,13 +210,13 @@ export class LanguageModel {
       const G = w.shape[0];
       const S = this.table;
       S.fill(0);
-      this.k.scatterAddRows(S, c.layers[0].dirs[0].gates, 0, inputs, 0, N, G);
+      this.k.scatterAddRows(S, c.direction(0).gates, 0, inputs, 0, N, G);
       const emb = this.embedding.weight;
       this.k.gemm(true, false, G, E, V, 1, S, 0, G, emb.value, 0, E, 1, w.grad, 0, E);
       this.k.gemm(false, false, V, E, G, 1, S, 0, G, w.value, 0, E, 1, emb.grad, 0, E);
     } else {
       // backprop into the embedding rows; with tied weights this adds to the head's contribution
-      this.embedding.backward(c.layers[0].dIn, inputs, N);
+      this.embedding.backward(c.inputGrad, inputs, N);
     }
   }
 
@@ -246,7 +246,7 @@ export class LanguageModel {
     this.rnn.forwardRaw(f.cache, f.emb, T, state, null);
     this.rnn.training = training;
     this.rnn.stateAt(f.cache, T, state);
-    const top = f.cache.layers[f.cache.layers.length - 1].out;
+    const top = f.cache.topOutput;
     this.head.forward(f.logits, top, B, 0, (T - 1) * B * H);
     return f.logits;
   }

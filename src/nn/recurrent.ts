@@ -93,8 +93,12 @@ export interface RecurrentParams {
   biasHh: Parameter | null;
 }
 
-/** Buffers of one layer in one direction, for up to `capacity` steps. */
-interface DirBuffers {
+/**
+ * The buffers of one layer in one direction, for up to `capacity` steps of B rows: what the
+ * forward keeps for the backward, and what analysis/ (Jacobians, Ω) reads. Block t of a (cap, B, X)
+ * buffer is step t, at offset t*B*X.
+ */
+export interface DirectionBuffers {
   /** (cap, B, G): gate pre-activations, then activations (LSTM, GRU), then their gradients in the backward. */
   gates: Float;
   /** (cap+1, B, H): states; the state before step t is block t (forward) or t+1 (reverse). */
@@ -110,7 +114,7 @@ interface DirBuffers {
 }
 
 interface LayerBuffers {
-  dirs: DirBuffers[];
+  dirs: DirectionBuffers[];
   /** (cap, B, D*H): the layer's output, 0 at padded steps. */
   out: Float;
   /** (cap, B, I_l): gradient with respect to the layer's input. */
@@ -142,11 +146,13 @@ export class RecurrentCache {
   /** (L*D, B, H) gradients with respect to h0 (and c0). */
   readonly dh0: Float;
   readonly dc0: Float | null;
-  // (B, H) scratch of the time loops
-  readonly dhT: Float;
-  readonly dhCarry: Float;
-  readonly dcA: Float | null;
-  readonly dcB: Float | null;
+  // (B, H) scratch of the backward time loop: dh, the gradient of h_t; dhNext, what flows back
+  // from the step processed after t (into h_t, then from it into h_{t-1}); the LSTM's cell
+  // gradients dcNext (of c_t) and dcPrev (of c_{t-1}), swapped after each step
+  readonly dh: Float;
+  readonly dhNext: Float;
+  readonly dcNext: Float | null;
+  readonly dcPrev: Float | null;
   /** GRU (B, G): h_{t-1} W_hh^T + b_hh of the current step. */
   readonly gh: Float | null;
   /**
@@ -189,10 +195,10 @@ export class RecurrentCache {
     this.cN = lstm ? alloc(L * D * B * H) : null;
     this.dh0 = alloc(L * D * B * H);
     this.dc0 = lstm ? alloc(L * D * B * H) : null;
-    this.dhT = alloc(B * H);
-    this.dhCarry = alloc(B * H);
-    this.dcA = lstm ? alloc(B * H) : null;
-    this.dcB = lstm ? alloc(B * H) : null;
+    this.dh = alloc(B * H);
+    this.dhNext = alloc(B * H);
+    this.dcNext = lstm ? alloc(B * H) : null;
+    this.dcPrev = lstm ? alloc(B * H) : null;
     this.gh = gru ? alloc(B * G) : null;
   }
 
@@ -212,6 +218,21 @@ export class RecurrentCache {
     return this.cN ? { data: this.cN, shape: [this.layers.length * this.D, this.B, this.H] } : null;
   }
 
+  /** The top layer's output buffer (cap, B, D*H), of which the first T steps are the last forward's. */
+  get topOutput(): Float {
+    return this.layers[this.layers.length - 1].out;
+  }
+
+  /** After a backward: the gradient of layer 0's input, (cap, B, I), first T steps. */
+  get inputGrad(): Float {
+    return this.layers[0].dIn;
+  }
+
+  /** The buffers of layer l, direction d (0 forward, 1 reverse): states, gates and cell buffers (DirectionBuffers). */
+  direction(l: number, d = 0): DirectionBuffers {
+    return this.layers[l].dirs[d];
+  }
+
   /**
    * The top layer's final states as (B, D*H), forward then reverse: what a many-to-one model
    * (a sequence classifier) reads. With lengths, each row's state at its own last step.
@@ -228,6 +249,102 @@ export class RecurrentCache {
     return into;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The cells, one step each: forward from the state before step t to the state after it, and its
+// backward beside it (llm.c's twins). The time loops in Recurrent.forwardRaw and backwardRaw
+// call them for every step; the input projection and the weight gradients are outside the loop.
+
+/** One layer-direction's buffers and weights, and where step t sits in them (`prev`, `next`: offsets of h_{t-1} and h_t). */
+interface Step {
+  k: Kernels;
+  B: number;
+  H: number;
+  G: number;
+  act: "tanh" | "relu";
+  wHh: Float;
+  bHh: Float | null;
+  buf: DirectionBuffers;
+  /** GRU (B, G) scratch: h_{t-1} W_hh^T + b_hh of the current step. */
+  gh: Float | null;
+  t: number;
+  prev: number;
+  next: number;
+  /** Offset of step t's (B, G) block of gates. */
+  gOff: number;
+  /** Backward: dh (B, H) the gradient of h_t; dhNext (B, H) written with the gradient of h_{t-1}. */
+  dh: Float;
+  dhNext: Float;
+  /** LSTM backward: the gradient of c_t in, of c_{t-1} out (swapped by the step). */
+  dcNext: Float | null;
+  dcPrev: Float | null;
+  lengths: Int32Array | null;
+}
+
+/** Zeroes the gate-gradient rows of rows past their length at step t (and, for the LSTM, carries their dc). */
+function skipPadded(s: Step, g: Float, carryCell: boolean): void {
+  if (!s.lengths) return;
+  for (let b = 0; b < s.B; b++) {
+    if (s.t < s.lengths[b]) continue;
+    g.fill(0, s.gOff + b * s.G, s.gOff + (b + 1) * s.G);
+    if (carryCell) s.k.copy(s.dcPrev!, b * s.H, s.dcNext!, b * s.H, s.H);
+  }
+}
+
+/** Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). */
+function rnnStepForward(s: Step): void {
+  const { k, B, H, buf } = s;
+  k.gemm(false, true, B, H, H, 1, buf.hs, s.prev, H, s.wHh, 0, H, 1, buf.gates, s.gOff, H); // gates += h_{t-1} W_hh^T
+  activationForward(s.act, buf.hs, s.next, buf.gates, s.gOff, B * H, k); // h_t = act(gates)
+}
+function rnnStepBackward(s: Step): void {
+  const { k, B, H, buf } = s;
+  activationBackward(s.act, buf.gates, s.gOff, s.dh, 0, buf.hs, s.next, B * H, k); // backprop through act, from h_t itself
+  skipPadded(s, buf.gates, false);
+  k.gemm(false, false, B, H, H, 1, buf.gates, s.gOff, H, s.wHh, 0, H, 0, s.dhNext, 0, H); // into h_{t-1}: dhNext = dgates W_hh
+}
+
+/** LSTM: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh; c_t = σ(f)*c_{t-1} + σ(i)*tanh(g); h_t = σ(o)*tanh(c_t). */
+function lstmStepForward(s: Step): void {
+  const { k, B, H, G, buf } = s;
+  k.gemm(false, true, B, G, H, 1, buf.hs, s.prev, H, s.wHh, 0, H, 1, buf.gates, s.gOff, G); // gates += h_{t-1} W_hh^T
+  k.lstmCellForward(buf.gates, s.gOff, buf.cs!, s.next, buf.tc!, s.t * B * H, buf.hs, s.next, buf.cs!, s.prev, B, H); // the fused cell
+}
+function lstmStepBackward(s: Step): void {
+  const { k, B, H, G, buf } = s;
+  // through the fused cell: dgates over gates, and the gradient of c_{t-1} into dcPrev
+  k.lstmCellBackward(buf.gates, s.gOff, s.dcPrev!, 0, s.dh, 0, s.dcNext!, 0, buf.gates, s.gOff, buf.tc!, s.t * B * H, buf.cs!, s.prev, B, H);
+  skipPadded(s, buf.gates, true);
+  k.gemm(false, false, B, H, G, 1, buf.gates, s.gOff, G, s.wHh, 0, H, 0, s.dhNext, 0, H); // into h_{t-1}: dhNext = dgates W_hh
+  const dcPrev = s.dcPrev; // c_{t-1}'s gradient is the next (earlier) step's dcNext
+  s.dcPrev = s.dcNext;
+  s.dcNext = dcPrev;
+}
+
+/** GRU: r, z = σ(W_i[rz] x + b_i[rz] + W_h[rz] h + b_h[rz]); n = tanh(W_in x + b_in + r*(W_hn h + b_hn)); h_t = (1-z)*n + z*h_{t-1}. */
+function gruStepForward(s: Step): void {
+  const { k, B, H, G, buf } = s;
+  // gh = h_{t-1} W_hh^T + b_hh, kept apart: r scales its n block
+  k.gemm(false, true, B, G, H, 1, buf.hs, s.prev, H, s.wHh, 0, H, 0, s.gh!, 0, G);
+  if (s.bHh) k.addRowVector(s.gh!, 0, s.bHh, 0, B, G);
+  k.gruCellForward(buf.gates, s.gOff, buf.ghn!, s.t * B * H, buf.hs, s.next, buf.gates, s.gOff, s.gh!, 0, buf.hs, s.prev, B, H);
+}
+function gruStepBackward(s: Step): void {
+  const { k, B, H, G, buf } = s;
+  // through the fused cell: dgi over gates, dgh apart, dhNext = dh*z; then dhNext += dgh W_hh
+  k.gruCellBackward(buf.gates, s.gOff, buf.dgh!, s.gOff, s.dhNext, 0, s.dh, 0, buf.gates, s.gOff, buf.ghn!, s.t * B * H, buf.hs, s.prev, B, H);
+  skipPadded(s, buf.gates, false);
+  skipPadded(s, buf.dgh!, false);
+  k.gemm(false, false, B, H, G, 1, buf.dgh!, s.gOff, G, s.wHh, 0, H, 1, s.dhNext, 0, H);
+}
+
+/** Each mode's step twins. */
+const CELL_STEPS: Record<RecurrentMode, { forward(s: Step): void; backward(s: Step): void }> = {
+  RNN_TANH: { forward: rnnStepForward, backward: rnnStepBackward },
+  RNN_RELU: { forward: rnnStepForward, backward: rnnStepBackward },
+  LSTM: { forward: lstmStepForward, backward: lstmStepBackward },
+  GRU: { forward: gruStepForward, backward: gruStepBackward },
+};
 
 /**
  * A stacked recurrent layer. Use the subclasses RNN, LSTM and GRU, which take PyTorch's
@@ -398,39 +515,37 @@ export class Recurrent {
    * row ids[t*B + b] of tables[d] (one (V, G) table per direction), and x is not used. A language
    * model uses this when its vocabulary is small (LanguageModel.foldEmbedding): the table is
    * embedding · W_ih^T. backwardRaw then leaves layer 0's W_ih gradient and input gradient to the
-   * caller, who finds the gradient of the projection in `layers[0].dirs[d].gates`.
+   * caller, who finds the gradient of the projection in `cache.direction(0, d).gates`.
    */
-  forwardRaw(c: RecurrentCache, x: Float | null, T: number, state: Float[] | null, lengths: Int32Array | null, input0?: { tables: Float[]; ids: Int32Array }): void {
-    const { B } = c;
+  forwardRaw(cache: RecurrentCache, x: Float | null, T: number, state: Float[] | null, lengths: Int32Array | null, input0?: { tables: Float[]; ids: Int32Array }): void {
+    const { B } = cache;
     const H = this.hiddenSize;
     const D = this.numDirections;
     const G = GATES[this.mode] * H;
     const BH = B * H;
     const DH = D * H;
     const k = this.k;
-    const mode = this.mode;
-    const act = mode === "RNN_RELU" ? "relu" : "tanh";
-    c.T = T;
-    c.x = x;
-    c.lengths = lengths;
-    c.tableInput = Boolean(input0);
-    c.dropped = this.training && this.dropout > 0 && this.numLayers > 1;
+    const cell = CELL_STEPS[this.mode];
+    cache.T = T;
+    cache.x = x;
+    cache.lengths = lengths;
+    cache.tableInput = Boolean(input0);
+    cache.dropped = this.training && this.dropout > 0 && this.numLayers > 1;
     for (let l = 0; l < this.numLayers; l++) {
       const I = this.layerInputSize(l);
-      const lb = c.layers[l];
-      const xl = l === 0 ? x : c.dropped ? c.layers[l - 1].dropped! : c.layers[l - 1].out;
+      const lb = cache.layers[l];
+      const xl = l === 0 ? x : cache.dropped ? cache.layers[l - 1].dropped! : cache.layers[l - 1].out;
       for (let d = 0; d < D; d++) {
         const p = this.params[l * D + d];
         const buf = lb.dirs[d];
-        const { gates, hs, cs, tc, ghn } = buf;
-        const wHh = p.weightHh.value;
+        const { gates, hs, cs } = buf;
         const fwd = d === 0;
         const idx = l * D + d;
         // input projection for all T*B rows at once (+ both biases, except GRU's b_hh, which r scales)
         if (l === 0 && input0) k.gatherRows(gates, 0, input0.tables[d], input0.ids, 0, T * B, G);
         else k.gemm(false, true, T * B, G, I, 1, xl!, 0, I, p.weightIh.value, 0, I, 0, gates, 0, G);
         if (p.biasIh) k.addRowVector(gates, 0, p.biasIh.value, 0, T * B, G);
-        if (p.biasHh && mode !== "GRU") k.addRowVector(gates, 0, p.biasHh.value, 0, T * B, G);
+        if (p.biasHh && this.mode !== "GRU") k.addRowVector(gates, 0, p.biasHh.value, 0, T * B, G);
         // the initial state sits before the first step processed
         const first = fwd ? 0 : T;
         if (state) k.copy(hs, first * BH, state[0], idx * BH, BH);
@@ -439,45 +554,35 @@ export class Recurrent {
           if (state) k.copy(cs, first * BH, state[1], idx * BH, BH);
           else cs.fill(0, first * BH, (first + 1) * BH);
         }
+        const step = this.stepOf(cache, buf, p);
         for (let s = 0; s < T; s++) {
           const t = fwd ? s : T - 1 - s; // the time step processed
-          const prev = (fwd ? t : t + 1) * BH; // seek to the state before step t
-          const next = (fwd ? t + 1 : t) * BH; // and the state after it
-          const gOff = t * B * G;
-          if (mode === "LSTM") {
-            // gates += h_{t-1} W_hh^T, then the fused cell
-            k.gemm(false, true, B, G, H, 1, hs, prev, H, wHh, 0, H, 1, gates, gOff, G);
-            k.lstmCellForward(gates, gOff, cs!, next, tc!, t * BH, hs, next, cs!, prev, B, H);
-          } else if (mode === "GRU") {
-            // gh = h_{t-1} W_hh^T + b_hh, kept apart: r scales its n block
-            k.gemm(false, true, B, G, H, 1, hs, prev, H, wHh, 0, H, 0, c.gh!, 0, G);
-            if (p.biasHh) k.addRowVector(c.gh!, 0, p.biasHh.value, 0, B, G);
-            k.gruCellForward(gates, gOff, ghn!, t * BH, hs, next, gates, gOff, c.gh!, 0, hs, prev, B, H);
-          } else {
-            k.gemm(false, true, B, H, H, 1, hs, prev, H, wHh, 0, H, 1, gates, gOff, H);
-            activationForward(act, hs, next, gates, gOff, BH, k);
-          }
+          step.t = t;
+          step.prev = (fwd ? t : t + 1) * BH; // seek to the state before step t
+          step.next = (fwd ? t + 1 : t) * BH; // and the state after it
+          step.gOff = t * B * G;
+          cell.forward(step);
           if (D === 1 && !lengths) {
-            k.copy(lb.out, t * BH, hs, next, BH); // the output rows are the state rows
+            k.copy(lb.out, t * BH, hs, step.next, BH); // the output rows are the state rows
             continue;
           }
           // rows past their length keep their state and output 0
           for (let b = 0; b < B; b++) {
             const o = (t * B + b) * DH + d * H;
             if (lengths && t >= lengths[b]) {
-              k.copy(hs, next + b * H, hs, prev + b * H, H);
-              if (cs) k.copy(cs, next + b * H, cs, prev + b * H, H);
+              k.copy(hs, step.next + b * H, hs, step.prev + b * H, H);
+              if (cs) k.copy(cs, step.next + b * H, cs, step.prev + b * H, H);
               lb.out.fill(0, o, o + H);
             } else {
-              k.copy(lb.out, o, hs, next + b * H, H);
+              k.copy(lb.out, o, hs, step.next + b * H, H);
             }
           }
         }
         const last = fwd ? T : 0;
-        k.copy(c.hN, idx * BH, hs, last * BH, BH);
-        if (cs) k.copy(c.cN!, idx * BH, cs, last * BH, BH);
+        k.copy(cache.hN, idx * BH, hs, last * BH, BH);
+        if (cs) k.copy(cache.cN!, idx * BH, cs, last * BH, BH);
       }
-      if (c.dropped && l < this.numLayers - 1) {
+      if (cache.dropped && l < this.numLayers - 1) {
         // dropout on this layer's output: keep with probability 1-p, scaled by 1/(1-p)
         const mask = lb.mask!;
         const keep = 1 / (1 - this.dropout);
@@ -493,19 +598,19 @@ export class Recurrent {
         k.mul(lb.dropped!, 0, lb.out, 0, mask, 0, T * B * DH);
       }
     }
-    if (c.dropped) this.dropoutCalls++;
+    if (cache.dropped) this.dropoutCalls++;
   }
 
   /**
-   * Backpropagation through time for the last forward on `c`. dOutput (T, B, D*H) is the loss
+   * Backpropagation through time for the last forward on `cache`. dOutput (T, B, D*H) is the loss
    * gradient with respect to every output step, dhN (and dcN) with respect to h_n (and c_n);
    * each may be null (zero). Accumulates into every parameter's grad; returns dx (T, B, I),
    * dh0 (and dc0) (L*D, B, H), views into the cache that the next backward overwrites.
    */
   backward(
-    c: RecurrentCache, dOutput: Tensor | Float | null, dhN?: Tensor | Float | null, dcN?: Tensor | Float | null,
+    cache: RecurrentCache, dOutput: Tensor | Float | null, dhN?: Tensor | Float | null, dcN?: Tensor | Float | null,
   ): { dx: Tensor; dh0: Tensor; dc0: Tensor | null } {
-    const { T, B } = c;
+    const { T, B } = cache;
     const H = this.hiddenSize;
     const LD = this.numLayers * this.numDirections;
     const raw = (t: Tensor | Float | null | undefined) => (t == null ? null : "data" in t ? t.data : t);
@@ -515,29 +620,28 @@ export class Recurrent {
     if (dOut && dOut.length !== T * B * this.numDirections * H) throw new RangeError(`${this.mode} backward: dOutput must have ${T}*${B}*${this.numDirections * H} elements, got ${dOut.length}`);
     if (dh && dh.length !== LD * B * H) throw new RangeError(`${this.mode} backward: dhN must have ${LD}*${B}*${H} elements`);
     if (dcn && (this.mode !== "LSTM" || dcn.length !== LD * B * H)) throw new RangeError(`${this.mode} backward: dcN is for LSTMs, with ${LD}*${B}*${H} elements`);
-    this.backwardRaw(c, dOut, dh || dcn ? [dh ?? new Float64Array(LD * B * H), ...(dcn ? [dcn] : [])] : null);
+    this.backwardRaw(cache, dOut, dh || dcn ? [dh ?? new Float64Array(LD * B * H), ...(dcn ? [dcn] : [])] : null);
     const I = this.inputSize;
     return {
-      dx: { data: c.layers[0].dIn.subarray(0, T * B * I), shape: [T, B, I] },
-      dh0: { data: c.dh0, shape: [LD, B, H] },
-      dc0: c.dc0 ? { data: c.dc0, shape: [LD, B, H] } : null,
+      dx: { data: cache.inputGrad.subarray(0, T * B * I), shape: [T, B, I] },
+      dh0: { data: cache.dh0, shape: [LD, B, H] },
+      dc0: cache.dc0 ? { data: cache.dc0, shape: [LD, B, H] } : null,
     };
   }
 
   /** backward on raw buffers: dOut (T, B, D*H) or null; dState `[dhN]` or `[dhN, dcN]` or null. */
-  backwardRaw(c: RecurrentCache, dOut: Float | null, dState: Float[] | null): void {
-    const { T, B, lengths } = c;
+  backwardRaw(cache: RecurrentCache, dOut: Float | null, dState: Float[] | null): void {
+    const { T, B, lengths } = cache;
     const H = this.hiddenSize;
     const D = this.numDirections;
     const G = GATES[this.mode] * H;
     const BH = B * H;
     const DH = D * H;
     const k = this.k;
-    const mode = this.mode;
-    const act = mode === "RNN_RELU" ? "relu" : "tanh";
-    const { dhT, dhCarry } = c;
-    const flow = c.flow;
-    if (c.stateGrads && c.stateGrads.length < this.numLayers * D * T * BH) {
+    const cell = CELL_STEPS[this.mode];
+    const { dh, dhNext } = cache;
+    const flow = cache.flow;
+    if (cache.stateGrads && cache.stateGrads.length < this.numLayers * D * T * BH) {
       throw new RangeError(`${this.mode} backward: cache.stateGrads needs (L*D, T, B, H) = ${this.numLayers * D}*${T}*${B}*${H} elements`);
     }
     if (flow && (flow.h.length < this.numLayers * D * T || (flow.c && flow.c.length < this.numLayers * D * T))) {
@@ -545,82 +649,62 @@ export class Recurrent {
     }
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const I = this.layerInputSize(l);
-      const lb = c.layers[l];
+      const lb = cache.layers[l];
       // the gradient arriving at this layer's outputs: from the loss (top) or from the layer above
       let dl: Float | null = dOut;
       if (l < this.numLayers - 1) {
-        dl = c.layers[l + 1].dIn;
-        if (c.dropped) k.mul(dl, 0, dl, 0, lb.mask!, 0, T * B * DH); // back through the dropout mask
+        dl = cache.layers[l + 1].dIn;
+        if (cache.dropped) k.mul(dl, 0, dl, 0, lb.mask!, 0, T * B * DH); // back through the dropout mask
       }
-      const xl = l === 0 ? c.x : c.dropped ? c.layers[l - 1].dropped! : c.layers[l - 1].out;
+      const xl = l === 0 ? cache.x : cache.dropped ? cache.layers[l - 1].dropped! : cache.layers[l - 1].out;
       for (let d = 0; d < D; d++) {
         const p = this.params[l * D + d];
-        const buf = c.layers[l].dirs[d];
-        const { gates, hs, cs, tc, ghn, dgh } = buf;
-        const wHh = p.weightHh.value;
+        const buf = lb.dirs[d];
+        const { gates, hs, dgh } = buf;
         const fwd = d === 0;
         const idx = l * D + d;
-        if (dState) k.copy(dhCarry, 0, dState[0], idx * BH, BH);
-        else dhCarry.fill(0);
-        let dcIn = c.dcA;
-        let dcOut = c.dcB;
-        if (dcIn) {
-          if (dState && dState[1]) k.copy(dcIn, 0, dState[1], idx * BH, BH);
-          else dcIn.fill(0);
+        const step = this.stepOf(cache, buf, p);
+        if (dState) k.copy(dhNext, 0, dState[0], idx * BH, BH);
+        else dhNext.fill(0);
+        if (step.dcNext) {
+          if (dState && dState[1]) k.copy(step.dcNext, 0, dState[1], idx * BH, BH);
+          else step.dcNext.fill(0);
         }
         for (let s = 0; s < T; s++) {
           const t = fwd ? T - 1 - s : s; // steps in the reverse of their processing order
-          const prev = (fwd ? t : t + 1) * BH;
-          const next = (fwd ? t + 1 : t) * BH;
-          const gOff = t * B * G;
+          step.t = t;
+          step.prev = (fwd ? t : t + 1) * BH;
+          step.next = (fwd ? t + 1 : t) * BH;
+          step.gOff = t * B * G;
           // dh_t = the loss's gradient at output t + what flows back from the step processed after t
           if (D === 1 && !lengths) {
-            k.copy(dhT, 0, dhCarry, 0, BH);
-            if (dl) k.axpy(dhT, 0, 1, dl, t * BH, BH);
+            k.copy(dh, 0, dhNext, 0, BH);
+            if (dl) k.axpy(dh, 0, 1, dl, t * BH, BH);
           } else {
             for (let b = 0; b < B; b++) {
               const r = b * H;
               if (dl && !(lengths && t >= lengths[b])) {
-                k.copy(dhT, r, dl, (t * B + b) * DH + d * H, H);
-                k.axpy(dhT, r, 1, dhCarry, r, H);
+                k.copy(dh, r, dl, (t * B + b) * DH + d * H, H);
+                k.axpy(dh, r, 1, dhNext, r, H);
               } else {
-                k.copy(dhT, r, dhCarry, r, H);
+                k.copy(dh, r, dhNext, r, H);
               }
             }
           }
-          if (c.stateGrads) k.copy(c.stateGrads, (idx * T + t) * BH, dhT, 0, BH);
+          if (cache.stateGrads) k.copy(cache.stateGrads, (idx * T + t) * BH, dh, 0, BH);
           if (flow) {
-            flow.h[idx * T + t] = Math.sqrt(k.sumSquares(dhT, 0, BH));
-            if (flow.c) flow.c[idx * T + t] = Math.sqrt(k.sumSquares(dcIn!, 0, BH));
+            flow.h[idx * T + t] = Math.sqrt(k.sumSquares(dh, 0, BH));
+            if (flow.c) flow.c[idx * T + t] = Math.sqrt(k.sumSquares(step.dcNext!, 0, BH));
           }
-          if (mode === "LSTM") {
-            // through the fused cell (dgates over gates), then into h_{t-1}: dhCarry = dgates W_hh
-            k.lstmCellBackward(gates, gOff, dcOut!, 0, dhT, 0, dcIn!, 0, gates, gOff, tc!, t * BH, cs!, prev, B, H);
-            this.skipPadded(c, t, gates, gOff, G, dcOut, dcIn);
-            k.gemm(false, false, B, H, G, 1, gates, gOff, G, wHh, 0, H, 0, dhCarry, 0, H);
-            const swap = dcIn;
-            dcIn = dcOut;
-            dcOut = swap;
-          } else if (mode === "GRU") {
-            // through the fused cell: dgi over gates, dgh apart; dhCarry = dh*z + dgh W_hh
-            k.gruCellBackward(gates, gOff, dgh!, gOff, dhCarry, 0, dhT, 0, gates, gOff, ghn!, t * BH, hs, prev, B, H);
-            this.skipPadded(c, t, gates, gOff, G, null, null);
-            this.skipPadded(c, t, dgh!, gOff, G, null, null);
-            k.gemm(false, false, B, H, G, 1, dgh!, gOff, G, wHh, 0, H, 1, dhCarry, 0, H);
-          } else {
-            // backprop through the nonlinearity, using h_t itself; then into h_{t-1}
-            activationBackward(act, gates, gOff, dhT, 0, hs, next, BH, k);
-            this.skipPadded(c, t, gates, gOff, G, null, null);
-            k.gemm(false, false, B, H, H, 1, gates, gOff, H, wHh, 0, H, 0, dhCarry, 0, H);
-          }
+          cell.backward(step); // dgates over gates, and dhNext (and dcNext) for the step before
           // padded rows pass their gradient through unchanged, as their state did
-          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(dhCarry, b * H, dhT, b * H, H);
+          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(dhNext, b * H, dh, b * H, H);
         }
-        k.copy(c.dh0, idx * BH, dhCarry, 0, BH);
-        if (c.dc0) k.copy(c.dc0, idx * BH, dcIn!, 0, BH);
+        k.copy(cache.dh0, idx * BH, dhNext, 0, BH);
+        if (cache.dc0) k.copy(cache.dc0, idx * BH, step.dcNext!, 0, BH);
         // weight gradients, one GEMM each over all T*B rows; W_hh's is the sum over every step's use
         const dhid = dgh ?? gates;
-        const external = l === 0 && c.tableInput; // the caller owns layer 0's input gradients
+        const external = l === 0 && cache.tableInput; // the caller owns layer 0's input gradients
         if (!external) k.gemm(true, false, G, I, T * B, 1, gates, 0, G, xl!, 0, I, 1, p.weightIh.grad, 0, I);
         k.gemm(true, false, G, H, T * B, 1, dhid, 0, G, hs, fwd ? 0 : BH, H, 1, p.weightHh.grad, 0, H);
         if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
@@ -631,16 +715,14 @@ export class Recurrent {
     }
   }
 
-  /** Zeroes the gate-gradient rows of rows past their length at step t (and carries their dc). */
-  private skipPadded(c: RecurrentCache, t: number, g: Float, gOff: number, G: number, dcOut: Float | null, dcIn: Float | null): void {
-    const lengths = c.lengths;
-    if (!lengths) return;
-    const H = this.hiddenSize;
-    for (let b = 0; b < c.B; b++) {
-      if (t < lengths[b]) continue;
-      g.fill(0, gOff + b * G, gOff + (b + 1) * G);
-      if (dcOut && dcIn) this.k.copy(dcOut, b * H, dcIn, b * H, H);
-    }
+  /** The step context of one layer-direction: made once per layer-direction and pass, updated per step. */
+  private stepOf(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams): Step {
+    return {
+      k: this.k, B: cache.B, H: this.hiddenSize, G: GATES[this.mode] * this.hiddenSize, act: this.mode === "RNN_RELU" ? "relu" : "tanh",
+      wHh: p.weightHh.value, bHh: p.biasHh ? p.biasHh.value : null, buf, gh: cache.gh,
+      t: 0, prev: 0, next: 0, gOff: 0,
+      dh: cache.dh, dhNext: cache.dhNext, dcNext: cache.dcNext, dcPrev: cache.dcPrev, lengths: cache.lengths,
+    };
   }
 
   /**

@@ -75,7 +75,7 @@ export class OmegaRegularizer {
     const k = this.k;
     const p = this.rnn.params[0].weightHh;
     const W = p.value;
-    const hs = c.layers[0].dirs[0].hs;
+    const hs = c.direction(0).hs;
     const tanh = this.rnn.mode === "RNN_TANH";
     const d = this.d!, u = this.u!, e = this.e!;
     let omega = 0;
