@@ -37,6 +37,7 @@ export {
   type AnyOptimizerOptions,
 } from "./train/optim.js";
 export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";
+export { LrSchedule, normalizeSchedule, type ScheduleSpec, type PlateauState } from "./train/schedule.js";
 export { Trainer, Updater, NonFiniteError, type TrainerOptions, type UpdateOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
 export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";
 export {

@@ -5,7 +5,7 @@ Needs Debian's python3-torch (apt-get install python3-torch); rnnlab itself neve
 Every number is computed by PyTorch in float64 from seeded random weights and inputs.
 
 Usage:
-  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants]
+  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants|schedules]
 
   --set extra     what the shared fixtures do not cover: every optimizer (SGD with Nesterov and
                   weight decay, Adagrad, RMSprop centred with momentum, Adam with weight decay and
@@ -14,6 +14,9 @@ Usage:
                   GRU language models.
   --set variants  the shared kinds with other sizes and seeds, 3-layer stacks, no bias, relu,
                   p = 1 clipping: for checking that the parity runner needs no code change.
+  --set schedules learning-rate schedules (torch.optim.lr_scheduler: StepLR, ExponentialLR,
+                  CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau, linear warm-up then another):
+                  the rate of every update.
 """
 import argparse
 import json
@@ -232,15 +235,73 @@ def single_neuron(out, name, Tn, x0, target, ws, bs):
                       "model": "x_t = w*sigmoid(x_{t-1}) + b, loss E_T = (sigmoid(x_T) - target)^2", "points": pts})
 
 
+def lr_schedule(out, name, spec, base_lr, steps, metrics=None, warmup=0):
+    """The learning rate of every update under a torch.optim.lr_scheduler: lrs[i] is the rate of
+    update i + 1 (scheduler.step() after each update; ReduceLROnPlateau steps on `metrics[i]`,
+    one value per update, null where no evaluation happened). With warmup N, the schedule is
+    SequentialLR([LinearLR(1/N, 1, N - 1), spec], milestones=[N])."""
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=base_lr)
+    S = torch.optim.lr_scheduler
+    kw = {k: v for k, v in spec.items() if k != "type"}
+
+    def build(o):
+        return getattr(S, spec["type"])(o, **kw)
+
+    if warmup > 0:
+        main_s = build(opt)
+        warm = S.LinearLR(opt, start_factor=1.0 / warmup, end_factor=1.0, total_iters=warmup - 1)
+        sched = S.SequentialLR(opt, [warm, main_s], milestones=[warmup])
+    else:
+        sched = build(opt)
+    lrs = []
+    for i in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if spec["type"] == "ReduceLROnPlateau":
+            if metrics[i] is not None:
+                sched.step(metrics[i])
+        else:
+            sched.step()
+    write(out, name, {"kind": "lr_schedule", "scheduler": spec, "base_lr": base_lr, "warmup": warmup,
+                      "steps": steps, "metrics": metrics, "lrs": lrs})
+
+
+def schedules(out):
+    torch.manual_seed(11)
+    lr_schedule(out, "lr_step", {"type": "StepLR", "step_size": 7, "gamma": 0.5}, 0.1, 40)
+    lr_schedule(out, "lr_exponential", {"type": "ExponentialLR", "gamma": 0.93}, 0.02, 40)
+    lr_schedule(out, "lr_cosine", {"type": "CosineAnnealingLR", "T_max": 25, "eta_min": 1e-4}, 0.05, 60)
+    lr_schedule(out, "lr_onecycle", {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 50, "pct_start": 0.3,
+                                      "anneal_strategy": "cos", "div_factor": 25.0, "final_div_factor": 1e4,
+                                      "three_phase": False, "cycle_momentum": False}, 0.3, 50)
+    lr_schedule(out, "lr_onecycle_linear_three_phase", {"type": "OneCycleLR", "max_lr": 0.01, "total_steps": 37,
+                                                        "pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 10.0,
+                                                        "final_div_factor": 100.0, "three_phase": True, "cycle_momentum": False}, 0.01, 37)
+    # a validation loss every 5 updates that falls, stalls and wiggles
+    vals = [None] * 120
+    v = 3.0
+    for i in range(4, 120, 5):
+        v = v * 0.9 if i < 40 else v * (1 + 0.002 * float(torch.randn(1)))
+        vals[i] = v
+    lr_schedule(out, "lr_plateau", {"type": "ReduceLROnPlateau", "mode": "min", "factor": 0.5, "patience": 3,
+                                     "threshold": 1e-3, "threshold_mode": "rel", "cooldown": 1, "min_lr": 1e-4, "eps": 1e-8},
+                0.01, 120, metrics=vals)
+    lr_schedule(out, "lr_warmup_cosine", {"type": "CosineAnnealingLR", "T_max": 30, "eta_min": 0.0}, 0.002, 45, warmup=10)
+    lr_schedule(out, "lr_warmup_step", {"type": "StepLR", "step_size": 5, "gamma": 0.1}, 1.0, 25, warmup=4)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--set", choices=["extra", "variants"], default="extra")
+    ap.add_argument("--set", choices=["extra", "variants", "schedules"], default="extra")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
-    if a.set == "extra":
+    if a.set == "schedules":
+        schedules(a.out)
+    elif a.set == "extra":
         charlm(a.out, "charlm_rnn_all_optimizers", 8, 4, 5, 1, 5, 2, False, optims=list(OPTIMS))
         charlm(a.out, "charlm_rnn_tied_2layer", 7, 6, 6, 2, 4, 3, True, optims=list(OPTIMS))
         tbptt(a.out, "tbptt_k1_3_k2_7", 3, 4, 1, 14, 2, 3, 7)

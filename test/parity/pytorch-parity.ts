@@ -2,7 +2,8 @@
 // Each throws on the first tensor that disagrees, naming it and its max abs diff.
 
 import {
-  Adagrad, Adam, AdamW, clipGradNorm, GRU, LanguageModel, LSTM, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
+  Adagrad, Adam, AdamW, clipGradNorm, GRU, LanguageModel, LrSchedule, LSTM, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
+  type ScheduleSpec,
   type DType, type Kernels, type Optimizer, type ParamStore, type Recurrent,
 } from "../../src/index.js";
 import { buf, expectClose, expectCloseScalar, ids, tolerance, type FixtureTensor } from "../helpers/fixtures.js";
@@ -32,6 +33,7 @@ export function runFixture(fx: Fx, dtype: DType, kernels?: Kernels): void {
     case "tbptt": return tbptt(fx, dtype, kernels);
     case "charlm": return charlm(fx, dtype, kernels);
     case "single_neuron": return singleNeuronFixture(fx, dtype);
+    case "lr_schedule": return lrScheduleFixture(fx);
     default: throw new Error(`unknown fixture kind "${fx.kind}"`);
   }
 }
@@ -197,5 +199,40 @@ function singleNeuronFixture(fx: Fx, dtype: DType): void {
     expectCloseScalar(`loss ${at}`, r.loss, p.loss, tol);
     expectCloseScalar(`dloss/dw ${at}`, r.dw, p.dloss_dw, tol);
     expectCloseScalar(`dloss/db ${at}`, r.db, p.dloss_db, tol);
+  }
+}
+
+/** torch.optim.lr_scheduler's spec, in rnnlab's terms; the base rate (OneCycleLR's is its max_lr). */
+function scheduleOf(fx: Fx): { spec: ScheduleSpec; base: number } {
+  const s = fx.scheduler;
+  switch (s.type) {
+    case "StepLR": return { spec: { type: "step", stepSize: s.step_size, gamma: s.gamma }, base: fx.base_lr };
+    case "ExponentialLR": return { spec: { type: "exponential", gamma: s.gamma }, base: fx.base_lr };
+    case "CosineAnnealingLR": return { spec: { type: "cosine", tMax: s.T_max, etaMin: s.eta_min }, base: fx.base_lr };
+    case "OneCycleLR":
+      if (s.cycle_momentum) throw new Error("OneCycleLR with cycle_momentum: rnnlab cycles the rate only");
+      return {
+        spec: { type: "onecycle", totalSteps: s.total_steps, pctStart: s.pct_start, anneal: s.anneal_strategy, divFactor: s.div_factor, finalDivFactor: s.final_div_factor, threePhase: s.three_phase },
+        base: s.max_lr,
+      };
+    case "ReduceLROnPlateau":
+      if (s.mode !== "min") throw new Error("ReduceLROnPlateau in mode max: rnnlab watches a loss");
+      return {
+        spec: { type: "plateau", factor: s.factor, patience: s.patience, threshold: s.threshold, thresholdMode: s.threshold_mode, cooldown: s.cooldown, minLr: s.min_lr, eps: s.eps },
+        base: fx.base_lr,
+      };
+    default: throw new Error(`lr_schedule: scheduler ${s.type} is not implemented`);
+  }
+}
+
+/** The learning rate of every update, as PyTorch's scheduler gave it (float64 arithmetic whatever the model dtype). */
+function lrScheduleFixture(fx: Fx): void {
+  const { spec, base } = scheduleOf(fx);
+  const sched = new LrSchedule(base, spec, fx.warmup ?? 0);
+  const lrs = fx.lrs as number[];
+  for (let i = 0; i < fx.steps; i++) {
+    expectCloseScalar(`lr of update ${i + 1}`, sched.lr(i), lrs[i], 1e-12);
+    const m = fx.metrics?.[i];
+    if (m !== null && m !== undefined) sched.observe(m, i + 1);
   }
 }
