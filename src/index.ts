@@ -37,6 +37,10 @@ export {
   type AnyOptimizerOptions,
 } from "./train/optim.js";
 export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";
+export {
+  TrainingSession, sessionConfig, splitText, DEFAULT_MODEL, DEFAULT_TRAIN, DEFAULT_STEPS,
+  type SessionData, type SessionSettings, type SessionHooks, type StepRecord, type EvalEvent, type CheckpointEvent, type StopReason,
+} from "./train/session.js";
 export { LrSchedule, normalizeSchedule, type ScheduleSpec, type PlateauState } from "./train/schedule.js";
 export { Trainer, Updater, NonFiniteError, type TrainerOptions, type UpdateOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
 export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";

@@ -1,25 +1,25 @@
-// `rnnlab train [FILE]`: a character-level language model from the command line. Wires the
-// library's TrainingRun to files (checkpoints, metrics), progress output and signals; no numerics.
+// `rnnlab train [FILE]`: a language model from the command line. A shell around the library's
+// TrainingSession: options in, files out (checkpoints, metrics.jsonl, trajectory snapshots), the
+// progress shown and Ctrl-C handled; the run itself, its cadence and its numbers are the session's.
 
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
-import { Command } from "commander";
-import type { TokenArray } from "../data/corpus.js";
+import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../node/corpus.js";
 import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../node/checkpoint.js";
 import {
   Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError,
 } from "../node/files.js";
 import { checkThreads } from "../train/memory.js";
-import { checkFinite, checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
+import { checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
 import { nodeSpawn } from "../node/threads.js";
 import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
-import { clipSummary, diagnose, ExplosionWatch } from "../analysis/gradflow.js";
-import { probeBatch } from "../data/batches.js";
 import { encodeSafetensors } from "../io/safetensors.js";
-import { CheckpointError, TrainingRun, type RunConfig, type Snapshot } from "../train/run.js";
+import { CheckpointError, type RunConfig } from "../train/run.js";
+import { DEFAULT_STEPS, TrainingSession, type SessionHooks, type SessionSettings, type StepRecord } from "../train/session.js";
+import { normalizeSchedule, type ScheduleSpec } from "../train/schedule.js";
 import { OPTIMIZER_NAMES, OPTIMIZERS, type OptimizerName } from "../train/optim.js";
 import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
@@ -27,12 +27,44 @@ import { createProgress } from "./progress.js";
 import { say, warn } from "./output.js";
 
 const LN2 = Math.log(2);
-/** Validation reads at most this many characters (the whole of tiny Shakespeare's 111,540). */
-const MAX_VAL_TOKENS = 1_000_000;
-const DEFAULT_STEPS = 3000;
 const EMBEDDED = "<embedded tinyshakespeare.txt>";
-/** Temperature of the samples shown while training, as `rnnlab sample`'s default. */
-const SAMPLE_TEMPERATURE = 0.8;
+
+/** A schedule as --lr-schedule gives it; T_MAX and the one-cycle length come from the run's steps. */
+type ScheduleArg =
+  | { type: "constant" }
+  | { type: "step"; stepSize: number; gamma?: number }
+  | { type: "exponential"; gamma: number }
+  | { type: "cosine"; tMax?: number; etaMin?: number }
+  | { type: "onecycle"; pctStart?: number }
+  | { type: "plateau"; patience?: number; factor?: number };
+
+/** `--lr-schedule` values, e.g. cosine, cosine:2000,1e-5, step:500,0.5, exp:0.999, onecycle:0.3, plateau:3,0.5. */
+export function scheduleArg(v: string): ScheduleArg {
+  const m = /^\s*([a-z]+)\s*(?::\s*([^,\s]+)\s*(?:,\s*([^,\s]+)\s*)?)?$/.exec(v);
+  const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
+  const a = num(m?.[2]);
+  const b = num(m?.[3]);
+  const bad = () => new InvalidArgumentError("expected constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]], onecycle[:PCT_START] or plateau[:PATIENCE[,FACTOR]]");
+  if (!m || [a, b].some((x) => x !== undefined && !Number.isFinite(x))) throw bad();
+  const spec: ScheduleArg | null =
+    m[1] === "constant" && a === undefined ? { type: "constant" }
+    : m[1] === "step" && a !== undefined ? { type: "step", stepSize: a, ...(b !== undefined ? { gamma: b } : {}) }
+    : (m[1] === "exp" || m[1] === "exponential") && a !== undefined && b === undefined ? { type: "exponential", gamma: a }
+    : m[1] === "cosine" ? { type: "cosine", ...(a !== undefined ? { tMax: a } : {}), ...(b !== undefined ? { etaMin: b } : {}) }
+    : m[1] === "onecycle" && b === undefined ? { type: "onecycle", ...(a !== undefined ? { pctStart: a } : {}) }
+    : m[1] === "plateau" ? { type: "plateau", ...(a !== undefined ? { patience: a } : {}), ...(b !== undefined ? { factor: b } : {}) }
+    : null;
+  if (!spec) throw bad();
+  try {
+    // the numbers that do not depend on the run's length are checked here
+    if (spec.type === "step" || spec.type === "exponential" || spec.type === "plateau") normalizeSchedule(spec as ScheduleSpec);
+    if (spec.type === "cosine" && spec.tMax !== undefined) normalizeSchedule(spec as ScheduleSpec);
+    if (spec.type === "onecycle") normalizeSchedule({ ...spec, totalSteps: 100 });
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^learning-rate schedule: /, ""));
+  }
+  return spec;
+}
 
 interface TrainOpts {
   cell: CellName;
@@ -53,6 +85,9 @@ interface TrainOpts {
   weightDecay: number;
   clip: number;
   clipValue: number;
+  lrSchedule?: ScheduleArg;
+  warmup: number;
+  earlyStop?: number;
   onNonfinite: "stop" | "skip";
   steps?: number;
   epochs?: number;
@@ -71,7 +106,6 @@ interface TrainOpts {
   diagnoseRows: number;
   explodeFactor: number;
 }
-
 
 export function trainCommand(): Command {
   return new Command("train")
@@ -95,6 +129,9 @@ export function trainCommand(): Command {
     .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", f32Arg(0, false), 0)
     .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 5)
     .option("--clip-value <x>", "clamp each gradient element to [-x, x] (0: off)", f32Arg(0, false), 0)
+    .option("--lr-schedule <spec>", "learning-rate schedule: constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]] (T_MAX default: the run's steps), onecycle[:PCT_START] (peaking at --lr over the run's steps), or plateau[:PATIENCE[,FACTOR]] (on the validation loss) (default: constant)", scheduleArg)
+    .option("--warmup <n>", "linear warm-up over the first n updates, then the schedule (0: none)", intArg(0), 0)
+    .option("--early-stop <patience>", "stop when the validation loss has not improved for this many evaluations", intArg(1))
     .option("--on-nonfinite <policy>", "on a NaN/infinite loss, gradient or update: stop, or skip the update (the weights stay as they were)", choiceArg(["stop", "skip"] as const), "stop")
     .option("--steps <n>", `training steps (default ${DEFAULT_STEPS} when no length is given)`, intArg(1))
     .option("--epochs <n>", "passes over the training text", numArg(0, Infinity, true))
@@ -123,22 +160,6 @@ function timestamp(): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-function split(corpus: Corpus, valFraction: number): { train: TokenArray; val: TokenArray | null } {
-  const n = corpus.tokens.length;
-  const nTrain = Math.floor(n * (1 - valFraction));
-  return { train: corpus.tokens.subarray(0, nTrain) as TokenArray, val: valFraction > 0 ? (corpus.tokens.subarray(nTrain) as TokenArray) : null };
-}
-
-function checkSizes(what: string, train: TokenArray, val: TokenArray | null, B: number, T: number, unit: string): void {
-  const need = B * T + 1;
-  if (train.length < need) {
-    throw new InputError(`${what} leaves ${fmtInt(train.length)} ${unit} for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${fmtInt(need)}); use a longer text or a smaller --batch or --seq`);
-  }
-  if (val && val.length < need) {
-    throw new InputError(`${what} leaves ${fmtInt(val.length)} ${unit} for validation, fewer than one batch needs (${fmtInt(need)}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`);
-  }
-}
-
 /** The files of a run folder: a fresh run writes none of them where they exist. */
 const RUN_FILES = ["checkpoint.safetensors", "best.safetensors", "metrics.jsonl", "trajectory"];
 
@@ -150,11 +171,13 @@ function threadsFor(o: TrainOpts, batch: number): number {
 }
 
 /** Options a resumed run may change; every other one must match the checkpoint. */
-const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads", "diagnoseEvery", "diagnoseRows", "explodeFactor"]);
+const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads", "diagnoseEvery", "diagnoseRows", "explodeFactor", "earlyStop"]);
 const FLAG: Record<string, string> = {
   tieWeights: "--tie-weights", weightDecay: "--weight-decay", vocabSize: "--vocab-size", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
+  lrSchedule: "--lr-schedule",
 };
 
+/** The settings a checkpoint was trained with, in the options' terms (for the check on --resume). */
 function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
   const { model: m, train: t } = config;
   return {
@@ -162,11 +185,35 @@ function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
     dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias,
     seq: t.k1 === t.k2 ? t.k1 : undefined, tbptt: [t.k1, t.k2], batch: t.batch, optimizer: t.optimizer, lr: t.lr, momentum: t.momentum,
     weightDecay: t.weightDecay, clip: t.clipNorm ?? 0, clipValue: t.clipValue ?? 0, onNonfinite: t.nonFinite, seed: t.seed,
+    warmup: t.warmup ?? 0, lrSchedule: t.schedule ?? { type: "constant" },
     valFraction: info.data.valFraction, tokens: info.data.tokens ?? "chars", ...(info.data.vocabSize !== undefined ? { vocabSize: info.data.vocabSize } : {}),
   };
 }
 
-function configOf(o: TrainOpts, vocabSize: number): RunConfig {
+/** The run's length as the options give it (steps, epochs, time), for the session. */
+function lengthOf(o: TrainOpts): Pick<SessionSettings, "steps" | "epochs" | "time"> {
+  return {
+    ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+    ...(o.time !== undefined ? { time: o.time * 60 } : {}),
+  };
+}
+
+/** The schedule of --lr-schedule and --warmup, completed with the run's length. */
+function scheduleOf(o: TrainOpts, target: number | null): ScheduleSpec {
+  const a = o.lrSchedule ?? { type: "constant" };
+  const span = target === null ? null : target - o.warmup;
+  const need = (what: string) => {
+    if (span === null || span < 2) throw new InputError(`--lr-schedule ${a.type} ${what}; give --steps (more than --warmup + 1)`);
+    return span;
+  };
+  if (a.type === "cosine") return { type: "cosine", tMax: a.tMax ?? need("takes its length from the run's steps"), ...(a.etaMin !== undefined ? { etaMin: a.etaMin } : {}) };
+  if (a.type === "onecycle") return { type: "onecycle", totalSteps: need("runs over the run's steps"), ...(a.pctStart !== undefined ? { pctStart: a.pctStart } : {}) };
+  return a as ScheduleSpec;
+}
+
+/** The session's settings from the options (model and training checked here, with the fix in each message). */
+function settingsFrom(o: TrainOpts, threads: number, given: (name: string) => boolean): SessionSettings {
   const [k1, k2] = o.tbptt ?? [o.seq, o.seq];
   if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
   if (o.forgetBias !== undefined && o.cell !== "lstm") throw new InputError("--forget-bias is for --cell lstm");
@@ -177,25 +224,43 @@ function configOf(o: TrainOpts, vocabSize: number): RunConfig {
   if (o.momentum > 0 && !OPTIMIZERS[o.optimizer].momentum) {
     throw new InputError(`--momentum is for --optimizer ${OPTIMIZER_NAMES.filter((n) => OPTIMIZERS[n].momentum).join(" and ")}; ${o.optimizer} has no momentum setting`);
   }
+  if (o.warmup === 1) throw new InputError("--warmup 1 warms up nothing; give 2 or more updates, or 0");
+  if (o.earlyStop !== undefined && o.valFraction === 0) throw new InputError("--early-stop watches the validation loss; it needs --val-fraction above 0");
+  if (o.lrSchedule?.type === "plateau" && o.valFraction === 0) throw new InputError("--lr-schedule plateau watches the validation loss; it needs --val-fraction above 0");
+  const length = lengthOf(o);
+  const target = length.steps ?? (length.epochs === undefined && length.time === undefined ? DEFAULT_STEPS : null);
   return {
     model: {
-      cell: o.cell, vocabSize, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights,
+      cell: o.cell, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights,
       dropout: o.dropout, init: o.init, forgetBias: o.forgetBias,
     },
     train: {
       batch: o.batch, k1, k2, optimizer: o.optimizer, lr: o.lr ?? OPTIMIZERS[o.optimizer].defaultLr, momentum: o.momentum, weightDecay: o.weightDecay,
       clipNorm: o.clip > 0 ? o.clip : null, clipValue: o.clipValue > 0 ? o.clipValue : null, nonFinite: o.onNonfinite, seed: o.seed,
+      ...(given("lrSchedule") && o.lrSchedule?.type !== "constant" ? { schedule: scheduleOf(o, target) } : {}),
+      ...(o.warmup > 0 ? { warmup: o.warmup } : {}),
     },
+    ...length,
+    valFraction: o.valFraction, evalEvery: o.evalEvery, saveEvery: o.saveEvery ?? o.evalEvery, sampleLength: o.sampleLength,
+    diagnoseEvery: o.diagnoseEvery, diagnoseRows: o.diagnoseRows, explodeFactor: o.explodeFactor,
+    earlyStop: o.earlyStop !== undefined ? { patience: o.earlyStop } : null,
+    threads, spawn: nodeSpawn, kernels: defaultKernels(),
   };
 }
 
-function targetOf(o: TrainOpts, stepsPerEpoch: number, fallback: number | null): number | null {
-  const t: number[] = [];
-  if (o.steps !== undefined) t.push(o.steps);
-  if (o.epochs !== undefined) t.push(Math.max(1, Math.round(o.epochs * stepsPerEpoch)));
-  if (t.length) return Math.min(...t);
-  if (o.time !== undefined) return null;
-  return fallback;
+/** The settings a resumed run may change, as given on the command line (the rest are the checkpoint's). */
+function resumeSettings(o: TrainOpts, threads: number, given: (name: string) => boolean): SessionSettings {
+  return {
+    ...lengthOf(o),
+    ...(given("evalEvery") ? { evalEvery: o.evalEvery } : {}),
+    ...(given("saveEvery") ? { saveEvery: o.saveEvery } : {}),
+    ...(given("sampleLength") ? { sampleLength: o.sampleLength } : {}),
+    ...(given("diagnoseEvery") ? { diagnoseEvery: o.diagnoseEvery } : {}),
+    ...(given("diagnoseRows") ? { diagnoseRows: o.diagnoseRows } : {}),
+    ...(given("explodeFactor") ? { explodeFactor: o.explodeFactor } : {}),
+    ...(given("earlyStop") ? { earlyStop: { patience: o.earlyStop! } } : {}),
+    threads, spawn: nodeSpawn, kernels: defaultKernels(),
+  };
 }
 
 /**
@@ -219,13 +284,157 @@ function truncateMetrics(path: string, step: number): number[] {
   return norms;
 }
 
+/** Where a run's files go, and the hooks that put them there and show the run's progress. */
+class Shell implements SessionHooks {
+  session!: TrainingSession;
+  metrics: Appender | null = null;
+  readonly ckPath: string;
+  readonly bestPath: string;
+  readonly metricsPath: string;
+  readonly progress = createProgress(Boolean(process.stdout.isTTY));
+  interrupted = false;
+  private lastWarned = -Infinity;
+  private lastSkipLine = -Infinity;
+  private shown = -1; // the step whose warning lines are printed
+  // the last RECENT step times, for tokens/s and the ETA
+  private readonly recent = new Float64Array(50);
+  private recentSum = 0;
+  private recentN = 0;
+  private lastElapsed = 0;
+  private timed = -1;
+
+  constructor(readonly out: string, readonly corpus: Corpus, readonly o: TrainOpts) {
+    this.ckPath = join(out, "checkpoint.safetensors");
+    this.bestPath = join(out, "best.safetensors");
+    this.metricsPath = join(out, "metrics.jsonl");
+  }
+
+  get words(): boolean {
+    return this.corpus.vocab.kind === "words";
+  }
+
+  second(loss: number): string {
+    return this.words ? `ppl ${Math.exp(loss).toFixed(1)}` : `${(loss / LN2).toFixed(3)} bpc`;
+  }
+
+  private perStep(): number {
+    return this.recentN > 0 ? this.recentSum / Math.min(this.recentN, this.recent.length) : NaN;
+  }
+
+  speed(): number {
+    const t = this.session.run.config.train;
+    return this.recentN > 0 ? (t.batch * t.k1) / this.perStep() : 0;
+  }
+
+  eta(): number {
+    const s = this.session;
+    const target = s.info.targetSteps;
+    const timeLimit = this.o.time !== undefined ? this.o.time * 60 : Infinity;
+    return Math.min(target !== null ? (target - s.steps) * this.perStep() : Infinity, timeLimit - s.trainSeconds);
+  }
+
+  clippedShare(): string {
+    const s = this.session;
+    return `${((100 * s.run.trainer.stats.clipped) / Math.max(1, s.steps)).toFixed(1)}%`;
+  }
+
+  /** The step's warning and skip lines, once, before anything else of the step is printed. */
+  private showWarnings(rec: StepRecord): void {
+    if (this.shown === rec.step) return;
+    this.shown = rec.step;
+    const t = this.session.run.config.train;
+    if (rec.skipped && rec.step - this.lastSkipLine >= 100) {
+      // one line per 100 steps at most: a diverged run under --on-nonfinite skip skips every step
+      const n = this.session.run.trainer.stats.skipped;
+      this.progress.line(`step ${rec.step}: skipped the update (loss ${rec.loss}, gradient norm ${rec.grad_norm}); ${fmtInt(n)} skipped so far, the weights stay as they were`);
+      this.lastSkipLine = rec.step;
+    }
+    if (rec.warning && rec.step - this.lastWarned >= 100) {
+      this.progress.line(`warning: ${rec.warning}${t.clipNorm ? ` (clipped to ${t.clipNorm})` : "; consider --clip"}`);
+      this.lastWarned = rec.step;
+    }
+  }
+
+  onEval(e: Parameters<NonNullable<SessionHooks["onEval"]>>[0]): void {
+    this.timeStep(e.record);
+    this.showWarnings(e.record);
+    const s = this.session;
+    const valText = e.val === null ? "no validation" : `val ${e.val.toFixed(3)} nats (${this.second(e.val)})`;
+    this.progress.line(
+      `step ${e.step}/${s.info.targetSteps ?? "?"}  train ${e.trainLoss.toFixed(3)} nats (${this.second(e.trainLoss)})  ${valText}  ` +
+        `grad ${e.gradNorm.toFixed(2)}  clipped ${this.clippedShare()}  ` +
+        `${fmtInt(Math.round(this.speed()))} ${this.words ? "word" : "char"}s/s  ETA ${fmtDuration(this.eta())}`,
+    );
+    if (e.sample) this.progress.line(`--- sample ---\n${e.sample}\n---`);
+  }
+
+  onStep(rec: StepRecord): void {
+    this.timeStep(rec);
+    this.showWarnings(rec);
+    this.metrics!.write(`${JSON.stringify(rec)}\n`);
+  }
+
+  /** The step's time, once, for tokens/s and the ETA. */
+  private timeStep(rec: StepRecord): void {
+    if (this.timed === rec.step) return;
+    this.timed = rec.step;
+    const dt = rec.elapsed_s - this.lastElapsed;
+    this.lastElapsed = rec.elapsed_s;
+    this.recentSum += dt - this.recent[this.recentN % this.recent.length];
+    this.recent[this.recentN++ % this.recent.length] = dt;
+  }
+
+  onDiagnostics(rec: Parameters<NonNullable<SessionHooks["onDiagnostics"]>>[0]): void {
+    this.metrics!.write(`${JSON.stringify(rec)}\n`);
+    const top = rec.layers[rec.layers.length - 1];
+    const g = top.gradByLag;
+    const sig = rec.spectra.reduce((mx, s) => (s.sigmaMax > mx.sigmaMax ? s : mx), rec.spectra[0]);
+    this.progress.line(
+      `diagnostics at step ${rec.step}: |dE_${rec.target}/dh| at lag ${g.length - 1} is ${(g[g.length - 1] / g[0]).toExponential(1)} of lag 0` +
+        (sig ? `; sigma_max(W_hh${sig.block === "hh" ? "" : ` ${sig.block}`}) ${sig.sigmaMax.toFixed(2)} ${sig.sigmaMax < sig.bound ? "<" : ">"} 1/gamma = ${sig.bound} (${sig.regime})` : "") +
+        (rec.clip ? `; grad norm mean ${rec.clip.mean.toPrecision(3)}, suggested clip ${rec.clip.suggested.pick.toPrecision(3)}` : ""),
+    );
+    for (const w of rec.warnings) this.progress.line(`warning: ${w}`);
+  }
+
+  onCheckpoint(e: Parameters<NonNullable<SessionHooks["onCheckpoint"]>>[0]): void {
+    if (e.kind === "checkpoint") writeCheckpoint(this.ckPath, e.snapshot);
+    else if (e.kind === "best") writeCheckpoint(this.bestPath, e.snapshot);
+    else {
+      // the weights, for the loss surface's trajectory (rnnlab surface --checkpoint)
+      const dir = join(this.out, "trajectory");
+      makeFolder(dir);
+      writeFileAtomic(join(dir, `step-${String(e.step).padStart(8, "0")}.safetensors`), encodeSafetensors(e.snapshot.tensors, e.snapshot.metadata));
+    }
+  }
+
+  shouldStop(): boolean {
+    return this.interrupted;
+  }
+
+  /** After every step: the live bar (a terminal only). */
+  afterStep(rec: StepRecord): void {
+    const s = this.session;
+    this.progress.update(s.steps, this.totalForBar(), {
+      loss: rec.loss.toFixed(3), bpc: this.second(rec.loss), val: s.lastVal === null ? "-" : s.lastVal.toFixed(3), grad: rec.grad_norm.toFixed(2),
+      clip: this.clippedShare(), speed: fmtInt(Math.round(this.speed())), eta: fmtDuration(this.eta()),
+    });
+  }
+
+  private totalForBar(): number {
+    const s = this.session;
+    const timeLimit = this.o.time !== undefined ? this.o.time * 60 : Infinity;
+    return s.info.targetSteps ?? Math.max(s.steps + 1, Math.round(s.steps + (timeLimit - s.trainSeconds) / this.perStep()));
+  }
+}
+
 async function train(file: string | undefined, o: TrainOpts, given: (name: string) => boolean): Promise<number> {
-  let run: TrainingRun;
-  let info: RunInfo;
+  let session: TrainingSession;
   let corpus: Corpus;
   let out: string;
   let norms: number[] = [];
   let release: () => void;
+  let shell: Shell;
   if (o.resume) {
     if (!given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
     out = o.out!;
@@ -255,11 +464,12 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     const saved = settingsOf(config, runInfo);
     for (const [key, value] of Object.entries(o)) {
       if (MAY_CHANGE.has(key) || !given(key) || !(key in saved)) continue;
-      if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
+      const mine = key === "lrSchedule" ? scheduleOf(o, runInfo.targetSteps) : value;
+      if (JSON.stringify(mine) !== JSON.stringify(saved[key])) {
         const flag = FLAG[key] ?? `--${key}`;
         throw new InputError(
           `${flag} ${JSON.stringify(value)} does not match the run in ${out} (trained with ${JSON.stringify(saved[key])}); ` +
-            "a resumed run keeps its settings: only --steps, --epochs, --time, --eval-every, --save-every and --sample-length may change",
+            "a resumed run keeps its settings: only --steps, --epochs, --time, --eval-every, --save-every, --sample-length, --early-stop and the diagnostics may change",
         );
       }
     }
@@ -273,37 +483,24 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     if (corpus.tokens.length !== runInfo.data.chars || corpus.hash !== runInfo.data.hash) {
       throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} ${corpus.vocab.kind === "words" ? "words" : "characters"}, hash ${runInfo.data.hash}); pass the same file`);
     }
-    const parts = split(corpus, runInfo.data.valFraction);
-    run = useCheckpoint(ckPath, snap, (s) => TrainingRun.restore(s, parts.train, parts.val, { threads, spawn: nodeSpawn, vocab: corpus.vocab }));
+    shell = new Shell(out, corpus, o);
+    session = useCheckpoint(ckPath, snap, (s) => TrainingSession.restore(s, { ...corpus, path: runInfo.data.path }, resumeSettings(o, threads, given), shell));
     try {
-      const target = targetOf(o, run.stepsPerEpoch, runInfo.targetSteps);
-      info = {
-        ...runInfo,
-        targetSteps: target,
-        evalEvery: given("evalEvery") ? o.evalEvery : runInfo.evalEvery,
-        saveEvery: given("saveEvery") ? o.saveEvery! : given("evalEvery") ? o.evalEvery : runInfo.saveEvery,
-        sampleLength: given("sampleLength") ? o.sampleLength : runInfo.sampleLength,
-        finished: false,
-        diagnose: {
-          every: given("diagnoseEvery") ? o.diagnoseEvery : (runInfo.diagnose?.every ?? o.diagnoseEvery),
-          rows: given("diagnoseRows") ? o.diagnoseRows : (runInfo.diagnose?.rows ?? o.diagnoseRows),
-          explodeFactor: given("explodeFactor") ? o.explodeFactor : (runInfo.diagnose?.explodeFactor ?? o.explodeFactor),
-        },
-      };
-      if (target !== null && run.steps >= target) {
-        throw new InputError(`the run in ${out} already finished at step ${run.steps} of ${target}; pass a larger --steps (or --epochs) to train further`);
+      if (session.done) {
+        throw new InputError(`the run in ${out} already finished at step ${session.steps} of ${session.info.targetSteps}; pass a larger --steps (or --epochs) to train further`);
       }
       release = lockFolder(out);
     } catch (e) {
-      run.dispose();
+      session.dispose();
       throw e;
     }
     try {
       removeStaleTemps(out);
       removeStaleTemps(join(out, "trajectory"));
-      norms = truncateMetrics(join(out, "metrics.jsonl"), run.steps);
+      norms = truncateMetrics(join(out, "metrics.jsonl"), session.steps);
+      session.norms.unshift(...norms);
     } catch (e) {
-      run.dispose();
+      session.dispose();
       release();
       throw e;
     }
@@ -321,35 +518,26 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     const dataPath = file ?? DEFAULT_CORPUS;
     if (given("vocabSize") && o.tokens !== "words") throw new InputError("--vocab-size caps a word vocabulary; add --tokens words");
     corpus = loadCorpus(dataPath, undefined, { tokens: o.tokens, vocabSize: o.vocabSize, missing: "give the path of a text file (or none, for the embedded Shakespeare)" });
-    const config = configOf(o, corpus.vocab.size);
-    const threads = threadsFor(o, config.train.batch);
-    const parts = split(corpus, o.valFraction);
-    checkSizes(file ?? "the embedded text", parts.train, parts.val, config.train.batch, config.train.k2, corpus.vocab.kind === "words" ? "words" : "characters");
-    run = new TrainingRun(config, corpus.vocab, parts.train, parts.val, { threads, spawn: nodeSpawn });
-    info = {
-      data: { path: file ?? EMBEDDED, chars: corpus.tokens.length, hash: corpus.hash, valFraction: o.valFraction, tokens: o.tokens, vocabSize: o.tokens === "words" ? o.vocabSize : undefined },
-      targetSteps: targetOf(o, run.stepsPerEpoch, DEFAULT_STEPS),
-      evalEvery: o.evalEvery,
-      saveEvery: o.saveEvery ?? o.evalEvery,
-      sampleLength: o.sampleLength,
-      bestVal: null,
-      bestStep: null,
-      finished: false,
-      diagnose: { every: o.diagnoseEvery, rows: o.diagnoseRows, explodeFactor: o.explodeFactor },
-    };
+    const threads = threadsFor(o, o.batch);
+    shell = new Shell(out, corpus, o);
+    session = new TrainingSession(
+      { ...corpus, path: file ?? EMBEDDED, ...(o.tokens === "words" ? { vocabSize: o.vocabSize } : {}) },
+      settingsFrom(o, threads, given), shell,
+    );
     try {
       makeFolder(out);
       release = lockFolder(out);
     } catch (e) {
-      run.dispose();
+      session.dispose();
       throw e;
     }
     removeStaleTemps(out);
   }
+  shell.session = session;
   try {
-    return await trainLoop(run, info, corpus, out, o, norms);
+    return await trainLoop(session, shell);
   } finally {
-    run.dispose();
+    session.dispose();
     release();
   }
 }
@@ -382,19 +570,13 @@ function checkNotRunFile(path: string, out: string): void {
   }
 }
 
-async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: string, o: TrainOpts, norms: number[]): Promise<number> {
-  const { config } = run;
-  const { model: m, train: t } = config;
-  const tty = Boolean(process.stdout.isTTY);
-  const progress = createProgress(tty);
-  const ckPath = join(out, "checkpoint.safetensors");
-  const bestPath = join(out, "best.safetensors");
-  const metricsPath = join(out, "metrics.jsonl");
-  const charsPerStep = t.batch * t.k1;
-  // characters: loss in nats and bits per character; words: nats and perplexity
-  const words = corpus.vocab.kind === "words";
+async function trainLoop(session: TrainingSession, shell: Shell): Promise<number> {
+  const run = session.run;
+  const { model: m, train: t } = run.config;
+  const { progress, out, corpus, o } = shell;
+  const info = session.info;
+  const words = shell.words;
   const unit = words ? "word" : "char";
-  const second = (loss: number) => (words ? `ppl ${Math.exp(loss).toFixed(1)}` : `${(loss / LN2).toFixed(3)} bpc`);
   const nTrain = run.trainTokens.length;
   const nVal = run.valTokens?.length ?? 0;
 
@@ -409,180 +591,79 @@ async function trainLoop(run: TrainingRun, info: RunInfo, corpus: Corpus, out: s
       `${m.tieWeights ? ", tied" : ""}${m.dropout ? `, dropout ${m.dropout}` : ""}${m.init && m.init !== "default" ? `, ${m.init} init` : ""}` +
       `${m.forgetBias !== undefined ? `, forget bias ${m.forgetBias}` : ""}, ${fmtInt(run.model.store.size)} parameters`,
   );
+  const sched = t.schedule && t.schedule.type !== "constant" ? `, ${describeSchedule(t.schedule)}` : "";
   progress.line(
-    `training: batch ${t.batch} x ${t.k1} steps, truncated BPTT(${t.k1}, ${t.k2}), ${t.optimizer} lr ${t.lr}` +
+    `training: batch ${t.batch} x ${t.k1} steps, truncated BPTT(${t.k1}, ${t.k2}), ${t.optimizer} lr ${t.lr}${sched}${t.warmup ? `, warm-up ${t.warmup} updates` : ""}` +
       `${t.clipNorm ? `, clip norm ${t.clipNorm}` : ""}${t.clipValue ? `, clip value ${t.clipValue}` : ""}` +
-      `, ${info.targetSteps ?? "?"} steps${o.time ? ` or ${o.time} min` : ""} (${run.stepsPerEpoch} per pass over the text)`,
+      `, ${info.targetSteps ?? "?"} steps${o.time ? ` or ${o.time} min` : ""}${info.earlyStop ? `, early stop after ${info.earlyStop.patience} evaluations without progress` : ""} (${run.stepsPerEpoch} per pass over the text)`,
   );
-  progress.line(`compute: ${defaultKernels().name} kernels, ${run.threads} thread${run.threads > 1 ? "s" : ""}`);
-  progress.line(`run folder: ${out}${run.steps > 0 ? ` (resuming at step ${run.steps})` : ""}`);
+  progress.line(`compute: ${run.model.store.kernels.name} kernels, ${run.threads} thread${run.threads > 1 ? "s" : ""}`);
+  progress.line(`run folder: ${out}${session.steps > 0 ? ` (resuming at step ${session.steps})` : ""}`);
 
-  const metrics = new Appender(metricsPath);
-  const writeMetrics = (rec: Record<string, unknown>) => metrics.write(`${JSON.stringify(rec)}\n`);
-  // the step of the checkpoint on disk (null: this run has saved none yet)
-  let savedStep: number | null = run.steps > 0 ? run.steps : null;
-  const save = (finished: boolean) => {
-    info.finished = finished;
-    writeCheckpoint(ckPath, run.snapshot({ run: JSON.stringify(info) }));
-    savedStep = run.steps;
-  };
-  const saveBest = (val: number) => {
-    const snap: Snapshot = run.snapshot({ run: JSON.stringify(info), val_loss: String(val) });
-    const names = new Set(run.model.store.params.map((p) => p.name));
-    snap.tensors = Object.fromEntries(Object.entries(snap.tensors).filter(([k]) => names.has(k)));
-    writeCheckpoint(bestPath, snap);
-  };
-  const intact = () => savedStep === null
+  shell.metrics = new Appender(shell.metricsPath);
+  const intact = () => session.savedStep === null
     ? `no checkpoint was saved (the first was due at step ${Math.min(info.saveEvery, info.evalEvery)})`
-    : `the checkpoint of step ${savedStep} in ${out} is intact`;
-
-  let interrupted = false;
+    : `the checkpoint of step ${session.savedStep} in ${out} is intact`;
   const onSigint = () => {
-    if (interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint on disk is whole
-    interrupted = true;
+    if (shell.interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint on disk is whole
+    shell.interrupted = true;
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint); // a polite kill saves the checkpoint as Ctrl-C does
-
   const t0 = performance.now();
-  let trainSeconds = 0;
-  // the last RECENT step times, for chars/s and the ETA
-  const RECENT = 50;
-  const recent = new Float64Array(RECENT);
-  let recentSum = 0;
-  let recentN = 0;
-  let last = { loss: NaN, grad: NaN };
-  let lastVal = null as number | null;
-  let lastSkipLine = -Infinity;
-  const target = info.targetSteps;
-  const timeLimit = o.time !== undefined ? o.time * 60 : Infinity;
-  const perStep = () => (recentN > 0 ? recentSum / Math.min(recentN, RECENT) : NaN);
-  const speed = () => (recentN > 0 ? charsPerStep / perStep() : 0);
-  const eta = () => Math.min(target !== null ? (target - run.steps) * perStep() : Infinity, timeLimit - trainSeconds);
-  const clippedShare = () => `${((100 * run.trainer.stats.clipped) / Math.max(1, run.steps)).toFixed(1)}%`;
-  const totalForBar = () => target ?? Math.max(run.steps + 1, Math.round(run.steps + (timeLimit - trainSeconds) / perStep()));
-
-  // diagnostics: a fixed probe batch from the validation text (else the training text)
-  const diag = info.diagnose ?? { every: 0, rows: 8, explodeFactor: 10 };
-  const watch = new ExplosionWatch(diag.explodeFactor);
-  let lastWarned = -Infinity;
-  const probe = diag.every > 0 ? probeBatch(run.valTokens && run.valTokens.length > t.k1 ? run.valTokens : run.trainTokens, diag.rows, t.k1) : null;
-  const trajectoryDir = join(out, "trajectory");
-  const runDiagnostics = () => {
-    const rec = diagnose(run.model, probe!.inputs, probe!.targets, t.k1, { step: run.steps, clip: clipSummary(norms, t.clipNorm) });
-    writeMetrics(rec as unknown as Record<string, unknown>);
-    // the weights, for the loss surface's trajectory (rnnlab surface --checkpoint)
-    makeFolder(trajectoryDir);
-    const names = run.model.store.params;
-    for (const p of names) checkFinite(p.name, p.value, "refusing to save non-finite numbers");
-    const tensors = Object.fromEntries(names.map((p) => [p.name, { shape: [...p.shape], data: p.value as Float32Array }]));
-    writeFileAtomic(join(trajectoryDir, `step-${String(run.steps).padStart(8, "0")}.safetensors`), encodeSafetensors(tensors, { step: String(run.steps) }));
-    const top = rec.layers[rec.layers.length - 1];
-    const g = top.gradByLag;
-    const sig = rec.spectra.reduce((mx, s) => (s.sigmaMax > mx.sigmaMax ? s : mx), rec.spectra[0]);
-    progress.line(
-      `diagnostics at step ${run.steps}: |dE_${rec.target}/dh| at lag ${g.length - 1} is ${(g[g.length - 1] / g[0]).toExponential(1)} of lag 0` +
-        (sig ? `; sigma_max(W_hh${sig.block === "hh" ? "" : ` ${sig.block}`}) ${sig.sigmaMax.toFixed(2)} ${sig.sigmaMax < sig.bound ? "<" : ">"} 1/gamma = ${sig.bound} (${sig.regime})` : "") +
-        (rec.clip ? `; grad norm mean ${rec.clip.mean.toPrecision(3)}, suggested clip ${rec.clip.suggested.pick.toPrecision(3)}` : ""),
-    );
-    for (const w of rec.warnings) progress.line(`warning: ${w}`);
-  };
-
-  const evaluate = () => {
-    const val = run.validate(MAX_VAL_TOKENS);
-    lastVal = val;
-    const sample = info.sampleLength > 0 ? run.sample(info.sampleLength, { temperature: SAMPLE_TEMPERATURE }) : "";
-    if (val !== null && Number.isFinite(val) && (info.bestVal === null || val < info.bestVal)) {
-      info.bestVal = val;
-      info.bestStep = run.steps;
-      saveBest(val);
-    }
-    const valText = val === null ? "no validation" : `val ${val.toFixed(3)} nats (${second(val)})`;
-    progress.line(
-      `step ${run.steps}/${target ?? "?"}  train ${last.loss.toFixed(3)} nats (${second(last.loss)})  ${valText}  ` +
-        `grad ${last.grad.toFixed(2)}  clipped ${clippedShare()}  ` +
-        `${fmtInt(Math.round(speed()))} ${unit}s/s  ETA ${fmtDuration(eta())}`,
-    );
-    if (sample) progress.line(`--- sample ---\n${sample}\n---`);
-    return val;
-  };
-
+  let reason;
   try {
-    while ((target === null || run.steps < target) && trainSeconds < timeLimit && !interrupted) {
-      const s0 = performance.now();
-      const r = run.step();
-      const dt = (performance.now() - s0) / 1000;
-      trainSeconds += dt;
-      recentSum += dt - recent[recentN % RECENT];
-      recent[recentN++ % RECENT] = dt;
-      last = { loss: r.loss, grad: r.gradNorm };
-      const rec: Record<string, unknown> = {
-        step: r.step, epoch: run.batcher.epoch, loss: r.loss, ...(words ? { ppl: Math.exp(r.loss) } : { bpc: r.loss / LN2 }), grad_norm: r.gradNorm, clipped: r.clipped, skipped: r.skipped,
-        lr: run.optimizer.lr, chars_per_s: Math.round(charsPerStep / dt), elapsed_s: +(trainSeconds).toFixed(3),
-      };
-      if (r.skipped && r.step - lastSkipLine >= 100) {
-        // one line per 100 steps at most: a diverged run under --on-nonfinite skip skips every step
-        const n = run.trainer.stats.skipped;
-        progress.line(`step ${r.step}: skipped the update (loss ${r.loss}, gradient norm ${r.gradNorm}); ${fmtInt(n)} skipped so far, the weights stay as they were`);
-        lastSkipLine = r.step;
-      }
-      norms.push(r.gradNorm);
-      const jump = watch.observe(r.step, r.gradNorm);
-      if (jump) {
-        rec.warning = jump;
-        if (r.step - lastWarned >= 100) {
-          progress.line(`warning: ${jump}${t.clipNorm ? ` (clipped to ${t.clipNorm})` : "; consider --clip"}`);
-          lastWarned = r.step;
-        }
-      }
-      const done = (target !== null && run.steps >= target) || trainSeconds >= timeLimit;
-      if (run.steps % info.evalEvery === 0 || done) {
-        const val = evaluate();
-        if (val !== null) Object.assign(rec, words ? { val_loss: val, val_ppl: Math.exp(val) } : { val_loss: val, val_bpc: val / LN2 });
-      }
-      writeMetrics(rec);
-      if (probe && (run.steps % diag.every === 0 || done)) runDiagnostics();
-      if (run.steps % info.saveEvery === 0 && !done) save(false);
-      progress.update(run.steps, totalForBar(), {
-        loss: last.loss.toFixed(3), bpc: second(last.loss), val: lastVal === null ? "-" : (lastVal as number).toFixed(3), grad: last.grad.toFixed(2),
-        clip: clippedShare(), speed: fmtInt(Math.round(speed())), eta: fmtDuration(eta()),
-      });
+    while (!session.done && !shell.interrupted) {
+      shell.afterStep(session.step());
       await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar in
     }
-    const finished = target !== null && run.steps >= target;
-    if (run.steps !== savedStep || finished) save(finished);
+    session.finish();
+    reason = session.reason ?? "stopped";
   } catch (e) {
     progress.stop();
-    metrics.close();
+    shell.metrics.close();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
     if (e instanceof NonFiniteError) {
       warn(`rnnlab: ${e.message}; ${intact()}\n`);
       return 1;
     }
-    if (e instanceof WriteError) throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${savedStep !== null ? ` (continue it with --resume)` : ""}`);
+    if (e instanceof WriteError) throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${session.savedStep !== null ? ` (continue it with --resume)` : ""}`);
     if (e instanceof CheckpointError) throw new CheckpointError(`${e.message}; ${intact()}`);
     throw e;
   }
   progress.stop();
-  metrics.close();
+  shell.metrics.close();
   process.off("SIGINT", onSigint);
   process.off("SIGTERM", onSigint);
   const wall = (performance.now() - t0) / 1000;
-  const rel = relative(process.cwd(), ckPath) || ckPath;
-  if (interrupted) {
-    say(`interrupted at step ${run.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
+  const rel = relative(process.cwd(), shell.ckPath) || shell.ckPath;
+  if (shell.interrupted && reason === "stopped") {
+    say(`interrupted at step ${session.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
     return 130;
   }
   const best = info.bestVal !== null ? `, best ${info.bestVal.toFixed(3)} at step ${info.bestStep}` : "";
-  const finalVal = lastVal as number | null; // assigned inside evaluate(), which TypeScript does not follow
+  const finalVal = session.lastVal;
   const valText = finalVal !== null
     ? `; validation ${finalVal.toFixed(3)} nats/${unit} (${words ? `perplexity ${Math.exp(finalVal).toFixed(1)}` : `${(finalVal / LN2).toFixed(3)} bits/char`})${best}`
     : "";
   const skipped = run.trainer.stats.skipped;
   const skippedText = skipped ? `; ${fmtInt(skipped)} update${skipped > 1 ? "s" : ""} skipped (non-finite, --on-nonfinite skip)` : "";
-  say(`done: ${run.steps} steps in ${fmtDuration(wall)}${valText}${skippedText}\n`);
-  say(`files: ${rel}${info.bestVal !== null ? `, ${join(out, "best.safetensors")}` : ""}, ${metricsPath}\n`);
+  const early = reason === "early-stop" ? ` (early stop: no progress in ${info.earlyStop!.patience} evaluations)` : "";
+  say(`done: ${session.steps} steps in ${fmtDuration(wall)}${early}${valText}${skippedText}\n`);
+  say(`files: ${rel}${info.bestVal !== null ? `, ${shell.bestPath}` : ""}, ${shell.metricsPath}\n`);
   say(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
   return 0;
+}
+
+/** A schedule in words, for the header line. */
+function describeSchedule(s: ScheduleSpec): string {
+  switch (s.type) {
+    case "step": return `StepLR every ${s.stepSize} x${s.gamma ?? 0.1}`;
+    case "exponential": return `ExponentialLR x${s.gamma}`;
+    case "cosine": return `cosine over ${s.tMax} to ${s.etaMin ?? 0}`;
+    case "onecycle": return `one cycle over ${s.totalSteps}`;
+    case "plateau": return `ReduceLROnPlateau x${s.factor ?? 0.1} after ${s.patience ?? 10}`;
+    default: return "constant";
+  }
 }

@@ -19,6 +19,8 @@ import { Rng } from "../tensor/rng.js";
 import { evaluateLoss } from "./evaluate.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
+import type { ScheduleSpec } from "./schedule.js";
+import type { Kernels } from "../tensor/kernels.js";
 import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
 import { CheckpointError } from "../errors.js";
 import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js";
@@ -57,6 +59,10 @@ export interface TrainConfig {
   clipValue: number | null;
   nonFinite: NonFinitePolicy;
   seed: number;
+  /** Learning-rate schedule over `lr` (train/schedule.ts). Default constant. */
+  schedule?: ScheduleSpec;
+  /** Updates of linear warm-up before the schedule (0: none). */
+  warmup?: number;
 }
 
 export interface RunConfig {
@@ -74,11 +80,11 @@ export { CheckpointError };
 
 export const SNAPSHOT_FORMAT = "rnnlab-checkpoint/1";
 
-function buildModel(m: ModelConfig, seed: number): LanguageModel {
+function buildModel(m: ModelConfig, seed: number, kernels?: Kernels): LanguageModel {
   return new LanguageModel({
     vocabSize: m.vocabSize, embedSize: m.embedSize, hiddenSize: m.hiddenSize, numLayers: m.numLayers,
     cell: m.cell, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights, seed,
-    dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias,
+    dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias, kernels,
   });
 }
 
@@ -97,6 +103,8 @@ export interface RunOptions {
    * their parent yields.
    */
   waitForThreads?: boolean;
+  /** The model's kernel set. Default: the store's default (tensor/select.ts). */
+  kernels?: Kernels;
 }
 
 /** One training run of a character language model. */
@@ -122,7 +130,7 @@ export class TrainingRun {
     if (m.vocabSize !== vocab.size) throw new RangeError(`vocabulary has ${vocab.size} tokens, the model ${m.vocabSize}`);
     const threads = Math.max(1, Math.min(options.threads ?? 1, t.batch, MAX_THREADS));
     checkTrainingFits(m, t, threads); // before any buffer is allocated
-    this.model = buildModel(m, t.seed);
+    this.model = buildModel(m, t.seed, options.kernels);
     this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
     const k = this.model.store.kernels as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
     if (threads > 1 && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {

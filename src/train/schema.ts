@@ -12,6 +12,7 @@ import type { Float } from "../tensor/dtype.js";
 import type { ModelConfig, RunConfig, TrainConfig } from "./run.js";
 import { CELL_NAMES } from "../nn/cells.js";
 import { OPTIMIZER_NAMES } from "./optim.js";
+import { normalizeSchedule, type ScheduleSpec } from "./schedule.js";
 
 /** A field's place in the metadata, for messages: `config.model.hiddenSize`. */
 type Where = string;
@@ -80,7 +81,7 @@ export const MAX_SIZE = 2 ** 31 - 1;
 export const MAX_WINDOW = 2 ** 20;
 
 const MODEL_KEYS = ["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers", "nonlinearity", "tieWeights", "dropout", "init", "forgetBias"];
-const TRAIN_KEYS = ["batch", "k1", "k2", "optimizer", "lr", "momentum", "weightDecay", "clipNorm", "clipValue", "nonFinite", "seed"];
+const TRAIN_KEYS = ["batch", "k1", "k2", "optimizer", "lr", "momentum", "weightDecay", "clipNorm", "clipValue", "nonFinite", "seed", "schedule", "warmup"];
 
 /** A ModelConfig, checked. */
 export function parseModelConfig(v: unknown, where: Where = "config.model"): ModelConfig {
@@ -122,6 +123,17 @@ export function parseTrainConfig(v: unknown, where: Where = "config.train"): Tra
     seed: int(o.seed, `${where}.seed`, 0),
   };
   if (t.k2 < t.k1) fail(`${where}.k2`, `(${t.k2}) must be >= k1 (${t.k1})`);
+  if (o.warmup !== undefined) t.warmup = int(o.warmup, `${where}.warmup`, 0);
+  if (o.schedule !== undefined) {
+    const spec = object(o.schedule, `${where}.schedule`);
+    try {
+      t.schedule = normalizeSchedule(spec as unknown as ScheduleSpec);
+    } catch (e) {
+      fail(`${where}.schedule`, `is not a schedule: ${(e as Error).message}`);
+    }
+    const known = ["type", "stepSize", "gamma", "tMax", "etaMin", "totalSteps", "pctStart", "anneal", "divFactor", "finalDivFactor", "threePhase", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"];
+    onlyKeys(spec, `${where}.schedule`, known);
+  }
   return t;
 }
 
@@ -146,6 +158,8 @@ export interface RunInfo {
   finished: boolean;
   /** Diagnostics cadence (rnnlab train --diagnose-every, --diagnose-rows, --explode-factor), kept on resume. */
   diagnose?: { every: number; rows: number; explodeFactor: number };
+  /** Early stopping: patience in evaluations, the improvement that counts, and evaluations since the last. */
+  earlyStop?: { patience: number; minDelta: number; stale: number };
 }
 
 /** A RunInfo, checked. Unknown keys are dropped (the lab and the CLI may keep notes of their own). */
@@ -178,6 +192,14 @@ export function parseRunInfo(v: unknown, where: Where = "run"): RunInfo {
       every: int(g.every, `${where}.diagnose.every`, 0),
       rows: int(g.rows, `${where}.diagnose.rows`, 1, MAX_WINDOW),
       explodeFactor: num(g.explodeFactor, `${where}.diagnose.explodeFactor`, 1, Infinity, true),
+    };
+  }
+  if (o.earlyStop !== undefined) {
+    const g = object(o.earlyStop, `${where}.earlyStop`);
+    info.earlyStop = {
+      patience: int(g.patience, `${where}.earlyStop.patience`, 1),
+      minDelta: num(g.minDelta, `${where}.earlyStop.minDelta`, 0),
+      stale: int(g.stale, `${where}.earlyStop.stale`, 0),
     };
   }
   return info;

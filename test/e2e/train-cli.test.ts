@@ -101,6 +101,48 @@ describe("rnnlab train", () => {
     expect([...b.keys()]).toEqual(expect.arrayContaining(["rnn.weight_hh_l1", "state.c", "optim.exp_avg.rnn.bias_ih_l1"]));
   });
 
+  it("schedules and early stopping: --lr-schedule with --warmup sets each step's rate; --early-stop ends a run that stopped improving", () => {
+    const dir = scratch();
+    const file = textFile(dir, 200);
+    const r = rnnlab(dir, "train", file, ...SMALL, "--steps", "60", "--eval-every", "20", "--lr", "0.01", "--lr-schedule", "cosine", "--warmup", "10", "--out", "cos");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/adam lr 0\.01, cosine over 50 to 0, warm-up 10 updates/);
+    const lrs = readFileSync(join(dir, "cos", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).lr);
+    expect(lrs[0]).toBeCloseTo(0.001, 12); // 1/10 of the rate
+    expect(lrs[9]).toBeCloseTo(0.01, 12);
+    expect(lrs[10]).toBeCloseTo(0.01, 12); // the cosine's start
+    expect(lrs[59]).toBeLessThan(1e-4);
+    const { metadata } = decodeSafetensors(readFileSync(join(dir, "cos", "checkpoint.safetensors")));
+    expect(JSON.parse(metadata.config).train).toMatchObject({ schedule: { type: "cosine", tMax: 50, etaMin: 0 }, warmup: 10 });
+    // a rate of 1e-30 moves no float32 weight: the validation loss never improves after the first evaluation
+    const e = rnnlab(dir, "train", file, ...SMALL, "--steps", "1000", "--eval-every", "10", "--optimizer", "sgd", "--lr", "1e-30", "--early-stop", "2", "--out", "early");
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/done: 30 steps in .*\(early stop: no progress in 2 evaluations\)/);
+  });
+
+  it("a plateau schedule resumes bit-identically after SIGKILL", async () => {
+    const dir = scratch();
+    const file = textFile(dir, 200);
+    const args = ["train", file, ...SMALL, "--steps", "120", "--eval-every", "10", "--save-every", "5", "--optimizer", "sgd", "--lr", "10", "--lr-schedule", "plateau:0,0.5"];
+    expect(rnnlab(dir, ...args, "--out", "whole").status).toBe(0);
+    const p = rnnlabAsync(dir, ...args, "--out", "cut");
+    const metrics = join(dir, "cut", "metrics.jsonl");
+    for (let i = 0; i < 2000; i++) {
+      if (existsSync(join(dir, "cut", "checkpoint.safetensors")) && existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > 50) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    p.kill("SIGKILL");
+    expect(await exited(p)).toBe("SIGKILL");
+    const r = rnnlab(dir, "train", "--out", "cut", "--resume");
+    expect(r.status, r.stderr).toBe(0);
+    const a = modelTensors(join(dir, "whole", "checkpoint.safetensors"));
+    const b = modelTensors(join(dir, "cut", "checkpoint.safetensors"));
+    for (const [k, bytes] of a) expect(Buffer.compare(Buffer.from(bytes), Buffer.from(b.get(k)!)), k).toBe(0);
+    const lrs = (d: string) => readFileSync(join(dir, d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).lr);
+    expect(lrs("cut")).toEqual(lrs("whole"));
+    expect(new Set(lrs("whole")).size).toBeGreaterThan(1); // the plateau lowered the rate
+  });
+
   it("Ctrl-C (SIGINT) saves a checkpoint and exits cleanly; --resume continues", async () => {
     const dir = scratch();
     const file = textFile(dir, 200);

@@ -1,0 +1,89 @@
+// TrainingSession: the run the CLI and the lab drive. The schedule sets every update's rate, early
+// stopping ends the run after `patience` evaluations without progress, hooks come in order, and
+// a run restored from a snapshot (a plateau schedule's state included) continues bit for bit.
+
+import { describe, expect, it } from "vitest";
+import { encodeText } from "../data/corpus.js";
+import { LrSchedule } from "./schedule.js";
+import { TrainingSession, type SessionSettings, type StepRecord } from "./session.js";
+
+const TEXT = "Jane walked into the room. John walked in too. It was late in the day. Jane said hi to John.\n".repeat(40);
+const { vocab, tokens, hash } = encodeText(TEXT);
+const data = { vocab, tokens, hash, path: "jane.txt" };
+const SMALL: SessionSettings = { model: { cell: "gru", hiddenSize: 12, embedSize: 6 }, train: { batch: 4, k1: 8 }, sampleLength: 0, evalEvery: 5 };
+
+describe("TrainingSession", () => {
+  it("defaults to rnnlab train's settings", () => {
+    const s = new TrainingSession(data, { train: { batch: 4, k1: 16 } });
+    expect(s.run.config.model).toMatchObject({ cell: "lstm", hiddenSize: 256, embedSize: 64, numLayers: 1 });
+    expect(s.run.config.train).toMatchObject({ optimizer: "adam", lr: 2e-3, clipNorm: 5, k2: 16 });
+    expect(s.info.targetSteps).toBe(3000);
+    s.dispose();
+  });
+
+  it("sets every update's rate from the schedule (warm-up, then cosine), and records it", async () => {
+    const records: StepRecord[] = [];
+    const s = new TrainingSession(data, { ...SMALL, train: { ...SMALL.train, lr: 0.01, schedule: { type: "cosine", tMax: 20 }, warmup: 5 }, steps: 25 }, { onStep: (r) => records.push(r) });
+    await s.train();
+    const ref = new LrSchedule(0.01, { type: "cosine", tMax: 20 }, 5);
+    expect(records.map((r) => r.lr)).toEqual(records.map((_, i) => ref.lr(i)));
+    expect(records[0].lr).toBeCloseTo(0.002, 12); // 1/5 of the rate
+    expect(records[24].lr).toBeLessThan(1e-4); // the end of the cosine
+    s.dispose();
+  });
+
+  it("stops early after `patience` evaluations without progress, and says so", async () => {
+    const evals: (number | null)[] = [];
+    // lr 0: the weights never change, so neither does the validation loss
+    const s = new TrainingSession(data, { ...SMALL, train: { ...SMALL.train, lr: 0 }, steps: 1000, earlyStop: { patience: 3 } }, { onEval: (e) => evals.push(e.val) });
+    const { reason, steps } = await s.train();
+    expect(reason).toBe("early-stop");
+    expect(steps).toBe(20); // best at the first evaluation (5), then 3 without progress
+    expect(evals).toHaveLength(4);
+    expect(s.info.bestStep).toBe(5);
+    s.dispose();
+  });
+
+  it("calls its hooks in order: the evaluation, then the step's record, then the checkpoint", async () => {
+    const calls: string[] = [];
+    const s = new TrainingSession(data, { ...SMALL, steps: 10, saveEvery: 5 }, {
+      onEval: (e) => calls.push(`eval ${e.step}`),
+      onStep: (r) => calls.push(`step ${r.step}${r.val_loss !== undefined ? " +val" : ""}`),
+      onCheckpoint: (c) => calls.push(`${c.kind} ${c.step}`),
+    });
+    await s.train();
+    expect(calls.slice(3, 8)).toEqual(["step 4", "best 5", "eval 5", "step 5 +val", "checkpoint 5"]);
+    expect(calls.at(-1)).toBe("checkpoint 10"); // the final one, finished
+    expect(s.info.finished).toBe(true);
+    s.dispose();
+  });
+
+  it("a restored run continues bit for bit, a plateau schedule that lowered its rate included", async () => {
+    const settings: SessionSettings = {
+      ...SMALL, evalEvery: 3, train: { ...SMALL.train, lr: 0.05, optimizer: "sgd", momentum: 0.9, schedule: { type: "plateau", patience: 0, factor: 0.5, threshold: 0.5 } }, steps: 40,
+    };
+    const whole: StepRecord[] = [];
+    const a = new TrainingSession(data, settings, { onStep: (r) => whole.push(r) });
+    await a.train();
+    const cut: StepRecord[] = [];
+    // cut at an evaluation step: a run's last step is always evaluated, and the plateau sees it
+    const b = new TrainingSession(data, { ...settings, steps: 21 }, { onStep: (r) => cut.push(r) });
+    await b.train();
+    const snap = b.snapshot();
+    expect(JSON.parse(snap.metadata.schedule).lr).toBeLessThan(0.05); // the plateau has lowered the rate by the cut
+    const c = TrainingSession.restore(snap, data, { steps: 40 }, { onStep: (r) => cut.push(r) });
+    await c.train();
+    const numbers = (r: StepRecord) => [r.step, r.loss, r.grad_norm, r.lr, r.val_loss];
+    expect(cut.map(numbers)).toEqual(whole.map(numbers));
+    expect(c.run.model.store.values).toEqual(a.run.model.store.values);
+    for (const s of [a, b, c]) s.dispose();
+  });
+
+  it("refuses to restore on another text", () => {
+    const s = new TrainingSession(data, { ...SMALL, steps: 2 });
+    s.step();
+    const other = encodeText(TEXT.replace("Jane", "June"));
+    expect(() => TrainingSession.restore(s.snapshot(), { ...other, path: "other.txt" })).toThrow(/not the text the run was trained on/);
+    s.dispose();
+  });
+});
