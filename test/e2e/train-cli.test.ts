@@ -30,6 +30,32 @@ function modelTensors(path: string): Map<string, Uint8Array> {
   return new Map([...tensors].map(([k, t]) => [k, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
 }
 
+/**
+ * Trains `args` into "whole", and again into "cut" killed with SIGKILL once a checkpoint exists and
+ * metrics.jsonl has `lines` lines, then resumes "cut": the two final checkpoints must agree to the bit.
+ */
+async function killAndResume(dir: string, args: string[], lines: number): Promise<{ a: Map<string, Uint8Array>; b: Map<string, Uint8Array>; cutAt: number }> {
+  expect(rnnlab(dir, ...args, "--out", "whole").status).toBe(0);
+  const p = rnnlabAsync(dir, ...args, "--out", "cut");
+  const metrics = join(dir, "cut", "metrics.jsonl");
+  const checkpoint = join(dir, "cut", "checkpoint.safetensors");
+  for (let i = 0; i < 4000; i++) {
+    if (existsSync(checkpoint) && existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > lines) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  p.kill("SIGKILL");
+  expect(await exited(p)).toBe("SIGKILL");
+  const cutAt = readFileSync(metrics, "utf8").trim().split("\n").length;
+  const r = rnnlab(dir, "train", "--out", "cut", "--resume");
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/resuming at step \d+/);
+  const a = modelTensors(join(dir, "whole", "checkpoint.safetensors"));
+  const b = modelTensors(join(dir, "cut", "checkpoint.safetensors"));
+  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+  for (const [k, bytes] of a) expect(Buffer.compare(Buffer.from(bytes), Buffer.from(b.get(k)!)), k).toBe(0);
+  return { a, b, cutAt };
+}
+
 describe("rnnlab train", () => {
   it("learns: validation loss ends well below the text's unigram entropy; plain lines when not a terminal", () => {
     const dir = scratch();
@@ -73,32 +99,13 @@ describe("rnnlab train", () => {
     const dir = scratch();
     const file = textFile(dir, 200);
     const args = ["train", file, ...SMALL, "--cell", "lstm", "--layers", "2", "--dropout", "0.2", "--steps", "300", "--eval-every", "100", "--save-every", "25"];
-    expect(rnnlab(dir, ...args, "--out", "whole").status).toBe(0);
-
-    const p = rnnlabAsync(dir, ...args, "--out", "cut");
-    const metrics = join(dir, "cut", "metrics.jsonl");
-    const checkpoint = join(dir, "cut", "checkpoint.safetensors");
-    // kill once a checkpoint exists and training is past it
-    for (let i = 0; i < 2000; i++) {
-      if (existsSync(checkpoint) && existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > 40) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    p.kill("SIGKILL");
-    expect(await exited(p)).toBe("SIGKILL");
-    const cutAt = readFileSync(metrics, "utf8").trim().split("\n").length;
+    const { a, b, cutAt } = await killAndResume(dir, args, 40);
     expect(cutAt).toBeLessThan(300);
-    const r = rnnlab(dir, "train", "--out", "cut", "--resume");
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/resuming at step \d+/);
-
-    const a = modelTensors(join(dir, "whole", "checkpoint.safetensors"));
-    const b = modelTensors(join(dir, "cut", "checkpoint.safetensors"));
-    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-    for (const [k, bytes] of a) expect(Buffer.compare(Buffer.from(bytes), Buffer.from(b.get(k)!)), k).toBe(0);
     // the metrics file holds each step once
-    const steps = readFileSync(metrics, "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
+    const steps = readFileSync(join(dir, "cut", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
     expect(steps).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect([...b.keys()]).toEqual(expect.arrayContaining(["rnn.weight_hh_l1", "state.c", "optim.exp_avg.rnn.bias_ih_l1"]));
+    expect(a.size).toBe(b.size);
   });
 
   it("schedules and early stopping: --lr-schedule with --warmup sets each step's rate; --early-stop ends a run that stopped improving", () => {
@@ -124,20 +131,7 @@ describe("rnnlab train", () => {
     const dir = scratch();
     const file = textFile(dir, 200);
     const args = ["train", file, ...SMALL, "--steps", "120", "--eval-every", "10", "--save-every", "5", "--optimizer", "sgd", "--lr", "10", "--lr-schedule", "plateau:0,0.5"];
-    expect(rnnlab(dir, ...args, "--out", "whole").status).toBe(0);
-    const p = rnnlabAsync(dir, ...args, "--out", "cut");
-    const metrics = join(dir, "cut", "metrics.jsonl");
-    for (let i = 0; i < 2000; i++) {
-      if (existsSync(join(dir, "cut", "checkpoint.safetensors")) && existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > 50) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    p.kill("SIGKILL");
-    expect(await exited(p)).toBe("SIGKILL");
-    const r = rnnlab(dir, "train", "--out", "cut", "--resume");
-    expect(r.status, r.stderr).toBe(0);
-    const a = modelTensors(join(dir, "whole", "checkpoint.safetensors"));
-    const b = modelTensors(join(dir, "cut", "checkpoint.safetensors"));
-    for (const [k, bytes] of a) expect(Buffer.compare(Buffer.from(bytes), Buffer.from(b.get(k)!)), k).toBe(0);
+    await killAndResume(dir, args, 50);
     const lrs = (d: string) => readFileSync(join(dir, d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).lr);
     expect(lrs("cut")).toEqual(lrs("whole"));
     expect(new Set(lrs("whole")).size).toBeGreaterThan(1); // the plateau lowered the rate
