@@ -64,7 +64,7 @@ export * from "./analysis/loss-slice.js";
 export { eigenvalues, singularValues, spectralRadius, randomOrthogonal, type Eigenvalues } from "./tensor/linalg.js";
 export { recurrentSpectra, type RecurrentSpectrum } from "./analysis/spectra.js";
 export { chainNorm, linearStep, stepJacobians, jacobianNorms, type StepJacobian, type ChainNormOptions } from "./analysis/jacobian.js";
-export { diagnose, defaultLags, float64Copy, clipSummary, ExplosionWatch, type DiagnoseOptions } from "./analysis/gradflow.js";
+export { diagnose, defaultLags, float64Copy, clipSummary, ExplosionWatch, flowByLag, type DiagnoseOptions, type FlowModel } from "./analysis/gradflow.js";
 export type { DiagnosticsRecord, LayerFlow, SpectrumSummary, ClipSummary, StepMetrics } from "./analysis/report-data.js";
 
 // plots (vega-lite specs: data in, spec out; rendering to SVG/PNG is the CLI's, in Node)

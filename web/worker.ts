@@ -3,10 +3,9 @@
 // that pause, reset and the other messages are handled between slices.
 
 import {
-  CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, ExplosionWatch, Rng, SafetensorsError, TaskModel, TaskRun, TrainingRun,
-  clipSummary, decodeSafetensors, defaultKernels, descend, diagnose, encodeSafetensors, encodeText, probeBatch,
-  recurrentSpectra, surfaceGrid, wasmKernels,
-  type RunConfig, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch, type TokenArray,
+  CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, clipSummary, ExplosionWatch, InputError, Rng, SafetensorsError, TaskRun,
+  TrainingSession, decodeSafetensors, defaultKernels, descend, encodeSafetensors, encodeText, surfaceGrid, wasmKernels,
+  type DiagnosticsRecord, type SessionHooks, type SessionSettings, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch,
 } from "../src/index.js";
 import type { FromWorker, Settings, Source, StepRow, ToWorker } from "./protocol.js";
 
@@ -23,10 +22,10 @@ const VAL_EVERY = 50;
 const SAMPLE_MS = 2500;
 
 /**
- * Data parallelism over batch rows, as `rnnlab train --threads`: this worker runs the loop and
- * starts one Web Worker per extra thread (src/io/shard-worker-web.ts), all sharing the
- * WebAssembly memory. It needs the page to be cross-origin isolated; otherwise TrainingRun
- * quietly uses one thread. (Vite bundles the worker from the `new URL(...)` below.)
+ * Data parallelism over batch rows, as `rnnlab train --threads`: the session runs the loop here
+ * and starts one Web Worker per extra thread (src/io/shard-worker-web.ts), all sharing the
+ * WebAssembly memory. It needs the page to be cross-origin isolated; otherwise the run quietly
+ * uses one thread. (Vite bundles the worker from the `new URL(...)` below.)
  */
 const THREADS = Math.max(1, Math.min(4, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1));
 const spawn: Spawn = (init) => {
@@ -35,23 +34,25 @@ const spawn: Spawn = (init) => {
   return { terminate: () => w.terminate() };
 };
 
+/** A text run: the library's TrainingSession; the lab keeps only its name for the page. */
 interface TextJob {
   kind: "text";
-  run: TrainingRun;
-  probe: { inputs: Int32Array; targets: Int32Array; T: number };
-  data: { path: string; chars: number; hash: number; name: string };
+  session: TrainingSession;
+  name: string;
 }
+/** A long-range task run; its step is the library's (TaskRun.step: the Updater). */
 interface TaskJob {
   kind: "task";
   run: TaskRun;
   probe: TaskBatch;
+  /** Pre-clip gradient norms (for the clipping statistics) and the explosion watch. */
+  norms: number[];
+  watch: ExplosionWatch;
 }
 type Job = TextJob | TaskJob;
 
 let job: Job | null = null;
-/** Pre-clip gradient norms of the run so far (clipping statistics) and the explosion watch. */
-let norms: number[] = [];
-let watch = new ExplosionWatch();
+/** Explosion warnings since the last diagnostics were posted. */
 let warnings: string[] = [];
 let running = false;
 let generation = 0;
@@ -76,22 +77,27 @@ async function textOf(source: Source): Promise<{ text: string; path: string; nam
   throw new Error("not a text source");
 }
 
-function split(tokens: TokenArray): { train: TokenArray; val: TokenArray } {
-  const n = Math.floor(tokens.length * (1 - VAL_FRACTION));
-  return { train: tokens.subarray(0, n) as TokenArray, val: tokens.subarray(n) as TokenArray };
-}
+/** How the lab runs a session: until paused, validation and diagnostics on its own cadence, samples by the clock. */
+const LAB_CADENCE: SessionSettings = {
+  steps: null, evalEvery: VAL_EVERY, saveEvery: Number.MAX_SAFE_INTEGER, sampleLength: 0, maxValTokens: 8192,
+  diagnoseEvery: DIAG_EVERY, diagnoseLags: [], threads: THREADS, spawn, waitForThreads: false,
+};
 
-function configOf(s: Settings, vocabSize: number): RunConfig {
+function sessionSettings(s: Settings): SessionSettings {
   return {
-    model: { cell: s.cell, vocabSize, embedSize: EMBED, hiddenSize: s.hidden, numLayers: s.layers, nonlinearity: "tanh", tieWeights: false, dropout: 0, init: "default" },
+    ...LAB_CADENCE,
+    valFraction: VAL_FRACTION,
+    model: { cell: s.cell, embedSize: EMBED, hiddenSize: s.hidden, numLayers: s.layers },
     train: {
-      batch: s.batch, k1: s.seq, k2: s.seq, optimizer: s.optimizer, lr: s.lr, momentum: 0, weightDecay: 0,
+      batch: s.batch, k1: s.seq, k2: s.seq, optimizer: s.optimizer, lr: s.lr,
       clipNorm: s.clipMode === "norm" ? s.clip : null, clipValue: s.clipMode === "value" ? s.clip : null, nonFinite: "skip", seed: s.seed,
     },
+    kernels: defaultKernels(),
   };
 }
 
-function settingsOf(c: RunConfig): Settings {
+function settingsOf(session: TrainingSession): Settings {
+  const c = session.run.config;
   const t = c.train;
   return {
     cell: c.model.cell, hidden: c.model.hiddenSize, layers: c.model.numLayers, seq: t.k1, batch: t.batch, optimizer: t.optimizer, lr: t.lr,
@@ -99,26 +105,38 @@ function settingsOf(c: RunConfig): Settings {
   };
 }
 
-function textJob(run: TrainingRun, data: TextJob["data"]): TextJob {
-  const T = run.config.train.k1;
-  const src = run.valTokens && run.valTokens.length > T + 1 ? run.valTokens : run.trainTokens;
-  return { kind: "text", run, data, probe: { ...probeBatch(src, 8, T), T } };
+/** What the session reports, posted to the page. */
+const hooks: SessionHooks = {
+  onStep: (r) => {
+    if (r.warning) warnings.push(r.warning);
+  },
+  onEval: (e) => {
+    if (e.val !== null) post({ type: "validation", step: e.step, loss: e.val });
+  },
+  onDiagnostics: (rec) => postDiagnostics(rec),
+};
+
+function postDiagnostics(rec: DiagnosticsRecord): void {
+  const raised = warnings.slice(-3);
+  warnings = [];
+  post({
+    type: "diagnostics", step: rec.step, T: rec.T, gradByLag: rec.layers[0].gradByLag, spectra: rec.spectra.map(round), warnings: [...raised, ...rec.warnings], clip: rec.clip!,
+    lagTitle: `‖∂E_t/∂h_{t−lag}‖, loss at the last step t = ${rec.T} of the window`,
+  });
 }
 
-function checkLength(what: string, train: TokenArray, val: TokenArray, s: Settings): void {
-  const need = s.batch * s.seq + 1;
-  if (train.length < need || val.length < s.seq + 2) {
-    throw new Error(`${what} is too short: ${train.length + val.length} characters, and one batch of ${s.batch} x ${s.seq} steps needs ${Math.ceil(need / (1 - VAL_FRACTION))}; use a longer text or a smaller batch or window`);
-  }
+function stepsOf(j: Job): number {
+  return j.kind === "text" ? j.session.steps : j.run.steps;
 }
 
 function announce(): void {
   if (!job) return;
   if (job.kind === "text") {
-    const { run, data } = job;
+    const { session, name } = job;
+    const run = session.run;
     post({
-      type: "started", source: data.path === EMBEDDED ? "shakespeare" : "text", unit: "nats/char", settings: settingsOf(run.config), step: run.steps, parameters: run.model.store.size,
-      description: `${data.name}: ${data.chars.toLocaleString("en-US")} characters, ${run.vocab.size} distinct; ${run.model.store.size.toLocaleString("en-US")} parameters; ${run.threads} thread${run.threads > 1 ? "s" : ""}`,
+      type: "started", source: session.info.data.path === EMBEDDED ? "shakespeare" : "text", unit: "nats/char", settings: settingsOf(session), step: run.steps, parameters: run.model.store.size,
+      description: `${name}: ${session.info.data.chars.toLocaleString("en-US")} characters, ${run.vocab.size} distinct; ${run.model.store.size.toLocaleString("en-US")} parameters; ${run.threads} thread${run.threads > 1 ? "s" : ""}`,
     });
   } else {
     const { run } = job;
@@ -131,6 +149,12 @@ function announce(): void {
   }
 }
 
+/** A session's errors in the lab's words: its --flags mean the page's settings here. */
+function labMessage(e: unknown): Error {
+  if (e instanceof InputError) return new Error(e.message.replace(/a smaller --batch or --seq/, "a smaller batch or window").replace(/; raise --val-fraction.*$/, "; use a longer text or a smaller batch or window"));
+  return e as Error;
+}
+
 async function start(source: Source, s: Settings): Promise<void> {
   stop();
   const gen = ++generation;
@@ -139,21 +163,24 @@ async function start(source: Source, s: Settings): Promise<void> {
     const run = new TaskRun({
       task: source.task, length: source.length, cell: s.cell, hidden: s.hidden, layers: s.layers, init: s.cell === "rnn" ? "default" : "chrono",
       optimizer: s.optimizer, lr: s.lr, batch: s.batch, clip: s.clipMode === "norm" ? s.clip : null, seed: s.seed,
-    });
-    job = { kind: "task", run, probe: run.task.batch(8, new Rng(4242)) };
+    }, defaultKernels());
+    job = { kind: "task", run, probe: run.task.batch(8, new Rng(4242)), norms: [], watch: new ExplosionWatch() };
   } else {
     const { text, path, name } = await textOf(source);
     if (gen !== generation) return; // started again, or reset, while the text loaded
     const { vocab, tokens, hash } = encodeText(text);
-    const { train, val } = split(tokens);
-    checkLength(name, train, val, s);
-    const run = new TrainingRun(configOf(s, vocab.size), vocab, train, val, { threads: THREADS, spawn, waitForThreads: false });
-    await run.started(); // its Web Workers start only while this one yields
+    let session: TrainingSession;
+    try {
+      session = new TrainingSession({ vocab, tokens, hash, path, name }, sessionSettings(s), hooks);
+    } catch (e) {
+      throw labMessage(e);
+    }
+    await session.started(); // its Web Workers start only while this one yields
     if (gen !== generation) {
-      run.dispose();
+      session.dispose();
       return;
     }
-    job = textJob(run, { path, name, chars: tokens.length, hash });
+    job = { kind: "text", session, name };
   }
   announce();
   diagnostics();
@@ -164,39 +191,39 @@ async function start(source: Source, s: Settings): Promise<void> {
 
 function stop(): void {
   running = false;
-  if (job?.kind === "text") job.run.dispose(); // its shard workers, if any
+  if (job?.kind === "text") job.session.dispose(); // its shard workers, if any
   job = null;
-  norms = [];
-  watch = new ExplosionWatch();
   warnings = [];
 }
 
 function state(): void {
-  post({ type: "state", running, step: job ? job.run.steps : 0, job: job !== null });
+  post({ type: "state", running, step: job ? stepsOf(job) : 0, job: job !== null });
 }
 
-function step(): StepRow {
-  if (!job) throw new Error("no run");
-  const r = job.run.step();
-  norms.push(r.gradNorm);
-  const w = watch.observe(r.step, r.gradNorm);
+function step(j: Job): StepRow {
+  if (j.kind === "text") {
+    const r = j.session.step();
+    return { step: r.step, loss: r.loss, gradNorm: r.grad_norm, clipped: r.clipped };
+  }
+  const r = j.run.step();
+  j.norms.push(r.gradNorm);
+  const w = j.watch.observe(r.step, r.gradNorm);
   if (w) warnings.push(w);
   return { step: r.step, loss: r.loss, gradNorm: r.gradNorm, clipped: r.clipped };
 }
 
 function loop(gen: number): void {
   if (!running || !job || gen !== generation) return;
+  const j = job;
   const t0 = performance.now();
   const rows: StepRow[] = [];
-  let diag = false;
-  let val = false;
+  let due = false;
   try {
-    while (performance.now() - t0 < 60) {
-      const r = step();
+    while (performance.now() - t0 < 60 && !due) {
+      const r = step(j);
       rows.push(r);
-      if (r.step % DIAG_EVERY === 0) diag = true;
-      if (r.step % VAL_EVERY === 0) val = true;
-      if (diag || val) break;
+      // a text run posts its own validation and diagnostics (hooks); a task run's are due here
+      due = r.step % DIAG_EVERY === 0 || r.step % VAL_EVERY === 0;
     }
   } catch (e) {
     running = false;
@@ -205,11 +232,14 @@ function loop(gen: number): void {
     return;
   }
   const dt = (performance.now() - t0) / 1000;
-  const per = job.kind === "text" ? job.run.config.train.batch * job.run.config.train.k1 : job.run.config.batch * job.run.task.steps;
-  const clipThreshold = job.kind === "text" ? job.run.config.train.clipNorm : job.run.config.clip;
+  const per = j.kind === "text" ? j.session.run.config.train.batch * j.session.run.config.train.k1 : j.run.config.batch * j.run.task.steps;
+  const clipThreshold = j.kind === "text" ? j.session.run.config.train.clipNorm : j.run.config.clip;
   post({ type: "steps", rows, charsPerSecond: (rows.length * per) / Math.max(dt, 1e-3), clipThreshold });
-  if (diag) diagnostics();
-  if (val) validation();
+  if (j.kind === "task") {
+    const last = j.run.steps;
+    if (last % DIAG_EVERY === 0) diagnostics();
+    if (last % VAL_EVERY === 0) validation();
+  }
   if (performance.now() - lastSample > SAMPLE_MS) sample();
   setTimeout(() => loop(gen), 0);
 }
@@ -217,8 +247,8 @@ function loop(gen: number): void {
 function validation(): void {
   if (!job) return;
   if (job.kind === "text") {
-    const loss = job.run.validate(8192);
-    if (loss !== null) post({ type: "validation", step: job.run.steps, loss });
+    const loss = job.session.validate();
+    if (loss !== null) post({ type: "validation", step: job.session.steps, loss });
   } else {
     const e = job.run.evaluate(200);
     post({ type: "validation", step: job.run.steps, loss: e.loss, detail: `${(100 * e.metric).toFixed(1)}% of 200 held-out sequences wrong${e.solved ? " (solved)" : ""}` });
@@ -229,7 +259,7 @@ function sample(): void {
   if (!job) return;
   lastSample = performance.now();
   if (job.kind === "text") {
-    post({ type: "sample", step: job.run.steps, text: job.run.sample(400, { temperature: 0.8 }) });
+    post({ type: "sample", step: job.session.steps, text: job.session.sample(400, 0.8) });
   } else {
     const e = job.run.evaluate(200);
     const t = job.run.task;
@@ -245,45 +275,22 @@ function round(s: SpectrumSummary): SpectrumSummary {
   return { ...s, eigRe: Array.from(s.eigRe), eigIm: Array.from(s.eigIm), singular: Array.from(s.singular) };
 }
 
-/** Gradient reaching back in time (layer 0) and the spectra of W_hh, on a fixed probe batch. */
+/** Gradient reaching back in time (layer 0) and the spectra of W_hh, on a fixed probe batch (the library's numbers). */
 function diagnostics(): void {
   if (!job) return;
-  const threshold = job.kind === "text" ? job.run.config.train.clipNorm : job.run.config.clip;
-  const clip = clipSummary(norms, threshold);
+  if (job.kind === "text") {
+    job.session.diagnose(); // posted by the onDiagnostics hook
+    return;
+  }
+  const { run, probe } = job;
   const raised = warnings.slice(-3);
   warnings = [];
-  if (job.kind === "text") {
-    const { run, probe } = job;
-    const rec = diagnose(run.model, probe.inputs, probe.targets, probe.T, { lags: [], step: run.steps });
-    post({
-      type: "diagnostics", step: run.steps, T: probe.T, gradByLag: rec.layers[0].gradByLag, spectra: rec.spectra.map(round), warnings: [...raised, ...rec.warnings], clip,
-      lagTitle: `‖∂E_t/∂h_{t−lag}‖, loss at the last step t = ${probe.T} of the window`,
-    });
-  } else {
-    // the task's loss sits at the last step (or every step): the recurrent backward records
-    // ‖∂E/∂h_k‖ for each k on a float64 copy of the model
-    const { run, probe } = job;
-    const copy = new TaskModel(run.task, { ...run.config, dtype: "float64" });
-    copy.store.values.set(run.model.store.values);
-    copy.forward(probe);
-    const cache = copy.lastCache;
-    const T = probe.T;
-    const L = copy.rnn.numLayers;
-    let byLag: number[] = [];
-    if (cache) {
-      cache.flow = { h: new Float64Array(L * T), c: copy.rnn.mode === "LSTM" ? new Float64Array(L * T) : null };
-      copy.store.zeroGrad();
-      copy.backward(probe);
-      const h = cache.flow.h;
-      for (let k = T - 1; k >= 0; k--) byLag.push(h[k]);
-      cache.flow = null;
-    }
-    byLag = byLag.map((v) => +v.toPrecision(6));
-    post({
-      type: "diagnostics", step: run.steps, T, gradByLag: byLag, spectra: recurrentSpectra(copy.rnn).map((s) => round(s as SpectrumSummary)), warnings: raised, clip,
-      lagTitle: run.task.output === "class-every" ? "‖∂E/∂h_{T−lag}‖ (loss at every step)" : `‖∂E/∂h_{T−lag}‖, loss at the last step T = ${T}`,
-    });
-  }
+  const { gradByLag, spectra } = run.diagnose(probe);
+  post({
+    type: "diagnostics", step: run.steps, T: probe.T, gradByLag, spectra: spectra.map((s) => round(s as SpectrumSummary)), warnings: raised,
+    clip: clipSummary(job.norms, run.config.clip),
+    lagTitle: run.task.output === "class-every" ? "‖∂E/∂h_{T−lag}‖ (loss at every step)" : `‖∂E/∂h_{T−lag}‖, loss at the last step T = ${probe.T}`,
+  });
 }
 
 function download(): void {
@@ -291,16 +298,14 @@ function download(): void {
     fail("checkpoints are for text runs; a task run has no checkpoint to download");
     return;
   }
-  const { run, data } = job;
-  const info = {
-    data: { path: data.path, chars: data.chars, hash: data.hash, valFraction: VAL_FRACTION, tokens: "chars" },
-    targetSteps: run.steps, evalEvery: VAL_EVERY, saveEvery: VAL_EVERY, sampleLength: 240, bestVal: null, bestStep: null, finished: false,
-  };
-  const snap = run.snapshot({ run: JSON.stringify(info), lab: "1" });
+  const { session } = job;
+  const snap = session.snapshot({ lab: "1" });
+  // `rnnlab train --resume` on it finishes at once unless given --steps: the lab's run has no end of its own
+  snap.metadata.run = JSON.stringify({ ...session.info, targetSteps: session.steps, sampleLength: 240 });
   checkSnapshotFinite(snap); // never hand out a checkpoint holding NaN or an infinity
   const bytes = encodeSafetensors(snap.tensors, snap.metadata);
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  post({ type: "checkpoint", name: `rnnlab-${run.config.model.cell}-step${run.steps}.safetensors`, bytes: buf }, [buf]);
+  post({ type: "checkpoint", name: `rnnlab-${session.run.config.model.cell}-step${session.steps}.safetensors`, bytes: buf }, [buf]);
 }
 
 async function upload(name: string, bytes: ArrayBuffer, current: Source): Promise<void> {
@@ -344,24 +349,18 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   } catch (e) {
     throw new Error(`${name} was not trained on ${textName}: ${(e as Error).message}; choose the text it was trained on, then upload again`);
   }
-  if (info?.data?.hash !== undefined && info.data.hash !== enc.hash) {
-    throw new Error(`${name} was trained on ${info.data.path ?? "another text"}, not on ${textName}; choose that text, then upload again`);
-  }
-  const frac = info?.data?.valFraction ?? VAL_FRACTION;
-  const n = Math.floor(enc.tokens.length * (1 - frac));
-  const train = enc.tokens.subarray(0, n) as TokenArray;
-  const val = frac > 0 ? (enc.tokens.subarray(n) as TokenArray) : null;
-  let run: TrainingRun;
+  let session: TrainingSession;
   try {
-    run = TrainingRun.restore(snap, train, val, { threads: THREADS, spawn, waitForThreads: false });
+    session = TrainingSession.restore(snap, { vocab, tokens: enc.tokens, hash: enc.hash, path: info?.data?.path ?? path }, { ...LAB_CADENCE, kernels: defaultKernels() }, hooks);
   } catch (e) {
+    if (e instanceof InputError) throw new Error(`${name} was trained on ${info?.data?.path ?? "another text"}, not on ${textName}; choose that text, then upload again`);
     if (e instanceof CheckpointError || e instanceof RangeError || e instanceof ResourceError) throw new Error(`${name} cannot be used: ${e.message}`);
     throw e;
   }
-  await run.started(); // its Web Workers start only while this one yields
+  await session.started(); // its Web Workers start only while this one yields
   stop();
   generation++;
-  job = textJob(run, { path, name: textName, chars: enc.tokens.length, hash: enc.hash });
+  job = { kind: "text", session, name: textName };
   announce();
   diagnostics();
   sample();

@@ -12,6 +12,8 @@
 // gradients, its buffers or its dropout counter.
 
 import { LanguageModel } from "../nn/language-model.js";
+import type { ParamStore } from "../nn/params.js";
+import type { Recurrent, RecurrentCache } from "../nn/recurrent.js";
 import { IGNORE_INDEX } from "../nn/softmax-xent.js";
 import type { ClipSummary, DiagnosticsRecord, LayerFlow, SpectrumSummary } from "./report-data.js";
 import { jacobianNorms } from "./jacobian.js";
@@ -185,4 +187,34 @@ export class ExplosionWatch {
     }
     return warning;
   }
+}
+
+/** A model whose loss's backward runs through a recurrent stack (a task model, a classifier): what flowByStep needs. */
+export interface FlowModel<Batch> {
+  readonly rnn: Recurrent;
+  readonly store: ParamStore;
+  readonly lastCache: RecurrentCache | null;
+  forward(batch: Batch): number;
+  backward(batch: Batch): unknown;
+}
+
+/**
+ * ‖∂E/∂h_k‖ of layer 0 for every step k of a batch (Frobenius over its rows): how much of the
+ * loss reaches each step's state, recorded by the recurrent backward itself (cache.flow). Runs a
+ * forward and a backward of `model` (use a float64 copy to leave training alone); returns them
+ * ordered by lag from the last step: element j is step T-1-j.
+ */
+export function flowByLag<Batch>(model: FlowModel<Batch>, batch: Batch, T: number): number[] {
+  model.forward(batch);
+  const cache = model.lastCache;
+  if (!cache) return [];
+  const L = model.rnn.numLayers * model.rnn.numDirections;
+  cache.flow = { h: new Float64Array(L * T), c: model.rnn.mode === "LSTM" ? new Float64Array(L * T) : null };
+  model.store.zeroGrad();
+  model.backward(batch);
+  const h = cache.flow.h;
+  cache.flow = null;
+  const byLag: number[] = [];
+  for (let k = T - 1; k >= 0; k--) byLag.push(h[k]);
+  return byLag;
 }

@@ -40,6 +40,8 @@ export interface SessionData {
   hash?: number;
   /** Words: the vocabulary cap the text was encoded with (recorded for resume). */
   vocabSize?: number;
+  /** What messages call the text. Default: `path`. */
+  name?: string;
 }
 
 /** Every setting of a session; each has rnnlab train's default, so a library user passes only what they change. */
@@ -467,7 +469,7 @@ export function splitText(tokens: TokenArray, valFraction: number): { train: Tok
 function checkSizes(data: SessionData, train: TokenArray, val: TokenArray | null, B: number, T: number): void {
   const need = B * T + 1;
   const unit = data.vocab.kind === "words" ? "words" : "characters";
-  const what = data.path.startsWith("<embedded") ? "the embedded text" : data.path;
+  const what = data.name ?? (data.path.startsWith("<embedded") ? "the embedded text" : data.path);
   if (train.length < need) {
     throw new InputError(`${what} leaves ${train.length.toLocaleString("en-US")} ${unit} for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${need.toLocaleString("en-US")}); use a longer text or a smaller --batch or --seq`);
   }

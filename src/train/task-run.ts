@@ -20,6 +20,8 @@ import { OmegaRegularizer } from "./omega.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Updater, type NonFinitePolicy } from "./trainer.js";
 import { checkTaskFits } from "./memory.js";
+import { flowByLag } from "../analysis/gradflow.js";
+import { recurrentSpectra, type RecurrentSpectrum } from "../analysis/spectra.js";
 
 /** A task run's settings. */
 export interface TaskRunConfig {
@@ -243,6 +245,17 @@ export class TaskRun {
     const omega = m.backward(batch, this.config.omega ?? 0);
     const r = this.updater.apply(loss);
     return { ...r, loss, omega };
+  }
+
+  /**
+   * Gradient flow and spectra on `probe`, from a float64 copy of the model (training is left
+   * alone): ‖∂E/∂h_{T-lag}‖ of layer 0 for lag = 0..T-1 (analysis/gradflow.ts) and every W_hh
+   * block's spectrum (analysis/spectra.ts).
+   */
+  diagnose(probe: TaskBatch): { gradByLag: number[]; spectra: RecurrentSpectrum[] } {
+    const copy = new TaskModel(this.task, { ...this.config, dtype: "float64" });
+    copy.store.values.set(this.model.store.values);
+    return { gradByLag: flowByLag(copy, probe, probe.T), spectra: recurrentSpectra(copy.rnn) };
   }
 
   /**
