@@ -30,7 +30,7 @@ export { SequenceClassifier, type SequenceClassifierOptions } from "./nn/sequenc
 export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js";
 
 // train
-export { clipGradNorm, clipGradValue, gradNorm, type Grads, type NormType, type ClipGradNormOptions } from "./train/clip.js";
+export { clipGradNorm, clipGradValue, gradNorm, isClipped, clipSummary, ExplosionWatch, type Grads, type NormType, type ClipGradNormOptions } from "./train/clip.js";
 export {
   SGD, Adagrad, RMSprop, Adam, AdamW, createOptimizer, OPTIMIZERS, OPTIMIZER_NAMES, isOptimizerName, NON_NEGATIVE_STATE,
   type Optimizer, type OptimizerName, type OptimizerSpec, type SGDOptions, type AdagradOptions, type RMSpropOptions, type AdamOptions,
@@ -64,7 +64,7 @@ export * from "./analysis/loss-slice.js";
 export { eigenvalues, singularValues, spectralRadius, randomOrthogonal, type Eigenvalues } from "./tensor/linalg.js";
 export { recurrentSpectra, type RecurrentSpectrum } from "./analysis/spectra.js";
 export { chainNorm, linearStep, stepJacobians, jacobianNorms, type StepJacobian, type ChainNormOptions } from "./analysis/jacobian.js";
-export { diagnose, defaultLags, float64Copy, clipSummary, ExplosionWatch, flowByLag, type DiagnoseOptions, type FlowModel } from "./analysis/gradflow.js";
+export { diagnose, defaultLags, float64Copy, flowByLag, type DiagnoseOptions, type FlowModel } from "./analysis/gradflow.js";
 export type { DiagnosticsRecord, LayerFlow, SpectrumSummary, ClipSummary, StepMetrics } from "./analysis/report-data.js";
 
 // plots (vega-lite specs: data in, spec out; rendering to SVG/PNG is the CLI's, in Node)

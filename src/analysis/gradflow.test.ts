@@ -3,7 +3,8 @@ import { LanguageModel } from "../nn/language-model.js";
 import { GRU, LSTM, RNN, type Recurrent } from "../nn/recurrent.js";
 import { Rng } from "../tensor/rng.js";
 import { tensor } from "../tensor/tensor.js";
-import { clipSummary, defaultLags, diagnose, ExplosionWatch } from "./gradflow.js";
+import { clipSummary, ExplosionWatch } from "../train/clip.js";
+import { defaultLags, diagnose } from "./gradflow.js";
 import { stepJacobians } from "./jacobian.js";
 
 function rand(rng: Rng, n: number, scale = 1): Float64Array {

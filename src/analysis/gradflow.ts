@@ -137,57 +137,6 @@ export function diagnose(model: LanguageModel, inputs: Int32Array, targets: Int3
   };
 }
 
-/**
- * Statistics of pre-clip gradient norms and a suggested clipping threshold: the 90th percentile
- * of the norms seen, kept within ½ to 10 times their average (the range in which Pascanu,
- * Mikolov & Bengio (2013, §3.2) found training to converge). The average leaves out the top 1%
- * of the norms, so that a few explosions do not set the scale.
- */
-export function clipSummary(norms: ArrayLike<number>, threshold: number | null): ClipSummary {
-  const finite = Array.from(norms).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const n = finite.length;
-  const q = (p: number) => (n === 0 ? 0 : finite[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))]);
-  // the average norm, leaving out the top 1% so that one explosion does not set the scale
-  const kept = finite.slice(0, Math.max(1, Math.ceil(0.99 * n)));
-  const mean = n === 0 ? 0 : kept.reduce((s, x) => s + x, 0) / kept.length;
-  const clipped = threshold === null ? 0 : finite.filter((x) => x > threshold).length;
-  const low = 0.5 * mean;
-  const high = 10 * mean;
-  return {
-    threshold,
-    steps: norms.length,
-    clippedShare: n === 0 ? 0 : clipped / n,
-    mean,
-    quantiles: { p10: q(0.1), p50: q(0.5), p90: q(0.9), p99: q(0.99), max: n === 0 ? 0 : finite[n - 1] },
-    suggested: { low, high, pick: Math.min(high, Math.max(low, q(0.9))) },
-  };
-}
-
-/**
- * Watches pre-clip gradient norms for explosions: a norm more than `factor` times the median of
- * the last `window` norms. Returns a warning in words, or null.
- */
-export class ExplosionWatch {
-  private readonly recent: number[] = [];
-  constructor(readonly factor = 10, readonly window = 50) {}
-
-  /** Feeds the norm of step `step`; returns a warning when it jumps. */
-  observe(step: number, norm: number): string | null {
-    let warning: string | null = null;
-    if (this.recent.length >= Math.min(10, this.window)) {
-      const sorted = [...this.recent].sort((a, b) => a - b);
-      const median = sorted[sorted.length >> 1];
-      if (!Number.isFinite(norm) || (median > 0 && norm > this.factor * median)) {
-        warning = `exploding gradient at step ${step}: norm ${norm.toPrecision(3)} is ${(norm / median).toFixed(0)}x the recent median ${median.toPrecision(3)}`;
-      }
-    }
-    if (Number.isFinite(norm)) {
-      this.recent.push(norm);
-      if (this.recent.length > this.window) this.recent.shift();
-    }
-    return warning;
-  }
-}
 
 /** A model whose loss's backward runs through a recurrent stack (a task model, a classifier): what flowByStep needs. */
 export interface FlowModel<Batch> {

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command } from "commander";
-import { clipSummary, diagnose } from "../analysis/gradflow.js";
+import { diagnose } from "../analysis/gradflow.js";
+import { clipSummary } from "../train/clip.js";
 import type { DiagnosticsRecord, LayerFlow, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
 import { probeBatch } from "../data/batches.js";
 import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";

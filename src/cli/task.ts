@@ -8,6 +8,7 @@ import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
 import { InputError } from "../node/files.js";
 import { TaskRun, type TaskRunConfig } from "../train/task-run.js";
 import { checkTaskFits } from "../train/memory.js";
+import { clipSummary } from "../train/clip.js";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../train/optim.js";
 import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
@@ -116,7 +117,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   );
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  let clipped = 0;
+  const norms: number[] = [];
   let maxNorm = 0;
   let last = { loss: NaN, metric: 1, solved: false };
   let steps = 0;
@@ -125,7 +126,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   while (steps < o.steps && seconds() < o.time * 60) {
     const r = run.step();
     steps = r.step;
-    if (r.gradNorm > (config.clip ?? 1)) clipped++;
+    norms.push(r.gradNorm);
     if (r.gradNorm > maxNorm || !Number.isFinite(r.gradNorm)) maxNorm = r.gradNorm;
     lossSum += r.loss;
     lossN++;
@@ -133,7 +134,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
       last = run.evaluate(o.evalSize);
       say(
         `step ${steps}  train ${(lossSum / lossN).toPrecision(4)}  test ${last.loss.toPrecision(4)} (${(last.loss / task.baseline).toFixed(3)} of baseline)` +
-          `  wrong ${(100 * last.metric).toFixed(1)}%  grad ${r.gradNorm.toPrecision(3)}  ${config.clip ? "clipped" : "above 1"} ${((100 * clipped) / steps).toFixed(1)}%` +
+          `  wrong ${(100 * last.metric).toFixed(1)}%  grad ${r.gradNorm.toPrecision(3)}  ${config.clip ? "clipped" : "above 1"} ${(100 * clipSummary(norms, config.clip ?? 1).clippedShare).toFixed(1)}%` +
           `${r.omega !== null ? `  Ω ${r.omega.toPrecision(3)}` : ""}${run.stats.skipped ? `  skipped ${run.stats.skipped} (non-finite)` : ""}  ${fmtDuration(seconds())}`,
       );
       lossSum = 0;
@@ -145,7 +146,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   const result: TaskResult = {
     task: name, length: o.length, cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell, clip: config.clip, omega: o.omega, seed: o.seed,
     solved: last.solved, steps, seconds: +seconds().toFixed(1), testLoss: last.loss, testError: last.metric, baseline: task.baseline,
-    clippedShare: clipped / Math.max(1, steps), maxGradNorm: maxNorm, skipped: run.stats.skipped,
+    clippedShare: clipSummary(norms, config.clip ?? 1).clippedShare, maxGradNorm: maxNorm, skipped: run.stats.skipped,
   };
   if (o.json) print(`${JSON.stringify(result)}\n`);
   else if (last.solved) say(`solved at step ${steps} in ${fmtDuration(result.seconds)}: ${(100 * last.metric).toFixed(2)}% of ${fmtInt(o.evalSize)} held-out sequences wrong`);

@@ -12,7 +12,8 @@
 // diagnostics, and on save steps the checkpoint. Nothing here draws a random number that
 // training uses, so a run with hooks and one without train the same weights.
 
-import { clipSummary, diagnose, ExplosionWatch } from "../analysis/gradflow.js";
+import { diagnose } from "../analysis/gradflow.js";
+import { clipSummary, ExplosionWatch } from "./clip.js";
 import type { DiagnosticsRecord } from "../analysis/report-data.js";
 import { probeBatch } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";

@@ -3,7 +3,7 @@
 // (Pascanu et al. 2013), then the optimizer update. Returns what happened, for progress and metrics.
 
 import type { Float } from "../tensor/dtype.js";
-import { clipGradNorm, clipGradValue, gradNorm, type NormType } from "./clip.js";
+import { clipGradNorm, clipGradValue, gradNorm, isClipped, type NormType } from "./clip.js";
 import type { ParamStore } from "../nn/params.js";
 import type { Optimizer } from "./optim.js";
 import { TruncatedBPTT, type SequenceModel, type StepArray } from "./tbptt.js";
@@ -120,7 +120,7 @@ export class Updater {
     let clipped = false;
     if (o.clipNorm !== undefined) {
       clipGradNorm(store, o.clipNorm, o.normType ?? 2, { kernels: k });
-      clipped = o.clipNorm / (norm + 1e-6) < 1;
+      clipped = isClipped(norm, o.clipNorm);
     }
     if (o.clipValue !== undefined) clipGradValue(store, o.clipValue);
     // keep what the update may spoil: a learning rate too large for float32, or a corrupt state
