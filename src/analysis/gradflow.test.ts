@@ -125,7 +125,7 @@ describe("clipping statistics", () => {
     const norms = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1; the average without the top 1%: 50
     const s = clipSummary(norms, 60);
     expect(s.steps).toBe(100);
-    expect(s.clippedShare).toBeCloseTo(0.4, 12);
+    expect(s.clippedShare).toBeCloseTo(0.41, 12); // 100..60: clip_grad_norm_ rescales a norm equal to max_norm too (60 / (60 + 1e-6) < 1)
     expect(s.mean).toBeCloseTo(50, 12);
     expect(s.quantiles).toEqual({ p10: 10, p50: 50, p90: 90, p99: 99, max: 100 });
     expect(s.suggested).toEqual({ low: 25, high: 500, pick: 90 });
