@@ -37,4 +37,14 @@ describe("README quick start", () => {
     expect(losses.length).toBe(7);
     expect(losses[6]).toBeLessThan(losses[0] / 10);
   });
+
+  it("the TrainingSession example: warm-up, cosine schedule, early stopping", () => {
+    const script = fileURLToPath(new URL("../../examples/session.mjs", import.meta.url));
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const vals = [...r.stdout.matchAll(/val ([\d.]+) nats\/char/g)].map((m) => Number(m[1]));
+    expect(vals[0]).toBeGreaterThan(vals[3]); // it learns
+    expect(r.stdout).toMatch(/ended after \d+ steps \(early-stop\); best [\d.]+ at step \d+/);
+    expect(r.stdout).toMatch(/^ROMEO:/m);
+  }, 180_000);
 });
