@@ -314,11 +314,21 @@ function lossReadout(): void {
   }
 }
 
+/** Replaces a select's options, keeping its value when it is still offered. */
+function fillSelect(el: HTMLSelectElement, options: [string, string][]): void {
+  const value = el.value;
+  el.replaceChildren(...options.map(([v, label]) => new Option(label, v)));
+  if (options.some(([v]) => v === value)) el.value = value;
+}
+
 function onMessage(e: MessageEvent<FromWorker>): void {
   const m = e.data;
   switch (m.type) {
     case "ready":
       timing.workerReady = performance.now();
+      // the cells and optimizers the library has (its registries), keeping what is chosen
+      fillSelect($<HTMLSelectElement>("cell"), m.cells.map((c) => [c.name, c.name === "rnn" ? "tanh RNN" : c.title]));
+      fillSelect($<HTMLSelectElement>("optimizer"), m.optimizers.map((o) => [o, o]));
       $("kernels").textContent = `kernels: ${m.kernels}${m.isolated ? "" : " — this page is not cross-origin isolated"}`;
       break;
     case "started":

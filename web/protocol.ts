@@ -1,7 +1,7 @@
 // The messages between the lab's page (main.ts) and its training worker (worker.ts): settings in,
 // plain numbers out.
 
-import type { CellName, ClipSummary, SpectrumSummary, TaskName } from "../src/index.js";
+import type { CellName, ClipSummary, OptimizerName, SpectrumSummary, TaskName } from "../src/index.js";
 
 export interface Settings {
   cell: CellName;
@@ -10,7 +10,7 @@ export interface Settings {
   /** Truncated BPTT window (k1 = k2). */
   seq: number;
   batch: number;
-  optimizer: "sgd" | "adagrad" | "rmsprop" | "adam" | "adamw";
+  optimizer: OptimizerName;
   lr: number;
   clipMode: "norm" | "value" | "none";
   clip: number;
@@ -39,7 +39,7 @@ export interface StepRow {
 }
 
 export type FromWorker =
-  | { type: "ready"; kernels: string; isolated: boolean }
+  | { type: "ready"; kernels: string; isolated: boolean; cells: { name: CellName; title: string }[]; optimizers: string[] }
   | { type: "started"; description: string; unit: string; settings: Settings; source: Source["kind"]; step: number; parameters: number }
   | { type: "steps"; rows: StepRow[]; charsPerSecond: number; clipThreshold: number | null }
   | { type: "validation"; step: number; loss: number; detail?: string }

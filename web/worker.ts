@@ -3,7 +3,7 @@
 // that pause, reset and the other messages are handled between slices.
 
 import {
-  CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, clipSummary, ExplosionWatch, InputError, Rng, SafetensorsError, TaskRun,
+  CELL_NAMES, CELLS, OPTIMIZER_NAMES, CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, clipSummary, ExplosionWatch, InputError, Rng, SafetensorsError, TaskRun,
   TrainingSession, decodeSafetensors, defaultKernels, descend, encodeSafetensors, encodeText, surfaceGrid, wasmKernels,
   type DiagnosticsRecord, type SessionHooks, type SessionSettings, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch,
 } from "../src/index.js";
@@ -23,13 +23,13 @@ const SAMPLE_MS = 2500;
 
 /**
  * Data parallelism over batch rows, as `rnnlab train --threads`: the session runs the loop here
- * and starts one Web Worker per extra thread (src/io/shard-worker-web.ts), all sharing the
+ * and starts one Web Worker per extra thread (src/train/shard-worker-web.ts), all sharing the
  * WebAssembly memory. It needs the page to be cross-origin isolated; otherwise the run quietly
  * uses one thread. (Vite bundles the worker from the `new URL(...)` below.)
  */
 const THREADS = Math.max(1, Math.min(4, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1));
 const spawn: Spawn = (init) => {
-  const w = new Worker(new URL("../src/io/shard-worker-web.ts", import.meta.url), { type: "module" });
+  const w = new Worker(new URL("../src/train/shard-worker-web.ts", import.meta.url), { type: "module" });
   w.postMessage(init);
   return { terminate: () => w.terminate() };
 };
@@ -423,4 +423,5 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
 });
 
 defaultKernels();
-post({ type: "ready", kernels: wasmKernels() && defaultKernels() === wasmKernels() ? "WebAssembly SIMD" : "TypeScript (no cross-origin isolation or SIMD)", isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });
+post({
+  type: "ready", cells: CELL_NAMES.map((c) => ({ name: c, title: CELLS[c].title })), optimizers: [...OPTIMIZER_NAMES], kernels: wasmKernels() && defaultKernels() === wasmKernels() ? "WebAssembly SIMD" : "TypeScript (no cross-origin isolation or SIMD)", isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { diagnose } from "../analysis/gradflow.js";
+import { isCellName } from "../nn/cells.js";
 import { clipSummary } from "../train/clip.js";
 import type { DiagnosticsRecord, LayerFlow, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
 import { probeBatch } from "../data/batches.js";
@@ -66,7 +67,7 @@ export function readMetrics(path: string): { steps: StepMetrics[]; diagnostics: 
       const layers = r.layers.filter((f): f is LayerFlow => !!f && typeof f === "object" && finiteNum(f.layer) && finiteNum(f.direction) && numList(f.gradByLag));
       const spectra = r.spectra.filter((x): x is SpectrumSummary => !!x && typeof x === "object" && finiteNum(x.layer) && finiteNum(x.direction) &&
         typeof x.block === "string" && finiteNum(x.sigmaMax) && finiteNum(x.radius));
-      const cell = r.cell === "lstm" || r.cell === "gru" ? r.cell : "rnn";
+      const cell = isCellName(r.cell) ? r.cell : "rnn";
       diagnostics.push({ kind: "diagnostics", step: r.step, cell, T: r.T, target: r.target, layers, spectra, warnings: [] });
     } else if (r.kind === undefined && finiteNum(r.loss) && finiteNum(r.grad_norm)) {
       steps.push({

@@ -20,7 +20,7 @@ import { createRecurrent, type Recurrent } from "../nn/recurrent.js";
 import { cellOfGateCount } from "../nn/cells.js";
 import type { DType, Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
-import type { ModelConfig } from "../train/run.js";
+import type { ModelConfig } from "../nn/language-model.js";
 import type { SafetensorsDType } from "./safetensors.js";
 
 /** A named tensor as read from a file (decodeSafetensors gives these) or as written. */

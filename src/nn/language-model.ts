@@ -18,6 +18,21 @@ import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentIni
 import { CELL_NAMES, isCellName, type CellName } from "./cells.js";
 import { crossEntropyBackward, crossEntropyForward, IGNORE_INDEX } from "./softmax-xent.js";
 
+/** A language model's shape as a serializable config: the model half of a run's config (train/run.ts) and of checkpoints. */
+export interface ModelConfig {
+  cell: CellName;
+  vocabSize: number;
+  embedSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  nonlinearity: "tanh" | "relu";
+  tieWeights: boolean;
+  /** Dropout between recurrent layers (0: none). */
+  dropout?: number;
+  init?: RecurrentInit;
+  forgetBias?: number;
+}
+
 /** Options of a LanguageModel. */
 export interface LanguageModelOptions {
   /** V: number of distinct tokens. */

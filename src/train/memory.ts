@@ -9,6 +9,7 @@ import { ResourceError } from "../errors.js";
 import { ARENA_LIMIT, fmtBytes } from "../tensor/wasm/arena.js";
 import type { ModelConfig, TrainConfig } from "./run.js";
 import { OPTIMIZERS } from "./optim.js";
+import { CELLS } from "../nn/cells.js";
 
 /** The most memory a run may plan for: what one WebAssembly (wasm32) memory holds. */
 export const MEMORY_LIMIT = ARENA_LIMIT;
@@ -26,7 +27,7 @@ export function languageModelParams(m: Pick<ModelConfig, "cell" | "vocabSize" | 
 }
 
 function gateWidth(cell: ModelConfig["cell"], H: number): number {
-  return cell === "lstm" ? 4 * H : cell === "gru" ? 3 * H : H;
+  return CELLS[cell].gates.length * H;
 }
 
 /** Float buffers as long as the parameters that an optimizer keeps (train/optim.ts's registry). */
@@ -93,7 +94,7 @@ export function checkTrainingFits(m: ModelConfig, t: TrainConfig, threads = 1, l
     B >= 1 ? `batch ${fmt(B)} (--batch)` : "",
   ].filter(Boolean);
   throw new ResourceError(
-    `${m.cell === "rnn" ? "an RNN" : m.cell === "lstm" ? "an LSTM" : "a GRU"} of hidden size ${fmt(m.hiddenSize)}, embedding ${fmt(m.embedSize)}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} ` +
+    `the ${CELLS[m.cell].title} of hidden size ${fmt(m.hiddenSize)}, embedding ${fmt(m.embedSize)}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} ` +
       `(${fmt(languageModelParams(m))} parameters), trained on batches of ${fmt(t.batch)} x ${fmt(t.k2)} steps, needs about ${fmtBytes(need)}, ` +
       `more than the ${fmtBytes(limit)} rnnlab can use; ${fixes.length ? `with the other settings as they are, at most ${fixes.join(" or ")} fits` : "make the model smaller (--hidden, --embed, --layers)"}`,
   );

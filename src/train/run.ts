@@ -12,9 +12,8 @@ import { WordVocab } from "../data/words.js";
 import { StreamBatcher } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";
 import { generate, type SampleOptions } from "../nn/generate.js";
-import { LanguageModel } from "../nn/language-model.js";
-import type { CellName } from "../nn/cells.js";
-import type { RecurrentInit } from "../nn/recurrent.js";
+import { LanguageModel, type ModelConfig } from "../nn/language-model.js";
+import { CELLS } from "../nn/cells.js";
 import { Rng } from "../tensor/rng.js";
 import { evaluateLoss } from "./evaluate.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
@@ -27,20 +26,7 @@ import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js"
 import { checkFinite, int, intOf, jsonOf, object, parseRunConfig } from "./schema.js";
 import { NON_NEGATIVE_STATE } from "./optim.js";
 
-/** The model half of a run's config. */
-export interface ModelConfig {
-  cell: CellName;
-  vocabSize: number;
-  embedSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  nonlinearity: "tanh" | "relu";
-  tieWeights: boolean;
-  /** Dropout between recurrent layers (0: none). */
-  dropout?: number;
-  init?: RecurrentInit;
-  forgetBias?: number;
-}
+export type { ModelConfig };
 
 /** The training half of a run's config. */
 export interface TrainConfig {
@@ -201,8 +187,7 @@ export class TrainingRun {
     const { numLayers: L, hiddenSize: H } = this.config.model;
     const B = this.config.train.batch;
     const carried = trainer.tbptt.carried();
-    tensors["state.h"] = { shape: [L, B, H], data: carried.state[0] };
-    if (carried.state[1]) tensors["state.c"] = { shape: [L, B, H], data: carried.state[1] };
+    CELLS[this.config.model.cell].states.forEach((s, i) => (tensors[`state.${s}`] = { shape: [L, B, H], data: carried.state[i] })); // state.h (and state.c)
     if (carried.history > 0) {
       tensors["state.history_inputs"] = { shape: [carried.history, B], data: carried.inputs! };
       tensors["state.history_targets"] = { shape: [carried.history, B], data: carried.targets! };
@@ -260,9 +245,7 @@ export class TrainingRun {
       return d;
     };
     const carried = {
-      state: config.model.cell === "lstm"
-        ? [tensorOf(snap, "state.h", [L, B, H]).data, tensorOf(snap, "state.c", [L, B, H]).data]
-        : [tensorOf(snap, "state.h", [L, B, H]).data],
+      state: CELLS[config.model.cell].states.map((s) => tensorOf(snap, `state.${s}`, [L, B, H]).data),
       history: hist,
       inputs: hist ? ids("state.history_inputs") : null,
       targets: hist ? ids("state.history_targets") : null,

@@ -2,7 +2,7 @@
 // Each throws on the first tensor that disagrees, naming it and its max abs diff.
 
 import {
-  Adagrad, Adam, AdamW, clipGradNorm, GRU, LanguageModel, LrSchedule, LSTM, RMSprop, RNN, SGD, singleNeuron, tensor, TruncatedBPTT,
+  CELL_NAMES, CELLS, clipGradNorm, createRecurrent, LanguageModel, LrSchedule, OPTIMIZER_NAMES, OPTIMIZERS, singleNeuron, tensor, TruncatedBPTT,
   type ScheduleSpec,
   type DType, type Kernels, type Optimizer, type ParamStore, type Recurrent,
 } from "../../src/index.js";
@@ -11,12 +11,13 @@ import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
 
 type Fx = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CELLS = ["RNN", "LSTM", "GRU"];
+/** The cells rnnlab has, by PyTorch's class name (nn/cells.ts). */
+const CELL_OF = Object.fromEntries(CELL_NAMES.map((c) => [CELLS[c].pytorch, c]));
 
 /** Why a fixture cannot run (a cell type or option rnnlab does not have), or null when it can. */
 export function notImplemented(fx: Fx): string | null {
   const cell = fx.kind === "charlm" ? fx.model?.cell : fx.module?.type;
-  if ((fx.kind === "recurrent" || fx.kind === "tbptt" || fx.kind === "charlm") && !CELLS.includes(cell)) {
+  if ((fx.kind === "recurrent" || fx.kind === "tbptt" || fx.kind === "charlm") && !(cell in CELL_OF)) {
     return `${fx.kind} with cell ${cell}`;
   }
   if (fx.module?.batch_first) return "batch_first layout";
@@ -60,7 +61,7 @@ function rnnOf(module: Fx, dtype: DType, kernels?: Kernels): Recurrent {
     inputSize: module.input_size, hiddenSize: module.hidden_size, numLayers: module.num_layers ?? 1,
     bias: module.bias ?? true, bidirectional: module.bidirectional ?? false, dropout: module.dropout ?? 0, dtype, kernels,
   };
-  const m = module.type === "LSTM" ? new LSTM(o) : module.type === "GRU" ? new GRU(o) : new RNN({ ...o, nonlinearity: module.nonlinearity ?? "tanh" });
+  const m = createRecurrent(CELL_OF[module.type], { ...o, nonlinearity: module.nonlinearity ?? "tanh" });
   if (module.mode === "eval") m.eval();
   return m;
 }
@@ -131,20 +132,16 @@ function tbptt(fx: Fx, dtype: DType, kernels?: Kernels): void {
   }
 }
 
+/** The optimizer a fixture names ("adam", "sgd_nesterov", ...), from the registry, with PyTorch's hyperparameters in rnnlab's names. */
 function optimizerFor(key: string, store: ParamStore, h: Fx): Optimizer {
   const known = new Set(["lr", "betas", "eps", "momentum", "nesterov", "weight_decay", "dampening", "lr_decay", "alpha", "centered", "amsgrad", "pre_clip_norms", "params_after_3_steps"]);
   for (const k of Object.keys(h)) if (!known.has(k)) throw new Error(`optimizer ${key}: unknown hyperparameter "${k}"`);
-  const wd = h.weight_decay;
-  if (key.startsWith("adamw")) return new AdamW(store, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: wd, amsgrad: h.amsgrad });
-  if (key.startsWith("adam")) return new Adam(store, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: wd, amsgrad: h.amsgrad });
-  if (key.startsWith("sgd")) {
-    return new SGD(store, { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: wd, nesterov: h.nesterov });
-  }
-  if (key.startsWith("adagrad")) return new Adagrad(store, { lr: h.lr, lrDecay: h.lr_decay, weightDecay: wd, eps: h.eps });
-  if (key.startsWith("rmsprop")) {
-    return new RMSprop(store, { lr: h.lr, alpha: h.alpha, eps: h.eps, weightDecay: wd, momentum: h.momentum, centered: h.centered });
-  }
-  throw new Error(`unknown optimizer "${key}" in fixture`);
+  const name = OPTIMIZER_NAMES.find((n) => key === n || key.startsWith(`${n}_`));
+  if (!name) throw new Error(`unknown optimizer "${key}" in fixture`);
+  return OPTIMIZERS[name].create(store, {
+    lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: h.weight_decay, amsgrad: h.amsgrad, momentum: h.momentum, dampening: h.dampening,
+    nesterov: h.nesterov, lrDecay: h.lr_decay, alpha: h.alpha, centered: h.centered,
+  });
 }
 
 function charlm(fx: Fx, dtype: DType, kernels?: Kernels): void {
@@ -158,7 +155,7 @@ function charlmOnce(fx: Fx, dtype: DType, foldEmbedding: boolean, kernels?: Kern
   const lm = new LanguageModel({
     vocabSize: m.vocab, embedSize: m.embed, hiddenSize: m.hidden, numLayers: m.layers ?? m.num_layers ?? 1,
     nonlinearity: m.nonlinearity ?? "tanh", bias: m.bias ?? true, tieWeights: m.tied_embedding_and_head, dtype,
-    cell: ({ RNN: "rnn", LSTM: "lstm", GRU: "gru" } as const)[m.cell as "RNN" | "LSTM" | "GRU"], kernels, foldEmbedding,
+    cell: CELL_OF[m.cell], kernels, foldEmbedding,
   });
   const [T, B] = fx.tokens_in.shape as number[];
   const xin = ids(fx.tokens_in);

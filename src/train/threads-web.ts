@@ -3,7 +3,7 @@
 // WebAssembly memory, and the training loop itself must run in a worker, where Atomics.wait is
 // allowed. Bundlers (Vite, webpack) follow the `new URL(..., import.meta.url)` below.
 
-import type { ShardInit, Spawn } from "../train/parallel.js";
+import type { ShardInit, Spawn } from "./parallel.js";
 
 /** Starts a module Web Worker running one shard. */
 export const webSpawn: Spawn = (init: ShardInit) => {
