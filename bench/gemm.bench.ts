@@ -7,7 +7,9 @@ import { medianSeconds, printTable } from "./harness.js";
 
 function gflops(k: Kernels, alloc: (n: number) => Float, M: number, N: number, K: number): number {
   const rng = new Rng(1);
-  const A = alloc(M * K), B = alloc(N * K), C = alloc(M * N);
+  const A = alloc(M * K),
+    B = alloc(N * K),
+    C = alloc(M * N);
   for (const X of [A, B]) for (let i = 0; i < X.length; i++) X[i] = rng.uniformRange(-1, 1);
   const reps = Math.max(1, Math.round(2e8 / (M * N * K)));
   // C = A · B^T, as the forward pass multiplies by W^T
@@ -27,7 +29,13 @@ export function gemmBench(hidden: number[]): void {
       const ref = M * H * H <= 2048 * 256 * 256 ? gflops(jsKernels, plain, M, H, H) : NaN;
       const tiled = gflops(jsTiledKernels, plain, M, H, H);
       const simd = w ? gflops(w, (n) => w.arena.f32(n), M, H, H) : NaN;
-      rows.push([`(${M}x${H})·(${H}x${H})`, Number.isNaN(ref) ? "-" : ref.toFixed(2), tiled.toFixed(2), w ? simd.toFixed(1) : "unavailable", w ? `${(simd / tiled).toFixed(1)}x` : "-"]);
+      rows.push([
+        `(${M}x${H})·(${H}x${H})`,
+        Number.isNaN(ref) ? "-" : ref.toFixed(2),
+        tiled.toFixed(2),
+        w ? simd.toFixed(1) : "unavailable",
+        w ? `${(simd / tiled).toFixed(1)}x` : "-",
+      ]);
     }
   }
   printTable(["product", "js reference", "js tiled", "wasm simd", "simd / tiled"], rows);

@@ -22,10 +22,28 @@ export function optimizerBench(configs: [string, number, OptimizerName][]): void
   const { vocab, tokens } = encodeText(Array.from({ length: 200_000 }, () => chars[rng.int(V)]).join(""));
   const rows: (string | number)[][] = [];
   for (const [cell, H, optimizer] of configs) {
-    const run = new TrainingRun({
-      model: { cell: cell as "rnn" | "lstm" | "gru", vocabSize: V, embedSize: 64, hiddenSize: H, numLayers: 1, nonlinearity: "tanh", tieWeights: false },
-      train: { batch: 32, k1: 64, k2: 64, optimizer, lr: 2e-3, momentum: optimizer === "sgd" ? 0.9 : 0, weightDecay: 0, clipNorm: 5, clipValue: null, nonFinite: "stop", seed: 1 },
-    }, vocab, tokens, null, { kernels: w });
+    const run = new TrainingRun(
+      {
+        model: { cell: cell as "rnn" | "lstm" | "gru", vocabSize: V, embedSize: 64, hiddenSize: H, numLayers: 1, nonlinearity: "tanh", tieWeights: false },
+        train: {
+          batch: 32,
+          k1: 64,
+          k2: 64,
+          optimizer,
+          lr: 2e-3,
+          momentum: optimizer === "sgd" ? 0.9 : 0,
+          weightDecay: 0,
+          clipNorm: 5,
+          clipValue: null,
+          nonFinite: "stop",
+          seed: 1,
+        },
+      },
+      vocab,
+      tokens,
+      null,
+      { kernels: w },
+    );
     const opt = run.optimizer;
     const step = opt.step.bind(opt);
     const updates: number[] = [];
@@ -43,7 +61,10 @@ export function optimizerBench(configs: [string, number, OptimizerName][]): void
       steps.push(performance.now() - t);
     }
     // the same update by the TypeScript kernels, on the same parameters and gradients
-    const js = optimizer === "adam" ? new Adam(run.model.store, { lr: 2e-3, kernels: jsTiledKernels }) : createOptimizer(optimizer, run.model.store, { lr: 2e-3, momentum: 0.9, kernels: jsTiledKernels });
+    const js =
+      optimizer === "adam"
+        ? new Adam(run.model.store, { lr: 2e-3, kernels: jsTiledKernels })
+        : createOptimizer(optimizer, run.model.store, { lr: 2e-3, momentum: 0.9, kernels: jsTiledKernels });
     const jsTimes: number[] = [];
     for (let i = 0; i < 10; i++) {
       const t = performance.now();
@@ -53,7 +74,15 @@ export function optimizerBench(configs: [string, number, OptimizerName][]): void
     const s = median(steps);
     const u = median(updates);
     const j = median(jsTimes);
-    rows.push([`${cell} ${H} ${optimizer}`, run.model.store.size, s.toFixed(1), u.toFixed(2), `${((100 * u) / s).toFixed(1)}%`, j.toFixed(2), `${((100 * j) / s).toFixed(1)}%`]);
+    rows.push([
+      `${cell} ${H} ${optimizer}`,
+      run.model.store.size,
+      s.toFixed(1),
+      u.toFixed(2),
+      `${((100 * u) / s).toFixed(1)}%`,
+      j.toFixed(2),
+      `${((100 * j) / s).toFixed(1)}%`,
+    ]);
     run.dispose();
   }
   printTable(["model", "parameters", "step ms", "update ms (wasm)", "share", "update ms (TypeScript)", "share"], rows);

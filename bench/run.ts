@@ -10,6 +10,22 @@ const only = process.argv[2];
 console.log(`rnnlab bench: ${machineLine()}; command: npm run bench${only ? ` -- ${only}` : ""}`);
 if (!only || only === "gemm") gemmBench([128, 256, 512]);
 if (!only || only === "train") {
-  trainBench([["rnn", 128], ["rnn", 512], ["lstm", 128], ["lstm", 512], ["gru", 128], ["gru", 512]], availableParallelism());
+  trainBench(
+    [
+      ["rnn", 128],
+      ["rnn", 512],
+      ["lstm", 128],
+      ["lstm", 512],
+      ["gru", 128],
+      ["gru", 512],
+    ],
+    availableParallelism(),
+  );
 }
-if (!only || only === "optimizer") optimizerBench([["rnn", 128, "adam"], ["lstm", 256, "adam"], ["lstm", 256, "sgd"], ["gru", 512, "adam"]]);
+if (!only || only === "optimizer")
+  optimizerBench([
+    ["rnn", 128, "adam"],
+    ["lstm", 256, "adam"],
+    ["lstm", 256, "sgd"],
+    ["gru", 512, "adam"],
+  ]);

@@ -11,7 +11,10 @@ import { medianSeconds } from "./harness.js";
 
 const [backend, cell, hidden] = process.argv.slice(2);
 const H = Number(hidden);
-const V = 65, E = 64, B = 32, T = 64;
+const V = 65,
+  E = 64,
+  B = 32,
+  T = 64;
 const originalWarn = console.warn;
 console.warn = () => {}; // TF.js's advice to install tfjs-node
 await tf.setBackend(backend);

@@ -9,7 +9,10 @@ import { nodeSpawn } from "../dist/node/threads.js";
 const [cell, hidden, threadsArg] = process.argv.slice(2);
 const H = Number(hidden);
 const threads = Number(threadsArg);
-const V = 65, E = 64, B = 32, T = 64;
+const V = 65,
+  E = 64,
+  B = 32,
+  T = 64;
 
 // random text over 65 characters: speed does not depend on the data
 const rng = new Rng(7);
@@ -20,7 +23,10 @@ const run = new TrainingRun(
     model: { cell, vocabSize: V, embedSize: E, hiddenSize: H, numLayers: 1, nonlinearity: "tanh", tieWeights: false },
     train: { batch: B, k1: T, k2: T, optimizer: "adam", lr: 2e-3, momentum: 0, weightDecay: 0, clipNorm: 5, clipValue: null, nonFinite: "stop", seed: 1 },
   },
-  vocab, tokens, null, { threads, spawn: nodeSpawn },
+  vocab,
+  tokens,
+  null,
+  { threads, spawn: nodeSpawn },
 );
 const steps = H <= 128 ? 10 : 2;
 for (let i = 0; i < 3; i++) run.step();
@@ -34,7 +40,16 @@ for (let r = 0; r < 5; r++) {
 rates.sort((a, b) => a - b);
 const rssEnd = process.memoryUsage().rss;
 run.dispose();
-console.log(JSON.stringify({
-  cell, hidden: H, threads: run.threads, kernels: defaultKernels().name, chars_per_s: rates[2],
-  steps_timed: 5 * steps + 3, rss_after_3_steps: rssWarm, rss_after_all_steps: rssEnd, peak_rss: process.resourceUsage().maxRSS * 1024,
-}));
+console.log(
+  JSON.stringify({
+    cell,
+    hidden: H,
+    threads: run.threads,
+    kernels: defaultKernels().name,
+    chars_per_s: rates[2],
+    steps_timed: 5 * steps + 3,
+    rss_after_3_steps: rssWarm,
+    rss_after_all_steps: rssEnd,
+    peak_rss: process.resourceUsage().maxRSS * 1024,
+  }),
+);

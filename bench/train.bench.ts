@@ -16,7 +16,11 @@ const MB = 1024 * 1024;
 function child(script: string, args: string[]): Record<string, number | string> | null {
   const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
   const r = spawnSync(process.execPath, [...loader, here(script), ...args], { encoding: "utf8", timeout: 900_000 });
-  const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  const line = r.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   if (r.status !== 0 || !line) {
     process.stderr.write(`bench: ${script} ${args.join(" ")} failed: ${r.stderr.trim().split("\n").pop()}\n`);
     return null;
@@ -72,13 +76,22 @@ export function trainBench(configs: [string, number][], threads: number): void {
     const n = (x: Record<string, number | string> | null | undefined) => (x ? Number(x.chars_per_s) : NaN);
     const best = Math.max(n(cpu) || 0, n(wasm) || 0);
     rows.push([
-      `${cell} ${H}`, Math.round(n(r)), Math.round(n(cpu)), Math.round(n(wasm)), `${(n(r) / best).toFixed(0)}x`,
-      t ? Math.round(n(t)) : "-", t ? `${(n(r) / n(t)).toFixed(2)}x` : "-",
+      `${cell} ${H}`,
+      Math.round(n(r)),
+      Math.round(n(cpu)),
+      Math.round(n(wasm)),
+      `${(n(r) / best).toFixed(0)}x`,
+      t ? Math.round(n(t)) : "-",
+      t ? `${(n(r) / n(t)).toFixed(2)}x` : "-",
     ]);
     if (r) {
       mem.push([
-        `${cell} ${H}`, (Number(r.peak_rss) / MB).toFixed(0), (Number(r.rss_after_3_steps) / MB).toFixed(0),
-        (Number(r.rss_after_all_steps) / MB).toFixed(0), r.steps_timed, t ? (Number(t.peak_rss_bytes) / MB).toFixed(0) : "-",
+        `${cell} ${H}`,
+        (Number(r.peak_rss) / MB).toFixed(0),
+        (Number(r.rss_after_3_steps) / MB).toFixed(0),
+        (Number(r.rss_after_all_steps) / MB).toFixed(0),
+        r.steps_timed,
+        t ? (Number(t.peak_rss_bytes) / MB).toFixed(0) : "-",
       ]);
     }
   }

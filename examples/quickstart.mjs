@@ -7,7 +7,8 @@ const vocab = CharVocab.fromText(text);
 const model = new LanguageModel({ vocabSize: vocab.size, embedSize: 16, hiddenSize: 64, seed: 1 });
 const trainer = new Trainer(model, {
   optimizer: new Adam(model.store, { lr: 3e-3 }),
-  batch: 8, k1: 32, // 8 parallel streams, backpropagate through 32 steps
+  batch: 8, // 8 parallel streams
+  k1: 32, // backpropagate through 32 steps
   clipNorm: 5, // rescale the gradient when its norm passes 5 (Pascanu et al. 2013)
 });
 const batches = new StreamBatcher(vocab.encode(text), 8, 32);

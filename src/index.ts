@@ -21,8 +21,17 @@ export { activationForward, activationBackward, ACTIVATION_GAMMA, type Activatio
 export { crossEntropyForward, crossEntropyBackward, IGNORE_INDEX } from "./nn/softmax-xent.js";
 export { CELLS, CELL_NAMES, cellOfMode, modeOf, isCellName, type CellName, type CellSpec } from "./nn/cells.js";
 export {
-  Recurrent, RNN, LSTM, GRU, RecurrentCache, createRecurrent,
-  type RecurrentMode, type RecurrentOptions, type RNNOptions, type RecurrentParams, type RecurrentInit,
+  Recurrent,
+  RNN,
+  LSTM,
+  GRU,
+  RecurrentCache,
+  createRecurrent,
+  type RecurrentMode,
+  type RecurrentOptions,
+  type RNNOptions,
+  type RecurrentParams,
+  type RecurrentInit,
 } from "./nn/recurrent.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
 export { generate, sampleLogits, type GenerateOptions, type SampleOptions } from "./nn/generate.js";
@@ -30,28 +39,81 @@ export { SequenceClassifier, type SequenceClassifierOptions } from "./nn/sequenc
 export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js";
 
 // train
-export { clipGradNorm, clipGradValue, gradNorm, isClipped, clipSummary, ExplosionWatch, type Grads, type NormType, type ClipGradNormOptions } from "./train/clip.js";
 export {
-  SGD, Adagrad, RMSprop, Adam, AdamW, createOptimizer, OPTIMIZERS, OPTIMIZER_NAMES, isOptimizerName, NON_NEGATIVE_STATE,
-  type Optimizer, type OptimizerName, type OptimizerSpec, type SGDOptions, type AdagradOptions, type RMSpropOptions, type AdamOptions,
+  clipGradNorm,
+  clipGradValue,
+  gradNorm,
+  isClipped,
+  clipSummary,
+  ExplosionWatch,
+  type Grads,
+  type NormType,
+  type ClipGradNormOptions,
+} from "./train/clip.js";
+export {
+  SGD,
+  Adagrad,
+  RMSprop,
+  Adam,
+  AdamW,
+  createOptimizer,
+  OPTIMIZERS,
+  OPTIMIZER_NAMES,
+  isOptimizerName,
+  NON_NEGATIVE_STATE,
+  type Optimizer,
+  type OptimizerName,
+  type OptimizerSpec,
+  type SGDOptions,
+  type AdagradOptions,
+  type RMSpropOptions,
+  type AdamOptions,
   type AnyOptimizerOptions,
 } from "./train/optim.js";
 export { TruncatedBPTT, type SequenceModel, type StepArray, type TBPTTOptions } from "./train/tbptt.js";
 export {
-  TrainingSession, sessionConfig, splitText, DEFAULT_MODEL, DEFAULT_TRAIN, DEFAULT_STEPS,
-  type SessionData, type SessionSettings, type SessionHooks, type StepRecord, type EvalEvent, type CheckpointEvent, type StopReason,
+  TrainingSession,
+  sessionConfig,
+  splitText,
+  DEFAULT_MODEL,
+  DEFAULT_TRAIN,
+  DEFAULT_STEPS,
+  type SessionData,
+  type SessionSettings,
+  type SessionHooks,
+  type StepRecord,
+  type EvalEvent,
+  type CheckpointEvent,
+  type StopReason,
 } from "./train/session.js";
 export { LrSchedule, normalizeSchedule, type ScheduleSpec, type PlateauState } from "./train/schedule.js";
 export { Trainer, Updater, NonFiniteError, type TrainerOptions, type UpdateOptions, type StepReport, type NonFinitePolicy } from "./train/trainer.js";
 export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";
 export {
-  TrainingRun, modelFromSnapshot, defaultPrime, checkSnapshotFinite, SNAPSHOT_FORMAT,
-  type RunConfig, type ModelConfig, type TrainConfig, type Snapshot, type RunOptions,
+  TrainingRun,
+  modelFromSnapshot,
+  defaultPrime,
+  checkSnapshotFinite,
+  SNAPSHOT_FORMAT,
+  type RunConfig,
+  type ModelConfig,
+  type TrainConfig,
+  type Snapshot,
+  type RunOptions,
 } from "./train/run.js";
 export { parseRunConfig, parseModelConfig, parseTrainConfig, parseRunInfo, firstNonFinite, type RunInfo } from "./train/schema.js";
 export {
-  trainingBytes, inferenceBytes, taskBytes, checkTrainingFits, checkInferenceFits, checkTaskFits, checkThreads, languageModelParams,
-  MEMORY_LIMIT, MAX_THREADS, type TaskShape,
+  trainingBytes,
+  inferenceBytes,
+  taskBytes,
+  checkTrainingFits,
+  checkInferenceFits,
+  checkTaskFits,
+  checkThreads,
+  languageModelParams,
+  MEMORY_LIMIT,
+  MAX_THREADS,
+  type TaskShape,
 } from "./train/memory.js";
 export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type SharedMemoryKernels } from "./train/parallel.js";
 export { OmegaRegularizer } from "./train/omega.js";

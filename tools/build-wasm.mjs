@@ -13,9 +13,23 @@ const src = join(root, "src/tensor/wasm/as/kernels.ts");
 const tmp = mkdtempSync(join(tmpdir(), "rnnlab-wasm-"));
 const out = join(tmp, "kernels.wasm");
 const flags = [
-  src, "--outFile", out, "-O3", "--runtime", "stub", "--noAssert",
-  "--enable", "simd", "--enable", "threads",
-  "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "65536",
+  src,
+  "--outFile",
+  out,
+  "-O3",
+  "--runtime",
+  "stub",
+  "--noAssert",
+  "--enable",
+  "simd",
+  "--enable",
+  "threads",
+  "--importMemory",
+  "--sharedMemory",
+  "--initialMemory",
+  "1",
+  "--maximumMemory",
+  "65536",
 ];
 const { error, stderr } = await asc.main(flags, {});
 if (error) {

@@ -48,7 +48,11 @@ const lossChart = chart(plot("view-loss"), () => {
   const task = unit !== "nats/char";
   return sized(spec, 440, 210, {
     config: { legend: { orient: "bottom", direction: "horizontal" } },
-    title: { text: "Loss", subtitle: task ? `${unit} per sequence; validation: held-out sequences` : "nats per character, train (smoothed) and validation", anchor: "start" },
+    title: {
+      text: "Loss",
+      subtitle: task ? `${unit} per sequence; validation: held-out sequences` : "nats per character, train (smoothed) and validation",
+      anchor: "start",
+    },
   });
 });
 
@@ -66,18 +70,33 @@ const eigChart = chart(plot("view-eig"), () => {
 });
 
 let surfaceStart: [number, number] = [...SURFACE_START];
-const surfaceChart: Chart = chart(plot("view-surface"), () => {
-  const s = surfaceData;
-  if (!s) return null;
-  return sized(surfaceSpec({
-    x: s.w, y: s.b, z: s.loss,
-    xTitle: "w (recurrent weight)", yTitle: "b (bias)", zTitle: "E (log)",
-    title: "Error surface of a single recurrent neuron",
-    subtitle: [`x_t = w·σ(x_{t−1}) + b, T = 50, E = (σ(x_T) − 0.7)²; descent from (${fmt(s.start[0])}, ${fmt(s.start[1])}), lr ${SURFACE.lr}, ${SURFACE.steps} steps`],
-    paths: s.paths.map((p, k) => ({ ...p, color: k === 0 ? "#ff2d2d" : "#000000" })),
-    width: 400, height: 260,
-  }), 400, 260);
-}, { renderer: "canvas", minGap: 40 });
+const surfaceChart: Chart = chart(
+  plot("view-surface"),
+  () => {
+    const s = surfaceData;
+    if (!s) return null;
+    return sized(
+      surfaceSpec({
+        x: s.w,
+        y: s.b,
+        z: s.loss,
+        xTitle: "w (recurrent weight)",
+        yTitle: "b (bias)",
+        zTitle: "E (log)",
+        title: "Error surface of a single recurrent neuron",
+        subtitle: [
+          `x_t = w·σ(x_{t−1}) + b, T = 50, E = (σ(x_T) − 0.7)²; descent from (${fmt(s.start[0])}, ${fmt(s.start[1])}), lr ${SURFACE.lr}, ${SURFACE.steps} steps`,
+        ],
+        paths: s.paths.map((p, k) => ({ ...p, color: k === 0 ? "#ff2d2d" : "#000000" })),
+        width: 400,
+        height: 260,
+      }),
+      400,
+      260,
+    );
+  },
+  { renderer: "canvas", minGap: 40 },
+);
 
 function requestSurface(start: [number, number]): void {
   surfaceStart = start;
@@ -101,7 +120,7 @@ let surfacePending = false;
     if (!view || !target) return null;
     const r = target.getBoundingClientRect();
     const [ox, oy] = view.origin();
-    const x = (view.scale("x") as (v: number) => number & { invert?: unknown }) as unknown as { invert(p: number): number; domain(): number[] };
+    const x = view.scale("x") as (v: number) => number & { invert?: unknown } as unknown as { invert(p: number): number; domain(): number[] };
     const y = view.scale("y") as unknown as { invert(p: number): number; domain(): number[] };
     const w = x.invert(e.clientX - r.left - ox);
     const b = y.invert(e.clientY - r.top - oy);
@@ -307,10 +326,11 @@ function lossReadout(): void {
   const train = last.reduce((s, r) => s + r.loss, 0) / last.length;
   const val = [...steps].reverse().find((r) => r.val_loss !== undefined)?.val_loss;
   if (unit === "nats/char") {
-    $("loss-readout").textContent = `train ${fmt(train)} nats = ${fmt(train / LN2)} bits/char (last 50 steps)` +
+    $("loss-readout").textContent =
+      `train ${fmt(train)} nats = ${fmt(train / LN2)} bits/char (last 50 steps)` +
       (val !== undefined ? ` · validation ${fmt(val)} nats = ${fmt(val / LN2)} bits/char` : "");
   } else {
-    $("loss-readout").textContent = `train ${fmt(train)} ${unit} (last 50 steps)` + (val !== undefined ? ` · held-out ${fmt(val)} ${unit}` : "");
+    $("loss-readout").textContent = `train ${fmt(train)} ${unit} (last 50 steps)${val !== undefined ? ` · held-out ${fmt(val)} ${unit}` : ""}`;
   }
 }
 
@@ -327,8 +347,14 @@ function onMessage(e: MessageEvent<FromWorker>): void {
     case "ready":
       timing.workerReady = performance.now();
       // the cells and optimizers the library has (its registries), keeping what is chosen
-      fillSelect($<HTMLSelectElement>("cell"), m.cells.map((c) => [c.name, c.name === "rnn" ? "tanh RNN" : c.title]));
-      fillSelect($<HTMLSelectElement>("optimizer"), m.optimizers.map((o) => [o, o]));
+      fillSelect(
+        $<HTMLSelectElement>("cell"),
+        m.cells.map((c) => [c.name, c.name === "rnn" ? "tanh RNN" : c.title]),
+      );
+      fillSelect(
+        $<HTMLSelectElement>("optimizer"),
+        m.optimizers.map((o) => [o, o]),
+      );
       $("kernels").textContent = `kernels: ${m.kernels}${m.isolated ? "" : " — this page is not cross-origin isolated"}`;
       break;
     case "started":
@@ -365,7 +391,12 @@ function onMessage(e: MessageEvent<FromWorker>): void {
       spectra = m.spectra;
       clip = m.clip;
       lagTitle = m.lagTitle;
-      $("eig-caption").textContent = spectra.map((s) => `${s.block === "hh" ? "W_hh" : `block ${s.block}`}: radius ${fmt(s.radius)}, σ_max ${fmt(s.sigmaMax)} ${s.sigmaMax > s.bound ? ">" : "<"} 1/γ = ${fmt(s.bound)}`).join(" · ");
+      $("eig-caption").textContent = spectra
+        .map(
+          (s) =>
+            `${s.block === "hh" ? "W_hh" : `block ${s.block}`}: radius ${fmt(s.radius)}, σ_max ${fmt(s.sigmaMax)} ${s.sigmaMax > s.bound ? ">" : "<"} 1/γ = ${fmt(s.bound)}`,
+        )
+        .join(" · ");
       if (m.warnings.length) $("heat-caption").textContent = m.warnings[m.warnings.length - 1];
       invalidate(heatChart);
       invalidate(eigChart);
@@ -425,5 +456,16 @@ export function attach(w: Worker, early: MessageEvent<FromWorker>[]): void {
     return surfaceData?.start ?? null;
   },
   losses: () => steps.filter((r) => Number.isFinite(r.loss)).map((r) => r.loss),
-  draws: () => Object.fromEntries(([["loss", lossChart], ["grad", gradChart], ["heat", heatChart], ["eig", eigChart], ["surface", surfaceChart]] as const).map(([k, c]) => [k, c.draws])),
+  draws: () =>
+    Object.fromEntries(
+      (
+        [
+          ["loss", lossChart],
+          ["grad", gradChart],
+          ["heat", heatChart],
+          ["eig", eigChart],
+          ["surface", surfaceChart],
+        ] as const
+      ).map(([k, c]) => [k, c.draws]),
+    ),
 };

@@ -55,7 +55,13 @@ export function lagHeatmapSpec(cols: readonly { step: number; gradByLag: readonl
       x2: { field: "s1" },
       y: { field: "l0", type: "quantitative", title: "lag t − k (steps back)", scale: { zero: false, nice: false } },
       y2: { field: "l1" },
-      color: { field: "v", type: "quantitative", title: "norm", scale: { type: "log", scheme: "inferno", domain: [floor, max || 1], clamp: true }, legend: { format: ".0e", gradientLength: 150 } },
+      color: {
+        field: "v",
+        type: "quantitative",
+        title: "norm",
+        scale: { type: "log", scheme: "inferno", domain: [floor, max || 1], clamp: true },
+        legend: { format: ".0e", gradientLength: 150 },
+      },
     },
     config: { view: { stroke: null } },
   } as unknown as TopLevelSpec;
@@ -97,7 +103,11 @@ let busy = false;
 /** Milliseconds from navigation start to the first chart drawn (for the page's own timing). */
 export const timing = { firstChart: -1, workerReady: -1, firstData: -1 };
 
-export function chart(el: HTMLElement, build: () => TopLevelSpec | null, o: { renderer?: "svg" | "canvas"; minGap?: number; onDraw?: (v: vega.View) => void } = {}): Chart {
+export function chart(
+  el: HTMLElement,
+  build: () => TopLevelSpec | null,
+  o: { renderer?: "svg" | "canvas"; minGap?: number; onDraw?: (v: vega.View) => void } = {},
+): Chart {
   const c: Chart = { el, renderer: o.renderer ?? "svg", view: null, build, dirty: false, last: 0, draws: 0, minGap: o.minGap ?? 600, onDraw: o.onDraw };
   charts.push(c);
   return c;

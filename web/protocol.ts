@@ -17,10 +17,7 @@ export interface Settings {
   seed: number;
 }
 
-export type Source =
-  | { kind: "shakespeare"; url: string }
-  | { kind: "text"; name: string; text: string }
-  | { kind: "task"; task: TaskName; length: number };
+export type Source = { kind: "shakespeare"; url: string } | { kind: "text"; name: string; text: string } | { kind: "task"; task: TaskName; length: number };
 
 export type ToWorker =
   | { type: "start"; source: Source; settings: Settings }
@@ -47,7 +44,14 @@ export type FromWorker =
   | { type: "sample"; step: number; text: string }
   | { type: "state"; running: boolean; step: number; job: boolean }
   | { type: "checkpoint"; name: string; bytes: ArrayBuffer }
-  | { type: "surface"; w: number[]; b: number[]; loss: number[]; paths: { name: string; dashed: boolean; points: { x: number; y: number }[] }[]; start: [number, number] }
+  | {
+      type: "surface";
+      w: number[];
+      b: number[];
+      loss: number[];
+      paths: { name: string; dashed: boolean; points: { x: number; y: number }[] }[];
+      start: [number, number];
+    }
   | { type: "error"; message: string };
 
 /** The single-neuron figure's descent settings (the CLI's rnnlab surface defaults) and first start point. */

@@ -3,13 +3,41 @@
 // that pause, reset and the other messages are handled between slices.
 
 import {
-  CELL_NAMES, CELLS, OPTIMIZER_NAMES, CheckpointError, CharVocab, ResourceError, checkSnapshotFinite, clipSummary, ExplosionWatch, InputError, Rng, SafetensorsError, TaskRun,
-  TrainingSession, decodeSafetensors, defaultKernels, descend, encodeSafetensors, encodeText, surfaceGrid, wasmKernels,
-  type DiagnosticsRecord, type SessionHooks, type SessionSettings, type Snapshot, type Spawn, type SpectrumSummary, type TaskBatch,
+  CELL_NAMES,
+  CELLS,
+  OPTIMIZER_NAMES,
+  CheckpointError,
+  CharVocab,
+  ResourceError,
+  checkSnapshotFinite,
+  clipSummary,
+  ExplosionWatch,
+  InputError,
+  Rng,
+  SafetensorsError,
+  TaskRun,
+  TrainingSession,
+  decodeSafetensors,
+  defaultKernels,
+  descend,
+  encodeSafetensors,
+  encodeText,
+  surfaceGrid,
+  wasmKernels,
+  type DiagnosticsRecord,
+  type SessionHooks,
+  type SessionSettings,
+  type Snapshot,
+  type Spawn,
+  type SpectrumSummary,
+  type TaskBatch,
 } from "../src/index.js";
 import type { FromWorker, Settings, Source, StepRow, ToWorker } from "./protocol.js";
 
-const scope = globalThis as unknown as { postMessage(m: FromWorker, transfer?: Transferable[]): void; addEventListener(t: "message", f: (e: MessageEvent<ToWorker>) => void): void };
+const scope = globalThis as unknown as {
+  postMessage(m: FromWorker, transfer?: Transferable[]): void;
+  addEventListener(t: "message", f: (e: MessageEvent<ToWorker>) => void): void;
+};
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
 /** What `rnnlab train` writes as the data path of the embedded corpus (src/cli/train.ts), so checkpoints move between the two. */
@@ -79,8 +107,16 @@ async function textOf(source: Source): Promise<{ text: string; path: string; nam
 
 /** How the lab runs a session: until paused, validation and diagnostics on its own cadence, samples by the clock. */
 const LAB_CADENCE: SessionSettings = {
-  steps: null, evalEvery: VAL_EVERY, saveEvery: Number.MAX_SAFE_INTEGER, sampleLength: 0, maxValTokens: 8192,
-  diagnoseEvery: DIAG_EVERY, diagnoseLags: [], threads: THREADS, spawn, waitForThreads: false,
+  steps: null,
+  evalEvery: VAL_EVERY,
+  saveEvery: Number.MAX_SAFE_INTEGER,
+  sampleLength: 0,
+  maxValTokens: 8192,
+  diagnoseEvery: DIAG_EVERY,
+  diagnoseLags: [],
+  threads: THREADS,
+  spawn,
+  waitForThreads: false,
 };
 
 function sessionSettings(s: Settings): SessionSettings {
@@ -89,8 +125,15 @@ function sessionSettings(s: Settings): SessionSettings {
     valFraction: VAL_FRACTION,
     model: { cell: s.cell, embedSize: EMBED, hiddenSize: s.hidden, numLayers: s.layers },
     train: {
-      batch: s.batch, k1: s.seq, k2: s.seq, optimizer: s.optimizer, lr: s.lr,
-      clipNorm: s.clipMode === "norm" ? s.clip : null, clipValue: s.clipMode === "value" ? s.clip : null, nonFinite: "skip", seed: s.seed,
+      batch: s.batch,
+      k1: s.seq,
+      k2: s.seq,
+      optimizer: s.optimizer,
+      lr: s.lr,
+      clipNorm: s.clipMode === "norm" ? s.clip : null,
+      clipValue: s.clipMode === "value" ? s.clip : null,
+      nonFinite: "skip",
+      seed: s.seed,
     },
     kernels: defaultKernels(),
   };
@@ -100,8 +143,16 @@ function settingsOf(session: TrainingSession): Settings {
   const c = session.run.config;
   const t = c.train;
   return {
-    cell: c.model.cell, hidden: c.model.hiddenSize, layers: c.model.numLayers, seq: t.k1, batch: t.batch, optimizer: t.optimizer, lr: t.lr,
-    clipMode: t.clipNorm !== null ? "norm" : t.clipValue !== null ? "value" : "none", clip: t.clipNorm ?? t.clipValue ?? 5, seed: t.seed,
+    cell: c.model.cell,
+    hidden: c.model.hiddenSize,
+    layers: c.model.numLayers,
+    seq: t.k1,
+    batch: t.batch,
+    optimizer: t.optimizer,
+    lr: t.lr,
+    clipMode: t.clipNorm !== null ? "norm" : t.clipValue !== null ? "value" : "none",
+    clip: t.clipNorm ?? t.clipValue ?? 5,
+    seed: t.seed,
   };
 }
 
@@ -120,7 +171,13 @@ function postDiagnostics(rec: DiagnosticsRecord): void {
   const raised = warnings.slice(-3);
   warnings = [];
   post({
-    type: "diagnostics", step: rec.step, T: rec.T, gradByLag: rec.layers[0].gradByLag, spectra: rec.spectra.map(round), warnings: [...raised, ...rec.warnings], clip: rec.clip!,
+    type: "diagnostics",
+    step: rec.step,
+    T: rec.T,
+    gradByLag: rec.layers[0].gradByLag,
+    spectra: rec.spectra.map(round),
+    warnings: [...raised, ...rec.warnings],
+    clip: rec.clip!,
     lagTitle: `‖∂E_t/∂h_{t−lag}‖, loss at the last step t = ${rec.T} of the window`,
   });
 }
@@ -135,15 +192,35 @@ function announce(): void {
     const { session, name } = job;
     const run = session.run;
     post({
-      type: "started", source: session.info.data.path === EMBEDDED ? "shakespeare" : "text", unit: "nats/char", settings: settingsOf(session), step: run.steps, parameters: run.model.store.size,
+      type: "started",
+      source: session.info.data.path === EMBEDDED ? "shakespeare" : "text",
+      unit: "nats/char",
+      settings: settingsOf(session),
+      step: run.steps,
+      parameters: run.model.store.size,
       description: `${name}: ${session.info.data.chars.toLocaleString("en-US")} characters, ${run.vocab.size} distinct; ${run.model.store.size.toLocaleString("en-US")} parameters; ${run.threads} thread${run.threads > 1 ? "s" : ""}`,
     });
   } else {
     const { run } = job;
     const c = run.config;
     post({
-      type: "started", source: "task", unit: run.task.output === "regression-last" ? "MSE" : "nats", step: run.steps, parameters: run.model.store.size,
-      settings: { cell: c.cell, hidden: c.hidden, layers: c.layers ?? 1, seq: c.length, batch: c.batch, optimizer: c.optimizer, lr: c.lr, clipMode: c.clip === null ? "none" : "norm", clip: c.clip ?? 1, seed: c.seed },
+      type: "started",
+      source: "task",
+      unit: run.task.output === "regression-last" ? "MSE" : "nats",
+      step: run.steps,
+      parameters: run.model.store.size,
+      settings: {
+        cell: c.cell,
+        hidden: c.hidden,
+        layers: c.layers ?? 1,
+        seq: c.length,
+        batch: c.batch,
+        optimizer: c.optimizer,
+        lr: c.lr,
+        clipMode: c.clip === null ? "none" : "norm",
+        clip: c.clip ?? 1,
+        seed: c.seed,
+      },
       description: `${run.task.title}, T = ${run.task.length}: ${run.task.criterion}; trivial baseline ${run.task.baseline.toPrecision(3)}; ${run.model.store.size.toLocaleString("en-US")} parameters`,
     });
   }
@@ -151,7 +228,12 @@ function announce(): void {
 
 /** A session's errors in the lab's words: its --flags mean the page's settings here. */
 function labMessage(e: unknown): Error {
-  if (e instanceof InputError) return new Error(e.message.replace(/a smaller --batch or --seq/, "a smaller batch or window").replace(/; raise --val-fraction.*$/, "; use a longer text or a smaller batch or window"));
+  if (e instanceof InputError)
+    return new Error(
+      e.message
+        .replace(/a smaller --batch or --seq/, "a smaller batch or window")
+        .replace(/; raise --val-fraction.*$/, "; use a longer text or a smaller batch or window"),
+    );
   return e as Error;
 }
 
@@ -160,10 +242,22 @@ async function start(source: Source, s: Settings): Promise<void> {
   const gen = ++generation;
   if (source.kind === "task") {
     if (s.clipMode === "value") throw new Error("a task run clips the gradient norm, or nothing: choose clipping norm or none");
-    const run = new TaskRun({
-      task: source.task, length: source.length, cell: s.cell, hidden: s.hidden, layers: s.layers, init: s.cell === "rnn" ? "default" : "chrono",
-      optimizer: s.optimizer, lr: s.lr, batch: s.batch, clip: s.clipMode === "norm" ? s.clip : null, seed: s.seed,
-    }, defaultKernels());
+    const run = new TaskRun(
+      {
+        task: source.task,
+        length: source.length,
+        cell: s.cell,
+        hidden: s.hidden,
+        layers: s.layers,
+        init: s.cell === "rnn" ? "default" : "chrono",
+        optimizer: s.optimizer,
+        lr: s.lr,
+        batch: s.batch,
+        clip: s.clipMode === "norm" ? s.clip : null,
+        seed: s.seed,
+      },
+      defaultKernels(),
+    );
     job = { kind: "task", run, probe: run.task.batch(8, new Rng(4242)), norms: [], watch: new ExplosionWatch() };
   } else {
     const { text, path, name } = await textOf(source);
@@ -251,7 +345,12 @@ function validation(): void {
     if (loss !== null) post({ type: "validation", step: job.session.steps, loss });
   } else {
     const e = job.run.evaluate(200);
-    post({ type: "validation", step: job.run.steps, loss: e.loss, detail: `${(100 * e.metric).toFixed(1)}% of 200 held-out sequences wrong${e.solved ? " (solved)" : ""}` });
+    post({
+      type: "validation",
+      step: job.run.steps,
+      loss: e.loss,
+      detail: `${(100 * e.metric).toFixed(1)}% of 200 held-out sequences wrong${e.solved ? " (solved)" : ""}`,
+    });
   }
 }
 
@@ -264,8 +363,10 @@ function sample(): void {
     const e = job.run.evaluate(200);
     const t = job.run.task;
     post({
-      type: "sample", step: job.run.steps,
-      text: `${t.title}, T = ${t.length}\n${t.criterion}\n\nstep ${job.run.steps}: held-out loss ${e.loss.toPrecision(4)} (baseline ${t.baseline.toPrecision(4)}), ` +
+      type: "sample",
+      step: job.run.steps,
+      text:
+        `${t.title}, T = ${t.length}\n${t.criterion}\n\nstep ${job.run.steps}: held-out loss ${e.loss.toPrecision(4)} (baseline ${t.baseline.toPrecision(4)}), ` +
         `${(100 * e.metric).toFixed(1)}% of 200 sequences wrong — ${e.solved ? "solved" : "not solved yet"}`,
     });
   }
@@ -287,14 +388,19 @@ function diagnostics(): void {
   warnings = [];
   const { gradByLag, spectra } = run.diagnose(probe);
   post({
-    type: "diagnostics", step: run.steps, T: probe.T, gradByLag, spectra: spectra.map((s) => round(s as SpectrumSummary)), warnings: raised,
+    type: "diagnostics",
+    step: run.steps,
+    T: probe.T,
+    gradByLag,
+    spectra: spectra.map((s) => round(s as SpectrumSummary)),
+    warnings: raised,
     clip: clipSummary(job.norms, run.config.clip),
     lagTitle: run.task.output === "class-every" ? "‖∂E/∂h_{T−lag}‖ (loss at every step)" : `‖∂E/∂h_{T−lag}‖, loss at the last step T = ${probe.T}`,
   });
 }
 
 function download(): void {
-  if (!job || job.kind !== "text") {
+  if (job?.kind !== "text") {
     fail("checkpoints are for text runs; a task run has no checkpoint to download");
     return;
   }
@@ -314,11 +420,14 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
     const { tensors, metadata } = decodeSafetensors(new Uint8Array(bytes));
     snap = { tensors: Object.fromEntries(tensors), metadata };
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new Error(`${name} is not a readable safetensors checkpoint (${e.message}); upload a .safetensors file written by rnnlab train or by this lab`);
+    if (e instanceof SafetensorsError)
+      throw new Error(`${name} is not a readable safetensors checkpoint (${e.message}); upload a .safetensors file written by rnnlab train or by this lab`);
     throw e;
   }
   if (snap.metadata.format === undefined || snap.metadata.config === undefined) {
-    throw new Error(`${name} is a safetensors file but not an rnnlab checkpoint (no "format" and "config" metadata); upload one written by rnnlab train or by this lab`);
+    throw new Error(
+      `${name} is a safetensors file but not an rnnlab checkpoint (no "format" and "config" metadata); upload one written by rnnlab train or by this lab`,
+    );
   }
   const info = (() => {
     try {
@@ -351,9 +460,15 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   }
   let session: TrainingSession;
   try {
-    session = TrainingSession.restore(snap, { vocab, tokens: enc.tokens, hash: enc.hash, path: info?.data?.path ?? path }, { ...LAB_CADENCE, kernels: defaultKernels() }, hooks);
+    session = TrainingSession.restore(
+      snap,
+      { vocab, tokens: enc.tokens, hash: enc.hash, path: info?.data?.path ?? path },
+      { ...LAB_CADENCE, kernels: defaultKernels() },
+      hooks,
+    );
   } catch (e) {
-    if (e instanceof InputError) throw new Error(`${name} was trained on ${info?.data?.path ?? "another text"}, not on ${textName}; choose that text, then upload again`);
+    if (e instanceof InputError)
+      throw new Error(`${name} was trained on ${info?.data?.path ?? "another text"}, not on ${textName}; choose that text, then upload again`);
     if (e instanceof CheckpointError || e instanceof RangeError || e instanceof ResourceError) throw new Error(`${name} cannot be used: ${e.message}`);
     throw e;
   }
@@ -375,7 +490,11 @@ function surface(start: [number, number], lr: number, clip: number, steps: numbe
   const plain = descend(start, { lr, steps, clip: null });
   const clipped = descend(start, { lr, steps, clip });
   post({
-    type: "surface", w: Array.from(g.w), b: Array.from(g.b), loss: Array.from(g.loss), start,
+    type: "surface",
+    w: Array.from(g.w),
+    b: Array.from(g.b),
+    loss: Array.from(g.loss),
+    start,
     paths: [
       { name: "gradient descent", dashed: false, points: plain.map((p) => ({ x: p.w, y: p.b })) },
       { name: `with norm clipping at ${clip}`, dashed: true, points: clipped.map((p) => ({ x: p.w, y: p.b })) },
@@ -385,10 +504,11 @@ function surface(start: [number, number], lr: number, clip: number, steps: numbe
 
 scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
   const m = e.data;
-  const guard = (p: Promise<void> | void) => Promise.resolve(p).catch((err: Error) => {
-    fail(err.message);
-    state();
-  });
+  const guard = (p: Promise<void> | void) =>
+    Promise.resolve(p).catch((err: Error) => {
+      fail(err.message);
+      state();
+    });
   switch (m.type) {
     case "start":
       void guard(start(m.source, m.settings).then(state));
@@ -424,4 +544,9 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
 
 defaultKernels();
 post({
-  type: "ready", cells: CELL_NAMES.map((c) => ({ name: c, title: CELLS[c].title })), optimizers: [...OPTIMIZER_NAMES], kernels: wasmKernels() && defaultKernels() === wasmKernels() ? "WebAssembly SIMD" : "TypeScript (no cross-origin isolation or SIMD)", isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });
+  type: "ready",
+  cells: CELL_NAMES.map((c) => ({ name: c, title: CELLS[c].title })),
+  optimizers: [...OPTIMIZER_NAMES],
+  kernels: wasmKernels() && defaultKernels() === wasmKernels() ? "WebAssembly SIMD" : "TypeScript (no cross-origin isolation or SIMD)",
+  isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+});

@@ -78,9 +78,7 @@ export function gradCheck(loss: () => number, targets: readonly GradCheckTarget[
         t.value[i] = v + d;
         return loss();
       };
-      const num = order === 4
-        ? (at(-2 * eps) - 8 * at(-eps) + 8 * at(eps) - at(2 * eps)) / (12 * eps)
-        : (at(eps) - at(-eps)) / (2 * eps);
+      const num = order === 4 ? (at(-2 * eps) - 8 * at(-eps) + 8 * at(eps) - at(2 * eps)) / (12 * eps) : (at(eps) - at(-eps)) / (2 * eps);
       t.value[i] = v;
       const a = analytic[i];
       const rel = Math.abs(a - num) / Math.max(Math.abs(a), Math.abs(num), floor);

@@ -20,7 +20,11 @@ describe("gradient flow recorded by the recurrent backward", () => {
   ];
   for (const [name, make] of cells) {
     it(`${name}: ‖∂E_T/∂h_k‖ of the top layer equals the chain of hand-written VJPs from step T`, () => {
-      const T = 9, B = 1, I = 3, H = 6, L = 2;
+      const T = 9,
+        B = 1,
+        I = 3,
+        H = 6,
+        L = 2;
       const rnn = make();
       const S = rnn.stateCount;
       const rng = new Rng(2);
@@ -29,7 +33,8 @@ describe("gradient flow recorded by the recurrent backward", () => {
       const steps = stepJacobians(rnn, c, L - 1, 0);
       const R = rand(rng, H);
       // the state gradient at step k, by VJPs from step T down (before the backward overwrites the gates)
-      const expectH: number[] = [], expectC: number[] = [];
+      const expectH: number[] = [],
+        expectC: number[] = [];
       let u = new Float64Array(S * H);
       u.set(R);
       let w = new Float64Array(S * H);
@@ -64,7 +69,9 @@ function toyBatch(V: number, T: number, B: number, seed: number) {
 
 describe("diagnose", () => {
   it("reports every layer and lag, and leaves the model untouched", () => {
-    const T = 12, B = 3, V = 7;
+    const T = 12,
+      B = 3,
+      V = 7;
     const lm = new LanguageModel({ vocabSize: V, embedSize: 5, hiddenSize: 8, numLayers: 2, cell: "lstm", dropout: 0.3, seed: 3 });
     const { inputs, targets } = toyBatch(V, T, B, 1);
     lm.forward(inputs, targets, T, B, null);
@@ -100,7 +107,9 @@ describe("diagnose", () => {
   });
 
   it("a tanh RNN with a small W_hh vanishes geometrically and is warned about; a large one is not", () => {
-    const T = 40, B = 2, V = 5;
+    const T = 40,
+      B = 2,
+      V = 5;
     const { inputs, targets } = toyBatch(V, T, B, 2);
     const lm = new LanguageModel({ vocabSize: V, embedSize: 4, hiddenSize: 10, cell: "rnn", seed: 1 });
     const w = lm.rnn.params[0].weightHh.value;

@@ -90,7 +90,8 @@ export function diagnose(model: LanguageModel, inputs: Int32Array, targets: Int3
   only.set(targets.subarray((target - 1) * B, target * B), (target - 1) * B);
   lm.forward(inputs, only, T, B, null);
   const jac = Array.from({ length: L }, (_, l) =>
-    jacobianNorms(rnn, lm.lastCache!, l, target, lags, options.rows ?? 2, { iterations: options.iterations ?? 20 }));
+    jacobianNorms(rnn, lm.lastCache!, l, target, lags, options.rows ?? 2, { iterations: options.iterations ?? 20 }),
+  );
   const one = newFlow();
   lm.lastCache!.flow = one;
   lm.store.zeroGrad();
@@ -120,23 +121,36 @@ export function diagnose(model: LanguageModel, inputs: Int32Array, targets: Int3
       });
     }
   }
-  const spectra: SpectrumSummary[] = options.skipSpectra ? [] : recurrentSpectra(rnn).map((s) => ({
-    ...s, eigRe: s.eigRe.map(round), eigIm: s.eigIm.map(round), singular: s.singular.map(round),
-  }));
+  const spectra: SpectrumSummary[] = options.skipSpectra
+    ? []
+    : recurrentSpectra(rnn).map((s) => ({
+        ...s,
+        eigRe: s.eigRe.map(round),
+        eigIm: s.eigIm.map(round),
+        singular: s.singular.map(round),
+      }));
   const warnings: string[] = [];
   const ratio = options.vanishRatio ?? 1e-6;
   for (const f of layers) {
     const g = f.gradByLag;
     if (g.length > 1 && g[0] > 0 && g[g.length - 1] / g[0] < ratio) {
-      warnings.push(`vanishing gradient: layer ${f.layer}${f.direction ? " (reverse)" : ""} passes ${(g[g.length - 1] / g[0]).toExponential(1)} of the gradient at step ${target} back ${g.length - 1} steps (below ${ratio.toExponential(0)})`);
+      warnings.push(
+        `vanishing gradient: layer ${f.layer}${f.direction ? " (reverse)" : ""} passes ${(g[g.length - 1] / g[0]).toExponential(1)} of the gradient at step ${target} back ${g.length - 1} steps (below ${ratio.toExponential(0)})`,
+      );
     }
   }
   return {
-    kind: "diagnostics", step: options.step ?? 0, cell: model.options.cell, T, target, layers, spectra,
-    ...(options.clip ? { clip: options.clip } : {}), warnings,
+    kind: "diagnostics",
+    step: options.step ?? 0,
+    cell: model.options.cell,
+    T,
+    target,
+    layers,
+    spectra,
+    ...(options.clip ? { clip: options.clip } : {}),
+    warnings,
   };
 }
-
 
 /** A model whose loss's backward runs through a recurrent stack (a task model, a classifier): what flowByStep needs. */
 export interface FlowModel<Batch> {

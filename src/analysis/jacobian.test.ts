@@ -28,7 +28,8 @@ describe("Jacobian products of a linear RNN with W_hh = s·Q", () => {
     // diag(3, 1, 0.5) then a rotation: the product's norm is 3 whatever the rotation
     const H = 3;
     const D = [3, 0, 0, 0, 1, 0, 0, 0, 0.5];
-    const c = Math.cos(0.7), s = Math.sin(0.7);
+    const c = Math.cos(0.7),
+      s = Math.sin(0.7);
     const R = [c, -s, 0, s, c, 0, 0, 0, 1];
     expect(chainNorm([linearStep(D, H), linearStep(R, H)])).toBeCloseTo(3, 9);
     expect(chainNorm([linearStep(D, H), linearStep(D, H)])).toBeCloseTo(9, 9);
@@ -44,7 +45,10 @@ describe("hand-written step Jacobians of RNN, LSTM and GRU", () => {
   ];
   for (const [name, make] of cells) {
     it(`${name}: J^T is the adjoint of J, and the product over all steps equals finite differences of the layer`, () => {
-      const T = 7, B = 2, I = 3, H = 5;
+      const T = 7,
+        B = 2,
+        I = 3,
+        H = 5;
       const rnn = make(4);
       const S = rnn.stateCount;
       const rng = new Rng(11);
@@ -60,22 +64,26 @@ describe("hand-written step Jacobians of RNN, LSTM and GRU", () => {
       expect(dim).toBe(S * H);
       // adjoint: <u, J v> = <J^T u, v> at every step
       for (const st of steps) {
-        const v = rand(rng, dim), u = rand(rng, dim);
-        const Jv = new Float64Array(dim), JTu = new Float64Array(dim);
+        const v = rand(rng, dim),
+          u = rand(rng, dim);
+        const Jv = new Float64Array(dim),
+          JTu = new Float64Array(dim);
         st.jvp(v, Jv);
         st.vjp(u, JTu);
         expect(Math.abs(dot(u, Jv) - dot(JTu, v))).toBeLessThan(1e-12);
       }
       // chain of JVPs over all T steps = d(final state)/d(initial state) · v, by central differences
       const v = rand(rng, dim);
-      let a = v.slice(), b = new Float64Array(dim);
+      let a = v.slice(),
+        b = new Float64Array(dim);
       for (const st of steps) {
         st.jvp(a, b);
         [a, b] = [b, a];
       }
       const eps = 1e-6;
       const finalState = (sign: number) => {
-        const hp = h0.slice(), cp = c0.slice();
+        const hp = h0.slice(),
+          cp = c0.slice();
         for (let j = 0; j < H; j++) {
           hp[row * H + j] += sign * eps * v[j];
           if (S === 2) cp[row * H + j] += sign * eps * v[H + j];
@@ -89,7 +97,8 @@ describe("hand-written step Jacobians of RNN, LSTM and GRU", () => {
         }
         return out;
       };
-      const plus = finalState(1), minus = finalState(-1);
+      const plus = finalState(1),
+        minus = finalState(-1);
       for (let j = 0; j < dim; j++) {
         const fd = (plus[j] - minus[j]) / (2 * eps);
         expect(Math.abs(fd - a[j])).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
@@ -98,7 +107,10 @@ describe("hand-written step Jacobians of RNN, LSTM and GRU", () => {
   }
 
   it("jacobianNorms of a tanh RNN equal the norm of the explicit Jacobian product", () => {
-    const T = 6, B = 1, I = 2, H = 4;
+    const T = 6,
+      B = 1,
+      I = 2,
+      H = 4;
     const rnn = new RNN({ inputSize: I, hiddenSize: H, dtype: "float64", seed: 2 });
     rnn.params[0].weightHh.value.forEach((w, i, a) => (a[i] = 1.5 * w)); // larger, so the norms differ from 1
     const rng = new Rng(5);
@@ -106,7 +118,9 @@ describe("hand-written step Jacobians of RNN, LSTM and GRU", () => {
     const steps = stepJacobians(rnn, cache, 0, 0);
     // explicit H x H matrices from the JVP of unit vectors, multiplied out; norm by power iteration on M^T M to convergence
     const mat = (st: (typeof steps)[number]) => {
-      const M = new Float64Array(H * H), e = new Float64Array(H), col = new Float64Array(H);
+      const M = new Float64Array(H * H),
+        e = new Float64Array(H),
+        col = new Float64Array(H);
       for (let j = 0; j < H; j++) {
         e.fill(0);
         e[j] = 1;

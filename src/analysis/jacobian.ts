@@ -181,13 +181,18 @@ export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: numb
         },
       });
     } else if (mode === "LSTM") {
-      const gates = buf.gates, cs = buf.cs!, tc = buf.tc!;
+      const gates = buf.gates,
+        cs = buf.cs!,
+        tc = buf.tc!;
       steps.push({
         dim: 2 * H,
         jvp(v, out) {
           matVec(W, G, H, v, 0, p); // d(pre-activations) = W_hh dh_prev
           for (let j = 0; j < H; j++) {
-            const i = gates[gOff + j], f = gates[gOff + H + j], g = gates[gOff + 2 * H + j], o = gates[gOff + 3 * H + j];
+            const i = gates[gOff + j],
+              f = gates[gOff + H + j],
+              g = gates[gOff + 2 * H + j],
+              o = gates[gOff + 3 * H + j];
             const di = i * (1 - i) * p[j];
             const df = f * (1 - f) * p[H + j];
             const dg = (1 - g * g) * p[2 * H + j];
@@ -200,7 +205,10 @@ export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: numb
         },
         vjp(u, out) {
           for (let j = 0; j < H; j++) {
-            const i = gates[gOff + j], f = gates[gOff + H + j], g = gates[gOff + 2 * H + j], o = gates[gOff + 3 * H + j];
+            const i = gates[gOff + j],
+              f = gates[gOff + H + j],
+              g = gates[gOff + 2 * H + j],
+              o = gates[gOff + 3 * H + j];
             const t2 = tc[hOff + j];
             const uc = u[H + j] + u[j] * o * (1 - t2 * t2); // all that reaches c_t
             q[j] = uc * g * i * (1 - i);
@@ -213,13 +221,17 @@ export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: numb
         },
       });
     } else {
-      const gates = buf.gates, ghn = buf.ghn!, hs = buf.hs;
+      const gates = buf.gates,
+        ghn = buf.ghn!,
+        hs = buf.hs;
       steps.push({
         dim: H,
         jvp(v, out) {
           matVec(W, G, H, v, 0, p); // d(W_hh h_prev)
           for (let j = 0; j < H; j++) {
-            const r = gates[gOff + j], z = gates[gOff + H + j], n = gates[gOff + 2 * H + j];
+            const r = gates[gOff + j],
+              z = gates[gOff + H + j],
+              n = gates[gOff + 2 * H + j];
             const dr = r * (1 - r) * p[j];
             const dz = z * (1 - z) * p[H + j];
             const dn = (1 - n * n) * (dr * ghn[hOff + j] + r * p[2 * H + j]);
@@ -228,7 +240,9 @@ export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: numb
         },
         vjp(u, out) {
           for (let j = 0; j < H; j++) {
-            const r = gates[gOff + j], z = gates[gOff + H + j], n = gates[gOff + 2 * H + j];
+            const r = gates[gOff + j],
+              z = gates[gOff + H + j],
+              n = gates[gOff + 2 * H + j];
             const dnPre = u[j] * (1 - z) * (1 - n * n);
             q[j] = dnPre * ghn[hOff + j] * r * (1 - r);
             q[H + j] = u[j] * (hs[prev + j] - n) * z * (1 - z);
@@ -248,7 +262,13 @@ export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: numb
  * forward on `cache` (t = `target`, 1-based; lags must be in [1, target]).
  */
 export function jacobianNorms(
-  rnn: Recurrent, cache: RecurrentCache, layer: number, target: number, lags: readonly number[], rows: number, options: ChainNormOptions = {},
+  rnn: Recurrent,
+  cache: RecurrentCache,
+  layer: number,
+  target: number,
+  lags: readonly number[],
+  rows: number,
+  options: ChainNormOptions = {},
 ): number[] {
   const R = Math.min(rows, cache.B);
   const sums = new Float64Array(lags.length);

@@ -53,10 +53,16 @@ describe("lossSlice", () => {
     const lm = tinyModel();
     const before = Float64Array.from(lm.store.values);
     let calls = 0;
-    expect(() => lossSlice(lm, (m) => {
-      if (++calls === 4) throw new Error("boom");
-      return lossOf(m);
-    }, { steps: 3 })).toThrow("boom");
+    expect(() =>
+      lossSlice(
+        lm,
+        (m) => {
+          if (++calls === 4) throw new Error("boom");
+          return lossOf(m);
+        },
+        { steps: 3 },
+      ),
+    ).toThrow("boom");
     expect(Array.from(lm.store.values)).toEqual(Array.from(before));
   });
 

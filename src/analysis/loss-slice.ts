@@ -115,7 +115,7 @@ export function recurrentWeightDirection(store: ParamStore): Float64Array {
     found = true;
     for (let k = 0; k < p.size; k++) d[p.offset + k] = store.values[p.offset + k];
   }
-  if (!found) throw new RangeError("lossSlice: mode \"whh\" needs a model with recurrent weights (weight_hh_l*)");
+  if (!found) throw new RangeError('lossSlice: mode "whh" needs a model with recurrent weights (weight_hh_l*)');
   return d;
 }
 

@@ -15,7 +15,8 @@ interface Fixture {
 }
 
 // every fixture of kind single_neuron, whatever its file is called (test/fixtures/pytorch/README.md)
-const FIXTURES = [fixtureDir(), EXTRA_FIXTURE_DIR].flatMap((dir) => loadFixtures(dir).map((f) => ({ ...f, dir })))
+const FIXTURES = [fixtureDir(), EXTRA_FIXTURE_DIR]
+  .flatMap((dir) => loadFixtures(dir).map((f) => ({ ...f, dir })))
   .filter((f) => f.data.kind === "single_neuron");
 
 /** |a - b| <= tol * |b|: relative, however small b is. */

@@ -68,22 +68,23 @@ export function singleNeuron(w: number, b: number, options: SingleNeuronOptions 
  * Options of surfaceGrid: an even grid (wRange, bRange, steps), or the grid's coordinates
  * themselves (w, b), e.g. a fixture's points.
  */
-export type SurfaceGridOptions = Omit<SingleNeuronOptions, "dtype"> & (
-  | {
-    /** [w_min, w_max]. */
-    wRange: readonly [number, number];
-    /** [b_min, b_max]. */
-    bRange: readonly [number, number];
-    /** Points per axis (>= 2), both ends included; or [points along w, points along b]. */
-    steps: number | readonly [number, number];
-  }
-  | {
-    /** The w of each column. */
-    w: ArrayLike<number>;
-    /** The b of each row. */
-    b: ArrayLike<number>;
-  }
-);
+export type SurfaceGridOptions = Omit<SingleNeuronOptions, "dtype"> &
+  (
+    | {
+        /** [w_min, w_max]. */
+        wRange: readonly [number, number];
+        /** [b_min, b_max]. */
+        bRange: readonly [number, number];
+        /** Points per axis (>= 2), both ends included; or [points along w, points along b]. */
+        steps: number | readonly [number, number];
+      }
+    | {
+        /** The w of each column. */
+        w: ArrayLike<number>;
+        /** The b of each row. */
+        b: ArrayLike<number>;
+      }
+  );
 
 /** Loss and gradient norm of the single neuron on a (w, b) grid, in float64. */
 export interface SurfaceGrid {
@@ -124,8 +125,12 @@ export function surfaceGrid(options: SurfaceGridOptions): SurfaceGrid {
     for (const n of [nw, nb]) {
       if (!Number.isInteger(n) || n < 2) throw new RangeError(`surfaceGrid: steps must be whole numbers >= 2, got ${n}`);
     }
-    for (const [name, r] of [["wRange", options.wRange], ["bRange", options.bRange]] as const) {
-      if (!(Number.isFinite(r[0]) && Number.isFinite(r[1]) && r[0] < r[1])) throw new RangeError(`surfaceGrid: ${name} must be [lo, hi] with lo < hi, got [${r.join(", ")}]`);
+    for (const [name, r] of [
+      ["wRange", options.wRange],
+      ["bRange", options.bRange],
+    ] as const) {
+      if (!(Number.isFinite(r[0]) && Number.isFinite(r[1]) && r[0] < r[1]))
+        throw new RangeError(`surfaceGrid: ${name} must be [lo, hi] with lo < hi, got [${r.join(", ")}]`);
     }
     w = linspace(options.wRange[0], options.wRange[1], nw);
     b = linspace(options.bRange[0], options.bRange[1], nb);

@@ -38,11 +38,17 @@ function inverse(a: ArrayLike<number>, n: number): Float64Array {
     for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]) > Math.abs(m[piv * n + k])) piv = i;
     for (const x of [m, inv]) for (let j = 0; j < n; j++) [x[k * n + j], x[piv * n + j]] = [x[piv * n + j], x[k * n + j]];
     const d = m[k * n + k];
-    for (let j = 0; j < n; j++) { m[k * n + j] /= d; inv[k * n + j] /= d; }
+    for (let j = 0; j < n; j++) {
+      m[k * n + j] /= d;
+      inv[k * n + j] /= d;
+    }
     for (let i = 0; i < n; i++) {
       if (i === k) continue;
       const f = m[i * n + k];
-      for (let j = 0; j < n; j++) { m[i * n + j] -= f * m[k * n + j]; inv[i * n + j] -= f * inv[k * n + j]; }
+      for (let j = 0; j < n; j++) {
+        m[i * n + j] -= f * m[k * n + j];
+        inv[i * n + j] -= f * inv[k * n + j];
+      }
     }
   }
   return inv;
@@ -77,7 +83,10 @@ function expectSpectrum(e: Eigenvalues, expected: [number, number][], tol: numbe
     let bestDist = Infinity;
     left.forEach(([re, im], j) => {
       const dist = Math.hypot(e.re[i] - re, e.im[i] - im);
-      if (dist < bestDist) { best = j; bestDist = dist; }
+      if (dist < bestDist) {
+        best = j;
+        bestDist = dist;
+      }
     });
     expect(bestDist, `eigenvalue ${e.re[i]} + ${e.im[i]}i`).toBeLessThan(tol);
     left.splice(best, 1);
@@ -105,7 +114,11 @@ function polyFromRoots(roots: [number, number][]): number[] {
   let p = [1]; // highest degree first
   const mul = (f: number[]): void => {
     const q = new Array<number>(p.length + f.length - 1).fill(0);
-    p.forEach((a, i) => f.forEach((b, j) => { q[i + j] += a * b; }));
+    p.forEach((a, i) =>
+      f.forEach((b, j) => {
+        q[i + j] += a * b;
+      }),
+    );
     p = q;
   };
   for (const [re, im] of roots) mul(im === 0 ? [1, -re] : [1, -2 * re, re * re + im * im]);
@@ -119,7 +132,9 @@ describe("eigenvalues", () => {
     const diag = [3, -7, 0.5, 2, -1];
     const n = diag.length;
     const a = new Float64Array(n * n);
-    diag.forEach((v, i) => { a[i * n + i] = v; });
+    diag.forEach((v, i) => {
+      a[i * n + i] = v;
+    });
     const e = eigenvalues(a, n);
     expect(Array.from(e.re)).toEqual([-7, 3, 2, -1, 0.5]);
     expect(Array.from(e.im)).toEqual([0, 0, 0, 0, 0]);
@@ -151,7 +166,13 @@ describe("eigenvalues", () => {
   });
 
   it("of a companion matrix are the polynomial's roots, real and complex", () => {
-    const roots: [number, number][] = [[1, 0], [-2, 0], [3, 0], [1, 2], [-0.5, 0.25]];
+    const roots: [number, number][] = [
+      [1, 0],
+      [-2, 0],
+      [3, 0],
+      [1, 2],
+      [-0.5, 0.25],
+    ];
     const c = polyFromRoots(roots);
     const n = c.length; // 7
     // first row −c_{n−1} … −c_0, ones on the subdiagonal
@@ -159,7 +180,15 @@ describe("eigenvalues", () => {
     for (let j = 0; j < n; j++) a[j] = -c[n - 1 - j];
     for (let i = 1; i < n; i++) a[i * n + i - 1] = 1;
     const e = eigenvalues(a, n);
-    const expected = roots.flatMap(([re, im]) => (im === 0 ? [[re, 0]] : [[re, im], [re, -im]]) as [number, number][]);
+    const expected = roots.flatMap(
+      ([re, im]) =>
+        (im === 0
+          ? [[re, 0]]
+          : [
+              [re, im],
+              [re, -im],
+            ]) as [number, number][],
+    );
     expectSpectrum(e, expected, 1e-9);
     expectOrdered(e);
     expect(spectralRadius(e)).toBeCloseTo(3, 9);
@@ -200,11 +229,19 @@ describe("eigenvalues", () => {
     const a = matmul(s, dSinv, n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= 10 ** (3.4 * (i - j));
     const e = eigenvalues(a, n);
-    expectSpectrum(e, lambda.map((v) => [v, 0] as [number, number]), 1e-9);
+    expectSpectrum(
+      e,
+      lambda.map((v) => [v, 0] as [number, number]),
+      1e-9,
+    );
   });
 
   it("of s·Q, Q random orthogonal, all have modulus s, and all singular values are s", () => {
-    for (const [n, s] of [[16, 1], [40, 0.9], [64, 2.5]]) {
+    for (const [n, s] of [
+      [16, 1],
+      [40, 0.9],
+      [64, 2.5],
+    ]) {
       const q = randomOrthogonal(n, n, new Rng(n), s);
       const e = eigenvalues(q, n);
       expect(e.re.length).toBe(n);
@@ -225,8 +262,10 @@ describe("eigenvalues", () => {
     expect(e.im.some((v) => v !== 0)).toBe(true); // a random matrix has complex pairs
     let trace = 0;
     for (let i = 0; i < n; i++) trace += a[i * n + i];
-    let sumRe = 0, sumIm = 0;
-    let pr = 1, pi = 0; // Π λ, complex
+    let sumRe = 0,
+      sumIm = 0;
+    let pr = 1,
+      pi = 0; // Π λ, complex
     for (let i = 0; i < n; i++) {
       sumRe += e.re[i];
       sumIm += e.im[i];
@@ -296,7 +335,13 @@ describe("singularValues", () => {
 
   it("of rectangular random matrices: Σσ² = ‖A‖_F², A and Aᵀ agree, and σ² = eig(AᵀA)", () => {
     const rng = new Rng(7);
-    for (const [rows, cols] of [[30, 12], [12, 30], [1, 9], [9, 1], [25, 24]]) {
+    for (const [rows, cols] of [
+      [30, 12],
+      [12, 30],
+      [1, 9],
+      [9, 1],
+      [25, 24],
+    ]) {
       const a = randn(rng, rows * cols);
       const sv = singularValues(a, rows, cols);
       expect(sv.length).toBe(Math.min(rows, cols));
@@ -344,7 +389,11 @@ describe("singularValues", () => {
     const a = randn(new Rng(5), 10 * 10);
     const sv = singularValues(a, 10, 10);
     for (const s of [1e-200, 1e200]) {
-      const scaled = singularValues(a.map((x) => x * s), 10, 10);
+      const scaled = singularValues(
+        a.map((x) => x * s),
+        10,
+        10,
+      );
       for (let i = 0; i < 10; i++) expect(Math.abs(scaled[i] / s - sv[i]) / sv[0]).toBeLessThan(1e-13);
     }
   });
@@ -395,7 +444,7 @@ describe("recurrentSpectra", () => {
       expect(x.singular.length).toBe(H);
       const w = lstm.params[x.layer * 2 + x.direction].weightHh.value;
       expect(x.eigRe.reduce((a, b) => a + b, 0)).toBeCloseTo(blockTrace(w, H, k % 4), 5);
-      expect(x.sigmaMax).toBeCloseTo(singularValues(w.subarray((k % 4) * H * H, (k % 4 + 1) * H * H), H, H)[0], 12);
+      expect(x.sigmaMax).toBeCloseTo(singularValues(w.subarray((k % 4) * H * H, ((k % 4) + 1) * H * H), H, H)[0], 12);
     });
     // the default init U(±1/√H) gives σ_max ≈ 2/√3 ≈ 1.15: above the tanh bound 1, far below the sigmoid bound 4
     expect(s.filter((x) => x.gamma === 0.25).every((x) => x.regime === "vanishing")).toBe(true);

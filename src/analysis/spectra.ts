@@ -41,7 +41,6 @@ export interface RecurrentSpectrum {
   regime: "vanishing" | "may-explode";
 }
 
-
 /**
  * Spectra of every layer's and direction's W_hh blocks of a recurrent stack, ordered by layer,
  * direction (forward first), then block in PyTorch's row order.
@@ -71,9 +70,16 @@ export function recurrentSpectra(rnn: Recurrent): RecurrentSpectrum[] {
         const sigmaMax = singular[0];
         const bound = 1 / gamma;
         out.push({
-          layer, direction, block: name, gamma,
-          eigRe: Array.from(eig.re), eigIm: Array.from(eig.im), singular: Array.from(singular),
-          radius: spectralRadius(eig), sigmaMax, bound,
+          layer,
+          direction,
+          block: name,
+          gamma,
+          eigRe: Array.from(eig.re),
+          eigIm: Array.from(eig.im),
+          singular: Array.from(singular),
+          radius: spectralRadius(eig),
+          sigmaMax,
+          bound,
           regime: sigmaMax < bound ? "vanishing" : "may-explode",
         });
       });

@@ -17,7 +17,8 @@ describe("describeFailure", () => {
     }
     expect(describeFailure(new InputError("a\n  b")).line).toBe("rnnlab: a b");
     expect(describeFailure(errno("ENOSPC", "write", "/data/run/metrics.jsonl"))).toEqual({
-      line: "rnnlab: cannot write /data/run/metrics.jsonl: no space left on the device; check the path and the disk, or choose another place", status: 2,
+      line: "rnnlab: cannot write /data/run/metrics.jsonl: no space left on the device; check the path and the disk, or choose another place",
+      status: 2,
     });
     expect(describeFailure(new RangeError("Array buffer allocation failed")).status).toBe(2);
     expect(describeFailure(new RangeError("Array buffer allocation failed")).line).toMatch(/^rnnlab: out of memory/);

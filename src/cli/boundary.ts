@@ -21,7 +21,8 @@ function oneLine(s: string): string {
 }
 
 /** Allocation failures of the runtime (typed arrays, WebAssembly memory). */
-const OUT_OF_MEMORY = /Array buffer allocation failed|Invalid typed array length|Invalid array buffer length|WebAssembly\.Memory(\.grow)?\(\)|Out of memory|Maximum memory size/i;
+const OUT_OF_MEMORY =
+  /Array buffer allocation failed|Invalid typed array length|Invalid array buffer length|WebAssembly\.Memory(\.grow)?\(\)|Out of memory|Maximum memory size/i;
 
 /** What a failure becomes: the line to print (null: none) and the exit status. */
 export function describeFailure(e: unknown): { line: string | null; status: number } {
@@ -33,7 +34,7 @@ export function describeFailure(e: unknown): { line: string | null; status: numb
   if (code) {
     const err = e as NodeJS.ErrnoException;
     if (code === "EPIPE" && (err.syscall === "write" || !err.path)) return { line: null, status: 0 };
-    const what = err.path ? `${err.syscall ?? "use"} ${err.path}` : err.syscall ?? "complete a system call";
+    const what = err.path ? `${err.syscall ?? "use"} ${err.path}` : (err.syscall ?? "complete a system call");
     return { line: `rnnlab: cannot ${what}: ${whyOf(e)}; check the path and the disk, or choose another place`, status: 2 };
   }
   if (e instanceof RangeError && OUT_OF_MEMORY.test(e.message)) {

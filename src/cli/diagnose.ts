@@ -16,8 +16,14 @@ import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
 import { checkInferenceFits } from "../train/memory.js";
 import {
-  clipHistorySpec, diagnosticsOverTrainingSpec, eigenvaluesSpec, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
-  reportReadings, singularValuesSpec,
+  clipHistorySpec,
+  diagnosticsOverTrainingSpec,
+  eigenvaluesSpec,
+  gradientByLagSpec,
+  gradientByStepSpec,
+  lossCurvesSpec,
+  reportReadings,
+  singularValuesSpec,
 } from "../plot/specs.js";
 import type { TopLevelSpec } from "vega-lite";
 import type { PageSection } from "../node/render.js"; // loaded when the command runs: vega and resvg are heavy
@@ -64,14 +70,27 @@ export function readMetrics(path: string): { steps: StepMetrics[]; diagnostics: 
     if (!finiteNum(r.step)) continue;
     if (r.kind === "diagnostics") {
       if (!Array.isArray(r.layers) || !Array.isArray(r.spectra) || !finiteNum(r.T) || !finiteNum(r.target)) continue;
-      const layers = r.layers.filter((f): f is LayerFlow => !!f && typeof f === "object" && finiteNum(f.layer) && finiteNum(f.direction) && numList(f.gradByLag));
-      const spectra = r.spectra.filter((x): x is SpectrumSummary => !!x && typeof x === "object" && finiteNum(x.layer) && finiteNum(x.direction) &&
-        typeof x.block === "string" && finiteNum(x.sigmaMax) && finiteNum(x.radius));
+      const layers = r.layers.filter(
+        (f): f is LayerFlow => !!f && typeof f === "object" && finiteNum(f.layer) && finiteNum(f.direction) && numList(f.gradByLag),
+      );
+      const spectra = r.spectra.filter(
+        (x): x is SpectrumSummary =>
+          !!x &&
+          typeof x === "object" &&
+          finiteNum(x.layer) &&
+          finiteNum(x.direction) &&
+          typeof x.block === "string" &&
+          finiteNum(x.sigmaMax) &&
+          finiteNum(x.radius),
+      );
       const cell = isCellName(r.cell) ? r.cell : "rnn";
       diagnostics.push({ kind: "diagnostics", step: r.step, cell, T: r.T, target: r.target, layers, spectra, warnings: [] });
     } else if (r.kind === undefined && finiteNum(r.loss) && finiteNum(r.grad_norm)) {
       steps.push({
-        step: r.step, loss: r.loss, grad_norm: r.grad_norm, clipped: r.clipped === true,
+        step: r.step,
+        loss: r.loss,
+        grad_norm: r.grad_norm,
+        clipped: r.clipped === true,
         ...(finiteNum(r.val_loss) ? { val_loss: r.val_loss } : {}),
         ...(finiteNum(r.lr) ? { lr: r.lr } : {}),
       });
@@ -101,13 +120,20 @@ export function diagnoseCommand(): Command {
       checkInferenceFits(config.model, o.batch, T, 8);
       const { tokens, what } = runText(o.checkpoint, snap, vocab, o.text);
       if (tokens.length < T + 1) {
-        throw new InputError(`${what} has ${fmtInt(tokens.length)} ${vocab.kind === "words" ? "words" : "characters"}, fewer than one window of --seq ${T} needs (${T + 1}); lower --seq or give a longer --text`);
+        throw new InputError(
+          `${what} has ${fmtInt(tokens.length)} ${vocab.kind === "words" ? "words" : "characters"}, fewer than one window of --seq ${T} needs (${T + 1}); lower --seq or give a longer --text`,
+        );
       }
       const { inputs, targets } = probeBatch(tokens, o.batch, T);
 
       const history = existsSync(metricsPath) ? readMetrics(metricsPath) : null;
       const step = Number(snap.metadata.step ?? 0) || 0;
-      const clip = history && history.steps.length ? clipSummary(history.steps.map((r) => r.grad_norm), config.train.clipNorm) : undefined;
+      const clip = history?.steps.length
+        ? clipSummary(
+            history.steps.map((r) => r.grad_norm),
+            config.train.clipNorm,
+          )
+        : undefined;
       const rec = diagnose(model, inputs, targets, T, { step, ...(clip ? { clip } : {}) });
 
       const m = config.model;
@@ -121,24 +147,46 @@ export function diagnoseCommand(): Command {
       ];
       const sections: PageSection[] = [];
       const add = async (title: string, spec: TopLevelSpec, note: string) => sections.push({ title, svg: await specToSvg(spec), note });
-      await add("1. Gradient against time lag", gradientByLagSpec(rec),
-        "How much of the loss at step t reaches the state k steps earlier. By the chain rule it passes through the product of Jacobians ∂h_i/∂h_{i−1} = W_hh^T diag(σ'), so on this log scale a straight falling line is vanishing (geometric decay) and a rising one exploding. The points are the spectral norms of the Jacobian products ∂h_t/∂h_k themselves.");
-      await add("2. Gradient at each step", gradientByStepSpec(rec),
-        "The gradient of the loss summed over every step, at each step's state: late steps get their own loss's gradient, early steps only what survives the way back (plus their own).");
+      await add(
+        "1. Gradient against time lag",
+        gradientByLagSpec(rec),
+        "How much of the loss at step t reaches the state k steps earlier. By the chain rule it passes through the product of Jacobians ∂h_i/∂h_{i−1} = W_hh^T diag(σ'), so on this log scale a straight falling line is vanishing (geometric decay) and a rising one exploding. The points are the spectral norms of the Jacobian products ∂h_t/∂h_k themselves.",
+      );
+      await add(
+        "2. Gradient at each step",
+        gradientByStepSpec(rec),
+        "The gradient of the loss summed over every step, at each step's state: late steps get their own loss's gradient, early steps only what survives the way back (plus their own).",
+      );
       if (rec.spectra.length) {
-        await add("3. Eigenvalues of W_hh", eigenvaluesSpec(rec.spectra),
-          "Outside the unit circle a direction of the linearised recurrence grows at every step; inside, it shrinks. For gate blocks that feed a sigmoid, the relevant circle is 1/γ = 4 (γ = ¼ bounds σ').");
-        await add("4. Singular values of W_hh", singularValuesSpec(rec.spectra),
-          "Pascanu, Mikolov & Bengio (2013): with γ a bound on |σ'| (1 for tanh, ¼ for sigmoid), σ_max(W_hh) < 1/γ is sufficient for vanishing gradients, and σ_max > 1/γ is necessary for exploding ones.");
+        await add(
+          "3. Eigenvalues of W_hh",
+          eigenvaluesSpec(rec.spectra),
+          "Outside the unit circle a direction of the linearised recurrence grows at every step; inside, it shrinks. For gate blocks that feed a sigmoid, the relevant circle is 1/γ = 4 (γ = ¼ bounds σ').",
+        );
+        await add(
+          "4. Singular values of W_hh",
+          singularValuesSpec(rec.spectra),
+          "Pascanu, Mikolov & Bengio (2013): with γ a bound on |σ'| (1 for tanh, ¼ for sigmoid), σ_max(W_hh) < 1/γ is sufficient for vanishing gradients, and σ_max > 1/γ is necessary for exploding ones.",
+        );
       }
-      if (history && history.steps.length) {
-        await add("5. Clipping history", clipHistorySpec(history.steps, { threshold: t.clipNorm, suggested: clip?.suggested }),
-          "The global gradient norm before clipping at every training step; red points were clipped. The band is the range Pascanu et al. (2013) found to work, ½ to 10 times the average norm, with the suggested threshold.");
-        await add("6. Loss", lossCurvesSpec(history.steps), "Training loss per step (faint), smoothed (centred moving average), and validation loss at each evaluation.");
+      if (history?.steps.length) {
+        await add(
+          "5. Clipping history",
+          clipHistorySpec(history.steps, { threshold: t.clipNorm, suggested: clip?.suggested }),
+          "The global gradient norm before clipping at every training step; red points were clipped. The band is the range Pascanu et al. (2013) found to work, ½ to 10 times the average norm, with the suggested threshold.",
+        );
+        await add(
+          "6. Loss",
+          lossCurvesSpec(history.steps),
+          "Training loss per step (faint), smoothed (centred moving average), and validation loss at each evaluation.",
+        );
       }
-      if (history && history.diagnostics.length) {
-        await add("7. Diagnostics over training", diagnosticsOverTrainingSpec(history.diagnostics),
-          "From the diagnostics lines of metrics.jsonl (rnnlab train --diagnose-every): the largest singular value and the spectral radius of each W_hh block, and the gradient that reaches the oldest step of the probe window.");
+      if (history?.diagnostics.length) {
+        await add(
+          "7. Diagnostics over training",
+          diagnosticsOverTrainingSpec(history.diagnostics),
+          "From the diagnostics lines of metrics.jsonl (rnnlab train --diagnose-every): the largest singular value and the spectral radius of each W_hh block, and the gradient that reaches the oldest step of the probe window.",
+        );
       }
       const html = htmlPage({ title: `rnnlab diagnose: ${o.checkpoint}`, facts, intro: reportReadings(rec), sections });
       writeFileAtomic(o.out, html);

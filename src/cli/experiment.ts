@@ -38,7 +38,12 @@ export interface Variant {
 export const VARIANTS: readonly Variant[] = [
   { name: "rnn", label: "tanh RNN, no clipping (MSGD)", args: ["--cell", "rnn", "--clip", "0"], paper: "fails as T grows (figure 7)" },
   { name: "rnn-clip", label: "tanh RNN + clipping (MSGD-C)", args: ["--cell", "rnn", "--clip", "1"], paper: "better than MSGD at long T (figure 7)" },
-  { name: "rnn-clip-omega", label: "tanh RNN + clipping + Ω (MSGD-CR)", args: ["--cell", "rnn", "--clip", "1", "--omega", "4"], paper: "5/5 at every T up to 200" },
+  {
+    name: "rnn-clip-omega",
+    label: "tanh RNN + clipping + Ω (MSGD-CR)",
+    args: ["--cell", "rnn", "--clip", "1", "--omega", "4"],
+    paper: "5/5 at every T up to 200",
+  },
   { name: "lstm", label: "LSTM + clipping", args: ["--cell", "lstm", "--clip", "1"], paper: "(not in the paper)" },
   { name: "gru", label: "GRU + clipping", args: ["--cell", "gru", "--clip", "1"], paper: "(not in the paper)" },
 ];
@@ -61,7 +66,10 @@ interface ExperimentOpts {
 
 function listArg<T>(parse: (s: string) => T) {
   return (v: string): T[] => {
-    const parts = v.split(",").map((s) => s.trim()).filter(Boolean);
+    const parts = v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (parts.length === 0) throw new InvalidArgumentError("expected a comma-separated list");
     return parts.map(parse);
   };
@@ -74,7 +82,12 @@ export function experimentCommand(): Command {
     .argument("<name>", "the experiment: clipping")
     .option("--task <name>", `the task: ${TASK_NAMES.join(", ")}`, choiceArg(TASK_NAMES), "temporal-order")
     .option("--lengths <list>", "sequence lengths T", listArg(int), [20, 50, 100, 200])
-    .option("--variants <list>", `rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`, listArg((s) => s), VARIANTS.map((v) => v.name))
+    .option(
+      "--variants <list>",
+      `rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`,
+      listArg((s) => s),
+      VARIANTS.map((v) => v.name),
+    )
     .option("--seeds <n>", "runs per cell, seeds 1..n", intArg(1), 1)
     .option("--budget <minutes>", "wall-clock minutes for the whole sweep (split evenly between the runs)", numArg(0, Infinity, true), 30)
     .option("--parallel <n>", "runs at a time (default: all cores)", intArg(1), availableParallelism())
@@ -90,9 +103,12 @@ export function experimentCommand(): Command {
       const unknown = o.variants.filter((v) => !VARIANTS.some((x) => x.name === v));
       if (unknown.length) throw new InputError(`unknown variant ${unknown.join(", ")}; choose from ${VARIANTS.map((v) => v.name).join(", ")}`);
       const runs = o.lengths.length * o.variants.length * o.seeds;
-      if (runs > MAX_RUNS) throw new InputError(`${runs.toLocaleString("en-US")} runs (lengths x variants x seeds) are more than one sweep takes (at most ${MAX_RUNS.toLocaleString("en-US")}); use fewer --seeds, --lengths or --variants`);
+      if (runs > MAX_RUNS)
+        throw new InputError(
+          `${runs.toLocaleString("en-US")} runs (lengths x variants x seeds) are more than one sweep takes (at most ${MAX_RUNS.toLocaleString("en-US")}); use fewer --seeds, --lengths or --variants`,
+        );
       for (const length of o.lengths) {
-        let task;
+        let task: ReturnType<typeof createTask>;
         try {
           task = createTask(o.task, length);
         } catch (e) {
@@ -100,13 +116,24 @@ export function experimentCommand(): Command {
           throw e;
         }
         for (const cell of CELL_NAMES) {
-          checkTaskFits({ steps: task.steps, inputSize: task.inputSize, outputSize: task.outputSize, every: task.output === "class-every", cell, hidden: o.hidden, layers: 1, batch: o.batch, evalSize: o.evalSize });
+          checkTaskFits({
+            steps: task.steps,
+            inputSize: task.inputSize,
+            outputSize: task.outputSize,
+            every: task.output === "class-every",
+            cell,
+            hidden: o.hidden,
+            layers: 1,
+            batch: o.batch,
+            evalSize: o.evalSize,
+          });
         }
       }
       // the table is written after the whole sweep: its place is checked before the first run
       checkOutputFolder(o.out, { flag: "--out" });
       for (const f of OUT_FILES) {
-        if (existsSync(join(o.out, f)) && statSync(join(o.out, f)).isDirectory()) throw new InputError(`--out ${o.out}: ${join(o.out, f)} is a folder; choose another --out`);
+        if (existsSync(join(o.out, f)) && statSync(join(o.out, f)).isDirectory())
+          throw new InputError(`--out ${o.out}: ${join(o.out, f)} is a folder; choose another --out`);
       }
       await clippingExperiment(o);
     });
@@ -133,9 +160,30 @@ const children = new Set<ChildProcess>();
 
 function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> {
   const args = [
-    BIN, "task", o.task, "--length", String(cell.length), "--seed", String(cell.seed), "--json",
-    "--hidden", String(o.hidden), "--batch", String(o.batch), "--optimizer", o.optimizer, "--lr", String(o.lr),
-    "--eval-every", String(o.evalEvery), "--eval-size", String(o.evalSize), "--time", String(minutes), "--steps", "5000000",
+    BIN,
+    "task",
+    o.task,
+    "--length",
+    String(cell.length),
+    "--seed",
+    String(cell.seed),
+    "--json",
+    "--hidden",
+    String(o.hidden),
+    "--batch",
+    String(o.batch),
+    "--optimizer",
+    o.optimizer,
+    "--lr",
+    String(o.lr),
+    "--eval-every",
+    String(o.evalEvery),
+    "--eval-size",
+    String(o.evalSize),
+    "--time",
+    String(minutes),
+    "--steps",
+    "5000000",
     ...cell.variant.args,
   ];
   return new Promise((resolve) => {
@@ -225,7 +273,10 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   });
   const header = `| ${["", ...o.lengths.map((l) => `T = ${l}`), "Pascanu et al. 2013"].join(" | ")} |`;
   const rule = `|${["---", ...o.lengths.map(() => "---"), "---"].join("|")}|`;
-  const lines = rows.map((r) => `| ${[r.label, ...r.byLength.map((c) => `${c.solved}/${c.runs}${c.medianSteps !== null ? ` (${c.medianSteps} steps)` : ""}${c.errors ? ` (${c.errors} crashed)` : ""}`), r.paper].join(" | ")} |`);
+  const lines = rows.map(
+    (r) =>
+      `| ${[r.label, ...r.byLength.map((c) => `${c.solved}/${c.runs}${c.medianSteps !== null ? ` (${c.medianSteps} steps)` : ""}${c.errors ? ` (${c.errors} crashed)` : ""}`), r.paper].join(" | ")} |`,
+  );
   const table = [header, rule, ...lines].join("\n");
   say(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
   const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
@@ -236,7 +287,10 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   try {
     // the four files as one: a full disk leaves none of them changed
     writeFilesAtomic([
-      [join(o.out, "results.json"), `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`],
+      [
+        join(o.out, "results.json"),
+        `${JSON.stringify({ task: o.task, options: o, seconds: wall, rows, runs: cells.map((c) => ({ variant: c.variant.name, ...(c.result ?? { length: c.length, seed: c.seed, error: c.error }) })) }, null, 1)}\n`,
+      ],
       [join(o.out, "table.md"), `${table}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`],
       [join(o.out, "success.svg"), svg],
       [join(o.out, "success.png"), svgToPng(svg)],

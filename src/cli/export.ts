@@ -32,8 +32,10 @@ export function pytorchModules(config: RunConfig): string {
   const m = config.model;
   const Cell = CELLS[m.cell].pytorch;
   const extra = `${m.numLayers > 1 ? `, num_layers=${m.numLayers}` : ""}${m.cell === "rnn" && m.nonlinearity === "relu" ? ", nonlinearity='relu'" : ""}`;
-  return `embedding = nn.Embedding(${m.vocabSize}, ${m.embedSize}); rnn = nn.${Cell}(${m.embedSize}, ${m.hiddenSize}${extra}); head = nn.Linear(${m.hiddenSize}, ${m.vocabSize})` +
-    (m.tieWeights ? "; head.weight = embedding.weight" : "");
+  return (
+    `embedding = nn.Embedding(${m.vocabSize}, ${m.embedSize}); rnn = nn.${Cell}(${m.embedSize}, ${m.hiddenSize}${extra}); head = nn.Linear(${m.hiddenSize}, ${m.vocabSize})` +
+    (m.tieWeights ? "; head.weight = embedding.weight" : "")
+  );
 }
 
 /** Checks, before any work, that `out` can be written: its folder exists and takes files, it is no folder, and it is not `input`. */
@@ -67,7 +69,11 @@ export function exportCommand(): Command {
     .description("write a trained model's weights for PyTorch (safetensors, PyTorch's names) or ONNX Runtime (onnx)")
     .requiredOption("--checkpoint <file>", "a checkpoint written by rnnlab train (or rnnlab import)")
     .requiredOption("--out <file>", "the file to write, e.g. model.safetensors or model.onnx")
-    .option("--format <format>", "safetensors (weights only: embedding.weight, rnn.*, head.weight, head.bias, with the config and vocabulary in the metadata) or onnx (the whole model: tokens -> logits) (default: from --out's extension)", choiceArg(FORMATS))
+    .option(
+      "--format <format>",
+      "safetensors (weights only: embedding.weight, rnn.*, head.weight, head.bias, with the config and vocabulary in the metadata) or onnx (the whole model: tokens -> logits) (default: from --out's extension)",
+      choiceArg(FORMATS),
+    )
     .option("--opset <n>", "ONNX operator set, 14 to 23 (default 17)", intArg(1))
     .addHelpText("after", "\nLoad a safetensors export in PyTorch with the snippet in the README; rnnlab import turns it back into a checkpoint.")
     .action(async (o: ExportOpts) => {
@@ -87,7 +93,9 @@ export function exportCommand(): Command {
         try {
           // the vocabulary travels with the graph, as in the safetensors export (ids → tokens)
           bytes = exportOnnx(model, {
-            opset: o.opset, producer: "rnnlab", producerVersion: pkg.version,
+            opset: o.opset,
+            producer: "rnnlab",
+            producerVersion: pkg.version,
             metadata: { vocab: JSON.stringify(vocab.tokens), tokens: vocab.kind },
           });
         } catch (e) {

@@ -25,7 +25,17 @@ interface ImportOpts {
 
 /** `rnnlab train`'s defaults: what eval (batch, window) and a later training run read from an imported checkpoint. */
 const DEFAULT_TRAIN: TrainConfig = {
-  batch: 32, k1: 64, k2: 64, optimizer: "adam", lr: 2e-3, momentum: 0, weightDecay: 0, clipNorm: 5, clipValue: null, nonFinite: "stop", seed: 1,
+  batch: 32,
+  k1: 64,
+  k2: 64,
+  optimizer: "adam",
+  lr: 2e-3,
+  momentum: 0,
+  weightDecay: 0,
+  clipNorm: 5,
+  clipValue: null,
+  nonFinite: "stop",
+  seed: 1,
 };
 
 const MODEL_KEYS = ["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers", "nonlinearity", "tieWeights", "dropout"] as const;
@@ -97,7 +107,7 @@ function parseConfig(value: string | undefined): UserConfig {
   const text = value.trim().startsWith("{") ? value : isFile(value) ? readText(value, "--config file") : null;
   if (text === null) throw new InputError(`--config ${value} is neither JSON (starting with "{") nor an existing file`);
   const raw = parseJson(text, `--config ${value.trim().startsWith("{") ? "" : `file ${value} `}`.trim());
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new InputError("--config must be a JSON object, e.g. '{\"nonlinearity\":\"relu\"}'");
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new InputError('--config must be a JSON object, e.g. \'{"nonlinearity":"relu"}\'');
   const put = (o: Record<string, unknown>, keys: readonly string[], into: Record<string, unknown>, where: string) => {
     for (const [k, v] of Object.entries(o)) {
       if (!keys.includes(k)) throw new InputError(`--config: unknown key ${JSON.stringify(k)}${where}; known: ${keys.join(", ")}`);
@@ -109,7 +119,12 @@ function parseConfig(value: string | undefined): UserConfig {
   for (const [k, v] of Object.entries(r)) {
     if (k === "model" || k === "train") {
       if (!v || typeof v !== "object" || Array.isArray(v)) throw new InputError(`--config: "${k}" must be an object`);
-      put(v as Record<string, unknown>, k === "model" ? MODEL_KEYS : TRAIN_KEYS, (k === "model" ? out.model : out.train) as Record<string, unknown>, ` in "${k}"`);
+      put(
+        v as Record<string, unknown>,
+        k === "model" ? MODEL_KEYS : TRAIN_KEYS,
+        (k === "model" ? out.model : out.train) as Record<string, unknown>,
+        ` in "${k}"`,
+      );
     } else if (k === "tokens") {
       if (v !== "chars" && v !== "words") throw new InputError(`--config: "tokens" must be "chars" or "words", got ${JSON.stringify(v)}`);
       out.tokens = v;
@@ -119,15 +134,19 @@ function parseConfig(value: string | undefined): UserConfig {
   }
   put(top, MODEL_KEYS, out.model as Record<string, unknown>, ' (give model keys, "tokens", "model" or "train")');
   const m = out.model;
-  if (m.nonlinearity !== undefined && m.nonlinearity !== "tanh" && m.nonlinearity !== "relu") throw new InputError(`--config: "nonlinearity" must be "tanh" or "relu", got ${JSON.stringify(m.nonlinearity)}`);
+  if (m.nonlinearity !== undefined && m.nonlinearity !== "tanh" && m.nonlinearity !== "relu")
+    throw new InputError(`--config: "nonlinearity" must be "tanh" or "relu", got ${JSON.stringify(m.nonlinearity)}`);
   if (m.tieWeights !== undefined && typeof m.tieWeights !== "boolean") throw new InputError('--config: "tieWeights" must be true or false');
-  if (m.dropout !== undefined && !(typeof m.dropout === "number" && m.dropout >= 0 && m.dropout < 1)) throw new InputError('--config: "dropout" must be a number in [0, 1)');
+  if (m.dropout !== undefined && !(typeof m.dropout === "number" && m.dropout >= 0 && m.dropout < 1))
+    throw new InputError('--config: "dropout" must be a number in [0, 1)');
   const t = out.train;
   for (const k of ["batch", "k1", "k2"] as const) {
-    if (t[k] !== undefined && !(Number.isSafeInteger(t[k]) && (t[k] as number) >= 1)) throw new InputError(`--config: train "${k}" must be a whole number >= 1`);
+    if (t[k] !== undefined && !(Number.isSafeInteger(t[k]) && (t[k] as number) >= 1))
+      throw new InputError(`--config: train "${k}" must be a whole number >= 1`);
   }
   if (t.seed !== undefined && !(Number.isSafeInteger(t.seed) && t.seed >= 0)) throw new InputError('--config: train "seed" must be a whole number >= 0');
-  if (t.optimizer !== undefined && !isOptimizerName(t.optimizer)) throw new InputError(`--config: train "optimizer" must be one of ${OPTIMIZER_NAMES.join(", ")}`);
+  if (t.optimizer !== undefined && !isOptimizerName(t.optimizer))
+    throw new InputError(`--config: train "optimizer" must be one of ${OPTIMIZER_NAMES.join(", ")}`);
   return out;
 }
 
@@ -147,22 +166,27 @@ function parseVocab(value: string): string[] {
   } else {
     return [...value];
   }
-  if (!Array.isArray(list) || list.some((c) => typeof c !== "string")) throw new InputError("--vocab: a JSON vocabulary must be a list of strings, the tokens in id order");
+  if (!Array.isArray(list) || list.some((c) => typeof c !== "string"))
+    throw new InputError("--vocab: a JSON vocabulary must be a list of strings, the tokens in id order");
   return list as string[];
 }
 
 function stateDictProblem(file: string, e: StateDictError, tensors: Map<string, StateTensor>): InputError {
   if (!tensors.has("embedding.weight") && tensors.has("weight_hh_l0")) {
-    return new InputError(`${file} holds a bare recurrent layer (weight_ih_l0, weight_hh_l0, ...), not a language model (embedding.weight, rnn.*, head.*); load bare layers in code with recurrentFromStateDict`);
+    return new InputError(
+      `${file} holds a bare recurrent layer (weight_ih_l0, weight_hh_l0, ...), not a language model (embedding.weight, rnn.*, head.*); load bare layers in code with recurrentFromStateDict`,
+    );
   }
   return new InputError(`${file} is not a language model rnnlab can import: ${e.message} (see rnnlab import --help)`);
 }
 
 export function importCommand(): Command {
   return new Command("import")
-    .description("turn a PyTorch state_dict (safetensors) of an Embedding -> RNN/LSTM/GRU -> Linear language model, or an rnnlab export, into an rnnlab checkpoint")
+    .description(
+      "turn a PyTorch state_dict (safetensors) of an Embedding -> RNN/LSTM/GRU -> Linear language model, or an rnnlab export, into an rnnlab checkpoint",
+    )
     .argument("<file>", "a .safetensors file: PyTorch's state_dict names and shapes (see below)")
-    .option("--config <json-or-file>", "what the weights cannot tell, as JSON, e.g. '{\"nonlinearity\":\"relu\"}' (see below)")
+    .option("--config <json-or-file>", 'what the weights cannot tell, as JSON, e.g. \'{"nonlinearity":"relu"}\' (see below)')
     .option("--vocab <file-or-tokens>", "the vocabulary, when the file's metadata has none: a .json list, a training text, or the characters (see below)")
     .option("--out <file>", "the checkpoint to write (default: FILE with .rnnlab.safetensors)")
     .addHelpText("after", HELP)
@@ -172,7 +196,10 @@ export function importCommand(): Command {
       try {
         decoded = decodeSafetensors(bytes);
       } catch (e) {
-        if (e instanceof SafetensorsError) throw new InputError(`${file} is not a valid safetensors file (${e.message}); the file is damaged or not safetensors: write it again with safetensors.torch.save_file(model.state_dict(), "${basename(file)}")`);
+        if (e instanceof SafetensorsError)
+          throw new InputError(
+            `${file} is not a valid safetensors file (${e.message}); the file is damaged or not safetensors: write it again with safetensors.torch.save_file(model.state_dict(), "${basename(file)}")`,
+          );
         throw e;
       }
       const meta = decoded.metadata;
@@ -183,7 +210,10 @@ export function importCommand(): Command {
       for (const [name, t] of decoded.tensors) {
         if (name.startsWith("optim.") || name.startsWith("state.") || t.data instanceof Int32Array) continue;
         const bad = firstNonFinite(t.data);
-        if (bad) throw new InputError(`${file}: tensor "${name}" holds ${bad.value} at element ${bad.index}; a model with non-finite weights cannot be used (save the weights from before training diverged)`);
+        if (bad)
+          throw new InputError(
+            `${file}: tensor "${name}" holds ${bad.value} at element ${bad.index}; a model with non-finite weights cannot be used (save the weights from before training diverged)`,
+          );
       }
       const notes: string[] = [];
       // rnnlab's own files carry their config; a checkpoint's optimizer and state tensors are not weights
@@ -206,9 +236,10 @@ export function importCommand(): Command {
       }
       // what the names cannot tell
       const fromMeta = (k: string) => (meta[k] === "true" ? true : meta[k] === "false" ? false : undefined);
-      const nonlinearity = user.model.nonlinearity ?? saved?.model.nonlinearity ?? (meta.nonlinearity === "tanh" || meta.nonlinearity === "relu" ? meta.nonlinearity : undefined);
+      const nonlinearity =
+        user.model.nonlinearity ?? saved?.model.nonlinearity ?? (meta.nonlinearity === "tanh" || meta.nonlinearity === "relu" ? meta.nonlinearity : undefined);
       const tieWeights = user.model.tieWeights ?? saved?.model.tieWeights ?? fromMeta("tie_weights");
-      let inferred;
+      let inferred: ReturnType<typeof inferLanguageModelConfig>;
       try {
         inferred = inferLanguageModelConfig(tensors, { nonlinearity: nonlinearity ?? "tanh", tieWeights });
       } catch (e) {
@@ -216,7 +247,9 @@ export function importCommand(): Command {
         throw e;
       }
       if (inferred.cell === "rnn" && !nonlinearity) {
-        throw new InputError(`${file} holds an Elman RNN, whose nonlinearity is not in its weights: pass --config '{"nonlinearity":"tanh"}' (PyTorch's default) or '{"nonlinearity":"relu"}'`);
+        throw new InputError(
+          `${file} holds an Elman RNN, whose nonlinearity is not in its weights: pass --config '{"nonlinearity":"tanh"}' (PyTorch's default) or '{"nonlinearity":"relu"}'`,
+        );
       }
       for (const k of ["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers"] as const) {
         if (user.model[k] !== undefined && user.model[k] !== inferred[k]) {
@@ -230,7 +263,8 @@ export function importCommand(): Command {
         vocab = parseVocab(o.vocab);
       } else if (meta.vocab !== undefined) {
         const v = parseJson(meta.vocab, `${file}: metadata "vocab"`);
-        if (!Array.isArray(v) || v.some((c) => typeof c !== "string")) throw new InputError(`${file}: metadata "vocab" is not a JSON list of strings; pass --vocab`);
+        if (!Array.isArray(v) || v.some((c) => typeof c !== "string"))
+          throw new InputError(`${file}: metadata "vocab" is not a JSON list of strings; pass --vocab`);
         vocab = v as string[];
       } else {
         throw new InputError(
@@ -238,26 +272,42 @@ export function importCommand(): Command {
         );
       }
       if (vocab.length !== inferred.vocabSize) {
-        throw new InputError(`the vocabulary has ${fmtInt(vocab.length)} tokens but embedding.weight has ${fmtInt(inferred.vocabSize)} rows; give the vocabulary the model was trained with`);
+        throw new InputError(
+          `the vocabulary has ${fmtInt(vocab.length)} tokens but embedding.weight has ${fmtInt(inferred.vocabSize)} rows; give the vocabulary the model was trained with`,
+        );
       }
       if (tokens === "chars") {
         const bad = vocab.findIndex((c) => [...c].length !== 1);
-        if (bad >= 0) throw new InputError(`vocabulary entry ${bad} (${JSON.stringify(vocab[bad].slice(0, 20))}) is not one character; a word-level vocabulary needs --config '{"tokens":"words"}'`);
+        if (bad >= 0)
+          throw new InputError(
+            `vocabulary entry ${bad} (${JSON.stringify(vocab[bad].slice(0, 20))}) is not one character; a word-level vocabulary needs --config '{"tokens":"words"}'`,
+          );
       }
       const config: RunConfig = {
         model: {
-          cell: inferred.cell, vocabSize: inferred.vocabSize, embedSize: inferred.embedSize, hiddenSize: inferred.hiddenSize, numLayers: inferred.numLayers,
-          nonlinearity: inferred.nonlinearity, tieWeights: inferred.tieWeights,
-          dropout: user.model.dropout ?? saved?.model.dropout ?? 0, init: saved?.model.init ?? "default",
+          cell: inferred.cell,
+          vocabSize: inferred.vocabSize,
+          embedSize: inferred.embedSize,
+          hiddenSize: inferred.hiddenSize,
+          numLayers: inferred.numLayers,
+          nonlinearity: inferred.nonlinearity,
+          tieWeights: inferred.tieWeights,
+          dropout: user.model.dropout ?? saved?.model.dropout ?? 0,
+          init: saved?.model.init ?? "default",
           ...(saved?.model.forgetBias !== undefined ? { forgetBias: saved.model.forgetBias } : {}),
         },
         train: { ...DEFAULT_TRAIN, ...saved?.train, ...user.train },
       };
       if (config.train.k2 < config.train.k1) throw new InputError(`--config: train k2 (${config.train.k2}) must be >= k1 (${config.train.k1})`);
       // build the model and load the weights (recurrent layers without biases get zero biases: the same function)
-      let built;
+      let built: ReturnType<typeof languageModelFromStateDict>;
       try {
-        built = languageModelFromStateDict(tensors, { nonlinearity: config.model.nonlinearity, tieWeights: config.model.tieWeights, alwaysBias: true, seed: config.train.seed });
+        built = languageModelFromStateDict(tensors, {
+          nonlinearity: config.model.nonlinearity,
+          tieWeights: config.model.tieWeights,
+          alwaysBias: true,
+          seed: config.train.seed,
+        });
       } catch (e) {
         if (e instanceof StateDictError) throw stateDictProblem(file, e, tensors);
         throw e;

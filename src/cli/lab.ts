@@ -93,7 +93,7 @@ async function lab(port: number): Promise<number> {
     let key = "";
     try {
       const st = file !== "" ? statSync(file) : null;
-      ok = st !== null && st.isFile();
+      ok = st?.isFile() === true;
       if (st) key = `${file}\0${st.mtimeMs}\0${st.size}`;
     } catch {
       ok = false;
@@ -111,7 +111,7 @@ async function lab(port: number): Promise<number> {
       if (!z) gz.set(key, (z = gzipSync(readFileSync(file))));
       body = z;
       headers["Content-Encoding"] = "gzip";
-      headers["Vary"] = "Accept-Encoding";
+      headers.Vary = "Accept-Encoding";
     } else {
       body = readFileSync(file);
     }
@@ -123,7 +123,8 @@ async function lab(port: number): Promise<number> {
   const server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EADDRINUSE") reject(new InputError(`port ${port} on 127.0.0.1 is in use; choose another with --port, or leave --port out for a free one`));
+      if (e.code === "EADDRINUSE")
+        reject(new InputError(`port ${port} on 127.0.0.1 is in use; choose another with --port, or leave --port out for a free one`));
       else if (e.code === "EACCES") reject(new InputError(`port ${port} needs privileges this user lacks; choose a port above 1023, or leave --port out`));
       else reject(new InputError(`cannot serve on 127.0.0.1:${port}: ${e.message}`));
     });

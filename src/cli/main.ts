@@ -22,13 +22,19 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 /** commander's messages, folded into one line with a pointer to --help. */
 function oneLine(s: string, cmd: Command): string {
-  const text = s.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim();
+  const text = s
+    .replace(/^error: /, "")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
   const name = cmd.name() === "rnnlab" ? "rnnlab" : `rnnlab ${cmd.name()}`;
   return `rnnlab: ${text} (see ${name} --help)\n`;
 }
 
 function configure(cmd: Command): Command {
-  cmd.exitOverride().showHelpAfterError(false).configureOutput({ outputError: (s, write) => write(oneLine(s, cmd)) });
+  cmd
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (s, write) => write(oneLine(s, cmd)) });
   for (const sub of cmd.commands) configure(sub);
   return cmd;
 }

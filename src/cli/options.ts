@@ -30,7 +30,10 @@ export function f32Arg(min: number, open = true, max = Infinity) {
   const plain = numArg(min, max, open);
   return (v: string): number => {
     const n = plain(v);
-    if (!finiteInFloat32(n)) throw new InvalidArgumentError(`expected a number float32 can hold (magnitude at most 3.4e38, and not so small that it rounds to 0, below 1.4e-45), got ${v}`);
+    if (!finiteInFloat32(n))
+      throw new InvalidArgumentError(
+        `expected a number float32 can hold (magnitude at most 3.4e38, and not so small that it rounds to 0, below 1.4e-45), got ${v}`,
+      );
     return n;
   };
 }

@@ -24,7 +24,12 @@ export function sampleCommand(): Command {
     .description("generate text from a trained model")
     .requiredOption("--checkpoint <file>", "a checkpoint.safetensors or best.safetensors written by rnnlab train")
     .option("--length <n>", "tokens to generate (characters, or words for a word-level model)", intArg(0), 500)
-    .option("--temperature <t>", "softmax temperature: 1 the model's own distribution, < 1 safer, 0 always the likeliest (default 0.8, as nanoGPT's sample.py)", numArg(0), 0.8)
+    .option(
+      "--temperature <t>",
+      "softmax temperature: 1 the model's own distribution, < 1 safer, 0 always the likeliest (default 0.8, as nanoGPT's sample.py)",
+      numArg(0),
+      0.8,
+    )
     .option("--top-k <k>", "draw only among the k likeliest characters (0: all)", intArg(0), 0)
     .option("--prime <text>", "text to start from (default: a newline)")
     .option("--seed <n>", "seed of the draws (same seed, same text)", intArg(0), 1)
@@ -35,7 +40,8 @@ export function sampleCommand(): Command {
       if (prime.length === 0) throw new InputError("--prime needs at least one character");
       if (vocab.kind === "chars") {
         for (const ch of prime) {
-          if (!vocab.has(ch)) throw new InputError(`--prime contains ${JSON.stringify(ch)}, a character the model never saw; use characters of its training text`);
+          if (!vocab.has(ch))
+            throw new InputError(`--prime contains ${JSON.stringify(ch)}, a character the model never saw; use characters of its training text`);
         }
       }
       const primeIds = vocab.encode(prime);
@@ -45,7 +51,11 @@ export function sampleCommand(): Command {
       let pending = "";
       let lineStart = vocab.kind === "words" && (o.prime === undefined || /\n\s*$/.test(prime));
       generate(model, {
-        prime: primeIds, length: o.length, rng: new Rng(o.seed), temperature: o.temperature, topK: o.topK,
+        prime: primeIds,
+        length: o.length,
+        rng: new Rng(o.seed),
+        temperature: o.temperature,
+        topK: o.topK,
         onToken: (id) => {
           if (vocab instanceof WordVocab) {
             pending += vocab.piece(id, lineStart);

@@ -80,7 +80,9 @@ const flag = (name: string) => `--${name}`;
 
 export function surfaceCommand(): Command {
   return new Command("surface")
-    .description("draw the error surface of a single RNN neuron with gradient descent on it, with and without clipping (Pascanu et al. 2013, fig. 6); with --checkpoint, a trained model's loss around its weights")
+    .description(
+      "draw the error surface of a single RNN neuron with gradient descent on it, with and without clipping (Pascanu et al. 2013, fig. 6); with --checkpoint, a trained model's loss around its weights",
+    )
     .option("--w <lo,hi>", "range of the recurrent weight w", rangeArg, [4, 8] as [number, number])
     .option("--b <lo,hi>", "range of the bias b (e.g. --b=-5,-1)", rangeArg, [-5, -1] as [number, number])
     .option("--grid <n>", `grid points per axis (default ${DEFAULT_GRID}; ${DEFAULT_SLICE_GRID} with --checkpoint)`, intArg(2))
@@ -90,7 +92,12 @@ export function surfaceCommand(): Command {
     .option("--iters <n>", "gradient-descent steps", intArg(1), DEFAULT_ITERS)
     .option("--out <path>", "output path without extension: writes PATH.svg and PATH.png", "surface")
     .option("--checkpoint <file>", "draw this trained model's loss around its weights instead")
-    .option("--mode <m>", "with --checkpoint: random (two random filter-normalised directions), whh (α scales every W_hh: W_hh → (1+α)·W_hh), or pca (the two principal directions of the training trajectory, from rnnlab train --diagnose-every)", choiceArg(["random", "whh", "pca"] as const), "random")
+    .option(
+      "--mode <m>",
+      "with --checkpoint: random (two random filter-normalised directions), whh (α scales every W_hh: W_hh → (1+α)·W_hh), or pca (the two principal directions of the training trajectory, from rnnlab train --diagnose-every)",
+      choiceArg(["random", "whh", "pca"] as const),
+      "random",
+    )
     .option("--text <file>", "with --checkpoint: text to measure the loss on (default: the run's validation text)")
     .option("--alpha <lo,hi>", "with --checkpoint: range of α", rangeArg, [-1, 1] as [number, number])
     .option("--beta <lo,hi>", "with --checkpoint: range of β", rangeArg, [-1, 1] as [number, number])
@@ -100,16 +107,21 @@ export function surfaceCommand(): Command {
       const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
       const mismatched = (o.checkpoint ? NEURON_ONLY : CHECKPOINT_ONLY).filter(given);
       if (mismatched.length) {
-        throw new InputError(o.checkpoint
-          ? `${mismatched.map(flag).join(", ")} ${mismatched.length > 1 ? "are" : "is"} for the single-neuron surface, not with --checkpoint`
-          : `${mismatched.map(flag).join(", ")} ${mismatched.length > 1 ? "need" : "needs"} --checkpoint`);
+        throw new InputError(
+          o.checkpoint
+            ? `${mismatched.map(flag).join(", ")} ${mismatched.length > 1 ? "are" : "is"} for the single-neuron surface, not with --checkpoint`
+            : `${mismatched.map(flag).join(", ")} ${mismatched.length > 1 ? "need" : "needs"} --checkpoint`,
+        );
       }
       const cap = o.checkpoint ? MAX_SLICE_GRID : MAX_GRID;
       if (o.grid !== undefined && o.grid > cap) {
-        throw new InputError(`--grid ${o.grid} is too fine: at most ${cap} points per axis ${o.checkpoint ? "(each point is a pass over the text)" : "(the SVG holds one rectangle per point)"}`);
+        throw new InputError(
+          `--grid ${o.grid} is too fine: at most ${cap} points per axis ${o.checkpoint ? "(each point is a pass over the text)" : "(the SVG holds one rectangle per point)"}`,
+        );
       }
       const prefix = o.out.replace(/\.(svg|png)$/i, "");
-      if (basename(prefix) === "" || /[/\\]$/.test(prefix)) throw new InputError(`--out ${o.out} names a folder; give a file name without extension, e.g. ${join(o.out, "surface")}`);
+      if (basename(prefix) === "" || /[/\\]$/.test(prefix))
+        throw new InputError(`--out ${o.out} names a folder; give a file name without extension, e.g. ${join(o.out, "surface")}`);
       // everything the command reads, the run's own text included, is no output
       const snap = o.checkpoint ? readCheckpoint(o.checkpoint) : null;
       const inputs = o.checkpoint ? [o.checkpoint, o.text ?? runTextPath(snap!), ...trajectoryFiles(o.checkpoint)] : [];
@@ -119,7 +131,10 @@ export function surfaceCommand(): Command {
       const { specToSvg, svgToPng } = await import("../node/render.js"); // vega and resvg: loaded when needed
       const svg = await specToSvg(spec);
       const png = svgToPng(svg);
-      writeFilesAtomic([[`${prefix}.svg`, svg], [`${prefix}.png`, png]]);
+      writeFilesAtomic([
+        [`${prefix}.svg`, svg],
+        [`${prefix}.png`, png],
+      ]);
       // stdout ends with the files written; the time goes to stderr, after success only (a failure is one line there)
       say(`${prefix}.svg\n${prefix}.png\n`);
       warn(`rnnlab surface: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -144,9 +159,11 @@ function describe(path: DescentPoint[], o: SurfaceOpts): string {
   const lowest = path.reduce((m, p) => Math.min(m, p.loss), Infinity);
   const p = path[steep];
   if (path.length < 2) return `no steps; E = ${fmtNum(end.loss)}`;
-  return `steepest after ${steep} steps at ${pt(p.w, p.b)}: ‖∇E‖ = ${fmtNum(p.gradNorm)}, next step ${fmtNum(len(steep))} long; ` +
+  return (
+    `steepest after ${steep} steps at ${pt(p.w, p.b)}: ‖∇E‖ = ${fmtNum(p.gradNorm)}, next step ${fmtNum(len(steep))} long; ` +
     `longest step ${fmtNum(len(longest))}${clipped ? `; ${clipped} step${clipped > 1 ? "s" : ""} clipped` : ""}` +
-    `${left >= 0 ? `; leaves the window at step ${left}` : ""}; ends at ${pt(end.w, end.b)} with E = ${fmtNum(end.loss)} (lowest on the way ${fmtNum(lowest)})`;
+    `${left >= 0 ? `; leaves the window at step ${left}` : ""}; ends at ${pt(end.w, end.b)} with E = ${fmtNum(end.loss)} (lowest on the way ${fmtNum(lowest)})`
+  );
 }
 
 function neuronFigure(o: SurfaceOpts) {
@@ -154,7 +171,12 @@ function neuronFigure(o: SurfaceOpts) {
   const g = surfaceGrid({ wRange: o.w, bRange: o.b, steps: n });
   const starts = o.start ?? DEFAULT_STARTS;
   const paths: PlotPath[] = [];
-  const pairs = [["#ff2d2d", "#000000"], ["#ff9f1c", "#1f3fff"], ["#e040fb", "#0b6e4f"], ["#ff6f91", "#5a3e1b"]];
+  const pairs = [
+    ["#ff2d2d", "#000000"],
+    ["#ff9f1c", "#1f3fff"],
+    ["#e040fb", "#0b6e4f"],
+    ["#ff6f91", "#5a3e1b"],
+  ];
   starts.forEach(([w, b], k) => {
     const plain = descend([w, b], { lr: o.lr, steps: o.iters, clip: null });
     const clipped = descend([w, b], { lr: o.lr, steps: o.iters, clip: o.clip });
@@ -166,8 +188,12 @@ function neuronFigure(o: SurfaceOpts) {
     say(`start ${pt(w, b)}, clipped at ${fmtNum(o.clip)}: ${describe(clipped, o)}\n`);
   });
   return surfaceSpec({
-    x: g.w, y: g.b, z: g.loss,
-    xTitle: "w (recurrent weight)", yTitle: "b (bias)", zTitle: "E (log scale)",
+    x: g.w,
+    y: g.b,
+    z: g.loss,
+    xTitle: "w (recurrent weight)",
+    yTitle: "b (bias)",
+    zTitle: "E (log scale)",
     title: "Error surface of a single recurrent neuron",
     subtitle: [
       "x_t = w·σ(x_{t−1}) + b, x_0 = 0.5, T = 50, E = (σ(x_T) − 0.7)²",
@@ -178,7 +204,6 @@ function neuronFigure(o: SurfaceOpts) {
     paths,
   });
 }
-
 
 /**
  * The text to measure a checkpoint's model on: `text` when given (all of it), else the
@@ -213,7 +238,10 @@ function trajectoryFiles(checkpoint: string): string[] {
   const dir = join(dirname(checkpoint), "trajectory");
   try {
     if (!statSync(dir).isDirectory()) return [];
-    return readdirSync(dir).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort().map((f) => join(dir, f));
+    return readdirSync(dir)
+      .filter((f) => /^step-\d+\.safetensors$/.test(f))
+      .sort()
+      .map((f) => join(dir, f));
   } catch {
     return [];
   }
@@ -227,7 +255,9 @@ function readTrajectory(checkpoint: string, model: LanguageModel): { step: numbe
     for (const p of model.store.params) {
       const t = Object.hasOwn(snap.tensors, p.name) ? snap.tensors[p.name] : undefined;
       if (!t || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-        throw new InputError(`trajectory file ${path} ${t ? `has "${p.name}" of shape [${t.shape.join(", ")}], the model needs [${p.shape.join(", ")}]` : `lacks "${p.name}"`}; it belongs to another run: remove it`);
+        throw new InputError(
+          `trajectory file ${path} ${t ? `has "${p.name}" of shape [${t.shape.join(", ")}], the model needs [${p.shape.join(", ")}]` : `lacks "${p.name}"`}; it belongs to another run: remove it`,
+        );
       }
       if (t.data instanceof Int32Array) throw new InputError(`trajectory file ${path} holds "${p.name}" as integers; it is corrupt: remove it`);
       useCheckpoint(path, snap, () => checkFinite(p.name, t.data, "the snapshot is poisoned: remove it"));
@@ -251,22 +281,34 @@ function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
   const lossOf = (m: LanguageModel) => evaluateLoss(m, tokens, B, config.train.k1, { partial: true }).loss;
   const trajectory = readTrajectory(path, model);
   if (o.mode === "pca" && trajectory.length < 2) {
-    throw new InputError(`--mode pca needs the training trajectory: at least 2 snapshots in ${join(dirname(path), "trajectory")} (found ${trajectory.length}); train with --diagnose-every N, or use --mode random or whh`);
+    throw new InputError(
+      `--mode pca needs the training trajectory: at least 2 snapshots in ${join(dirname(path), "trajectory")} (found ${trajectory.length}); train with --diagnose-every N, or use --mode random or whh`,
+    );
   }
   if (o.mode === "pca") {
     try {
-      principalDirections(model.store.values, trajectory.map((t) => t.values)); // fails fast, before any output
+      principalDirections(
+        model.store.values,
+        trajectory.map((t) => t.values),
+      ); // fails fast, before any output
     } catch (e) {
       if (e instanceof RangeError) throw new InputError(`--mode pca: ${e.message}; use --mode random or whh`);
       throw e;
     }
   }
   const n = o.grid ?? DEFAULT_SLICE_GRID;
-  say(`rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`);
+  say(
+    `rnnlab surface: ${n}×${n} = ${fmtInt(n * n)} losses on ${fmtInt(tokens.length - 1)} characters of ${text.what}${trajectory.length ? `, ${trajectory.length} trajectory snapshots` : ""}\n`,
+  );
   let s: ReturnType<typeof lossSlice>;
   try {
     s = lossSlice(model, lossOf, {
-      mode: o.mode, alpha: o.alpha, beta: o.beta, steps: n, seed: o.seed, trajectory: trajectory.map((t) => t.values),
+      mode: o.mode,
+      alpha: o.alpha,
+      beta: o.beta,
+      steps: n,
+      seed: o.seed,
+      trajectory: trajectory.map((t) => t.values),
       // on a terminal, a row counter (the default LSTM takes some 15 s for 21×21 points)
       onRow: process.stderr.isTTY ? (done, rows) => warn(done < rows ? `\r  row ${done}/${rows}` : "\r\x1b[K") : undefined,
     });
@@ -281,7 +323,12 @@ function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
     pts.push({ x: 0, y: 0 }); // the trajectory ends at θ*
     // the share of each snapshot's distance from θ* that lies in the plane (random directions hold little of it)
     const held = s.trajectory.reduce((m, p) => (p.distance > 0 ? Math.max(m, Math.sqrt(Math.max(0, 1 - p.residual * p.residual))) : m), 0);
-    paths.push({ name: `training trajectory, steps ${trajectory[0].step}–${step} (the plane holds ≤ ${(100 * held).toFixed(1)}% of it)`, points: pts, color: "#ff2d2d", dots: true });
+    paths.push({
+      name: `training trajectory, steps ${trajectory[0].step}–${step} (the plane holds ≤ ${(100 * held).toFixed(1)}% of it)`,
+      points: pts,
+      color: "#ff2d2d",
+      dots: true,
+    });
     say(`trajectory: ${trajectory.length} snapshots projected; the plane holds at most ${(100 * held).toFixed(1)}% of their distance from θ*\n`);
   }
   let lo = Infinity;
@@ -292,9 +339,12 @@ function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
   const whh = o.mode === "whh";
   const pca = o.mode === "pca";
   return surfaceSpec({
-    x: s.alpha, y: s.beta, z: s.loss,
+    x: s.alpha,
+    y: s.beta,
+    z: s.loss,
     xTitle: whh ? "α (W_hh → (1+α)·W_hh)" : pca ? "α (first principal direction of the trajectory)" : "α (random direction d1)",
-    yTitle: pca ? "β (second principal direction)" : "β (random direction d2)", zTitle: "loss (nats/char)",
+    yTitle: pca ? "β (second principal direction)" : "β (random direction d2)",
+    zTitle: "loss (nats/char)",
     title: `Loss around the trained weights θ* (${whh ? "W_hh scaled × random" : pca ? "the plane of the training trajectory" : "two random directions"})`,
     subtitle: [
       `${path}, step ${step}: ${m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} of ${m.hiddenSize}`,

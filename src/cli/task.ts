@@ -64,7 +64,11 @@ export function taskCommand(): Command {
     .option("--cell <type>", CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", "), choiceArg(CELL_NAMES), "lstm")
     .option("--hidden <n>", "hidden units", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
-    .option("--init <scheme>", "default (PyTorch's uniform), orthogonal, identity (IRNN), or chrono (gate biases for memories up to T steps; Tallec & Ollivier 2018) (default: chrono for lstm and gru, default for rnn)", choiceArg(["default", "orthogonal", "identity", "chrono"] as const))
+    .option(
+      "--init <scheme>",
+      "default (PyTorch's uniform), orthogonal, identity (IRNN), or chrono (gate biases for memories up to T steps; Tallec & Ollivier 2018) (default: chrono for lstm and gru, default for rnn)",
+      choiceArg(["default", "orthogonal", "identity", "chrono"] as const),
+    )
     .option("--optimizer <name>", OPTIMIZER_NAMES.join(", "), choiceArg(OPTIMIZER_NAMES), "adam")
     .option("--lr <x>", "learning rate", f32Arg(0), 3e-3)
     .option("--batch <n>", "fresh sequences per step", intArg(1), 32)
@@ -96,10 +100,30 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
     throw e;
   }
   const t = createTask(name, o.length);
-  checkTaskFits({ steps: t.steps, inputSize: t.inputSize, outputSize: t.outputSize, every: t.output === "class-every", cell: o.cell, hidden: o.hidden, layers: 1, batch: o.batch, evalSize: o.evalSize });
+  checkTaskFits({
+    steps: t.steps,
+    inputSize: t.inputSize,
+    outputSize: t.outputSize,
+    every: t.output === "class-every",
+    cell: o.cell,
+    hidden: o.hidden,
+    layers: 1,
+    batch: o.batch,
+    evalSize: o.evalSize,
+  });
   const config: TaskRunConfig = {
-    task: name, length: o.length, cell: o.cell, hidden: o.hidden, nonlinearity: o.nonlinearity, init,
-    optimizer: o.optimizer, lr: o.lr, batch: o.batch, clip: o.clip > 0 ? o.clip : null, omega: o.omega, seed: o.seed,
+    task: name,
+    length: o.length,
+    cell: o.cell,
+    hidden: o.hidden,
+    nonlinearity: o.nonlinearity,
+    init,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    batch: o.batch,
+    clip: o.clip > 0 ? o.clip : null,
+    omega: o.omega,
+    seed: o.seed,
   };
   const run = new TaskRun(config);
   const task = run.task;
@@ -144,12 +168,28 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   }
   if (steps % o.evalEvery !== 0 && steps !== o.steps) last = run.evaluate(o.evalSize); // stopped by the clock
   const result: TaskResult = {
-    task: name, length: o.length, cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell, clip: config.clip, omega: o.omega, seed: o.seed,
-    solved: last.solved, steps, seconds: +seconds().toFixed(1), testLoss: last.loss, testError: last.metric, baseline: task.baseline,
-    clippedShare: clipSummary(norms, config.clip ?? 1).clippedShare, maxGradNorm: maxNorm, skipped: run.stats.skipped,
+    task: name,
+    length: o.length,
+    cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell,
+    clip: config.clip,
+    omega: o.omega,
+    seed: o.seed,
+    solved: last.solved,
+    steps,
+    seconds: +seconds().toFixed(1),
+    testLoss: last.loss,
+    testError: last.metric,
+    baseline: task.baseline,
+    clippedShare: clipSummary(norms, config.clip ?? 1).clippedShare,
+    maxGradNorm: maxNorm,
+    skipped: run.stats.skipped,
   };
   if (o.json) print(`${JSON.stringify(result)}\n`);
-  else if (last.solved) say(`solved at step ${steps} in ${fmtDuration(result.seconds)}: ${(100 * last.metric).toFixed(2)}% of ${fmtInt(o.evalSize)} held-out sequences wrong`);
-  else say(`not solved after ${steps} steps (${fmtDuration(result.seconds)}): ${(100 * last.metric).toFixed(1)}% of ${fmtInt(o.evalSize)} held-out sequences wrong, test loss ${last.loss.toPrecision(4)} against the baseline ${task.baseline.toPrecision(4)}`);
+  else if (last.solved)
+    say(`solved at step ${steps} in ${fmtDuration(result.seconds)}: ${(100 * last.metric).toFixed(2)}% of ${fmtInt(o.evalSize)} held-out sequences wrong`);
+  else
+    say(
+      `not solved after ${steps} steps (${fmtDuration(result.seconds)}): ${(100 * last.metric).toFixed(1)}% of ${fmtInt(o.evalSize)} held-out sequences wrong, test loss ${last.loss.toPrecision(4)} against the baseline ${task.baseline.toPrecision(4)}`,
+    );
   return result;
 }

@@ -8,9 +8,7 @@ import { join, relative } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../node/corpus.js";
 import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../node/checkpoint.js";
-import {
-  Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError,
-} from "../node/files.js";
+import { Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError } from "../node/files.js";
 import { checkThreads } from "../train/memory.js";
 import { checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
 import { nodeSpawn } from "../node/threads.js";
@@ -18,7 +16,7 @@ import { defaultKernels } from "../tensor/select.js";
 import { NonFiniteError } from "../train/trainer.js";
 import { encodeSafetensors } from "../io/safetensors.js";
 import { CheckpointError, type RunConfig } from "../train/run.js";
-import { DEFAULT_STEPS, TrainingSession, type SessionHooks, type SessionSettings, type StepRecord } from "../train/session.js";
+import { DEFAULT_STEPS, TrainingSession, type SessionHooks, type SessionSettings, type StepRecord, type StopReason } from "../train/session.js";
 import { normalizeSchedule, type ScheduleSpec } from "../train/schedule.js";
 import { OPTIMIZER_NAMES, OPTIMIZERS, type OptimizerName } from "../train/optim.js";
 import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
@@ -44,16 +42,23 @@ export function scheduleArg(v: string): ScheduleArg {
   const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
   const a = num(m?.[2]);
   const b = num(m?.[3]);
-  const bad = () => new InvalidArgumentError("expected constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]], onecycle[:PCT_START] or plateau[:PATIENCE[,FACTOR]]");
+  const bad = () =>
+    new InvalidArgumentError("expected constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]], onecycle[:PCT_START] or plateau[:PATIENCE[,FACTOR]]");
   if (!m || [a, b].some((x) => x !== undefined && !Number.isFinite(x))) throw bad();
   const spec: ScheduleArg | null =
-    m[1] === "constant" && a === undefined ? { type: "constant" }
-    : m[1] === "step" && a !== undefined ? { type: "step", stepSize: a, ...(b !== undefined ? { gamma: b } : {}) }
-    : (m[1] === "exp" || m[1] === "exponential") && a !== undefined && b === undefined ? { type: "exponential", gamma: a }
-    : m[1] === "cosine" ? { type: "cosine", ...(a !== undefined ? { tMax: a } : {}), ...(b !== undefined ? { etaMin: b } : {}) }
-    : m[1] === "onecycle" && b === undefined ? { type: "onecycle", ...(a !== undefined ? { pctStart: a } : {}) }
-    : m[1] === "plateau" ? { type: "plateau", ...(a !== undefined ? { patience: a } : {}), ...(b !== undefined ? { factor: b } : {}) }
-    : null;
+    m[1] === "constant" && a === undefined
+      ? { type: "constant" }
+      : m[1] === "step" && a !== undefined
+        ? { type: "step", stepSize: a, ...(b !== undefined ? { gamma: b } : {}) }
+        : (m[1] === "exp" || m[1] === "exponential") && a !== undefined && b === undefined
+          ? { type: "exponential", gamma: a }
+          : m[1] === "cosine"
+            ? { type: "cosine", ...(a !== undefined ? { tMax: a } : {}), ...(b !== undefined ? { etaMin: b } : {}) }
+            : m[1] === "onecycle" && b === undefined
+              ? { type: "onecycle", ...(a !== undefined ? { pctStart: a } : {}) }
+              : m[1] === "plateau"
+                ? { type: "plateau", ...(a !== undefined ? { patience: a } : {}), ...(b !== undefined ? { factor: b } : {}) }
+                : null;
   if (!spec) throw bad();
   try {
     // the numbers that do not depend on the run's length are checked here
@@ -117,7 +122,12 @@ export function trainCommand(): Command {
     .option("--embed <n>", "embedding size", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
     .option("--dropout <p>", "dropout between recurrent layers while training", numArg(0, 0.99), 0)
-    .option("--init <scheme>", "recurrent weights: default (uniform), orthogonal, or identity (IRNN, for --nonlinearity relu)", choiceArg(["default", "orthogonal", "identity"] as const), "default")
+    .option(
+      "--init <scheme>",
+      "recurrent weights: default (uniform), orthogonal, or identity (IRNN, for --nonlinearity relu)",
+      choiceArg(["default", "orthogonal", "identity"] as const),
+      "default",
+    )
     .option("--forget-bias <x>", "LSTM forget-gate bias at initialisation (default: PyTorch's uniform)", f32Arg(-Infinity, false))
     .option("--tie-weights", "use the embedding as the output layer's weight (needs --embed = --hidden)", false)
     .option("--seq <n>", "steps per window: truncated BPTT(n, n)", intArg(1), 64)
@@ -129,10 +139,19 @@ export function trainCommand(): Command {
     .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", f32Arg(0, false), 0)
     .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 5)
     .option("--clip-value <x>", "clamp each gradient element to [-x, x] (0: off)", f32Arg(0, false), 0)
-    .option("--lr-schedule <spec>", "learning-rate schedule: constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]] (T_MAX default: the run's steps), onecycle[:PCT_START] (peaking at --lr over the run's steps), or plateau[:PATIENCE[,FACTOR]] (on the validation loss) (default: constant)", scheduleArg)
+    .option(
+      "--lr-schedule <spec>",
+      "learning-rate schedule: constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]] (T_MAX default: the run's steps), onecycle[:PCT_START] (peaking at --lr over the run's steps), or plateau[:PATIENCE[,FACTOR]] (on the validation loss) (default: constant)",
+      scheduleArg,
+    )
     .option("--warmup <n>", "linear warm-up over the first n updates, then the schedule (0: none)", intArg(0), 0)
     .option("--early-stop <patience>", "stop when the validation loss has not improved for this many evaluations", intArg(1))
-    .option("--on-nonfinite <policy>", "on a NaN/infinite loss, gradient or update: stop, or skip the update (the weights stay as they were)", choiceArg(["stop", "skip"] as const), "stop")
+    .option(
+      "--on-nonfinite <policy>",
+      "on a NaN/infinite loss, gradient or update: stop, or skip the update (the weights stay as they were)",
+      choiceArg(["stop", "skip"] as const),
+      "stop",
+    )
     .option("--steps <n>", `training steps (default ${DEFAULT_STEPS} when no length is given)`, intArg(1))
     .option("--epochs <n>", "passes over the training text", numArg(0, Infinity, true))
     .option("--time <minutes>", "stop after this many minutes of training", numArg(0, Infinity, true))
@@ -144,9 +163,19 @@ export function trainCommand(): Command {
     .option("--out <dir>", "run folder (default: runs/run-<date>-<time>)")
     .option("--resume", "continue the run in --out exactly where its checkpoint left off", false)
     .option("--threads <n>", "threads splitting each batch's rows, at most the batch and 32 (default: all cores)", intArg(1))
-    .option("--tokens <unit>", "chars, or words (split at whitespace, <eos> ending each line, as PyTorch's word_language_model)", choiceArg(["chars", "words"] as const), "chars")
+    .option(
+      "--tokens <unit>",
+      "chars, or words (split at whitespace, <eos> ending each line, as PyTorch's word_language_model)",
+      choiceArg(["chars", "words"] as const),
+      "chars",
+    )
     .option("--vocab-size <n>", "words: keep the most frequent, up to n tokens with <unk> and <eos>", intArg(3), 10000)
-    .option("--diagnose-every <n>", "every n steps: gradient flow against the time lag, W_hh spectra and clipping statistics into metrics.jsonl, weights into DIR/trajectory (0: off)", intArg(0), 0)
+    .option(
+      "--diagnose-every <n>",
+      "every n steps: gradient flow against the time lag, W_hh spectra and clipping statistics into metrics.jsonl, weights into DIR/trajectory (0: off)",
+      intArg(0),
+      0,
+    )
     .option("--diagnose-rows <n>", "validation windows the diagnostics run on", intArg(1), 8)
     .option("--explode-factor <x>", "warn when the gradient norm jumps above x times its recent median", numArg(1, Infinity, true), 10)
     .action(async (file: string | undefined, opts: TrainOpts, cmd: Command) => {
@@ -171,9 +200,28 @@ function threadsFor(o: TrainOpts, batch: number): number {
 }
 
 /** Options a resumed run may change; every other one must match the checkpoint. */
-const MAY_CHANGE = new Set(["steps", "epochs", "time", "evalEvery", "saveEvery", "sampleLength", "resume", "out", "threads", "diagnoseEvery", "diagnoseRows", "explodeFactor", "earlyStop"]);
+const MAY_CHANGE = new Set([
+  "steps",
+  "epochs",
+  "time",
+  "evalEvery",
+  "saveEvery",
+  "sampleLength",
+  "resume",
+  "out",
+  "threads",
+  "diagnoseEvery",
+  "diagnoseRows",
+  "explodeFactor",
+  "earlyStop",
+]);
 const FLAG: Record<string, string> = {
-  tieWeights: "--tie-weights", weightDecay: "--weight-decay", vocabSize: "--vocab-size", clipValue: "--clip-value", onNonfinite: "--on-nonfinite", valFraction: "--val-fraction",
+  tieWeights: "--tie-weights",
+  weightDecay: "--weight-decay",
+  vocabSize: "--vocab-size",
+  clipValue: "--clip-value",
+  onNonfinite: "--on-nonfinite",
+  valFraction: "--val-fraction",
   lrSchedule: "--lr-schedule",
 };
 
@@ -181,12 +229,31 @@ const FLAG: Record<string, string> = {
 function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
   const { model: m, train: t } = config;
   return {
-    cell: m.cell, hidden: m.hiddenSize, layers: m.numLayers, embed: m.embedSize, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights,
-    dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias,
-    seq: t.k1 === t.k2 ? t.k1 : undefined, tbptt: [t.k1, t.k2], batch: t.batch, optimizer: t.optimizer, lr: t.lr, momentum: t.momentum,
-    weightDecay: t.weightDecay, clip: t.clipNorm ?? 0, clipValue: t.clipValue ?? 0, onNonfinite: t.nonFinite, seed: t.seed,
-    warmup: t.warmup ?? 0, lrSchedule: t.schedule ?? { type: "constant" },
-    valFraction: info.data.valFraction, tokens: info.data.tokens ?? "chars", ...(info.data.vocabSize !== undefined ? { vocabSize: info.data.vocabSize } : {}),
+    cell: m.cell,
+    hidden: m.hiddenSize,
+    layers: m.numLayers,
+    embed: m.embedSize,
+    nonlinearity: m.nonlinearity,
+    tieWeights: m.tieWeights,
+    dropout: m.dropout ?? 0,
+    init: m.init ?? "default",
+    forgetBias: m.forgetBias,
+    seq: t.k1 === t.k2 ? t.k1 : undefined,
+    tbptt: [t.k1, t.k2],
+    batch: t.batch,
+    optimizer: t.optimizer,
+    lr: t.lr,
+    momentum: t.momentum,
+    weightDecay: t.weightDecay,
+    clip: t.clipNorm ?? 0,
+    clipValue: t.clipValue ?? 0,
+    onNonfinite: t.nonFinite,
+    seed: t.seed,
+    warmup: t.warmup ?? 0,
+    lrSchedule: t.schedule ?? { type: "constant" },
+    valFraction: info.data.valFraction,
+    tokens: info.data.tokens ?? "chars",
+    ...(info.data.vocabSize !== undefined ? { vocabSize: info.data.vocabSize } : {}),
   };
 }
 
@@ -207,8 +274,10 @@ function scheduleOf(o: TrainOpts, target: number | null): ScheduleSpec {
     if (span === null || span < 2) throw new InputError(`--lr-schedule ${a.type} ${what}; give --steps (more than --warmup + 1)`);
     return span;
   };
-  if (a.type === "cosine") return { type: "cosine", tMax: a.tMax ?? need("takes its length from the run's steps"), ...(a.etaMin !== undefined ? { etaMin: a.etaMin } : {}) };
-  if (a.type === "onecycle") return { type: "onecycle", totalSteps: need("runs over the run's steps"), ...(a.pctStart !== undefined ? { pctStart: a.pctStart } : {}) };
+  if (a.type === "cosine")
+    return { type: "cosine", tMax: a.tMax ?? need("takes its length from the run's steps"), ...(a.etaMin !== undefined ? { etaMin: a.etaMin } : {}) };
+  if (a.type === "onecycle")
+    return { type: "onecycle", totalSteps: need("runs over the run's steps"), ...(a.pctStart !== undefined ? { pctStart: a.pctStart } : {}) };
   return a as ScheduleSpec;
 }
 
@@ -222,29 +291,55 @@ function settingsFrom(o: TrainOpts, threads: number, given: (name: string) => bo
   }
   if (o.init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn (with --nonlinearity relu)");
   if (o.momentum > 0 && !OPTIMIZERS[o.optimizer].momentum) {
-    throw new InputError(`--momentum is for --optimizer ${OPTIMIZER_NAMES.filter((n) => OPTIMIZERS[n].momentum).join(" and ")}; ${o.optimizer} has no momentum setting`);
+    throw new InputError(
+      `--momentum is for --optimizer ${OPTIMIZER_NAMES.filter((n) => OPTIMIZERS[n].momentum).join(" and ")}; ${o.optimizer} has no momentum setting`,
+    );
   }
   if (o.warmup === 1) throw new InputError("--warmup 1 warms up nothing; give 2 or more updates, or 0");
   if (o.earlyStop !== undefined && o.valFraction === 0) throw new InputError("--early-stop watches the validation loss; it needs --val-fraction above 0");
-  if (o.lrSchedule?.type === "plateau" && o.valFraction === 0) throw new InputError("--lr-schedule plateau watches the validation loss; it needs --val-fraction above 0");
+  if (o.lrSchedule?.type === "plateau" && o.valFraction === 0)
+    throw new InputError("--lr-schedule plateau watches the validation loss; it needs --val-fraction above 0");
   const length = lengthOf(o);
   const target = length.steps ?? (length.epochs === undefined && length.time === undefined ? DEFAULT_STEPS : null);
   return {
     model: {
-      cell: o.cell, embedSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, nonlinearity: o.nonlinearity, tieWeights: o.tieWeights,
-      dropout: o.dropout, init: o.init, forgetBias: o.forgetBias,
+      cell: o.cell,
+      embedSize: o.embed,
+      hiddenSize: o.hidden,
+      numLayers: o.layers,
+      nonlinearity: o.nonlinearity,
+      tieWeights: o.tieWeights,
+      dropout: o.dropout,
+      init: o.init,
+      forgetBias: o.forgetBias,
     },
     train: {
-      batch: o.batch, k1, k2, optimizer: o.optimizer, lr: o.lr ?? OPTIMIZERS[o.optimizer].defaultLr, momentum: o.momentum, weightDecay: o.weightDecay,
-      clipNorm: o.clip > 0 ? o.clip : null, clipValue: o.clipValue > 0 ? o.clipValue : null, nonFinite: o.onNonfinite, seed: o.seed,
+      batch: o.batch,
+      k1,
+      k2,
+      optimizer: o.optimizer,
+      lr: o.lr ?? OPTIMIZERS[o.optimizer].defaultLr,
+      momentum: o.momentum,
+      weightDecay: o.weightDecay,
+      clipNorm: o.clip > 0 ? o.clip : null,
+      clipValue: o.clipValue > 0 ? o.clipValue : null,
+      nonFinite: o.onNonfinite,
+      seed: o.seed,
       ...(given("lrSchedule") && o.lrSchedule?.type !== "constant" ? { schedule: scheduleOf(o, target) } : {}),
       ...(o.warmup > 0 ? { warmup: o.warmup } : {}),
     },
     ...length,
-    valFraction: o.valFraction, evalEvery: o.evalEvery, saveEvery: o.saveEvery ?? o.evalEvery, sampleLength: o.sampleLength,
-    diagnoseEvery: o.diagnoseEvery, diagnoseRows: o.diagnoseRows, explodeFactor: o.explodeFactor,
+    valFraction: o.valFraction,
+    evalEvery: o.evalEvery,
+    saveEvery: o.saveEvery ?? o.evalEvery,
+    sampleLength: o.sampleLength,
+    diagnoseEvery: o.diagnoseEvery,
+    diagnoseRows: o.diagnoseRows,
+    explodeFactor: o.explodeFactor,
     earlyStop: o.earlyStop !== undefined ? { patience: o.earlyStop } : null,
-    threads, spawn: nodeSpawn, kernels: defaultKernels(),
+    threads,
+    spawn: nodeSpawn,
+    kernels: defaultKernels(),
   };
 }
 
@@ -259,7 +354,9 @@ function resumeSettings(o: TrainOpts, threads: number, given: (name: string) => 
     ...(given("diagnoseRows") ? { diagnoseRows: o.diagnoseRows } : {}),
     ...(given("explodeFactor") ? { explodeFactor: o.explodeFactor } : {}),
     ...(given("earlyStop") ? { earlyStop: { patience: o.earlyStop! } } : {}),
-    threads, spawn: nodeSpawn, kernels: defaultKernels(),
+    threads,
+    spawn: nodeSpawn,
+    kernels: defaultKernels(),
   };
 }
 
@@ -270,16 +367,18 @@ function resumeSettings(o: TrainOpts, threads: number, given: (name: string) => 
 function truncateMetrics(path: string, step: number): number[] {
   if (!existsSync(path)) return [];
   const norms: number[] = [];
-  const keep = readFileSync(path, "utf8").split("\n").filter((line) => {
-    try {
-      const rec = JSON.parse(line) as { step: number; kind?: string; grad_norm?: number };
-      if (rec.step > step) return false;
-      if (rec.kind === undefined && typeof rec.grad_norm === "number") norms.push(rec.grad_norm);
-      return true;
-    } catch {
-      return false; // a line cut short by a kill
-    }
-  });
+  const keep = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => {
+      try {
+        const rec = JSON.parse(line) as { step: number; kind?: string; grad_norm?: number };
+        if (rec.step > step) return false;
+        if (rec.kind === undefined && typeof rec.grad_norm === "number") norms.push(rec.grad_norm);
+        return true;
+      } catch {
+        return false; // a line cut short by a kill
+      }
+    });
   writeFileAtomic(path, keep.map((l) => `${l}\n`).join(""));
   return norms;
 }
@@ -303,7 +402,11 @@ class Shell implements SessionHooks {
   private lastElapsed = 0;
   private timed = -1;
 
-  constructor(readonly out: string, readonly corpus: Corpus, readonly o: TrainOpts) {
+  constructor(
+    readonly out: string,
+    readonly corpus: Corpus,
+    readonly o: TrainOpts,
+  ) {
     this.ckPath = join(out, "checkpoint.safetensors");
     this.bestPath = join(out, "best.safetensors");
     this.metricsPath = join(out, "metrics.jsonl");
@@ -346,7 +449,9 @@ class Shell implements SessionHooks {
     if (rec.skipped && rec.step - this.lastSkipLine >= 100) {
       // one line per 100 steps at most: a diverged run under --on-nonfinite skip skips every step
       const n = this.session.run.trainer.stats.skipped;
-      this.progress.line(`step ${rec.step}: skipped the update (loss ${rec.loss}, gradient norm ${rec.grad_norm}); ${fmtInt(n)} skipped so far, the weights stay as they were`);
+      this.progress.line(
+        `step ${rec.step}: skipped the update (loss ${rec.loss}, gradient norm ${rec.grad_norm}); ${fmtInt(n)} skipped so far, the weights stay as they were`,
+      );
       this.lastSkipLine = rec.step;
     }
     if (rec.warning && rec.step - this.lastWarned >= 100) {
@@ -391,7 +496,9 @@ class Shell implements SessionHooks {
     const sig = rec.spectra.reduce((mx, s) => (s.sigmaMax > mx.sigmaMax ? s : mx), rec.spectra[0]);
     this.progress.line(
       `diagnostics at step ${rec.step}: |dE_${rec.target}/dh| at lag ${g.length - 1} is ${(g[g.length - 1] / g[0]).toExponential(1)} of lag 0` +
-        (sig ? `; sigma_max(W_hh${sig.block === "hh" ? "" : ` ${sig.block}`}) ${sig.sigmaMax.toFixed(2)} ${sig.sigmaMax < sig.bound ? "<" : ">"} 1/gamma = ${sig.bound} (${sig.regime})` : "") +
+        (sig
+          ? `; sigma_max(W_hh${sig.block === "hh" ? "" : ` ${sig.block}`}) ${sig.sigmaMax.toFixed(2)} ${sig.sigmaMax < sig.bound ? "<" : ">"} 1/gamma = ${sig.bound} (${sig.regime})`
+          : "") +
         (rec.clip ? `; grad norm mean ${rec.clip.mean.toPrecision(3)}, suggested clip ${rec.clip.suggested.pick.toPrecision(3)}` : ""),
     );
     for (const w of rec.warnings) this.progress.line(`warning: ${w}`);
@@ -416,8 +523,13 @@ class Shell implements SessionHooks {
   afterStep(rec: StepRecord): void {
     const s = this.session;
     this.progress.update(s.steps, this.totalForBar(), {
-      loss: rec.loss.toFixed(3), bpc: this.second(rec.loss), val: s.lastVal === null ? "-" : s.lastVal.toFixed(3), grad: rec.grad_norm.toFixed(2),
-      clip: this.clippedShare(), speed: fmtInt(Math.round(this.speed())), eta: fmtDuration(this.eta()),
+      loss: rec.loss.toFixed(3),
+      bpc: this.second(rec.loss),
+      val: s.lastVal === null ? "-" : s.lastVal.toFixed(3),
+      grad: rec.grad_norm.toFixed(2),
+      clip: this.clippedShare(),
+      speed: fmtInt(Math.round(this.speed())),
+      eta: fmtDuration(this.eta()),
     });
   }
 
@@ -444,18 +556,19 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     if (!existsSync(ckPath)) throw new InputError(`${out} holds no checkpoint.safetensors to resume; start a new run without --resume`);
     const snap = readCheckpoint(ckPath);
     const { config, runInfo } = useCheckpoint(ckPath, snap, (s) => {
-      if (s.metadata.run === undefined) throw new CheckpointError("it is not a training checkpoint of rnnlab train (no \"run\" metadata): rnnlab sample and eval take it, --resume does not");
+      if (s.metadata.run === undefined)
+        throw new CheckpointError('it is not a training checkpoint of rnnlab train (no "run" metadata): rnnlab sample and eval take it, --resume does not');
       let raw: unknown;
       try {
         raw = JSON.parse(s.metadata.run);
       } catch {
-        throw new CheckpointError("metadata \"run\" is not valid JSON");
+        throw new CheckpointError('metadata "run" is not valid JSON');
       }
       let cfg: unknown;
       try {
         cfg = JSON.parse(s.metadata.config ?? "");
       } catch {
-        throw new CheckpointError("metadata \"config\" is missing or not valid JSON");
+        throw new CheckpointError('metadata "config" is missing or not valid JSON');
       }
       const runInfo = parseRunInfo(raw);
       checkRunInfo(runInfo, Number(s.metadata.step));
@@ -477,17 +590,22 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     const dataPath = file ?? (runInfo.data.path === EMBEDDED ? DEFAULT_CORPUS : runInfo.data.path);
     checkNotRunFile(dataPath, out);
     corpus = loadCorpus(dataPath, undefined, {
-      tokens: runInfo.data.tokens ?? "chars", vocabSize: runInfo.data.vocabSize,
+      tokens: runInfo.data.tokens ?? "chars",
+      vocabSize: runInfo.data.vocabSize,
       missing: file ? "give the text the run was trained on" : `the run was trained on it: pass that text (or a copy) as FILE`,
     });
     if (corpus.tokens.length !== runInfo.data.chars || corpus.hash !== runInfo.data.hash) {
-      throw new InputError(`${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} ${corpus.vocab.kind === "words" ? "words" : "characters"}, hash ${runInfo.data.hash}); pass the same file`);
+      throw new InputError(
+        `${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} ${corpus.vocab.kind === "words" ? "words" : "characters"}, hash ${runInfo.data.hash}); pass the same file`,
+      );
     }
     shell = new Shell(out, corpus, o);
     session = useCheckpoint(ckPath, snap, (s) => TrainingSession.restore(s, { ...corpus, path: runInfo.data.path }, resumeSettings(o, threads, given), shell));
     try {
       if (session.done) {
-        throw new InputError(`the run in ${out} already finished at step ${session.steps} of ${session.info.targetSteps}; pass a larger --steps (or --epochs) to train further`);
+        throw new InputError(
+          `the run in ${out} already finished at step ${session.steps} of ${session.info.targetSteps}; pass a larger --steps (or --epochs) to train further`,
+        );
       }
       release = lockFolder(out);
     } catch (e) {
@@ -513,16 +631,23 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
     }
     if (earlier.length) {
-      throw new InputError(`${out} already holds files of an earlier run (${earlier.join(", ")}) but no checkpoint to resume; choose another --out, or remove them first`);
+      throw new InputError(
+        `${out} already holds files of an earlier run (${earlier.join(", ")}) but no checkpoint to resume; choose another --out, or remove them first`,
+      );
     }
     const dataPath = file ?? DEFAULT_CORPUS;
     if (given("vocabSize") && o.tokens !== "words") throw new InputError("--vocab-size caps a word vocabulary; add --tokens words");
-    corpus = loadCorpus(dataPath, undefined, { tokens: o.tokens, vocabSize: o.vocabSize, missing: "give the path of a text file (or none, for the embedded Shakespeare)" });
+    corpus = loadCorpus(dataPath, undefined, {
+      tokens: o.tokens,
+      vocabSize: o.vocabSize,
+      missing: "give the path of a text file (or none, for the embedded Shakespeare)",
+    });
     const threads = threadsFor(o, o.batch);
     shell = new Shell(out, corpus, o);
     session = new TrainingSession(
       { ...corpus, path: file ?? EMBEDDED, ...(o.tokens === "words" ? { vocabSize: o.vocabSize } : {}) },
-      settingsFrom(o, threads, given), shell,
+      settingsFrom(o, threads, given),
+      shell,
     );
     try {
       makeFolder(out);
@@ -566,7 +691,8 @@ function checkNotRunFile(path: string, out: string): void {
     }
   }
   for (const f of inRun) {
-    if (existsSync(f) && existsSync(path) && sameFile(path, f)) throw new InputError(`the text ${path} is ${f}, a file of the run itself; pass the text the run was trained on`);
+    if (existsSync(f) && existsSync(path) && sameFile(path, f))
+      throw new InputError(`the text ${path} is ${f}, a file of the run itself; pass the text the run was trained on`);
   }
 }
 
@@ -601,9 +727,10 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
   progress.line(`run folder: ${out}${session.steps > 0 ? ` (resuming at step ${session.steps})` : ""}`);
 
   shell.metrics = new Appender(shell.metricsPath);
-  const intact = () => session.savedStep === null
-    ? `no checkpoint was saved (the first was due at step ${Math.min(info.saveEvery, info.evalEvery)})`
-    : `the checkpoint of step ${session.savedStep} in ${out} is intact`;
+  const intact = () =>
+    session.savedStep === null
+      ? `no checkpoint was saved (the first was due at step ${Math.min(info.saveEvery, info.evalEvery)})`
+      : `the checkpoint of step ${session.savedStep} in ${out} is intact`;
   const onSigint = () => {
     if (shell.interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint on disk is whole
     shell.interrupted = true;
@@ -611,7 +738,7 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint); // a polite kill saves the checkpoint as Ctrl-C does
   const t0 = performance.now();
-  let reason;
+  let reason: StopReason;
   try {
     while (!session.done && !shell.interrupted) {
       shell.afterStep(session.step());
@@ -628,7 +755,8 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
       warn(`rnnlab: ${e.message}; ${intact()}\n`);
       return 1;
     }
-    if (e instanceof WriteError) throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${session.savedStep !== null ? ` (continue it with --resume)` : ""}`);
+    if (e instanceof WriteError)
+      throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${session.savedStep !== null ? ` (continue it with --resume)` : ""}`);
     if (e instanceof CheckpointError) throw new CheckpointError(`${e.message}; ${intact()}`);
     throw e;
   }
@@ -644,9 +772,10 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
   }
   const best = info.bestVal !== null ? `, best ${info.bestVal.toFixed(3)} at step ${info.bestStep}` : "";
   const finalVal = session.lastVal;
-  const valText = finalVal !== null
-    ? `; validation ${finalVal.toFixed(3)} nats/${unit} (${words ? `perplexity ${Math.exp(finalVal).toFixed(1)}` : `${(finalVal / LN2).toFixed(3)} bits/char`})${best}`
-    : "";
+  const valText =
+    finalVal !== null
+      ? `; validation ${finalVal.toFixed(3)} nats/${unit} (${words ? `perplexity ${Math.exp(finalVal).toFixed(1)}` : `${(finalVal / LN2).toFixed(3)} bits/char`})${best}`
+      : "";
   const skipped = run.trainer.stats.skipped;
   const skippedText = skipped ? `; ${fmtInt(skipped)} update${skipped > 1 ? "s" : ""} skipped (non-finite, --on-nonfinite skip)` : "";
   const early = reason === "early-stop" ? ` (early stop: no progress in ${info.earlyStop!.patience} evaluations)` : "";
@@ -659,11 +788,17 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
 /** A schedule in words, for the header line. */
 function describeSchedule(s: ScheduleSpec): string {
   switch (s.type) {
-    case "step": return `StepLR every ${s.stepSize} x${s.gamma ?? 0.1}`;
-    case "exponential": return `ExponentialLR x${s.gamma}`;
-    case "cosine": return `cosine over ${s.tMax} to ${s.etaMin ?? 0}`;
-    case "onecycle": return `one cycle over ${s.totalSteps}`;
-    case "plateau": return `ReduceLROnPlateau x${s.factor ?? 0.1} after ${s.patience ?? 10}`;
-    default: return "constant";
+    case "step":
+      return `StepLR every ${s.stepSize} x${s.gamma ?? 0.1}`;
+    case "exponential":
+      return `ExponentialLR x${s.gamma}`;
+    case "cosine":
+      return `cosine over ${s.tMax} to ${s.etaMin ?? 0}`;
+    case "onecycle":
+      return `one cycle over ${s.totalSteps}`;
+    case "plateau":
+      return `ReduceLROnPlateau x${s.factor ?? 0.1} after ${s.patience ?? 10}`;
+    default:
+      return "constant";
   }
 }

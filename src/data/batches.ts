@@ -31,7 +31,11 @@ export class StreamBatcher {
   private readonly inputs: Int32Array;
   private readonly targets: Int32Array;
 
-  constructor(readonly tokens: TokenArray, readonly B: number, readonly T: number) {
+  constructor(
+    readonly tokens: TokenArray,
+    readonly B: number,
+    readonly T: number,
+  ) {
     if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a whole number >= 1, got ${B}`);
     if (!Number.isInteger(T) || T < 1) throw new RangeError(`steps per window must be a whole number >= 1, got ${T}`);
     this.S = Math.floor((tokens.length - 1) / B);

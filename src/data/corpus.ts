@@ -58,7 +58,10 @@ export class TokenEncoder {
   hash = 0x811c9dc5;
   private readonly table: Int32Array;
 
-  constructor(readonly vocab: CharVocab, n: number) {
+  constructor(
+    readonly vocab: CharVocab,
+    n: number,
+  ) {
     this.tokens = allocTokens(n, vocab.size);
     this.table = new Int32Array(MAX_CODE_POINT + 1).fill(-1);
     vocab.chars.forEach((ch, id) => (this.table[ch.codePointAt(0)!] = id));

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../tensor/rng.js";
-import {
-  COPY_BLANK, COPY_DELIMITER, TASK_NAMES, TEMPORAL_ORDER_SYMBOLS, createTask,
-  type Task, type TaskBatch, type TaskName,
-} from "./tasks.js";
+import { COPY_BLANK, COPY_DELIMITER, TASK_NAMES, TEMPORAL_ORDER_SYMBOLS, createTask, type Task, type TaskBatch, type TaskName } from "./tasks.js";
 
 const LENGTHS: Record<TaskName, number> = {
-  "adding-hs": 100, adding: 100, multiplication: 100, "temporal-order": 100, "temporal-order-3bit": 100, "copy-memory": 30,
+  "adding-hs": 100,
+  adding: 100,
+  multiplication: 100,
+  "temporal-order": 100,
+  "temporal-order-3bit": 100,
+  "copy-memory": 30,
 };
 
 /** x[t, b, k] */
@@ -46,11 +48,15 @@ function perfect(task: Task, batch: TaskBatch): Float64Array {
 function trivial(task: Task, batch: TaskBatch): Float64Array {
   const C = task.outputSize;
   switch (task.name) {
-    case "adding-hs": return new Float64Array(batch.B).fill(0.5);
-    case "adding": return new Float64Array(batch.B).fill(0.5);
-    case "multiplication": return new Float64Array(batch.B).fill(0.25);
+    case "adding-hs":
+      return new Float64Array(batch.B).fill(0.5);
+    case "adding":
+      return new Float64Array(batch.B).fill(0.5);
+    case "multiplication":
+      return new Float64Array(batch.B).fill(0.25);
     case "temporal-order":
-    case "temporal-order-3bit": return new Float64Array(batch.B * C).fill(1 / C);
+    case "temporal-order-3bit":
+      return new Float64Array(batch.B * C).fill(1 / C);
     case "copy-memory": {
       const p = new Float64Array(batch.T * batch.B * C);
       const T = task.length;
@@ -131,7 +137,8 @@ describe("shapes and determinism", () => {
       expect(task.batch(B, rng).inputs).not.toEqual(a.inputs);
       expect(task.batch(B, new Rng(43)).inputs).not.toEqual(a.inputs);
       // the state after a batch is a function of the state before it
-      const r1 = new Rng(5), r2 = new Rng(5);
+      const r1 = new Rng(5),
+        r2 = new Rng(5);
       task.batch(3, r1);
       task.batch(3, r2);
       expect(r1.getState()).toEqual(r2.getState());
@@ -223,8 +230,21 @@ describe("adding and multiplication (Pascanu et al. 2013)", () => {
 
 describe("temporal order (H&S 1997 Experiment 6a/6b, scaled with T)", () => {
   const cases = [
-    { name: "temporal-order" as const, windows: [[10, 20], [50, 60]] },
-    { name: "temporal-order-3bit" as const, windows: [[10, 20], [33, 43], [66, 76]] },
+    {
+      name: "temporal-order" as const,
+      windows: [
+        [10, 20],
+        [50, 60],
+      ],
+    },
+    {
+      name: "temporal-order-3bit" as const,
+      windows: [
+        [10, 20],
+        [33, 43],
+        [66, 76],
+      ],
+    },
   ];
   for (const { name, windows } of cases) {
     it(`${name}: E first, B last, X/Y only inside their windows, class from their order, one-hot rows`, () => {
@@ -345,8 +365,13 @@ describe("baselines: the trivial predictor's loss on a large batch", () => {
       if (task.output === "regression-last") {
         // standard error of the mean of per-sequence squared errors
         const y = batch.targets as Float64Array;
-        let m = 0, m2 = 0;
-        for (let b = 0; b < B; b++) { const e = (pred[b] - y[b]) ** 2; m += e; m2 += e * e; }
+        let m = 0,
+          m2 = 0;
+        for (let b = 0; b < B; b++) {
+          const e = (pred[b] - y[b]) ** 2;
+          m += e;
+          m2 += e * e;
+        }
         m /= B;
         const se = Math.sqrt((m2 / B - m * m) / B);
         expect(loss).toBeCloseTo(m, 12);
@@ -458,7 +483,10 @@ describe("evaluate", () => {
     // a uniform prediction is a tie: every sequence wrong
     expect(task.evaluate(new Float64Array(B * 4), batch).metric).toBe(1);
     const nan = Float64Array.from(sharp);
-    nan[0] = Number.NaN; nan[1] = Number.NaN; nan[2] = Number.NaN; nan[3] = Number.NaN;
+    nan[0] = Number.NaN;
+    nan[1] = Number.NaN;
+    nan[2] = Number.NaN;
+    nan[3] = Number.NaN;
     expect(task.evaluate(nan, batch, { kind: "logits" }).metric).toBe(1 / B);
   });
 

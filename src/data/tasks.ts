@@ -28,14 +28,19 @@
 // Everything here is plain TypeScript over typed arrays (no Node APIs): it runs in browsers too, and a
 // seed gives the same batches bit for bit everywhere.
 
-import { Rng } from "../tensor/rng.js";
+import type { Rng } from "../tensor/rng.js";
 
 /** The benchmark tasks. */
 export type TaskName = "adding-hs" | "adding" | "multiplication" | "temporal-order" | "temporal-order-3bit" | "copy-memory";
 
 /** All task names, in the order of the header comment. */
 export const TASK_NAMES: readonly TaskName[] = Object.freeze([
-  "adding-hs", "adding", "multiplication", "temporal-order", "temporal-order-3bit", "copy-memory",
+  "adding-hs",
+  "adding",
+  "multiplication",
+  "temporal-order",
+  "temporal-order-3bit",
+  "copy-memory",
 ] as const);
 
 /**
@@ -142,7 +147,10 @@ function checkShapes(task: Task, predictions: Float64Array | Float32Array, batch
   }
   const expected = rows * task.outputSize;
   if (predictions.length !== expected) {
-    const shape = task.output === "class-every" ? `(T, B, ${task.outputSize}) = (${batch.T}, ${batch.B}, ${task.outputSize})` : `(B, ${task.outputSize}) = (${batch.B}, ${task.outputSize})`;
+    const shape =
+      task.output === "class-every"
+        ? `(T, B, ${task.outputSize}) = (${batch.T}, ${batch.B}, ${task.outputSize})`
+        : `(B, ${task.outputSize}) = (${batch.B}, ${task.outputSize})`;
     throw new RangeError(`${task.name}: predictions hold ${predictions.length} values, expected ${shape} = ${expected}`);
   }
 }
@@ -154,7 +162,10 @@ export const PASCANU_SQUARED_ERROR = 0.04;
 /** MSE and the share of rows with any error judged wrong (a NaN prediction counts as wrong); by default
  *  |error| >= REGRESSION_TOLERANCE. */
 function scoreRegression(
-  predictions: Float64Array | Float32Array, targets: Float64Array, B: number, D: number,
+  predictions: Float64Array | Float32Array,
+  targets: Float64Array,
+  B: number,
+  D: number,
   correct: (e: number) => boolean = (e) => Math.abs(e) < REGRESSION_TOLERANCE,
 ): { mse: number; wrongShare: number } {
   let sq = 0;
@@ -190,8 +201,13 @@ function looksLikeProbabilities(p: Float64Array | Float32Array, rows: number, C:
  * so is NaN).
  */
 function scoreClasses(
-  predictions: Float64Array | Float32Array, targets: Int32Array, rows: number, C: number, kind: PredictionKind,
-  rowCe: Float64Array, rowOk: Uint8Array,
+  predictions: Float64Array | Float32Array,
+  targets: Int32Array,
+  rows: number,
+  C: number,
+  kind: PredictionKind,
+  rowCe: Float64Array,
+  rowOk: Uint8Array,
 ): void {
   const probs = kind === "probabilities" || (kind === "auto" && looksLikeProbabilities(predictions, rows, C));
   for (let r = 0; r < rows; r++) {
@@ -255,7 +271,12 @@ function addingHs(length: number): Task {
   // are independent with mean 0, so E[(target − 1/2)²] = (2/3 − p0/3)/16 = (2 − p0)/48.
   const baseline = (2 - p0) / 48;
   const task: Task = {
-    name, length: T, steps: T, inputSize: 2, outputSize: 1, output: "regression-last",
+    name,
+    length: T,
+    steps: T,
+    inputSize: 2,
+    outputSize: 1,
+    output: "regression-last",
     title: "Adding problem (Hochreiter & Schmidhuber 1997)",
     source: "Hochreiter & Schmidhuber 1997, Long Short-Term Memory, section 5.4 (Experiment 4); fixed length T instead of T…T+T/10",
     baseline,
@@ -264,7 +285,7 @@ function addingHs(length: number): Task {
       `where p0 = 1/10 + (9/10)/(⌊T/2⌋ − 1) is the chance that step 0 is marked (its value is then 0); about 19/480 ≈ 0.0396`,
     criterion:
       "every sequence processed correctly: |prediction − target| < 0.04 for all sequences of the batch " +
-      "(H&S 1997 §5.4 stop training once \"the average training error is below 0.01, and the 2000 most recent sequences were processed correctly\"; " +
+      '(H&S 1997 §5.4 stop training once "the average training error is below 0.01, and the 2000 most recent sequences were processed correctly"; ' +
       "all-correct implies MSE < 0.0016 < 0.01. Evaluate on >= 2000 sequences to match; their test sets had at most 3 errors in 2560)",
     batch(B: number, rng: Rng): TaskBatch {
       checkBatchSize(B);
@@ -326,7 +347,12 @@ function addingLike(name: "adding" | "multiplication", length: number): Task {
   const isAdd = name === "adding";
   const baseline = isAdd ? 1 / 24 : 7 / 144;
   const task: Task = {
-    name, length: T, steps: T, inputSize: 2, outputSize: 1, output: "regression-last",
+    name,
+    length: T,
+    steps: T,
+    inputSize: 2,
+    outputSize: 1,
+    output: "regression-last",
     title: isAdd ? "Adding problem (Pascanu et al. 2013)" : "Multiplication problem (Pascanu et al. 2013)",
     source:
       (isAdd ? "target (X1 + X2)/2" : "target X1·X2") +
@@ -338,7 +364,7 @@ function addingLike(name: "adding" | "multiplication", length: number): Task {
       : "constant 1/4 (the mean of X1·X2): MSE = Var(X1·X2) = E[X²]² − E[X]⁴ = 1/9 − 1/16 = 7/144 ≈ 0.0486 for independent U[0,1] values",
     criterion:
       "fewer than 1% of sequences wrong, a sequence being wrong if its squared error is above 0.04 (|error| > 0.2) " +
-      "(Pascanu et al. 2013 §4.1.2: \"a sequence is misclassified with the square error is larger than .04\"; §4.1.1: a run \"is successful if the number of misclassified sequences was under 1% out of 10000 freshly random generated sequences\")",
+      '(Pascanu et al. 2013 §4.1.2: "a sequence is misclassified with the square error is larger than .04"; §4.1.1: a run "is successful if the number of misclassified sequences was under 1% out of 10000 freshly random generated sequences")',
     batch(B: number, rng: Rng): TaskBatch {
       checkBatchSize(B);
       const inputs = new Float64Array(T * B * 2);
@@ -398,25 +424,43 @@ function temporalOrder(name: "temporal-order" | "temporal-order-3bit", length: n
   checkLength(name, length, 10, "each relevant-symbol window (a tenth of T wide) must hold a step");
   const T = length;
   const bits = name === "temporal-order" ? 2 : 3;
-  const windows: Array<[number, number]> = bits === 2
-    ? [[Math.floor(T / 10), Math.floor((2 * T) / 10)], [Math.floor((5 * T) / 10), Math.floor((6 * T) / 10)]]
-    : [[Math.floor((10 * T) / 100), Math.floor((20 * T) / 100)], [Math.floor((33 * T) / 100), Math.floor((43 * T) / 100)], [Math.floor((66 * T) / 100), Math.floor((76 * T) / 100)]];
+  const windows: Array<[number, number]> =
+    bits === 2
+      ? [
+          [Math.floor(T / 10), Math.floor((2 * T) / 10)],
+          [Math.floor((5 * T) / 10), Math.floor((6 * T) / 10)],
+        ]
+      : [
+          [Math.floor((10 * T) / 100), Math.floor((20 * T) / 100)],
+          [Math.floor((33 * T) / 100), Math.floor((43 * T) / 100)],
+          [Math.floor((66 * T) / 100), Math.floor((76 * T) / 100)],
+        ];
   const C = 1 << bits;
   const classes = Array.from({ length: C }, (_, c) => Array.from({ length: bits }, (_, k) => ((c >> (bits - 1 - k)) & 1 ? "Y" : "X")).join(""));
   const I = TEMPORAL_ORDER_SYMBOLS.length;
   const task: Task = {
-    name, length: T, steps: T, inputSize: I, outputSize: C, output: "class-last",
-    symbols: TEMPORAL_ORDER_SYMBOLS, classes: Object.freeze(classes),
-    title: bits === 2 ? "Temporal order, 2 relevant symbols (H&S 1997 Exp. 6a, scaled with T)" : "Temporal order, 3 relevant symbols (H&S 1997 Exp. 6b, scaled with T)",
+    name,
+    length: T,
+    steps: T,
+    inputSize: I,
+    outputSize: C,
+    output: "class-last",
+    symbols: TEMPORAL_ORDER_SYMBOLS,
+    classes: Object.freeze(classes),
+    title:
+      bits === 2
+        ? "Temporal order, 2 relevant symbols (H&S 1997 Exp. 6a, scaled with T)"
+        : "Temporal order, 3 relevant symbols (H&S 1997 Exp. 6b, scaled with T)",
     source:
       `Hochreiter & Schmidhuber 1997 §5.6 Task ${bits === 2 ? "6a" : "6b"} (E … B framing, distractors a–d, X/Y), ` +
       `windows scaled with T as in Pascanu, Mikolov & Bengio 2013 / Martens & Sutskever 2011: ` +
-      windows.map(([lo, hi], k) => `t${k + 1} ∈ [${lo}, ${hi})`).join(", ") + `; fixed length T instead of 100…110`,
+      windows.map(([lo, hi], k) => `t${k + 1} ∈ [${lo}, ${hi})`).join(", ") +
+      `; fixed length T instead of 100…110`,
     baseline: Math.log(C),
     baselineNote: `uniform prediction over the ${C} classes (classes are equally likely): cross-entropy ln ${C} ≈ ${Math.log(C).toFixed(4)} nats`,
     criterion:
       "fewer than 1% of sequences misclassified (the target class must score strictly highest) — Pascanu et al. 2013 §4.1.1: " +
-      "a run \"is successful if the number of misclassified sequences was under 1% out of 10000 freshly random generated sequences\". " +
+      'a run "is successful if the number of misclassified sequences was under 1% out of 10000 freshly random generated sequences". ' +
       "(H&S 1997 count a sequence correct if every output unit's absolute error is below 0.3, and stop after 2000 consecutive correct ones.)",
     batch(B: number, rng: Rng): TaskBatch {
       checkBatchSize(B);
@@ -443,8 +487,12 @@ function temporalOrder(name: "temporal-order" | "temporal-order-3bit", length: n
       const rowCe = new Float64Array(batch.B);
       const rowOk = new Uint8Array(batch.B);
       scoreClasses(predictions, batch.targets as Int32Array, batch.B, C, options?.kind ?? "auto", rowCe, rowOk);
-      let ce = 0, wrong = 0;
-      for (let b = 0; b < batch.B; b++) { ce += rowCe[b]; wrong += 1 - rowOk[b]; }
+      let ce = 0,
+        wrong = 0;
+      for (let b = 0; b < batch.B; b++) {
+        ce += rowCe[b];
+        wrong += 1 - rowOk[b];
+      }
       const metric = wrong / batch.B;
       return { loss: ce / batch.B, metric, solved: metric < PASCANU_MAX_ERROR_RATE };
     },
@@ -481,10 +529,17 @@ function copyMemory(length: number): Task {
   const C = 9;
   const baseline = (10 * Math.log(8)) / S;
   const task: Task = {
-    name, length: T, steps: S, inputSize: I, outputSize: C, output: "class-every",
-    symbols: COPY_MEMORY_SYMBOLS, classes: Object.freeze(COPY_MEMORY_SYMBOLS.slice(0, C)),
+    name,
+    length: T,
+    steps: S,
+    inputSize: I,
+    outputSize: C,
+    output: "class-every",
+    symbols: COPY_MEMORY_SYMBOLS,
+    classes: Object.freeze(COPY_MEMORY_SYMBOLS.slice(0, C)),
     title: "Copying memory problem (Arjovsky, Shah & Bengio 2016)",
-    source: "Arjovsky, Shah & Bengio 2016, Unitary Evolution Recurrent Neural Networks, section \"Copying memory problem\"; github.com/amarshah/complex_RNN memory_problem.py",
+    source:
+      'Arjovsky, Shah & Bengio 2016, Unitary Evolution Recurrent Neural Networks, section "Copying memory problem"; github.com/amarshah/complex_RNN memory_problem.py',
     baseline,
     baselineNote:
       `the memory-less strategy: blank (certain) for the first T + 10 steps, uniform over a0…a7 for the last ten: ` +
@@ -520,7 +575,10 @@ function copyMemory(length: number): Task {
       let wrong = 0;
       for (let b = 0; b < batch.B; b++) {
         for (let t = 0; t < batch.T; t++) {
-          if (!rowOk[t * batch.B + b]) { wrong++; break; }
+          if (!rowOk[t * batch.B + b]) {
+            wrong++;
+            break;
+          }
         }
       }
       const loss = ce / rows;
@@ -544,12 +602,18 @@ function copyMemory(length: number): Task {
  */
 export function createTask(name: TaskName, length: number): Task {
   switch (name) {
-    case "adding-hs": return addingHs(length);
-    case "adding": return addingLike("adding", length);
-    case "multiplication": return addingLike("multiplication", length);
-    case "temporal-order": return temporalOrder("temporal-order", length);
-    case "temporal-order-3bit": return temporalOrder("temporal-order-3bit", length);
-    case "copy-memory": return copyMemory(length);
+    case "adding-hs":
+      return addingHs(length);
+    case "adding":
+      return addingLike("adding", length);
+    case "multiplication":
+      return addingLike("multiplication", length);
+    case "temporal-order":
+      return temporalOrder("temporal-order", length);
+    case "temporal-order-3bit":
+      return temporalOrder("temporal-order-3bit", length);
+    case "copy-memory":
+      return copyMemory(length);
     default:
       throw new RangeError(`unknown task ${JSON.stringify(name)}; expected one of ${TASK_NAMES.join(", ")}`);
   }

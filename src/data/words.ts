@@ -23,7 +23,19 @@ export class WordSplitter {
     let i = 0;
     for (; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      const space = c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12 || c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0x3000 || c === 0xfeff || (c >= 0x2000 && c <= 0x200a);
+      const space =
+        c === 32 ||
+        c === 9 ||
+        c === 10 ||
+        c === 13 ||
+        c === 11 ||
+        c === 12 ||
+        c === 0xa0 ||
+        c === 0x2028 ||
+        c === 0x2029 ||
+        c === 0x3000 ||
+        c === 0xfeff ||
+        (c >= 0x2000 && c <= 0x200a);
       if (space) {
         if (start >= 0) {
           each(s.slice(start, i));
@@ -97,7 +109,8 @@ export class WordVocab implements Vocab {
     this.tokens = [...tokens];
     this.index = new Map(this.tokens.map((w, i) => [w, i]));
     if (this.index.size !== this.tokens.length) throw new RangeError("WordVocab: words must be distinct");
-    for (const w of this.tokens) if (w.length === 0 || /\s/.test(w)) throw new RangeError(`WordVocab: ${JSON.stringify(w)} is not a word (empty or with whitespace)`);
+    for (const w of this.tokens)
+      if (w.length === 0 || /\s/.test(w)) throw new RangeError(`WordVocab: ${JSON.stringify(w)} is not a word (empty or with whitespace)`);
   }
 
   /** V: number of tokens, <unk> and <eos> included. */
@@ -153,7 +166,10 @@ export class WordEncoder extends WordStream {
   length = 0;
   hash = 0x811c9dc5;
 
-  constructor(readonly vocab: WordVocab, n: number) {
+  constructor(
+    readonly vocab: WordVocab,
+    n: number,
+  ) {
     super();
     this.tokens = allocTokens(n, vocab.size);
   }

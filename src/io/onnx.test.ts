@@ -71,7 +71,10 @@ describe("exportRecurrentOnnx: ONNX Runtime gives rnnlab's output and final stat
         for (const bias of [true, false]) {
           const label = `${mode} L=${L}${bidirectional ? " bidirectional" : ""}${bias ? "" : " no bias"}`;
           it(label, async () => {
-            const T = 5, B = 3, I = 4, H = 6;
+            const T = 5,
+              B = 3,
+              I = 4,
+              H = 6;
             const rnn = makeRecurrent(mode, { I, H, L, bidirectional, bias, seed: 7 + L });
             const D = rnn.numDirections;
             const rng = new Rng(3);
@@ -105,7 +108,11 @@ describe("exportRecurrentOnnx: ONNX Runtime gives rnnlab's output and final stat
   }
 
   it("initialStates: false drops h0/c0 and starts from zeros", async () => {
-    const T = 4, B = 2, I = 3, H = 5, L = 2;
+    const T = 4,
+      B = 2,
+      I = 3,
+      H = 5,
+      L = 2;
     for (const mode of ["LSTM", "GRU"] as const) {
       const rnn = makeRecurrent(mode, { I, H, L, bidirectional: true, bias: true, seed: 4 });
       const x = rand(new Rng(5), T * B * I);
@@ -120,7 +127,10 @@ describe("exportRecurrentOnnx: ONNX Runtime gives rnnlab's output and final stat
   });
 
   it("the comparison can fail: a changed weight after export shows up", async () => {
-    const T = 4, B = 2, I = 3, H = 5;
+    const T = 4,
+      B = 2,
+      I = 3,
+      H = 5;
     const rnn = makeRecurrent("GRU", { I, H, L: 1, bidirectional: false, bias: true, seed: 2 });
     const bytes = exportRecurrentOnnx(rnn, { initialStates: false });
     rnn.params[0].weightHh.value[H * H + 1] += 0.5; // the update gate's block (r, z, n): a reordering error would hide here
@@ -131,20 +141,34 @@ describe("exportRecurrentOnnx: ONNX Runtime gives rnnlab's output and final stat
   });
 
   it("the graph: ir/opset/producer, inputs and outputs, initializers and their shapes", () => {
-    const I = 4, H = 6, L = 2, D = 2, G = 4 * H;
+    const I = 4,
+      H = 6,
+      L = 2,
+      D = 2,
+      G = 4 * H;
     const rnn = makeRecurrent("LSTM", { I, H, L, bidirectional: true, bias: true, seed: 1 });
     const m = decode(exportRecurrentOnnx(rnn));
     expect(m.ir_version).toBe(8);
     expect(m.producer_name).toBe("rnnlab");
     expect(m.opset_import.map((o) => o.version)).toEqual([ONNX_DEFAULT_OPSET]);
     expect(m.graph.input.map((v) => [v.name, v.type.tensor_type.elem_type, shapeOf(v)])).toEqual([
-      ["x", 1, ["T", "B", I]], ["h0", 1, [L * D, "B", H]], ["c0", 1, [L * D, "B", H]],
+      ["x", 1, ["T", "B", I]],
+      ["h0", 1, [L * D, "B", H]],
+      ["c0", 1, [L * D, "B", H]],
     ]);
-    expect(m.graph.output.map((v) => [v.name, shapeOf(v)])).toEqual([["y", ["T", "B", D * H]], ["h_n", [L * D, "B", H]], ["c_n", [L * D, "B", H]]]);
+    expect(m.graph.output.map((v) => [v.name, shapeOf(v)])).toEqual([
+      ["y", ["T", "B", D * H]],
+      ["h_n", [L * D, "B", H]],
+      ["c_n", [L * D, "B", H]],
+    ]);
     const floats = m.graph.initializer.filter((t) => t.data_type === 1).map((t) => [t.name, t.dims]);
     expect(floats).toEqual([
-      ["rnn.W_l0", [D, G, I]], ["rnn.R_l0", [D, G, H]], ["rnn.B_l0", [D, 2 * G]],
-      ["rnn.W_l1", [D, G, D * H]], ["rnn.R_l1", [D, G, H]], ["rnn.B_l1", [D, 2 * G]],
+      ["rnn.W_l0", [D, G, I]],
+      ["rnn.R_l0", [D, G, H]],
+      ["rnn.B_l0", [D, 2 * G]],
+      ["rnn.W_l1", [D, G, D * H]],
+      ["rnn.R_l1", [D, G, H]],
+      ["rnn.B_l1", [D, 2 * G]],
     ]);
     // every parameter exported once: the float initializers hold exactly the store's values
     const n = m.graph.initializer.filter((t) => t.data_type === 1).reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0);
@@ -156,7 +180,10 @@ describe("exportRecurrentOnnx: ONNX Runtime gives rnnlab's output and final stat
   });
 
   it("other opsets load and agree; out-of-range opsets are refused", async () => {
-    const T = 3, B = 2, I = 3, H = 4;
+    const T = 3,
+      B = 2,
+      I = 3,
+      H = 4;
     const rnn = makeRecurrent("GRU", { I, H, L: 2, bidirectional: true, bias: true, seed: 3 });
     const x = rand(new Rng(8), T * B * I);
     const c = rnn.forward(tensor(x, [T, B, I]));
@@ -178,7 +205,12 @@ describe("exportOnnx: ONNX Runtime gives the language model's logits and final s
     for (const tieWeights of [false, true]) {
       const label = `${cell}, 2 layers${tieWeights ? ", tied weights" : ""}`;
       it(label, async () => {
-        const T = 5, B = 3, V = 11, E = 6, H = 6, L = 2;
+        const T = 5,
+          B = 3,
+          V = 11,
+          E = 6,
+          H = 6,
+          L = 2;
         const lm = new LanguageModel({ vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, cell, tieWeights, seed: 5 });
         expect(lm.head.weight === lm.embedding.weight).toBe(tieWeights);
         const rng = new Rng(11);
@@ -189,7 +221,11 @@ describe("exportOnnx: ONNX Runtime gives the language model's logits and final s
         const cache = lm.lastCache!;
         const bytes = exportOnnx(lm);
         const feeds: Record<string, ort.Tensor> = {
-          tokens: new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [T, B]),
+          tokens: new ort.Tensor(
+            "int64",
+            BigInt64Array.from(ids, (v) => BigInt(v)),
+            [T, B],
+          ),
           h0: new ort.Tensor("float32", state[0] as Float32Array, [L, B, H]),
         };
         if (cell === "lstm") feeds.c0 = new ort.Tensor("float32", state[1] as Float32Array, [L, B, H]);
@@ -206,7 +242,9 @@ describe("exportOnnx: ONNX Runtime gives the language model's logits and final s
         // the initializers: the embedding, the stack, the head (its transposed weight only when untied), once each
         const m = decode(bytes);
         expect(m.graph.input.map((v) => [v.name, v.type.tensor_type.elem_type, shapeOf(v)])).toEqual([
-          ["tokens", 7, ["T", "B"]], ["h0", 1, [L, "B", H]], ...(cell === "lstm" ? [["c0", 1, [L, "B", H]]] : []),
+          ["tokens", 7, ["T", "B"]],
+          ["h0", 1, [L, "B", H]],
+          ...(cell === "lstm" ? [["c0", 1, [L, "B", H]]] : []),
         ]);
         expect(m.graph.output.map((v) => v.name)).toEqual(["logits", "h_n", ...(cell === "lstm" ? ["c_n"] : [])]);
         const floats = m.graph.initializer.filter((t) => t.data_type === 1);
@@ -222,13 +260,21 @@ describe("exportOnnx: ONNX Runtime gives the language model's logits and final s
   }
 
   it("predict's last-step logits and state, from zero states, with a float64 model", async () => {
-    const T = 4, B = 2, V = 9, H = 5, L = 2;
+    const T = 4,
+      B = 2,
+      V = 9,
+      H = 5,
+      L = 2;
     const lm = new LanguageModel({ vocabSize: V, embedSize: 3, hiddenSize: H, numLayers: L, cell: "lstm", dtype: "float64", seed: 2 });
     const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 5) % V);
     const state = lm.createState(B);
     const last = lm.predict(ids, T, B, state).slice();
     const out = await run(exportOnnx(lm, { initialStates: false }), {
-      tokens: new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [T, B]),
+      tokens: new ort.Tensor(
+        "int64",
+        BigInt64Array.from(ids, (v) => BigInt(v)),
+        [T, B],
+      ),
     });
     const d = Math.max(maxDiff(out.logits.data.subarray((T - 1) * B * V), last), maxDiff(out.h_n.data, state[0]), maxDiff(out.c_n.data, state[1]));
     measured.push(`  LM lstm float64 model, predict, no state inputs: ${d.toExponential(2)}`);

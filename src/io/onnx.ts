@@ -57,7 +57,8 @@ export const ONNX_DEFAULT_OPSET = 17;
 
 // --- the ONNX schema (onnx/onnx.proto, proto2, package onnx), the messages a model needs ---
 
-const rep = (type: string, id: number, packed?: boolean) => (packed ? { rule: "repeated", type, id, options: { packed: true } } : { rule: "repeated", type, id });
+const rep = (type: string, id: number, packed?: boolean) =>
+  packed ? { rule: "repeated", type, id, options: { packed: true } } : { rule: "repeated", type, id };
 const opt = (type: string, id: number) => ({ type, id });
 
 const ONNX_SCHEMA = {
@@ -66,43 +67,91 @@ const ONNX_SCHEMA = {
       nested: {
         AttributeProto: {
           fields: {
-            name: opt("string", 1), ref_attr_name: opt("string", 21), doc_string: opt("string", 13),
-            type: opt("AttributeType", 20), f: opt("float", 2), i: opt("int64", 3), s: opt("bytes", 4),
-            t: opt("TensorProto", 5), g: opt("GraphProto", 6), floats: rep("float", 7), ints: rep("int64", 8),
-            strings: rep("bytes", 9), tensors: rep("TensorProto", 10), graphs: rep("GraphProto", 11),
+            name: opt("string", 1),
+            ref_attr_name: opt("string", 21),
+            doc_string: opt("string", 13),
+            type: opt("AttributeType", 20),
+            f: opt("float", 2),
+            i: opt("int64", 3),
+            s: opt("bytes", 4),
+            t: opt("TensorProto", 5),
+            g: opt("GraphProto", 6),
+            floats: rep("float", 7),
+            ints: rep("int64", 8),
+            strings: rep("bytes", 9),
+            tensors: rep("TensorProto", 10),
+            graphs: rep("GraphProto", 11),
           },
           nested: {
             AttributeType: {
-              values: { UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, SPARSE_TENSOR: 11, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10, SPARSE_TENSORS: 12 },
+              values: {
+                UNDEFINED: 0,
+                FLOAT: 1,
+                INT: 2,
+                STRING: 3,
+                TENSOR: 4,
+                GRAPH: 5,
+                SPARSE_TENSOR: 11,
+                FLOATS: 6,
+                INTS: 7,
+                STRINGS: 8,
+                TENSORS: 9,
+                GRAPHS: 10,
+                SPARSE_TENSORS: 12,
+              },
             },
           },
         },
         ValueInfoProto: { fields: { name: opt("string", 1), type: opt("TypeProto", 2), doc_string: opt("string", 3) } },
         NodeProto: {
           fields: {
-            input: rep("string", 1), output: rep("string", 2), name: opt("string", 3), op_type: opt("string", 4),
-            domain: opt("string", 7), attribute: rep("AttributeProto", 5), doc_string: opt("string", 6),
+            input: rep("string", 1),
+            output: rep("string", 2),
+            name: opt("string", 3),
+            op_type: opt("string", 4),
+            domain: opt("string", 7),
+            attribute: rep("AttributeProto", 5),
+            doc_string: opt("string", 6),
           },
         },
         ModelProto: {
           fields: {
-            ir_version: opt("int64", 1), opset_import: rep("OperatorSetIdProto", 8), producer_name: opt("string", 2),
-            producer_version: opt("string", 3), domain: opt("string", 4), model_version: opt("int64", 5),
-            doc_string: opt("string", 6), graph: opt("GraphProto", 7), metadata_props: rep("StringStringEntryProto", 14),
+            ir_version: opt("int64", 1),
+            opset_import: rep("OperatorSetIdProto", 8),
+            producer_name: opt("string", 2),
+            producer_version: opt("string", 3),
+            domain: opt("string", 4),
+            model_version: opt("int64", 5),
+            doc_string: opt("string", 6),
+            graph: opt("GraphProto", 7),
+            metadata_props: rep("StringStringEntryProto", 14),
           },
         },
         StringStringEntryProto: { fields: { key: opt("string", 1), value: opt("string", 2) } },
         GraphProto: {
           fields: {
-            node: rep("NodeProto", 1), name: opt("string", 2), initializer: rep("TensorProto", 5), doc_string: opt("string", 10),
-            input: rep("ValueInfoProto", 11), output: rep("ValueInfoProto", 12), value_info: rep("ValueInfoProto", 13),
+            node: rep("NodeProto", 1),
+            name: opt("string", 2),
+            initializer: rep("TensorProto", 5),
+            doc_string: opt("string", 10),
+            input: rep("ValueInfoProto", 11),
+            output: rep("ValueInfoProto", 12),
+            value_info: rep("ValueInfoProto", 13),
           },
         },
         TensorProto: {
           fields: {
-            dims: rep("int64", 1), data_type: opt("int32", 2), float_data: rep("float", 4, true), int32_data: rep("int32", 5, true),
-            string_data: rep("bytes", 6), int64_data: rep("int64", 7, true), name: opt("string", 8), doc_string: opt("string", 12),
-            raw_data: opt("bytes", 9), double_data: rep("double", 10, true), uint64_data: rep("uint64", 11, true),
+            dims: rep("int64", 1),
+            data_type: opt("int32", 2),
+            float_data: rep("float", 4, true),
+            int32_data: rep("int32", 5, true),
+            string_data: rep("bytes", 6),
+            int64_data: rep("int64", 7, true),
+            name: opt("string", 8),
+            doc_string: opt("string", 12),
+            raw_data: opt("bytes", 9),
+            double_data: rep("double", 10, true),
+            uint64_data: rep("uint64", 11, true),
           },
         },
         TensorShapeProto: {
@@ -146,9 +195,25 @@ export interface OnnxTensor {
   data_type: number;
   raw_data: Uint8Array;
 }
-interface OnnxAttribute { name: string; type: number; i?: number; s?: Uint8Array; ints?: number[]; strings?: Uint8Array[] }
-interface OnnxNode { op_type: string; name: string; input: string[]; output: string[]; attribute: OnnxAttribute[] }
-interface OnnxValueInfo { name: string; type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } } }
+interface OnnxAttribute {
+  name: string;
+  type: number;
+  i?: number;
+  s?: Uint8Array;
+  ints?: number[];
+  strings?: Uint8Array[];
+}
+interface OnnxNode {
+  op_type: string;
+  name: string;
+  input: string[];
+  output: string[];
+  attribute: OnnxAttribute[];
+}
+interface OnnxValueInfo {
+  name: string;
+  type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
+}
 
 const utf8 = new TextEncoder();
 
@@ -272,10 +337,7 @@ function reorderGates(into: Float32Array, offset: number, src: Float, order: rea
  * Adds the nodes of a recurrent stack reading x (T, B, I_0); returns the names of its output
  * (T, B, D*H) and of h_n and c_n (L*D, B, H). Names the final values `names`.
  */
-function addRecurrent(
-  g: GraphBuilder, rnn: Recurrent, x: string, h0: string | null, c0: string | null,
-  names: { y: string; hN: string; cN: string },
-): void {
+function addRecurrent(g: GraphBuilder, rnn: Recurrent, x: string, h0: string | null, c0: string | null, names: { y: string; hN: string; cN: string }): void {
   const { mode, numLayers: L, numDirections: D, hiddenSize: H } = rnn;
   const lstm = mode === "LSTM";
   const { gateOrder: order, op } = cellOfMode(mode).onnx;
@@ -370,7 +432,13 @@ export function exportRecurrentOnnx(rnn: Recurrent, options: OnnxExportOptions =
   const doc = `rnnlab ${rnn.mode} stack, ${rnn.numLayers} layer(s), ${rnn.numDirections} direction(s): x (T, B, I) -> y (T, B, D*H), h_n (L*D, B, H). ${STATE_DOC(initialStates, rnn.mode === "LSTM")}`;
   return serialise(g, "rnnlab_recurrent", options, doc, {
     "rnnlab.mode": rnn.mode,
-    "rnnlab.recurrent": JSON.stringify({ inputSize: rnn.inputSize, hiddenSize: rnn.hiddenSize, numLayers: rnn.numLayers, bidirectional: rnn.numDirections === 2, bias: rnn.bias }),
+    "rnnlab.recurrent": JSON.stringify({
+      inputSize: rnn.inputSize,
+      hiddenSize: rnn.hiddenSize,
+      numLayers: rnn.numLayers,
+      bidirectional: rnn.numDirections === 2,
+      bias: rnn.bias,
+    }),
   });
 }
 

@@ -78,26 +78,32 @@ interface Valid {
   pad: number;
 }
 
-const nameArb = fc.oneof(
-  { weight: 6, arbitrary: fc.string({ unit: "binary", maxLength: 6 }) },
-  { weight: 1, arbitrary: fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "0", "rnn.weight_ih_l0") },
-).filter((s) => s !== "__metadata__");
+const nameArb = fc
+  .oneof(
+    { weight: 6, arbitrary: fc.string({ unit: "binary", maxLength: 6 }) },
+    { weight: 1, arbitrary: fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "0", "rnn.weight_ih_l0") },
+  )
+  .filter((s) => s !== "__metadata__");
 
 const validArb: fc.Arbitrary<Valid> = fc
   .record({
-    heads: fc.uniqueArray(
-      fc.record({ name: nameArb, dtype: fc.constantFrom(...DTYPES), shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }) }),
-      { selector: (s) => s.name, maxLength: 5 },
-    ),
+    heads: fc.uniqueArray(fc.record({ name: nameArb, dtype: fc.constantFrom(...DTYPES), shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }) }), {
+      selector: (s) => s.name,
+      maxLength: 5,
+    }),
     meta: fc.option(fc.uniqueArray(fc.tuple(nameArb, fc.string({ unit: "binary", maxLength: 8 })), { selector: (e) => e[0], maxLength: 3 })),
     reversed: fc.boolean(),
     pad: fc.integer({ min: 0, max: 9 }),
   })
   .chain(({ heads, meta, reversed, pad }) =>
-    fc.tuple(...heads.map((h) => {
-      const n = h.shape.reduce((a, b) => a * b, 1) * BYTES[h.dtype];
-      return fc.uint8Array({ minLength: n, maxLength: n });
-    })).map((bs) => ({ specs: heads.map((h, i) => ({ ...h, bytes: bs[i] })), meta, reversed, pad })),
+    fc
+      .tuple(
+        ...heads.map((h) => {
+          const n = h.shape.reduce((a, b) => a * b, 1) * BYTES[h.dtype];
+          return fc.uint8Array({ minLength: n, maxLength: n });
+        }),
+      )
+      .map((bs) => ({ specs: heads.map((h, i) => ({ ...h, bytes: bs[i] })), meta, reversed, pad })),
   );
 
 /** The bytes of a Valid, its header length, and where each tensor's data begins and ends. */
@@ -134,7 +140,10 @@ function halfBits(h: number): number {
 
 describe("safetensors reader, fuzzed", () => {
   it("random bytes: a SafetensorsError or a consistent result", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => void attempt(b)), runs(2500));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => void attempt(b)),
+      runs(2500),
+    );
   });
 
   it("a plausible header length followed by random bytes", () => {
@@ -150,7 +159,10 @@ describe("safetensors reader, fuzzed", () => {
   });
 
   it("any JSON value as the header, with random data", () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), fc.uint8Array({ maxLength: 32 }), (h, d) => void attempt(file(JSON.stringify(h) ?? "null", d))), runs(1000));
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.uint8Array({ maxLength: 32 }), (h, d) => void attempt(file(JSON.stringify(h) ?? "null", d))),
+      runs(1000),
+    );
   });
 
   it("valid files decode to exactly their bytes, in all five dtypes", () => {
@@ -169,7 +181,8 @@ describe("safetensors reader, fuzzed", () => {
           if (s.dtype === "F16" || s.dtype === "BF16") {
             for (let i = 0; i < t.data.length; i++) {
               const h = raw.getUint16(2 * i, true);
-              if (s.dtype === "BF16") expect(new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)[i]).toBe(h * 0x10000); // the top half of a float32, bit for bit
+              if (s.dtype === "BF16")
+                expect(new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)[i]).toBe(h * 0x10000); // the top half of a float32, bit for bit
               else expect(t.data[i]).toBe(halfBits(h)); // toBe is Object.is: NaN = NaN, -0 != 0
             }
           } else {
@@ -218,9 +231,49 @@ describe("safetensors reader, fuzzed", () => {
 
   const nasty = fc.oneof(
     fc.constantFrom<unknown>(
-      "F32", "F64", "F16", "BF16", "I32", "I64", "U8", "BOOL", "f32", "", "toString", "__proto__", "constructor", "valueOf",
-      -1, 0, 1, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 2 ** 64, 1e300, -0, 0.5, null, true, [], {},
-      [0], [-1], [1, 2], [2 ** 40, 2 ** 40], [2 ** 53, 2 ** 53], [0, 2 ** 60], [1.5], ["1"], [[1]], [0, 0, 0], [4, 0], [-4, 4], [0, -0], [1e308, 1e308],
+      "F32",
+      "F64",
+      "F16",
+      "BF16",
+      "I32",
+      "I64",
+      "U8",
+      "BOOL",
+      "f32",
+      "",
+      "toString",
+      "__proto__",
+      "constructor",
+      "valueOf",
+      -1,
+      0,
+      1,
+      2 ** 31,
+      2 ** 32,
+      2 ** 53,
+      2 ** 53 + 2,
+      2 ** 64,
+      1e300,
+      -0,
+      0.5,
+      null,
+      true,
+      [],
+      {},
+      [0],
+      [-1],
+      [1, 2],
+      [2 ** 40, 2 ** 40],
+      [2 ** 53, 2 ** 53],
+      [0, 2 ** 60],
+      [1.5],
+      ["1"],
+      [[1]],
+      [0, 0, 0],
+      [4, 0],
+      [-4, 4],
+      [0, -0],
+      [1e308, 1e308],
     ),
     fc.array(fc.integer({ min: -10, max: 2 ** 20 }), { maxLength: 4 }),
     fc.array(fc.oneof(fc.nat(64), fc.constant(2 ** 53 - 1), fc.double()), { maxLength: 3 }),
@@ -229,30 +282,36 @@ describe("safetensors reader, fuzzed", () => {
 
   it("header edits: wrong dtypes, bad, negative, overlapping and out-of-range offsets and shapes, odd entries", () => {
     fc.assert(
-      fc.property(validArb, fc.nat(), fc.constantFrom("dtype", "shape", "data_offsets", "entry", "drop", "duplicate", "metadata", "whole", "swap"), nasty, (v, k, what, value) => {
-        const { header, data } = build(v);
-        const h = header.map(([n, t]) => [n, t] as [string, string]);
-        const i = h.length ? k % h.length : 0;
-        const json = (x: unknown) => JSON.stringify(x) ?? "null";
-        if (what === "whole") {
-          attempt(file(json(value), data));
-          return;
-        }
-        if (h.length === 0) h.push(["t", json({ dtype: "F32", shape: [0], data_offsets: [0, 0] })]);
-        const entry = JSON.parse(h[i][1]) as Record<string, unknown>;
-        if (what === "dtype" || what === "shape" || what === "data_offsets") {
-          entry[what] = value;
-          h[i][1] = json(entry);
-        } else if (what === "entry") h[i][1] = json(value);
-        else if (what === "drop") h.splice(i, 1);
-        else if (what === "duplicate") h.push([h[i][0], h[(k >> 3) % h.length][1]]);
-        else if (what === "metadata") h.unshift(["__metadata__", json(value)]);
-        else if (what === "swap" && h.length > 1) {
-          const j = (i + 1) % h.length;
-          [h[i][1], h[j][1]] = [h[j][1], h[i][1]];
-        }
-        attempt(file(objectText(h), data));
-      }),
+      fc.property(
+        validArb,
+        fc.nat(),
+        fc.constantFrom("dtype", "shape", "data_offsets", "entry", "drop", "duplicate", "metadata", "whole", "swap"),
+        nasty,
+        (v, k, what, value) => {
+          const { header, data } = build(v);
+          const h = header.map(([n, t]) => [n, t] as [string, string]);
+          const i = h.length ? k % h.length : 0;
+          const json = (x: unknown) => JSON.stringify(x) ?? "null";
+          if (what === "whole") {
+            attempt(file(json(value), data));
+            return;
+          }
+          if (h.length === 0) h.push(["t", json({ dtype: "F32", shape: [0], data_offsets: [0, 0] })]);
+          const entry = JSON.parse(h[i][1]) as Record<string, unknown>;
+          if (what === "dtype" || what === "shape" || what === "data_offsets") {
+            entry[what] = value;
+            h[i][1] = json(entry);
+          } else if (what === "entry") h[i][1] = json(value);
+          else if (what === "drop") h.splice(i, 1);
+          else if (what === "duplicate") h.push([h[i][0], h[(k >> 3) % h.length][1]]);
+          else if (what === "metadata") h.unshift(["__metadata__", json(value)]);
+          else if (what === "swap" && h.length > 1) {
+            const j = (i + 1) % h.length;
+            [h[i][1], h[j][1]] = [h[j][1], h[i][1]];
+          }
+          attempt(file(objectText(h), data));
+        },
+      ),
       runs(2500),
     );
   });
@@ -291,9 +350,12 @@ describe("safetensors reader, fuzzed", () => {
     }
     const proto = decodeSafetensors(file(`{"__metadata__":{"__proto__":"x"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, new Uint8Array(4)));
     expect(Object.getOwnPropertyNames(proto.metadata)).toEqual(["__proto__"]);
+    // biome-ignore lint/suspicious/noProto: a key called "__proto__" in a hostile file is the point of this test
     expect(proto.metadata.__proto__).toBe("x");
     expect([...proto.tensors.keys()]).toEqual(["__proto__"]);
-    expect(() => decodeSafetensors(file(`{"t":{"dtype":"toString","shape":[1],"data_offsets":[0,4]}}`, new Uint8Array(4)))).toThrow(/unsupported dtype "toString"/);
+    expect(() => decodeSafetensors(file(`{"t":{"dtype":"toString","shape":[1],"data_offsets":[0,4]}}`, new Uint8Array(4)))).toThrow(
+      /unsupported dtype "toString"/,
+    );
   });
 });
 
@@ -301,8 +363,21 @@ describe("safetensors reader, fuzzed", () => {
 
 const specialF32 = [0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffbfffff, 0x7fc12345, 0x00000001, 0x807fffff, 0x7f7fffff];
 const f32Word = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...specialF32) }, { weight: 3, arbitrary: fc.integer({ min: 0, max: 0xffffffff }) });
-const specialF64 = [[0, 0], [0, 0x80000000], [0, 0x7ff00000], [1, 0x7ff00000], [0xdeadbeef, 0x7ff7ffff], [0, 0x7ff80000], [0x12345678, 0xfff80001], [1, 0], [0xffffffff, 0x800fffff]];
-const f64Words = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...specialF64) }, { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })) });
+const specialF64 = [
+  [0, 0],
+  [0, 0x80000000],
+  [0, 0x7ff00000],
+  [1, 0x7ff00000],
+  [0xdeadbeef, 0x7ff7ffff],
+  [0, 0x7ff80000],
+  [0x12345678, 0xfff80001],
+  [1, 0],
+  [0xffffffff, 0x800fffff],
+];
+const f64Words = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom(...specialF64) },
+  { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })) },
+);
 
 const tensorArb: fc.Arbitrary<TensorToWrite> = fc
   .tuple(fc.constantFrom("F32", "F64", "I32"), fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 }))
@@ -340,7 +415,9 @@ describe("safetensors writer and reader, round trips", () => {
             const got = out.tensors.get(n)!;
             expect(got.shape).toEqual(t.shape);
             expect(got.dtype).toBe(t.data instanceof Float64Array ? "F64" : t.data instanceof Float32Array ? "F32" : "I32");
-            expect(new Uint8Array(got.data.buffer, got.data.byteOffset, got.data.byteLength)).toEqual(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+            expect(new Uint8Array(got.data.buffer, got.data.byteOffset, got.data.byteLength)).toEqual(
+              new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+            );
           }
           expect(Object.getOwnPropertyNames(out.metadata).sort()).toEqual(meta.map(([k]) => k).sort());
           for (const [k, v] of meta) expect(out.metadata[k]).toBe(v);
@@ -353,6 +430,8 @@ describe("safetensors writer and reader, round trips", () => {
 
 afterAll(() => {
   const s = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log(`safetensors fuzz: ${decoded} inputs decoded (${accepted} accepted, ${decoded - accepted} SafetensorsError, no other exception) in ${s} s, seed ${SEED}`);
+  console.log(
+    `safetensors fuzz: ${decoded} inputs decoded (${accepted} accepted, ${decoded - accepted} SafetensorsError, no other exception) in ${s} s, seed ${SEED}`,
+  );
   if (SCALE >= 1) expect(decoded).toBeGreaterThanOrEqual(10_000);
 });

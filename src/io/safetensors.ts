@@ -90,7 +90,8 @@ export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metada
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "__metadata__") throw new SafetensorsError('a tensor cannot be called "__metadata__"');
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(`tensor ${q(name)}: shape [${t.shape}] is not a list of whole numbers`);
+    if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      throw new SafetensorsError(`tensor ${q(name)}: shape [${t.shape}] is not a list of whole numbers`);
     if (n !== t.data.length) throw new SafetensorsError(`tensor ${q(name)}: shape [${t.shape}] does not match ${t.data.length} values`);
     const dtype = dtypeOfBuffer(t.data);
     const bytes = n * BYTES[dtype];
@@ -166,15 +167,19 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Saf
       throw new SafetensorsError(`tensor ${q(name)}: data_offsets is not a pair of whole numbers`);
     }
     const [begin, end] = off as [number, number];
-    if (begin > end || end > dataLen) throw new SafetensorsError(`tensor ${q(name)}: data_offsets [${begin}, ${end}] outside the ${dataLen} data bytes (truncated?)`);
+    if (begin > end || end > dataLen)
+      throw new SafetensorsError(`tensor ${q(name)}: data_offsets [${begin}, ${end}] outside the ${dataLen} data bytes (truncated?)`);
     let numel = shape.includes(0) ? 0 : 1; // an empty dimension empties the tensor, whatever follows
     for (const d of shape) {
       if (numel === 0) break;
       numel *= d;
-      if (numel > dataLen) throw new SafetensorsError(`tensor ${q(name)}: shape [${shape.length > 8 ? `${shape.slice(0, 8)},...` : shape}] is larger than the file`);
+      if (numel > dataLen)
+        throw new SafetensorsError(`tensor ${q(name)}: shape [${shape.length > 8 ? `${shape.slice(0, 8)},...` : shape}] is larger than the file`);
     }
     if (numel * BYTES[dtype] !== end - begin) {
-      throw new SafetensorsError(`tensor ${q(name)}: ${end - begin} bytes do not hold shape [${shape.length > 8 ? `${shape.slice(0, 8)},...` : shape}] of ${dtype}`);
+      throw new SafetensorsError(
+        `tensor ${q(name)}: ${end - begin} bytes do not hold shape [${shape.length > 8 ? `${shape.slice(0, 8)},...` : shape}] of ${dtype}`,
+      );
     }
     entries.push({ name, dtype, shape, begin, end });
   }
@@ -182,7 +187,8 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Saf
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of sorted) {
-    if (e.begin !== at) throw new SafetensorsError(`tensor ${q(e.name)}: data at ${e.begin} ${e.begin < at ? "overlaps the tensor before it" : "leaves a hole"}`);
+    if (e.begin !== at)
+      throw new SafetensorsError(`tensor ${q(e.name)}: data at ${e.begin} ${e.begin < at ? "overlaps the tensor before it" : "leaves a hole"}`);
     at = e.end;
   }
   if (at !== dataLen) throw new SafetensorsError(`${dataLen - at} data bytes after the last tensor are not indexed`);

@@ -8,8 +8,15 @@ import type { Float } from "../tensor/dtype.js";
 import { jsTiledKernels } from "../tensor/js-kernels.js";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.js";
 import {
-  canonicalNames, inferLanguageModelConfig, inferRecurrentConfig, languageModelFromStateDict, loadStateDict,
-  recurrentFromStateDict, stateDictOf, StateDictError, type StateTensor,
+  canonicalNames,
+  inferLanguageModelConfig,
+  inferRecurrentConfig,
+  languageModelFromStateDict,
+  loadStateDict,
+  recurrentFromStateDict,
+  stateDictOf,
+  StateDictError,
+  type StateTensor,
 } from "./statedict.js";
 
 const bits = (a: Float) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -21,9 +28,16 @@ describe("stateDictOf", () => {
     const sd = stateDictOf(m);
     expect(Object.keys(sd)).toEqual([
       "embedding.weight",
-      "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-      "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
-      "head.weight", "head.bias",
+      "rnn.weight_ih_l0",
+      "rnn.weight_hh_l0",
+      "rnn.bias_ih_l0",
+      "rnn.bias_hh_l0",
+      "rnn.weight_ih_l1",
+      "rnn.weight_hh_l1",
+      "rnn.bias_ih_l1",
+      "rnn.bias_hh_l1",
+      "head.weight",
+      "head.bias",
     ]);
     expect(sd["rnn.weight_ih_l1"].shape).toEqual([15, 5]);
     expect(sd["head.weight"].shape).toEqual([7, 5]);
@@ -120,7 +134,10 @@ describe("loadStateDict", () => {
     ]);
     expect([...g.params[0].weightHh.value]).toEqual([1, 3.140625, 0]);
     const f = new GRU({ inputSize: 1, hiddenSize: 1, bias: false });
-    const r2 = loadStateDict(f, { weight_ih_l0: { shape: [3, 1], data: Float64Array.from([0.1, 0.2, 0.3]) }, weight_hh_l0: { shape: [3, 1], data: new Float32Array(3) } });
+    const r2 = loadStateDict(f, {
+      weight_ih_l0: { shape: [3, 1], data: Float64Array.from([0.1, 0.2, 0.3]) },
+      weight_hh_l0: { shape: [3, 1], data: new Float32Array(3) },
+    });
     expect(r2.converted).toEqual([{ name: "weight_ih_l0", from: "F64", to: "float32", exact: false }]);
     expect([...f.params[0].weightIh.value]).toEqual([0.1, 0.2, 0.3].map(Math.fround));
   });
@@ -138,11 +155,24 @@ describe("loadStateDict", () => {
 
 describe("inferring a config from names and shapes", () => {
   it("tells the cell by the gate multiple, layers by _l{k}, directions by _reverse, bias by presence", () => {
-    for (const [Cell, cell] of [[RNN, "rnn"], [GRU, "gru"], [LSTM, "lstm"]] as const) {
-      for (const [numLayers, bidirectional, bias] of [[1, false, true], [3, true, false]] as const) {
+    for (const [Cell, cell] of [
+      [RNN, "rnn"],
+      [GRU, "gru"],
+      [LSTM, "lstm"],
+    ] as const) {
+      for (const [numLayers, bidirectional, bias] of [
+        [1, false, true],
+        [3, true, false],
+      ] as const) {
         const m = new Cell({ inputSize: 3, hiddenSize: 4, numLayers, bidirectional, bias });
         expect(inferRecurrentConfig(stateDictOf(m), { nonlinearity: "relu" })).toEqual({
-          cell, inputSize: 3, hiddenSize: 4, numLayers, bias, bidirectional, nonlinearity: cell === "rnn" ? "relu" : "tanh",
+          cell,
+          inputSize: 3,
+          hiddenSize: 4,
+          numLayers,
+          bias,
+          bidirectional,
+          nonlinearity: cell === "rnn" ? "relu" : "tanh",
         });
       }
     }
@@ -164,7 +194,15 @@ describe("inferring a config from names and shapes", () => {
   it("infers a language model and whether its weights are tied", () => {
     const untied = stateDictOf(lm({ hiddenSize: 4, seed: 1 }));
     expect(inferLanguageModelConfig(untied)).toEqual({
-      cell: "gru", vocabSize: 7, embedSize: 4, hiddenSize: 4, numLayers: 1, nonlinearity: "tanh", tieWeights: false, bias: true, headBias: true,
+      cell: "gru",
+      vocabSize: 7,
+      embedSize: 4,
+      hiddenSize: 4,
+      numLayers: 1,
+      nonlinearity: "tanh",
+      tieWeights: false,
+      bias: true,
+      headBias: true,
     });
     expect(() => inferLanguageModelConfig(untied, { tieWeights: true })).toThrow(/head\.weight differs from embedding\.weight/);
     const tied = stateDictOf(lm({ hiddenSize: 4, tieWeights: true }));
@@ -173,17 +211,29 @@ describe("inferring a config from names and shapes", () => {
     const headless: Record<string, StateTensor> = { ...tied };
     delete headless["head.weight"];
     expect(inferLanguageModelConfig(headless).tieWeights).toBe(true);
-    const bidir = { "embedding.weight": untied["embedding.weight"], ...Object.fromEntries(Object.entries(stateDictOf(new GRU({ inputSize: 4, hiddenSize: 4, bidirectional: true }))).map(([k, v]) => [`rnn.${k}`, v])) };
+    const bidir = {
+      "embedding.weight": untied["embedding.weight"],
+      ...Object.fromEntries(Object.entries(stateDictOf(new GRU({ inputSize: 4, hiddenSize: 4, bidirectional: true }))).map(([k, v]) => [`rnn.${k}`, v])),
+    };
     expect(() => inferLanguageModelConfig(bidir)).toThrow(/bidirectional layer sees the text after each position/);
     expect(() => inferLanguageModelConfig({})).toThrow(/embedding\.weight is missing/);
   });
 
   it("maps other spellings of the three parts and strips a wrapper's prefix", () => {
     const w = { shape: [1], data: new Float32Array(1) };
-    const { tensors, renamed } = canonicalNames({ "module.encoder.weight": w, "module.rnn.weight_hh_l0": w, "module.decoder.weight": w, "module.decoder.bias": w });
+    const { tensors, renamed } = canonicalNames({
+      "module.encoder.weight": w,
+      "module.rnn.weight_hh_l0": w,
+      "module.decoder.weight": w,
+      "module.decoder.bias": w,
+    });
     expect([...tensors.keys()]).toEqual(["embedding.weight", "rnn.weight_hh_l0", "head.weight", "head.bias"]);
     expect(renamed).toEqual(["module.* -> *", "encoder.* -> embedding.*", "decoder.* -> head.*"]);
-    expect([...canonicalNames({ "embedding.weight": w, "lstm.weight_hh_l0": w, "fc.bias": w }).tensors.keys()]).toEqual(["embedding.weight", "rnn.weight_hh_l0", "head.bias"]);
+    expect([...canonicalNames({ "embedding.weight": w, "lstm.weight_hh_l0": w, "fc.bias": w }).tensors.keys()]).toEqual([
+      "embedding.weight",
+      "rnn.weight_hh_l0",
+      "head.bias",
+    ]);
   });
 });
 
@@ -195,39 +245,50 @@ describe("odd state dicts", () => {
     const edit = fc.oneof(
       fc.record({ kind: fc.constant("drop" as const), i: fc.nat() }),
       fc.record({ kind: fc.constant("shape" as const), i: fc.nat(), shape: dims }),
-      fc.record({ kind: fc.constant("rename" as const), i: fc.nat(), to: fc.oneof(fc.constantFrom("rnn.weight_hh_l7", "rnn.bias_ih_l0_reverse", "rnn.weight_hr_l0", "head.weight", "x", "rnn.weight_ih_l99999999999999999999"), fc.string()) }),
+      fc.record({
+        kind: fc.constant("rename" as const),
+        i: fc.nat(),
+        to: fc.oneof(
+          fc.constantFrom("rnn.weight_hh_l7", "rnn.bias_ih_l0_reverse", "rnn.weight_hr_l0", "head.weight", "x", "rnn.weight_ih_l99999999999999999999"),
+          fc.string(),
+        ),
+      }),
       fc.record({ kind: fc.constant("int" as const), i: fc.nat() }),
       fc.record({ kind: fc.constant("nan" as const), i: fc.nat() }),
     );
     fc.assert(
-      fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), fc.constantFrom<"tanh" | "relu" | undefined>("tanh", "relu", undefined), fc.option(fc.boolean()), (edits, nonlinearity, tie) => {
-        const sd = new Map(Object.entries(base));
-        for (const e of edits) {
-          const name = names[e.i % names.length];
-          const t = sd.get(name);
-          if (!t) continue;
-          if (e.kind === "drop") sd.delete(name);
-          else if (e.kind === "shape") {
-            const n = e.shape.reduce((a, b) => a * b, 1);
-            sd.set(name, { shape: e.shape, data: n <= 1e5 ? new Float32Array(n).fill(0.5) : t.data }); // too big: data that does not fill the shape
+      fc.property(
+        fc.array(edit, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom<"tanh" | "relu" | undefined>("tanh", "relu", undefined),
+        fc.option(fc.boolean()),
+        (edits, nonlinearity, tie) => {
+          const sd = new Map(Object.entries(base));
+          for (const e of edits) {
+            const name = names[e.i % names.length];
+            const t = sd.get(name);
+            if (!t) continue;
+            if (e.kind === "drop") sd.delete(name);
+            else if (e.kind === "shape") {
+              const n = e.shape.reduce((a, b) => a * b, 1);
+              sd.set(name, { shape: e.shape, data: n <= 1e5 ? new Float32Array(n).fill(0.5) : t.data }); // too big: data that does not fill the shape
+            } else if (e.kind === "rename") {
+              sd.delete(name);
+              sd.set(e.to, t);
+            } else if (e.kind === "int") sd.set(name, { shape: t.shape, data: new Int32Array(t.data.length) });
+            else sd.set(name, { shape: t.shape, data: t.data.map(() => NaN) });
           }
-          else if (e.kind === "rename") {
-            sd.delete(name);
-            sd.set(e.to, t);
-          } else if (e.kind === "int") sd.set(name, { shape: t.shape, data: new Int32Array(t.data.length) });
-          else sd.set(name, { shape: t.shape, data: t.data.map(() => NaN) });
-        }
-        for (const run of [
-          () => languageModelFromStateDict(canonicalNames(sd).tensors, { nonlinearity, tieWeights: tie ?? undefined, alwaysBias: true }),
-          () => recurrentFromStateDict(sd, { prefix: "rnn.", nonlinearity }),
-        ]) {
-          try {
-            run();
-          } catch (e) {
-            if (!(e instanceof StateDictError)) throw e;
+          for (const run of [
+            () => languageModelFromStateDict(canonicalNames(sd).tensors, { nonlinearity, tieWeights: tie ?? undefined, alwaysBias: true }),
+            () => recurrentFromStateDict(sd, { prefix: "rnn.", nonlinearity }),
+          ]) {
+            try {
+              run();
+            } catch (e) {
+              if (!(e instanceof StateDictError)) throw e;
+            }
           }
-        }
-      }),
+        },
+      ),
       { seed: 5, numRuns: 1000 },
     );
   });
@@ -272,8 +333,14 @@ describe("PyTorch's state_dicts, read from safetensors files", () => {
       expect([...fx.tensors.values()].every((t) => t.dtype === dtype)).toBe(true);
       const outs = ["output", "h_n", ...(fx.has("c_n") ? ["c_n"] : [])];
       for (const precision of ["float64", "float32"] as const) {
-        const { rnn, config: got, report } = recurrentFromStateDict(fx.tensors, {
-          nonlinearity, dtype: precision, kernels: precision === "float64" ? jsTiledKernels : undefined,
+        const {
+          rnn,
+          config: got,
+          report,
+        } = recurrentFromStateDict(fx.tensors, {
+          nonlinearity,
+          dtype: precision,
+          kernels: precision === "float64" ? jsTiledKernels : undefined,
         });
         expect(got).toMatchObject(config);
         expect(report.converted.every((c) => c.exact && c.from === dtype)).toBe(true);
@@ -296,7 +363,10 @@ describe("PyTorch's state_dicts, read from safetensors files", () => {
 
   it("F16 and BF16 weights give the full-precision outputs to the precision those formats hold", () => {
     const full = fixture("lstm_bidir_l2");
-    for (const [name, tol] of [["lstm_bidir_l2_f16", 2 ** -10], ["lstm_bidir_l2_bf16", 2 ** -7]] as const) {
+    for (const [name, tol] of [
+      ["lstm_bidir_l2_f16", 2 ** -10],
+      ["lstm_bidir_l2_bf16", 2 ** -7],
+    ] as const) {
       const fx = fixture(name);
       const { rnn } = recurrentFromStateDict(fx.tensors, { dtype: "float64", kernels: jsTiledKernels });
       const f64 = (n: string) => ({ shape: fx.t(n).shape, data: Float64Array.from(fx.t(n).data) });
@@ -322,7 +392,10 @@ describe("PyTorch's state_dicts, read from safetensors files", () => {
       for (const precision of ["float64", "float32"] as const) {
         for (const alwaysBias of [false, true]) {
           const { model, config, report, zeroed } = languageModelFromStateDict(tensors, {
-            nonlinearity: o.nonlinearity, alwaysBias, dtype: precision, kernels: precision === "float64" ? jsTiledKernels : undefined,
+            nonlinearity: o.nonlinearity,
+            alwaysBias,
+            dtype: precision,
+            kernels: precision === "float64" ? jsTiledKernels : undefined,
           });
           expect(config.cell).toBe(o.cell);
           expect(config.tieWeights).toBe(o.tied);

@@ -48,7 +48,6 @@ export class StateDictError extends Error {
 /** Recurrent cells, in rnnlab's spelling. */
 export type CellType = ModelConfig["cell"];
 
-
 function entriesOf(sd: StateDictInput): Map<string, StateTensor> {
   return sd instanceof Map ? new Map(sd as ReadonlyMap<string, StateTensor>) : new Map(Object.entries(sd as Record<string, StateTensor>));
 }
@@ -216,7 +215,9 @@ export function loadStateDict(model: LanguageModel | Recurrent, tensors: StateDi
         }
       }
       if (worst >= 0) {
-        problems.push(`${prefix}head.weight differs from ${prefix}embedding.weight (by up to ${diff.toPrecision(3)}, at element ${worst}) but the model ties them; build it with untied weights (tieWeights: false)`);
+        problems.push(
+          `${prefix}head.weight differs from ${prefix}embedding.weight (by up to ${diff.toPrecision(3)}, at element ${worst}) but the model ties them; build it with untied weights (tieWeights: false)`,
+        );
       } else {
         report.tied = true;
       }
@@ -269,12 +270,17 @@ export function inferRecurrentConfig(tensors: StateDictInput, options: { prefix?
   const get = (n: string) => checked(prefix + n, m.get(prefix + n));
   const hh = get("weight_hh_l0");
   if (!hh) {
-    throw new StateDictError(`no recurrent layer: ${prefix}weight_hh_l0 is missing (PyTorch's nn.RNN, nn.LSTM and nn.GRU name their weights ${prefix}weight_ih_l0, ${prefix}weight_hh_l0, ${prefix}bias_ih_l0, ${prefix}bias_hh_l0, ...)`);
+    throw new StateDictError(
+      `no recurrent layer: ${prefix}weight_hh_l0 is missing (PyTorch's nn.RNN, nn.LSTM and nn.GRU name their weights ${prefix}weight_ih_l0, ${prefix}weight_hh_l0, ${prefix}bias_ih_l0, ${prefix}bias_hh_l0, ...)`,
+    );
   }
   if (hh.shape.length !== 2 || hh.shape[1] < 1) throw new StateDictError(`${prefix}weight_hh_l0 has shape ${fmtShape(hh.shape)}; a recurrent weight is (G, H)`);
   const [G, H] = hh.shape;
   const cell = G % H === 0 ? cellOfGateCount(G / H)?.name : undefined;
-  if (!cell) throw new StateDictError(`${prefix}weight_hh_l0 has shape [G, H] = ${fmtShape(hh.shape)}; G/H must be 1 (RNN), 3 (GRU) or 4 (LSTM), not ${(G / H).toPrecision(3)}`);
+  if (!cell)
+    throw new StateDictError(
+      `${prefix}weight_hh_l0 has shape [G, H] = ${fmtShape(hh.shape)}; G/H must be 1 (RNN), 3 (GRU) or 4 (LSTM), not ${(G / H).toPrecision(3)}`,
+    );
   let top = 0;
   let reverse = false;
   for (const name of m.keys()) {
@@ -290,14 +296,18 @@ export function inferRecurrentConfig(tensors: StateDictInput, options: { prefix?
   for (let l = 0; l < numLayers; l++) {
     for (const sfx of reverse ? ["", "_reverse"] : [""]) {
       if (!m.has(`${prefix}weight_hh_l${l}${sfx}`)) {
-        throw new StateDictError(`${prefix}weight_hh_l${l}${sfx} is missing, but names up to layer ${top}${reverse ? " and reverse directions" : ""} are there`);
+        throw new StateDictError(
+          `${prefix}weight_hh_l${l}${sfx} is missing, but names up to layer ${top}${reverse ? " and reverse directions" : ""} are there`,
+        );
       }
     }
   }
   const ih = get("weight_ih_l0");
   if (!ih) throw new StateDictError(`${prefix}weight_ih_l0 is missing; the input size cannot be known without it`);
   if (ih.shape.length !== 2 || ih.shape[0] !== G || ih.shape[1] < 1) {
-    throw new StateDictError(`${prefix}weight_ih_l0 has shape ${fmtShape(ih.shape)}; with ${prefix}weight_hh_l0 ${fmtShape(hh.shape)} it must be [${G}, input size]`);
+    throw new StateDictError(
+      `${prefix}weight_ih_l0 has shape ${fmtShape(ih.shape)}; with ${prefix}weight_hh_l0 ${fmtShape(hh.shape)} it must be [${G}, input size]`,
+    );
   }
   let nonlinearity: "tanh" | "relu" = "tanh";
   if (cell === "rnn") {
@@ -320,8 +330,13 @@ export function recurrentFromStateDict(
 ): { rnn: Recurrent; config: RecurrentConfig; report: LoadReport } {
   const config = inferRecurrentConfig(tensors, options);
   const o = {
-    inputSize: config.inputSize, hiddenSize: config.hiddenSize, numLayers: config.numLayers, bias: config.bias,
-    bidirectional: config.bidirectional, dtype: options.dtype, kernels: options.kernels,
+    inputSize: config.inputSize,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    bias: config.bias,
+    bidirectional: config.bidirectional,
+    dtype: options.dtype,
+    kernels: options.kernels,
   };
   const rnn = createRecurrent(config.cell, { ...o, nonlinearity: config.nonlinearity });
   const report = loadStateDict(rnn, tensors, { prefix: options.prefix, strict: options.strict });
@@ -329,7 +344,8 @@ export function recurrentFromStateDict(
 }
 
 /** A language model as its state dict describes it: the model half of a run's config, and what the file has of biases. */
-export interface LanguageModelConfig extends Pick<ModelConfig, "cell" | "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "nonlinearity" | "tieWeights"> {
+export interface LanguageModelConfig
+  extends Pick<ModelConfig, "cell" | "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "nonlinearity" | "tieWeights"> {
   /** Whether the recurrent layers have biases. */
   bias: boolean;
   /** Whether the file has head.bias (rnnlab's head always has one: a missing one loads as zeros). */
@@ -348,13 +364,17 @@ export function inferLanguageModelConfig(tensors: StateDictInput, options: { non
   const m = entriesOf(tensors);
   const emb = checked("embedding.weight", m.get("embedding.weight"));
   if (!emb) {
-    throw new StateDictError("embedding.weight is missing: a language model's state dict holds embedding.weight (V, E), rnn.weight_ih_l0, rnn.weight_hh_l0, ... and head.weight (V, H), head.bias (V)");
+    throw new StateDictError(
+      "embedding.weight is missing: a language model's state dict holds embedding.weight (V, E), rnn.weight_ih_l0, rnn.weight_hh_l0, ... and head.weight (V, H), head.bias (V)",
+    );
   }
-  if (emb.shape.length !== 2 || emb.shape[0] < 1 || emb.shape[1] < 1) throw new StateDictError(`embedding.weight has shape ${fmtShape(emb.shape)}; an embedding is (V, E)`);
+  if (emb.shape.length !== 2 || emb.shape[0] < 1 || emb.shape[1] < 1)
+    throw new StateDictError(`embedding.weight has shape ${fmtShape(emb.shape)}; an embedding is (V, E)`);
   const [V, E] = emb.shape;
   const r = inferRecurrentConfig(m, { prefix: "rnn.", nonlinearity: options.nonlinearity });
   if (r.bidirectional) throw new StateDictError("rnn.*_reverse: a bidirectional layer sees the text after each position, so it cannot be a language model's");
-  if (r.inputSize !== E) throw new StateDictError(`rnn.weight_ih_l0 takes inputs of size ${r.inputSize}, but embedding.weight ${fmtShape(emb.shape)} gives ${E}`);
+  if (r.inputSize !== E)
+    throw new StateDictError(`rnn.weight_ih_l0 takes inputs of size ${r.inputSize}, but embedding.weight ${fmtShape(emb.shape)} gives ${E}`);
   const H = r.hiddenSize;
   const hw = checked("head.weight", m.get("head.weight"));
   const hb = checked("head.bias", m.get("head.bias"));
@@ -365,19 +385,33 @@ export function inferLanguageModelConfig(tensors: StateDictInput, options: { non
   let tieWeights: boolean;
   if (!hw) {
     if (options.tieWeights === false) throw new StateDictError("head.weight is missing, and untied weights were asked for");
-    if (E !== H) throw new StateDictError(`head.weight is missing, and the embedding [${V}, ${E}] cannot serve as the head (tying needs embedding size ${E} = hidden size ${H})`);
+    if (E !== H)
+      throw new StateDictError(
+        `head.weight is missing, and the embedding [${V}, ${E}] cannot serve as the head (tying needs embedding size ${E} = hidden size ${H})`,
+      );
     tieWeights = true;
   } else {
     let equal = E === H;
     for (let i = 0; equal && i < hw.data.length; i++) equal = Object.is(hw.data[i], emb.data[i]);
     if (options.tieWeights === true && !equal) {
-      throw new StateDictError(E === H ? "head.weight differs from embedding.weight, so the two are not tied; import with untied weights" : `tying needs embedding size ${E} = hidden size ${H}`);
+      throw new StateDictError(
+        E === H
+          ? "head.weight differs from embedding.weight, so the two are not tied; import with untied weights"
+          : `tying needs embedding size ${E} = hidden size ${H}`,
+      );
     }
     tieWeights = options.tieWeights ?? equal;
   }
   return {
-    cell: r.cell, vocabSize: V, embedSize: E, hiddenSize: H, numLayers: r.numLayers, nonlinearity: r.nonlinearity,
-    tieWeights, bias: r.bias, headBias: Boolean(hb),
+    cell: r.cell,
+    vocabSize: V,
+    embedSize: E,
+    hiddenSize: H,
+    numLayers: r.numLayers,
+    nonlinearity: r.nonlinearity,
+    tieWeights,
+    bias: r.bias,
+    headBias: Boolean(hb),
   };
 }
 
@@ -397,9 +431,17 @@ export function languageModelFromStateDict(
   const config = inferLanguageModelConfig(m, options);
   const bias = config.bias || Boolean(options.alwaysBias);
   const model = new LanguageModel({
-    vocabSize: config.vocabSize, embedSize: config.embedSize, hiddenSize: config.hiddenSize, numLayers: config.numLayers,
-    cell: config.cell, nonlinearity: config.nonlinearity, tieWeights: config.tieWeights, bias,
-    dtype: options.dtype, kernels: options.kernels, seed: options.seed,
+    vocabSize: config.vocabSize,
+    embedSize: config.embedSize,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    cell: config.cell,
+    nonlinearity: config.nonlinearity,
+    tieWeights: config.tieWeights,
+    bias,
+    dtype: options.dtype,
+    kernels: options.kernels,
+    seed: options.seed,
   });
   const zeroed: string[] = [];
   const zeros = (name: string, shape: readonly number[]) => {

@@ -14,20 +14,24 @@ export const ACTIVATION_GAMMA: Readonly<Record<Activation, number>> = { tanh: 1,
 /** y = act(x) over n elements (y may alias x). */
 export function activationForward(act: Activation, y: Float, yOff: number, x: Float, xOff: number, n: number, k: Kernels): void {
   switch (act) {
-    case "tanh": return k.tanhForward(y, yOff, x, xOff, n);
-    case "sigmoid": return k.sigmoidForward(y, yOff, x, xOff, n);
-    case "relu": return k.reluForward(y, yOff, x, xOff, n);
+    case "tanh":
+      return k.tanhForward(y, yOff, x, xOff, n);
+    case "sigmoid":
+      return k.sigmoidForward(y, yOff, x, xOff, n);
+    case "relu":
+      return k.reluForward(y, yOff, x, xOff, n);
   }
 }
 
 /** dx = dy * act'(x), computed from the forward output y (dx may alias dy). */
-export function activationBackward(
-  act: Activation, dx: Float, dxOff: number, dy: Float, dyOff: number, y: Float, yOff: number, n: number, k: Kernels,
-): void {
+export function activationBackward(act: Activation, dx: Float, dxOff: number, dy: Float, dyOff: number, y: Float, yOff: number, n: number, k: Kernels): void {
   switch (act) {
-    case "tanh": return k.tanhBackward(dx, dxOff, dy, dyOff, y, yOff, n);
-    case "sigmoid": return k.sigmoidBackward(dx, dxOff, dy, dyOff, y, yOff, n);
-    case "relu": return k.reluBackward(dx, dxOff, dy, dyOff, y, yOff, n);
+    case "tanh":
+      return k.tanhBackward(dx, dxOff, dy, dyOff, y, yOff, n);
+    case "sigmoid":
+      return k.sigmoidBackward(dx, dxOff, dy, dyOff, y, yOff, n);
+    case "relu":
+      return k.reluBackward(dx, dxOff, dy, dyOff, y, yOff, n);
   }
 }
 

@@ -31,19 +31,40 @@ export interface CellSpec {
 
 export const CELLS: Readonly<Record<CellName, CellSpec>> = {
   rnn: {
-    name: "rnn", title: "Elman RNN", pytorch: "RNN", gates: ["h"], states: ["h"],
+    name: "rnn",
+    title: "Elman RNN",
+    pytorch: "RNN",
+    gates: ["h"],
+    states: ["h"],
     onnx: { op: "RNN", gateOrder: [0] },
     spectra: [{ block: "hh", gamma: 1 }],
   },
   lstm: {
-    name: "lstm", title: "LSTM", pytorch: "LSTM", gates: ["i", "f", "g", "o"], states: ["h", "c"],
+    name: "lstm",
+    title: "LSTM",
+    pytorch: "LSTM",
+    gates: ["i", "f", "g", "o"],
+    states: ["h", "c"],
     onnx: { op: "LSTM", gateOrder: [0, 3, 1, 2] }, // ONNX i, o, f, c from PyTorch i, f, g, o
-    spectra: [{ block: "i", gamma: 0.25 }, { block: "f", gamma: 0.25 }, { block: "g", gamma: 1 }, { block: "o", gamma: 0.25 }],
+    spectra: [
+      { block: "i", gamma: 0.25 },
+      { block: "f", gamma: 0.25 },
+      { block: "g", gamma: 1 },
+      { block: "o", gamma: 0.25 },
+    ],
   },
   gru: {
-    name: "gru", title: "GRU", pytorch: "GRU", gates: ["r", "z", "n"], states: ["h"],
+    name: "gru",
+    title: "GRU",
+    pytorch: "GRU",
+    gates: ["r", "z", "n"],
+    states: ["h"],
     onnx: { op: "GRU", gateOrder: [1, 0, 2] }, // ONNX z, r, h from PyTorch r, z, n
-    spectra: [{ block: "r", gamma: 0.25 }, { block: "z", gamma: 0.25 }, { block: "n", gamma: 1 }],
+    spectra: [
+      { block: "r", gamma: 0.25 },
+      { block: "z", gamma: 0.25 },
+      { block: "n", gamma: 1 },
+    ],
   },
 };
 

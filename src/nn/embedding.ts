@@ -45,7 +45,11 @@ export class Embedding {
   readonly store: ParamStore;
   private readonly k: Kernels;
 
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: EmbeddingOptions = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    options: EmbeddingOptions = {},
+  ) {
     checkSize("Embedding: numEmbeddings", numEmbeddings);
     checkSize("Embedding: embeddingDim", embeddingDim);
     const { store, name, k } = moduleContext(options);

@@ -86,7 +86,11 @@ export interface LanguageModelOptions {
  * lm.store.zeroGrad(); lm.backward();
  */
 export class LanguageModel {
-  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias" | "foldEmbedding" | "chronoMax">> & { forgetBias?: number; foldEmbedding?: boolean; chronoMax?: number };
+  readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias" | "foldEmbedding" | "chronoMax">> & {
+    forgetBias?: number;
+    foldEmbedding?: boolean;
+    chronoMax?: number;
+  };
   readonly store: ParamStore;
   readonly embedding: Embedding;
   readonly rnn: Recurrent;
@@ -104,15 +108,27 @@ export class LanguageModel {
   private table: Float = new Float32Array(0); // (V, G) embedding · W_ih^T when folding, then its gradient
   // inference (predict), kept apart from the training buffers above
   private inf: { cap: number; B: number; cache: RecurrentCache | null; emb: Float; logits: Float } = {
-    cap: 0, B: 0, cache: null, emb: new Float32Array(0), logits: new Float32Array(0),
+    cap: 0,
+    B: 0,
+    cache: null,
+    emb: new Float32Array(0),
+    logits: new Float32Array(0),
   };
   // the last forward, for backward
   private last = { T: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, count: 0, folded: false };
 
   constructor(options: LanguageModelOptions) {
     const o = {
-      numLayers: 1, cell: "rnn" as const, nonlinearity: "tanh" as const, bias: true, tieWeights: false,
-      dtype: "float32" as const, seed: 0, dropout: 0, init: "default" as const, ...options,
+      numLayers: 1,
+      cell: "rnn" as const,
+      nonlinearity: "tanh" as const,
+      bias: true,
+      tieWeights: false,
+      dtype: "float32" as const,
+      seed: 0,
+      dropout: 0,
+      init: "default" as const,
+      ...options,
     };
     checkSize("LanguageModel: vocabSize", o.vocabSize);
     checkSize("LanguageModel: embedSize", o.embedSize);
@@ -127,15 +143,27 @@ export class LanguageModel {
     this.k = this.store.kernels;
     const ctx = { store: this.store, kernels: this.k };
     this.embedding = new Embedding(o.vocabSize, o.embedSize, {
-      ...ctx, prefix: "embedding", weightInit: o.tieWeights ? uniformInit(0.1) : undefined,
+      ...ctx,
+      prefix: "embedding",
+      weightInit: o.tieWeights ? uniformInit(0.1) : undefined,
     });
     const ro = {
-      ...ctx, prefix: "rnn", inputSize: o.embedSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bias: o.bias,
-      dropout: o.dropout, init: o.init, chronoMax: o.chronoMax, dropoutSeed: o.seed + 1,
+      ...ctx,
+      prefix: "rnn",
+      inputSize: o.embedSize,
+      hiddenSize: o.hiddenSize,
+      numLayers: o.numLayers,
+      bias: o.bias,
+      dropout: o.dropout,
+      init: o.init,
+      chronoMax: o.chronoMax,
+      dropoutSeed: o.seed + 1,
     };
     this.rnn = createRecurrent(o.cell, { ...ro, forgetBias: o.forgetBias, nonlinearity: o.nonlinearity });
     this.head = new Linear(o.hiddenSize, o.vocabSize, {
-      ...ctx, prefix: "head", tiedWeight: o.tieWeights ? this.embedding.weight : undefined,
+      ...ctx,
+      prefix: "head",
+      tiedWeight: o.tieWeights ? this.embedding.weight : undefined,
     });
   }
 

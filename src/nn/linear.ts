@@ -11,8 +11,16 @@ import { uniformInit, type Parameter, type ParamStore } from "./params.js";
  * out (N, O) = x (N, I) · weight^T (I, O) + bias (O). Overwrites out.
  */
 export function linearForward(
-  out: Float, outOff: number, x: Float, xOff: number, weight: Float, bias: Float | null,
-  N: number, I: number, O: number, k: Kernels,
+  out: Float,
+  outOff: number,
+  x: Float,
+  xOff: number,
+  weight: Float,
+  bias: Float | null,
+  N: number,
+  I: number,
+  O: number,
+  k: Kernels,
 ): void {
   k.gemm(false, true, N, O, I, 1, x, xOff, I, weight, 0, I, 0, out, outOff, O);
   if (bias) k.addRowVector(out, outOff, bias, 0, N, O);
@@ -23,9 +31,19 @@ export function linearForward(
  * dweight (O, I) += dout^T · x, dbias (O) += column sums of dout.
  */
 export function linearBackward(
-  dx: Float | null, dxOff: number, dweight: Float, dbias: Float | null,
-  dout: Float, doutOff: number, x: Float, xOff: number, weight: Float,
-  N: number, I: number, O: number, k: Kernels,
+  dx: Float | null,
+  dxOff: number,
+  dweight: Float,
+  dbias: Float | null,
+  dout: Float,
+  doutOff: number,
+  x: Float,
+  xOff: number,
+  weight: Float,
+  N: number,
+  I: number,
+  O: number,
+  k: Kernels,
 ): void {
   if (dx) k.gemm(false, false, N, I, O, 1, dout, doutOff, O, weight, 0, I, 0, dx, dxOff, I);
   k.gemm(true, false, O, I, N, 1, dout, doutOff, O, x, xOff, I, 1, dweight, 0, I);
@@ -57,7 +75,11 @@ export class Linear {
   readonly store: ParamStore;
   private readonly k: Kernels;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions = {},
+  ) {
     checkSize("Linear: inFeatures", inFeatures);
     checkSize("Linear: outFeatures", outFeatures);
     const { store, name, k } = moduleContext(options);
@@ -84,8 +106,19 @@ export class Linear {
   /** Accumulates dW and db from dout (N, O) and the forward input x; assigns dx (N, I) unless null. */
   backward(dx: Float | null, dout: Float, x: Float, N: number, dxOff = 0, doutOff = 0, xOff = 0): void {
     linearBackward(
-      dx, dxOff, this.weight.grad, this.bias?.grad ?? null, dout, doutOff, x, xOff, this.weight.value,
-      N, this.inFeatures, this.outFeatures, this.k,
+      dx,
+      dxOff,
+      this.weight.grad,
+      this.bias?.grad ?? null,
+      dout,
+      doutOff,
+      x,
+      xOff,
+      this.weight.value,
+      N,
+      this.inFeatures,
+      this.outFeatures,
+      this.k,
     );
   }
 }

@@ -17,7 +17,10 @@ describe("variable-length batches (packed-sequence semantics)", () => {
   for (const cell of ["RNN", "LSTM", "GRU"] as const) {
     for (const bidirectional of [false, true]) {
       it(`${cell}${bidirectional ? " bidirectional" : ""}: a padded batch with lengths equals each sequence run alone`, () => {
-        const T = 6, I = 3, H = 4, L = 2;
+        const T = 6,
+          I = 3,
+          H = 4,
+          L = 2;
         const lengths = [6, 2, 4];
         const B = lengths.length;
         const rng = new Rng(9);
@@ -76,7 +79,10 @@ describe("variable-length batches (packed-sequence semantics)", () => {
 });
 
 describe("dropout between layers", () => {
-  const T = 5, B = 4, I = 3, H = 64;
+  const T = 5,
+    B = 4,
+    I = 3,
+    H = 64;
   const x = tensor(rand(new Rng(1), T * B * I), [T, B, I]);
 
   it("is off in eval mode and on in training mode, on every layer's output but the last", () => {
@@ -150,8 +156,14 @@ describe("PyTorch's parameter names and output layout", () => {
   it("bidirectional layers add _reverse parameters and concatenate the directions", () => {
     const m = new GRU({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, bias: false });
     expect(m.store.params.map((p) => `${p.name} [${p.shape}]`)).toEqual([
-      "weight_ih_l0 [12,3]", "weight_hh_l0 [12,4]", "weight_ih_l0_reverse [12,3]", "weight_hh_l0_reverse [12,4]",
-      "weight_ih_l1 [12,8]", "weight_hh_l1 [12,4]", "weight_ih_l1_reverse [12,8]", "weight_hh_l1_reverse [12,4]",
+      "weight_ih_l0 [12,3]",
+      "weight_hh_l0 [12,4]",
+      "weight_ih_l0_reverse [12,3]",
+      "weight_hh_l0_reverse [12,4]",
+      "weight_ih_l1 [12,8]",
+      "weight_hh_l1 [12,4]",
+      "weight_ih_l1_reverse [12,8]",
+      "weight_hh_l1_reverse [12,4]",
     ]);
     const c = m.forward(tensor(new Array(2 * 5 * 3).fill(0.1), [2, 5, 3]));
     expect(c.output.shape).toEqual([2, 5, 8]);
@@ -162,7 +174,8 @@ describe("PyTorch's parameter names and output layout", () => {
 describe("SequenceClassifier (many-to-one)", () => {
   it("learns to read a label from the first step of sequences of different lengths", () => {
     // label = sign of x_0; then noise; lengths 3..10: the answer sits at the far end of the sequence
-    const T = 10, B = 16;
+    const T = 10,
+      B = 16;
     const rng = new Rng(5);
     const clf = new SequenceClassifier({ inputSize: 1, hiddenSize: 12, numClasses: 2, cell: "gru", seed: 2 });
     const opt = new Adam(clf.store, { lr: 0.02 });
@@ -196,9 +209,11 @@ describe("SequenceClassifier (many-to-one)", () => {
 
 describe("chrono initialisation (Tallec & Ollivier 2018)", () => {
   it("LSTM: b_f = log U[1, chronoMax - 1] and b_i = -b_f in b_ih, b_hh's blocks 0; GRU: the update gate's", () => {
-    const H = 50, Tm = 100;
+    const H = 50,
+      Tm = 100;
     const lstm = new LSTM({ inputSize: 2, hiddenSize: H, init: "chrono", chronoMax: Tm, seed: 3, dtype: "float64" });
-    const bih = lstm.params[0].biasIh!.value, bhh = lstm.params[0].biasHh!.value;
+    const bih = lstm.params[0].biasIh!.value,
+      bhh = lstm.params[0].biasHh!.value;
     for (let j = 0; j < H; j++) {
       expect(bih[H + j]).toBeGreaterThanOrEqual(0);
       expect(bih[H + j]).toBeLessThanOrEqual(Math.log(Tm - 1));
@@ -212,7 +227,8 @@ describe("chrono initialisation (Tallec & Ollivier 2018)", () => {
     // the other blocks keep PyTorch's uniform ±1/sqrt(H)
     for (let j = 2 * H; j < 4 * H; j++) expect(Math.abs(bih[j])).toBeLessThanOrEqual(1 / Math.sqrt(H));
     const gru = new GRU({ inputSize: 2, hiddenSize: H, init: "chrono", chronoMax: Tm, seed: 3, dtype: "float64" });
-    const gih = gru.params[0].biasIh!.value, ghh = gru.params[0].biasHh!.value;
+    const gih = gru.params[0].biasIh!.value,
+      ghh = gru.params[0].biasHh!.value;
     for (let j = 0; j < H; j++) {
       expect(gih[H + j]).toBeGreaterThanOrEqual(0);
       expect(gih[H + j]).toBeLessThanOrEqual(Math.log(Tm - 1));

@@ -41,7 +41,12 @@ import { CELLS, cellOfMode, type CellName, type RecurrentMode } from "./cells.js
 export type { RecurrentMode };
 
 /** Gate blocks per cell: G = GATES[mode] * H (nn/cells.ts). */
-const GATES: Record<RecurrentMode, number> = { RNN_TANH: CELLS.rnn.gates.length, RNN_RELU: CELLS.rnn.gates.length, LSTM: CELLS.lstm.gates.length, GRU: CELLS.gru.gates.length };
+const GATES: Record<RecurrentMode, number> = {
+  RNN_TANH: CELLS.rnn.gates.length,
+  RNN_RELU: CELLS.rnn.gates.length,
+  LSTM: CELLS.lstm.gates.length,
+  GRU: CELLS.gru.gates.length,
+};
 
 /** Weight initialisation schemes. */
 export type RecurrentInit = "default" | "orthogonal" | "identity" | "chrono";
@@ -169,8 +174,14 @@ export class RecurrentCache {
   stateGrads: Float | null = null;
 
   constructor(
-    readonly mode: RecurrentMode, readonly capacity: number, readonly B: number, inputSizes: readonly number[],
-    readonly H: number, readonly D: number, dropout: boolean, alloc: (n: number) => Float,
+    readonly mode: RecurrentMode,
+    readonly capacity: number,
+    readonly B: number,
+    inputSizes: readonly number[],
+    readonly H: number,
+    readonly D: number,
+    dropout: boolean,
+    alloc: (n: number) => Float,
   ) {
     const G = GATES[mode] * H;
     const L = inputSizes.length;
@@ -382,10 +393,12 @@ export class Recurrent {
     checkSize(`${mode}: hiddenSize`, hiddenSize);
     checkSize(`${mode}: numLayers`, numLayers);
     if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`${mode}: dropout must be in [0, 1), got ${dropout}`);
-    if (!["default", "orthogonal", "identity", "chrono"].includes(init)) throw new RangeError(`${mode}: init must be default, orthogonal, identity or chrono, got "${init}"`);
+    if (!["default", "orthogonal", "identity", "chrono"].includes(init))
+      throw new RangeError(`${mode}: init must be default, orthogonal, identity or chrono, got "${init}"`);
     if (init === "chrono" && mode !== "LSTM" && mode !== "GRU") throw new RangeError(`${mode}: init chrono is for LSTM and GRU (it sets gate biases)`);
     const chronoMax = options.chronoMax ?? 0;
-    if (init === "chrono" && !(chronoMax >= 3)) throw new RangeError(`${mode}: init chrono needs chronoMax, the longest dependency in steps (>= 3), got ${options.chronoMax}`);
+    if (init === "chrono" && !(chronoMax >= 3))
+      throw new RangeError(`${mode}: init chrono needs chronoMax, the longest dependency in steps (>= 3), got ${options.chronoMax}`);
     if (init === "chrono" && options.forgetBias !== undefined) throw new RangeError(`${mode}: init chrono sets the forget bias itself; drop forgetBias`);
     if (options.forgetBias !== undefined && mode !== "LSTM") throw new RangeError(`${mode}: forgetBias is for LSTMs`);
     this.mode = mode;
@@ -404,9 +417,14 @@ export class Recurrent {
     const G = GATES[mode] * H;
     const std = uniformInit(1 / Math.sqrt(H));
     const weightHhInit: Initializer =
-      init === "orthogonal" ? (v, rng) => v.set(randomOrthogonal(G, H, rng))
-      : init === "identity" ? (v) => { v.fill(0); for (let i = 0; i < Math.min(G, H); i++) v[i * H + i] = 1; }
-      : std;
+      init === "orthogonal"
+        ? (v, rng) => v.set(randomOrthogonal(G, H, rng))
+        : init === "identity"
+          ? (v) => {
+              v.fill(0);
+              for (let i = 0; i < Math.min(G, H); i++) v[i * H + i] = 1;
+            }
+          : std;
     const biasInit = (hh: boolean): Initializer => {
       if (init === "identity") return zerosInit;
       if (init === "chrono") {
@@ -475,7 +493,9 @@ export class Recurrent {
     checkSize(`${this.mode}: steps`, capacity);
     checkSize(`${this.mode}: batch`, B);
     const sizes = Array.from({ length: this.numLayers }, (_, l) => this.layerInputSize(l));
-    return new RecurrentCache(this.mode, capacity, B, sizes, this.hiddenSize, this.numDirections, this.dropout > 0 && this.numLayers > 1, (n) => this.store.alloc(n));
+    return new RecurrentCache(this.mode, capacity, B, sizes, this.hiddenSize, this.numDirections, this.dropout > 0 && this.numLayers > 1, (n) =>
+      this.store.alloc(n),
+    );
   }
 
   /**
@@ -493,7 +513,8 @@ export class Recurrent {
     const states = hx == null ? null : "data" in hx ? [hx as Tensor] : (hx as readonly Tensor[]);
     const LD = this.numLayers * this.numDirections;
     if (states) {
-      if (states.length !== this.stateCount) throw new RangeError(`${this.mode}: the initial state has ${this.stateCount} tensor(s) ${this.mode === "LSTM" ? "(h0, c0)" : "(h0)"}`);
+      if (states.length !== this.stateCount)
+        throw new RangeError(`${this.mode}: the initial state has ${this.stateCount} tensor(s) ${this.mode === "LSTM" ? "(h0, c0)" : "(h0)"}`);
       states.forEach((s, i) => checkShape(`${this.mode} ${i === 0 ? "h0" : "c0"} (L*D, B, H)`, s, [LD, B, this.hiddenSize]));
     }
     let lengths: Int32Array | null = null;
@@ -501,7 +522,8 @@ export class Recurrent {
       if (o.lengths.length !== B) throw new RangeError(`${this.mode}: lengths has ${o.lengths.length} entries for a batch of ${B}`);
       lengths = Int32Array.from(o.lengths);
       lengths.forEach((n, b) => {
-        if (!(Number.isInteger(o.lengths![b]) && n >= 1 && n <= T)) throw new RangeError(`${this.mode}: lengths[${b}] = ${o.lengths![b]} is not a whole number in [1, ${T}]`);
+        if (!(Number.isInteger(o.lengths![b]) && n >= 1 && n <= T))
+          throw new RangeError(`${this.mode}: lengths[${b}] = ${o.lengths![b]} is not a whole number in [1, ${T}]`);
       });
     }
     const c = o.cache && o.cache.B === B && o.cache.capacity >= T ? o.cache : this.createCache(T, B);
@@ -517,7 +539,14 @@ export class Recurrent {
    * embedding · W_ih^T. backwardRaw then leaves layer 0's W_ih gradient and input gradient to the
    * caller, who finds the gradient of the projection in `cache.direction(0, d).gates`.
    */
-  forwardRaw(cache: RecurrentCache, x: Float | null, T: number, state: Float[] | null, lengths: Int32Array | null, input0?: { tables: Float[]; ids: Int32Array }): void {
+  forwardRaw(
+    cache: RecurrentCache,
+    x: Float | null,
+    T: number,
+    state: Float[] | null,
+    lengths: Int32Array | null,
+    input0?: { tables: Float[]; ids: Int32Array },
+  ): void {
     const { B } = cache;
     const H = this.hiddenSize;
     const D = this.numDirections;
@@ -608,7 +637,10 @@ export class Recurrent {
    * dh0 (and dc0) (L*D, B, H), views into the cache that the next backward overwrites.
    */
   backward(
-    cache: RecurrentCache, dOutput: Tensor | Float | null, dhN?: Tensor | Float | null, dcN?: Tensor | Float | null,
+    cache: RecurrentCache,
+    dOutput: Tensor | Float | null,
+    dhN?: Tensor | Float | null,
+    dcN?: Tensor | Float | null,
   ): { dx: Tensor; dh0: Tensor; dc0: Tensor | null } {
     const { T, B } = cache;
     const H = this.hiddenSize;
@@ -617,9 +649,11 @@ export class Recurrent {
     const dOut = raw(dOutput);
     const dh = raw(dhN);
     const dcn = raw(dcN);
-    if (dOut && dOut.length !== T * B * this.numDirections * H) throw new RangeError(`${this.mode} backward: dOutput must have ${T}*${B}*${this.numDirections * H} elements, got ${dOut.length}`);
+    if (dOut && dOut.length !== T * B * this.numDirections * H)
+      throw new RangeError(`${this.mode} backward: dOutput must have ${T}*${B}*${this.numDirections * H} elements, got ${dOut.length}`);
     if (dh && dh.length !== LD * B * H) throw new RangeError(`${this.mode} backward: dhN must have ${LD}*${B}*${H} elements`);
-    if (dcn && (this.mode !== "LSTM" || dcn.length !== LD * B * H)) throw new RangeError(`${this.mode} backward: dcN is for LSTMs, with ${LD}*${B}*${H} elements`);
+    if (dcn && (this.mode !== "LSTM" || dcn.length !== LD * B * H))
+      throw new RangeError(`${this.mode} backward: dcN is for LSTMs, with ${LD}*${B}*${H} elements`);
     this.backwardRaw(cache, dOut, dh || dcn ? [dh ?? new Float64Array(LD * B * H), ...(dcn ? [dcn] : [])] : null);
     const I = this.inputSize;
     return {
@@ -667,7 +701,7 @@ export class Recurrent {
         if (dState) k.copy(dhNext, 0, dState[0], idx * BH, BH);
         else dhNext.fill(0);
         if (step.dcNext) {
-          if (dState && dState[1]) k.copy(step.dcNext, 0, dState[1], idx * BH, BH);
+          if (dState?.[1]) k.copy(step.dcNext, 0, dState[1], idx * BH, BH);
           else step.dcNext.fill(0);
         }
         for (let s = 0; s < T; s++) {
@@ -718,10 +752,24 @@ export class Recurrent {
   /** The step context of one layer-direction: made once per layer-direction and pass, updated per step. */
   private stepOf(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams): Step {
     return {
-      k: this.k, B: cache.B, H: this.hiddenSize, G: GATES[this.mode] * this.hiddenSize, act: this.mode === "RNN_RELU" ? "relu" : "tanh",
-      wHh: p.weightHh.value, bHh: p.biasHh ? p.biasHh.value : null, buf, gh: cache.gh,
-      t: 0, prev: 0, next: 0, gOff: 0,
-      dh: cache.dh, dhNext: cache.dhNext, dcNext: cache.dcNext, dcPrev: cache.dcPrev, lengths: cache.lengths,
+      k: this.k,
+      B: cache.B,
+      H: this.hiddenSize,
+      G: GATES[this.mode] * this.hiddenSize,
+      act: this.mode === "RNN_RELU" ? "relu" : "tanh",
+      wHh: p.weightHh.value,
+      bHh: p.biasHh ? p.biasHh.value : null,
+      buf,
+      gh: cache.gh,
+      t: 0,
+      prev: 0,
+      next: 0,
+      gOff: 0,
+      dh: cache.dh,
+      dhNext: cache.dhNext,
+      dcNext: cache.dcNext,
+      dcPrev: cache.dcPrev,
+      lengths: cache.lengths,
     };
   }
 
@@ -803,9 +851,13 @@ export class GRU extends Recurrent {
  */
 export function createRecurrent(cell: CellName, options: RNNOptions): Recurrent {
   switch (cell) {
-    case "lstm": return new LSTM(options);
-    case "gru": return new GRU(options);
-    case "rnn": return new RNN(options);
-    default: throw new RangeError(`cell "${cell as string}" is not available (have: ${Object.keys(CELLS).join(", ")})`);
+    case "lstm":
+      return new LSTM(options);
+    case "gru":
+      return new GRU(options);
+    case "rnn":
+      return new RNN(options);
+    default:
+      throw new RangeError(`cell "${cell as string}" is not available (have: ${Object.keys(CELLS).join(", ")})`);
   }
 }

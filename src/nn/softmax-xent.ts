@@ -16,8 +16,16 @@ export const IGNORE_INDEX = -100;
  * position is ignored. Throws a RangeError on a target outside [0, V) that is not ignoreIndex.
  */
 export function crossEntropyForward(
-  probs: Float, logits: Float, targets: Ids, N: number, V: number, k: Kernels,
-  ignoreIndex = IGNORE_INDEX, pOff = 0, lOff = 0, tOff = 0,
+  probs: Float,
+  logits: Float,
+  targets: Ids,
+  N: number,
+  V: number,
+  k: Kernels,
+  ignoreIndex = IGNORE_INDEX,
+  pOff = 0,
+  lOff = 0,
+  tOff = 0,
 ): { loss: number; count: number } {
   checkIds("crossEntropy: target", targets, tOff, N, V, ignoreIndex);
   let count = 0;
@@ -28,8 +36,18 @@ export function crossEntropyForward(
 
 /** dlogits (N, V) = (probs - onehot(targets)) * dloss / count (assigned; 0 on ignored rows; may alias probs). */
 export function crossEntropyBackward(
-  dlogits: Float, probs: Float, targets: Ids, N: number, V: number, count: number, dloss: number, k: Kernels,
-  ignoreIndex = IGNORE_INDEX, dOff = 0, pOff = 0, tOff = 0,
+  dlogits: Float,
+  probs: Float,
+  targets: Ids,
+  N: number,
+  V: number,
+  count: number,
+  dloss: number,
+  k: Kernels,
+  ignoreIndex = IGNORE_INDEX,
+  dOff = 0,
+  pOff = 0,
+  tOff = 0,
 ): void {
   k.softmaxXentBackward(dlogits, dOff, probs, pOff, targets, tOff, N, V, ignoreIndex, count > 0 ? dloss / count : 0);
 }

@@ -22,7 +22,8 @@ export function readCheckpoint(path: string): Snapshot {
     const { tensors, metadata } = decodeSafetensors(bytes);
     return { tensors: Object.fromEntries(tensors), metadata };
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new InputError(`checkpoint ${path} is corrupt or truncated (${e.message}); use another checkpoint, e.g. best.safetensors beside it`);
+    if (e instanceof SafetensorsError)
+      throw new InputError(`checkpoint ${path} is corrupt or truncated (${e.message}); use another checkpoint, e.g. best.safetensors beside it`);
     throw e;
   }
 }

@@ -6,7 +6,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TokenEncoder, VocabCollector, type TokenArray } from "../data/corpus.js";
 import { CharVocab, type Vocab } from "../data/vocab.js";
-import { WordCounter, WordEncoder, WordVocab } from "../data/words.js";
+import { WordCounter, WordEncoder, type WordVocab } from "../data/words.js";
 import { errnoOf, InputError, whyOf } from "./files.js";
 
 /** The embedded default corpus: tiny Shakespeare (public domain; compiled by the char-rnn project). */
@@ -62,7 +62,9 @@ function readChunks(path: string, each: (s: string) => void, missing: string): v
         each(dec.decode(bytes, { stream: true }));
       } catch (e) {
         if (e instanceof TypeError) {
-          throw new InputError(`${path} is not valid UTF-8 (bad bytes between offsets ${Math.max(0, offset - 4)} and ${offset + n}); convert it, e.g. iconv -f latin1 -t utf-8`);
+          throw new InputError(
+            `${path} is not valid UTF-8 (bad bytes between offsets ${Math.max(0, offset - 4)} and ${offset + n}); convert it, e.g. iconv -f latin1 -t utf-8`,
+          );
         }
         throw e;
       }
@@ -111,12 +113,16 @@ export function loadCorpus(path: string, vocab?: Vocab, options: TokenizeOptions
   readChunks(path, (s) => collector.add(s), missing);
   const v = vocab ?? collector.vocab();
   const enc = new TokenEncoder(v, collector.count);
-  readChunks(path, (s) => {
-    try {
-      enc.add(s);
-    } catch (e) {
-      throw new InputError(`${path}: ${(e as Error).message} of the model; use text made of the characters it was trained on`);
-    }
-  }, missing);
+  readChunks(
+    path,
+    (s) => {
+      try {
+        enc.add(s);
+      } catch (e) {
+        throw new InputError(`${path}: ${(e as Error).message} of the model; use text made of the characters it was trained on`);
+      }
+    },
+    missing,
+  );
   return { path, vocab: v, tokens: enc.tokens, hash: enc.hash };
 }

@@ -9,7 +9,16 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { describeFailure } from "../cli/boundary.js";
 import {
-  Appender, checkOutputFile, checkOutputFolder, InputError, lockFolder, removeStaleTemps, sameFile, writeFileAtomic, writeFilesAtomic, WriteError,
+  Appender,
+  checkOutputFile,
+  checkOutputFolder,
+  InputError,
+  lockFolder,
+  removeStaleTemps,
+  sameFile,
+  writeFileAtomic,
+  writeFilesAtomic,
+  WriteError,
 } from "./files.js";
 
 // node:fs as it is, except that writeSync can be made to fail like a full disk
@@ -70,13 +79,21 @@ describe("writeFileAtomic", () => {
       if (++calls === 2) throw Object.assign(new Error("ENOSPC: simulated"), { code: "ENOSPC", syscall: "fsync" });
     });
     try {
-      expect(() => writeFilesAtomic([[a, "new svg"], [b, new Uint8Array(10)]])).toThrow(/cannot write .*s\.png: no space left on the device/);
+      expect(() =>
+        writeFilesAtomic([
+          [a, "new svg"],
+          [b, new Uint8Array(10)],
+        ]),
+      ).toThrow(/cannot write .*s\.png: no space left on the device/);
     } finally {
       spy.mockRestore();
     }
     expect(readFileSync(a, "utf8")).toBe("old svg");
     expect(readdirSync(dir)).toEqual(["s.svg"]);
-    writeFilesAtomic([[a, "new svg"], [b, "png"]]);
+    writeFilesAtomic([
+      [a, "new svg"],
+      [b, "png"],
+    ]);
     expect(readFileSync(a, "utf8")).toBe("new svg");
     expect(readdirSync(dir).sort()).toEqual(["s.png", "s.svg"]);
   });

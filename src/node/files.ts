@@ -5,7 +5,21 @@
 // a failure (full disk, read-only file system) removes the temporary file and leaves the old one.
 
 import {
-  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  type Stats,
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -50,7 +64,11 @@ export function whyOf(e: unknown): string {
 
 /** A file that could not be written; the file that was there before is unchanged. */
 export class WriteError extends InputError {
-  constructor(readonly path: string, readonly code: string | undefined, message: string) {
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = "WriteError";
   }
@@ -172,7 +190,7 @@ export class Appender {
 
 /** The bytes of a file, or an InputError saying what is wrong with the path. */
 export function readBytes(path: string, what = "file"): Uint8Array {
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch (e) {
@@ -268,14 +286,16 @@ export interface OutputCheck {
 export function checkOutputFile(path: string, o: OutputCheck): void {
   if (path === "" || /[/\\]$/.test(path)) throw new InputError(`${o.flag} ${JSON.stringify(path)} names no file; give a file name`);
   const dir = dirname(path);
-  let st;
+  let st: Stats;
   try {
     st = statSync(dir);
   } catch (e) {
-    throw new InputError(errnoOf(e) === "ENOENT" ? `${o.flag} ${path}: folder ${dir} does not exist; create it or choose another path` : `${o.flag} ${path}: ${dir}: ${whyOf(e)}`);
+    throw new InputError(
+      errnoOf(e) === "ENOENT" ? `${o.flag} ${path}: folder ${dir} does not exist; create it or choose another path` : `${o.flag} ${path}: ${dir}: ${whyOf(e)}`,
+    );
   }
   if (!st.isDirectory()) throw new InputError(`${o.flag} ${path}: ${dir} is not a folder`);
-  let target;
+  let target: Stats | null;
   try {
     target = statSync(path);
   } catch {
@@ -287,7 +307,9 @@ export function checkOutputFile(path: string, o: OutputCheck): void {
   }
   if (target && !target.isFile()) throw new InputError(`${o.flag} ${path} is not a regular file (a device or a pipe); give a file name`);
   if (target && isTrainingCheckpoint(path)) {
-    throw new InputError(`${o.flag} ${path} is a training checkpoint of rnnlab train (weights and optimizer state): writing over it would lose the run; choose another file`);
+    throw new InputError(
+      `${o.flag} ${path} is a training checkpoint of rnnlab train (weights and optimizer state): writing over it would lose the run; choose another file`,
+    );
   }
   probeWritable(dir, o.flag, path);
 }
@@ -297,7 +319,7 @@ export function checkOutputFile(path: string, o: OutputCheck): void {
  * existing folder, or a path whose nearest existing ancestor is one.
  */
 export function checkOutputFolder(dir: string, o: OutputCheck): void {
-  let st;
+  let st: Stats | null;
   try {
     st = statSync(dir);
   } catch {

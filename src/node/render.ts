@@ -22,15 +22,18 @@ export interface SvgOptions {
  * map is 40,000 paths, so this halves the file.
  */
 export function compactSvg(svg: string): string {
-  const round = (s: string) => s.replace(/-?\d*\.\d+/g, (n) => {
-    const r = Number(n).toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
-    return r === "-0" ? "0" : r;
-  });
+  const round = (s: string) =>
+    s.replace(/-?\d*\.\d+/g, (n) => {
+      const r = Number(n).toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
+      return r === "-0" ? "0" : r;
+    });
   return svg
     .replace(/ d="([^"]*)"/g, (_, d: string) => ` d="${round(d)}"`)
     .replace(/ transform="([^"]*)"/g, (_, t: string) => ` transform="${round(t)}"`)
-    .replace(/rgb\((\d+), ?(\d+), ?(\d+)\)/g, (_, r: string, g: string, b: string) =>
-      `#${[r, g, b].map((v) => Number(v).toString(16).padStart(2, "0")).join("")}`);
+    .replace(
+      /rgb\((\d+), ?(\d+), ?(\d+)\)/g,
+      (_, r: string, g: string, b: string) => `#${[r, g, b].map((v) => Number(v).toString(16).padStart(2, "0")).join("")}`,
+    );
 }
 
 /** A vega-lite spec drawn as an SVG document (white background). */

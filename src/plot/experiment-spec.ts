@@ -13,10 +13,14 @@ export interface ExperimentRow {
 
 /** Heat map of solved runs per (recipe, length). */
 export function experimentSpec(task: string, rows: readonly ExperimentRow[]): TopLevelSpec {
-  const values = rows.flatMap((r) => r.byLength.map((c) => ({
-    recipe: r.label, T: c.length, share: c.runs ? c.solved / c.runs : 0,
-    text: `${c.solved}/${c.runs}${c.medianSteps !== null ? `\n${c.medianSteps} steps` : ""}`,
-  })));
+  const values = rows.flatMap((r) =>
+    r.byLength.map((c) => ({
+      recipe: r.label,
+      T: c.length,
+      share: c.runs ? c.solved / c.runs : 0,
+      text: `${c.solved}/${c.runs}${c.medianSteps !== null ? `\n${c.medianSteps} steps` : ""}`,
+    })),
+  );
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: `${task}: runs that solved the task`, subtitle: "solved / runs (median steps to solve)" },
@@ -29,7 +33,10 @@ export function experimentSpec(task: string, rows: readonly ExperimentRow[]): To
     },
     layer: [
       { mark: "rect", encoding: { color: { field: "share", type: "quantitative", scale: { domain: [0, 1], scheme: "greens" }, title: "share solved" } } },
-      { mark: { type: "text", lineBreak: "\n", fontSize: 11 }, encoding: { text: { field: "text" }, color: { condition: { test: "datum.share > 0.6", value: "white" }, value: "black" } } },
+      {
+        mark: { type: "text", lineBreak: "\n", fontSize: 11 },
+        encoding: { text: { field: "text" }, color: { condition: { test: "datum.share > 0.6", value: "white" }, value: "black" } },
+      },
     ],
   } as unknown as TopLevelSpec;
 }

@@ -6,8 +6,19 @@ import { describe, expect, it } from "vitest";
 import type { DiagnosticsRecord, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
 import { compactSvg, escapeHtml, htmlPage, inlineSvg, PNG_SIGNATURE, specToSvg, svgToPng } from "../node/render.js";
 import {
-  clipHistorySpec, clipPath, diagnosticsOverTrainingSpec, eigenvaluesSpec, fmtNum, gradientByLagSpec, gradientByStepSpec, lossCurvesSpec,
-  reportReadings, singularValuesSpec, smooth, surfaceSpec, thin,
+  clipHistorySpec,
+  clipPath,
+  diagnosticsOverTrainingSpec,
+  eigenvaluesSpec,
+  fmtNum,
+  gradientByLagSpec,
+  gradientByStepSpec,
+  lossCurvesSpec,
+  reportReadings,
+  singularValuesSpec,
+  smooth,
+  surfaceSpec,
+  thin,
 } from "./specs.js";
 
 const BOX = { x0: 0, x1: 10, y0: 0, y1: 10 };
@@ -15,23 +26,62 @@ const BOX = { x0: 0, x1: 10, y0: 0, y1: 10 };
 describe("clipPath", () => {
   it("keeps the inside of a path, cut where it leaves and re-enters the window", () => {
     // (5,5) -> (5,15) leaves through the top at y = 10, halfway; (5,15) -> (5,7) re-enters at 5/8 of the way
-    const { pieces, exits } = clipPath([{ x: 5, y: 5 }, { x: 5, y: 15 }, { x: 5, y: 7 }, { x: 6, y: 7 }], BOX);
+    const { pieces, exits } = clipPath(
+      [
+        { x: 5, y: 5 },
+        { x: 5, y: 15 },
+        { x: 5, y: 7 },
+        { x: 6, y: 7 },
+      ],
+      BOX,
+    );
     expect(pieces).toEqual([
-      [{ x: 5, y: 5, i: 0 }, { x: 5, y: 10, i: 0.5 }],
-      [{ x: 5, y: 10, i: 1.625 }, { x: 5, y: 7, i: 2 }, { x: 6, y: 7, i: 3 }],
+      [
+        { x: 5, y: 5, i: 0 },
+        { x: 5, y: 10, i: 0.5 },
+      ],
+      [
+        { x: 5, y: 10, i: 1.625 },
+        { x: 5, y: 7, i: 2 },
+        { x: 6, y: 7, i: 3 },
+      ],
     ]);
     expect(exits).toEqual([{ x: 5, y: 10, step: 1, to: { x: 5, y: 15 }, edge: "top" }]);
   });
 
   it("drops segments wholly outside, and handles exits through each edge", () => {
-    const far = clipPath([{ x: 20, y: 20 }, { x: 30, y: 20 }], BOX);
+    const far = clipPath(
+      [
+        { x: 20, y: 20 },
+        { x: 30, y: 20 },
+      ],
+      BOX,
+    );
     expect(far).toEqual({ pieces: [], exits: [] });
     // (2,2) -> (-2,4): leaves through the left edge at x = 0, halfway: y = 3
-    const left = clipPath([{ x: 2, y: 2 }, { x: -2, y: 4 }], BOX);
+    const left = clipPath(
+      [
+        { x: 2, y: 2 },
+        { x: -2, y: 4 },
+      ],
+      BOX,
+    );
     expect(left.exits[0]).toMatchObject({ x: 0, y: 3, edge: "left", step: 1 });
-    const right = clipPath([{ x: 8, y: 1 }, { x: 12, y: 1 }], BOX);
+    const right = clipPath(
+      [
+        { x: 8, y: 1 },
+        { x: 12, y: 1 },
+      ],
+      BOX,
+    );
     expect(right.exits[0]).toMatchObject({ x: 10, y: 1, edge: "right" });
-    const bottom = clipPath([{ x: 1, y: 1 }, { x: 1, y: -3 }], BOX);
+    const bottom = clipPath(
+      [
+        { x: 1, y: 1 },
+        { x: 1, y: -3 },
+      ],
+      BOX,
+    );
     expect(bottom.exits[0]).toMatchObject({ x: 1, y: 0, edge: "bottom" });
   });
 });
@@ -42,10 +92,33 @@ describe("surfaceSpec rendered", () => {
     const y = [0, 1, 2, 3];
     const z = Array.from({ length: 20 }, (_, k) => 10 ** -(k % 5)); // 1 ... 1e-4, log colour
     const spec = surfaceSpec({
-      x, y, z, xTitle: "w", yTitle: "b", zTitle: "E", title: "test",
+      x,
+      y,
+      z,
+      xTitle: "w",
+      yTitle: "b",
+      zTitle: "E",
+      title: "test",
       paths: [
-        { name: "plain", points: [{ x: 1, y: 1 }, { x: 2, y: 1.5 }, { x: 50, y: 90 }], color: "#ff0000" },
-        { name: "clipped", points: [{ x: 1, y: 1 }, { x: 2, y: 1.5 }, { x: 2.5, y: 2 }], color: "#0000ff", dashed: true },
+        {
+          name: "plain",
+          points: [
+            { x: 1, y: 1 },
+            { x: 2, y: 1.5 },
+            { x: 50, y: 90 },
+          ],
+          color: "#ff0000",
+        },
+        {
+          name: "clipped",
+          points: [
+            { x: 1, y: 1 },
+            { x: 2, y: 1.5 },
+            { x: 2.5, y: 2 },
+          ],
+          color: "#0000ff",
+          dashed: true,
+        },
       ],
     });
     const svg = await specToSvg(spec);
@@ -58,7 +131,7 @@ describe("surfaceSpec rendered", () => {
     expect(plain).toMatch(/stroke-dasharray="1,0"/);
     expect(clipped).toMatch(/stroke-dasharray="7,4"/);
     // 20 heat-map cells
-    expect((svg.match(/<g class="mark-rect[^]*?<\/g>/)![0].match(/<path /g) ?? []).length).toBe(20);
+    expect((svg.match(/<g class="mark-rect[\s\S]*?<\/g>/)![0].match(/<path /g) ?? []).length).toBe(20);
     // the exit label names where the plain path went
     expect(svg).toContain("→ (50, 90) at step 2");
     expect(svg).toContain('font-family="DejaVu Sans"');
@@ -78,29 +151,69 @@ describe("surfaceSpec rendered", () => {
 function spectrum(layer: number, block: string, gamma: number, eig: [number, number][], singular: number[]): SpectrumSummary {
   const sigmaMax = Math.max(...singular);
   return {
-    layer, direction: 0, block, gamma, eigRe: eig.map((e) => e[0]), eigIm: eig.map((e) => e[1]), singular,
-    radius: Math.max(...eig.map(([a, b]) => Math.hypot(a, b))), sigmaMax, bound: 1 / gamma, regime: sigmaMax > 1 / gamma ? "may-explode" : "vanishing",
+    layer,
+    direction: 0,
+    block,
+    gamma,
+    eigRe: eig.map((e) => e[0]),
+    eigIm: eig.map((e) => e[1]),
+    singular,
+    radius: Math.max(...eig.map(([a, b]) => Math.hypot(a, b))),
+    sigmaMax,
+    bound: 1 / gamma,
+    regime: sigmaMax > 1 / gamma ? "may-explode" : "vanishing",
   };
 }
 
 const T = 16;
 const RNN_RECORD: DiagnosticsRecord = {
-  kind: "diagnostics", step: 500, cell: "rnn", T, target: T,
-  layers: [{
-    layer: 0, direction: 0,
-    gradByStep: Array.from({ length: T }, (_, k) => 0.01 * 1.2 ** k),
-    gradByLag: Array.from({ length: T }, (_, lag) => (lag === 15 ? 0 : 0.5 * 0.6 ** lag)), // a 0 cannot go on a log axis
-    jacobian: { lags: [1, 2, 4, 8, 15], norms: [0.9, 0.7, 0.4, 0.1, 0.003] },
-  }],
-  spectra: [spectrum(0, "hh", 1, [[1.5, 0], [0.3, 0.4], [0.3, -0.4]], [1.8, 0.6, 0.2])],
-  clip: { threshold: 5, steps: 500, clippedShare: 0.02, mean: 1.2, quantiles: { p10: 0.5, p50: 1, p90: 2, p99: 6, max: 40 }, suggested: { low: 0.6, high: 12, pick: 2 } },
+  kind: "diagnostics",
+  step: 500,
+  cell: "rnn",
+  T,
+  target: T,
+  layers: [
+    {
+      layer: 0,
+      direction: 0,
+      gradByStep: Array.from({ length: T }, (_, k) => 0.01 * 1.2 ** k),
+      gradByLag: Array.from({ length: T }, (_, lag) => (lag === 15 ? 0 : 0.5 * 0.6 ** lag)), // a 0 cannot go on a log axis
+      jacobian: { lags: [1, 2, 4, 8, 15], norms: [0.9, 0.7, 0.4, 0.1, 0.003] },
+    },
+  ],
+  spectra: [
+    spectrum(
+      0,
+      "hh",
+      1,
+      [
+        [1.5, 0],
+        [0.3, 0.4],
+        [0.3, -0.4],
+      ],
+      [1.8, 0.6, 0.2],
+    ),
+  ],
+  clip: {
+    threshold: 5,
+    steps: 500,
+    clippedShare: 0.02,
+    mean: 1.2,
+    quantiles: { p10: 0.5, p50: 1, p90: 2, p99: 6, max: 40 },
+    suggested: { low: 0.6, high: 12, pick: 2 },
+  },
   warnings: ["vanishing gradient: layer 0 passes 1e-4 of the gradient at step 16 back 15 steps"],
 };
 
 const LSTM_RECORD: DiagnosticsRecord = {
-  kind: "diagnostics", step: 800, cell: "lstm", T, target: T,
+  kind: "diagnostics",
+  step: 800,
+  cell: "lstm",
+  T,
+  target: T,
   layers: [0, 1].map((layer) => ({
-    layer, direction: 0,
+    layer,
+    direction: 0,
     gradByStep: Array.from({ length: T }, (_, k) => 0.02 * 1.1 ** k),
     cellGradByStep: Array.from({ length: T }, (_, k) => 0.03 * 1.05 ** k),
     gradByLag: Array.from({ length: T }, (_, lag) => 0.4 * 0.8 ** lag),
@@ -108,16 +221,37 @@ const LSTM_RECORD: DiagnosticsRecord = {
     jacobian: { lags: [1, 2, 4, 8, 15], norms: [0.99, 0.95, 0.9, 0.8, 0.6] },
   })),
   spectra: [0, 1].flatMap((layer) => [
-    spectrum(layer, "i", 0.25, [[0.5, 0.1], [0.5, -0.1]], [0.9, 0.3]),
+    spectrum(
+      layer,
+      "i",
+      0.25,
+      [
+        [0.5, 0.1],
+        [0.5, -0.1],
+      ],
+      [0.9, 0.3],
+    ),
     spectrum(layer, "f", 0.25, [[0.7, 0]], [0.8, 0.2]),
-    spectrum(layer, "g", 1, [[1.1, 0.2], [1.1, -0.2]], [1.3, 0.4]),
+    spectrum(
+      layer,
+      "g",
+      1,
+      [
+        [1.1, 0.2],
+        [1.1, -0.2],
+      ],
+      [1.3, 0.4],
+    ),
     spectrum(layer, "o", 0.25, [[0.2, 0]], [0.5, 0.1]),
   ]),
   warnings: [],
 };
 
 const STEPS: StepMetrics[] = Array.from({ length: 300 }, (_, k) => ({
-  step: k + 1, loss: 3 * Math.exp(-k / 100) + 0.1 * Math.sin(k), grad_norm: k === 150 ? 60 : 1 + 0.5 * Math.sin(k / 7), clipped: k === 150,
+  step: k + 1,
+  loss: 3 * Math.exp(-k / 100) + 0.1 * Math.sin(k),
+  grad_norm: k === 150 ? 60 : 1 + 0.5 * Math.sin(k / 7),
+  clipped: k === 150,
   ...(k % 100 === 99 ? { val_loss: 3 * Math.exp(-k / 100) + 0.05 } : {}),
 }));
 
@@ -131,7 +265,11 @@ describe("report plots from hand-made records", () => {
         expect(svg).toMatch(/<\/svg>\s*$/);
       }
     }
-    for (const spec of [clipHistorySpec(STEPS, { threshold: 5, suggested: RNN_RECORD.clip!.suggested }), lossCurvesSpec(STEPS), diagnosticsOverTrainingSpec([RNN_RECORD, { ...RNN_RECORD, step: 1000 }])]) {
+    for (const spec of [
+      clipHistorySpec(STEPS, { threshold: 5, suggested: RNN_RECORD.clip!.suggested }),
+      lossCurvesSpec(STEPS),
+      diagnosticsOverTrainingSpec([RNN_RECORD, { ...RNN_RECORD, step: 1000 }]),
+    ]) {
       expect((await specToSvg(spec)).match(/<svg/g)).toHaveLength(1);
     }
   });
@@ -157,7 +295,9 @@ describe("report plots from hand-made records", () => {
   it("reads the numbers as the lecture does", () => {
     const lines = reportReadings(RNN_RECORD);
     expect(lines[0]).toBe("layer 0 W_hh: σ_max = 1.8 > 1/γ = 1: explosion possible (necessary condition met); spectral radius 1.5.");
-    expect(reportReadings({ ...RNN_RECORD, spectra: [spectrum(0, "hh", 1, [[0.5, 0]], [0.9])] })[0]).toMatch(/σ_max = 0\.9 ≤ 1\/γ = 1: gradients must vanish \(sufficient condition\)/);
+    expect(reportReadings({ ...RNN_RECORD, spectra: [spectrum(0, "hh", 1, [[0.5, 0]], [0.9])] })[0]).toMatch(
+      /σ_max = 0\.9 ≤ 1\/γ = 1: gradients must vanish \(sufficient condition\)/,
+    );
     expect(lines[1]).toMatch(/‖∂E_t\/∂h_\{t−15\}‖ \/ ‖∂E_t\/∂h_t‖ = 0 over 15 steps back from t = 16: vanishing/);
     expect(lines[2]).toMatch(/^Clipping: threshold 5, 2\.0% of 500 steps clipped; .*suggested threshold 2 /);
     expect(lines[3]).toMatch(/^Warning: vanishing gradient/);
@@ -180,14 +320,24 @@ describe("helpers", () => {
 
   it("fmtNum, compactSvg and escapeHtml", () => {
     expect([fmtNum(651.30019), fmtNum(412.0485), fmtNum(1e-5), fmtNum(123456), fmtNum(0)]).toEqual(["651.3", "412", "1e-5", "1.23e+5", "0"]);
-    expect(compactSvg('<path d="M0.123456,2.5000001L3,4" fill="rgb(253, 231, 37)" transform="translate(1.00001,2)"/>')).toBe('<path d="M0.12,2.5L3,4" fill="#fde725" transform="translate(1,2)"/>');
+    expect(compactSvg('<path d="M0.123456,2.5000001L3,4" fill="rgb(253, 231, 37)" transform="translate(1.00001,2)"/>')).toBe(
+      '<path d="M0.12,2.5L3,4" fill="#fde725" transform="translate(1,2)"/>',
+    );
     expect(escapeHtml('<a href="x">&</a>')).toBe("&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
   });
 
   it("htmlPage inlines SVGs without namespace URLs, scripts or external references", async () => {
     const svg = await specToSvg(gradientByStepSpec(RNN_RECORD));
     expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
-    const html = htmlPage({ title: "report <1>", intro: ["σ_max = 1.8 > 1"], facts: ["model rnn"], sections: [{ title: "one", svg, note: "a & b" }, { title: "two", svg }] });
+    const html = htmlPage({
+      title: "report <1>",
+      intro: ["σ_max = 1.8 > 1"],
+      facts: ["model rnn"],
+      sections: [
+        { title: "one", svg, note: "a & b" },
+        { title: "two", svg },
+      ],
+    });
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html.match(/<svg/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script/i);
@@ -195,7 +345,10 @@ describe("helpers", () => {
     expect(html).toContain("<title>report &lt;1&gt;</title>");
     expect(html).toContain("σ_max = 1.8 &gt; 1");
     expect(html).toContain("a &amp; b");
-    expect(inlineSvg('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="2"><image xlink:href="#a"/></svg>'))
-      .toBe('<svg width="2"><image href="#a"/></svg>');
+    expect(
+      inlineSvg(
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="2"><image xlink:href="#a"/></svg>',
+      ),
+    ).toBe('<svg width="2"><image href="#a"/></svg>');
   });
 });

@@ -83,7 +83,10 @@ export function clipPath(points: readonly { x: number; y: number }[], box: Box):
     let enter: PathExit["edge"] | null = null;
     let leave: PathExit["edge"] | null = null;
     const edges: [number, number, PathExit["edge"]][] = [
-      [-dx, a.x - box.x0, "left"], [dx, box.x1 - a.x, "right"], [-dy, a.y - box.y0, "bottom"], [dy, box.y1 - a.y, "top"],
+      [-dx, a.x - box.x0, "left"],
+      [dx, box.x1 - a.x, "right"],
+      [-dy, a.y - box.y0, "bottom"],
+      [dy, box.y1 - a.y, "top"],
     ];
     let visible = Number.isFinite(dx) && Number.isFinite(dy);
     for (const [p, q, edge] of edges) {
@@ -148,7 +151,8 @@ export interface SurfacePlotInput {
 
 /** The window a grid's cells cover: each cell is centred on its grid point. */
 export function gridBox(x: ArrayLike<number>, y: ArrayLike<number>): Box {
-  const half = (v: ArrayLike<number>, i: number) => (v.length > 1 ? (v[Math.min(i + 1, v.length - 1)] - v[Math.max(i - 1, 0)]) / (i === 0 || i === v.length - 1 ? 2 : 4) : 0.5);
+  const half = (v: ArrayLike<number>, i: number) =>
+    v.length > 1 ? (v[Math.min(i + 1, v.length - 1)] - v[Math.max(i - 1, 0)]) / (i === 0 || i === v.length - 1 ? 2 : 4) : 0.5;
   return { x0: x[0] - half(x, 0), x1: x[x.length - 1] + half(x, x.length - 1), y0: y[0] - half(y, 0), y1: y[y.length - 1] + half(y, y.length - 1) };
 }
 
@@ -214,7 +218,9 @@ export function surfaceSpec(s: SurfacePlotInput): TopLevelSpec {
         y: { field: "y0", type: "quantitative", scale: yScale, title: s.yTitle },
         y2: { field: "y1" },
         color: {
-          field: "z", type: "quantitative", title: s.zTitle,
+          field: "z",
+          type: "quantitative",
+          title: s.zTitle,
           scale: log ? { type: "log", scheme: "viridis", domain: [floor, zMax], clamp: true } : { scheme: "viridis", domain: [zMin, zMax] },
           legend: { format: log && (floor < 1e-3 || zMax > 1e4) ? "~e" : "~g", gradientLength: Math.min(height - 40, 260) },
         },
@@ -252,7 +258,11 @@ export function surfaceSpec(s: SurfacePlotInput): TopLevelSpec {
         // the triangle points along the path, in screen space (y up in data, down on screen)
         const angle = (Math.atan2((e.to.x - from.x) * px, (e.to.y - from.y) * py) * 180) / Math.PI;
         exits.push({
-          path: p.name, x: e.x, y: e.y, angle, edge: e.edge,
+          path: p.name,
+          x: e.x,
+          y: e.y,
+          angle,
+          edge: e.edge,
           label: `→ (${fmtNum(e.to.x)}, ${fmtNum(e.to.y)}) at step ${e.step}`,
           color: colors[k],
         });
@@ -338,7 +348,8 @@ export function surfaceSpec(s: SurfacePlotInput): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     ...(s.title ? { title: { text: s.title, subtitle: s.subtitle ?? "", anchor: "start" } } : {}),
-    width, height,
+    width,
+    height,
     layer: layers,
     resolve: { scale: { color: "independent", strokeDash: "independent" }, legend: { color: "independent", strokeDash: "independent" } },
     config: { view: { stroke: null }, axis: { grid: false } },
@@ -388,14 +399,34 @@ export function gradientByLagSpec(rec: DiagnosticsRecord): TopLevelSpec {
     x: { field: "lag", type: "quantitative", title: `lag t − k (steps back from t = ${rec.target})` },
     y: logY("norm"),
     color: { field: "series", type: "nominal", title: "layer" },
-    strokeDash: { field: "quantity", type: "nominal", title: "quantity", scale: { domain: quantities, range: quantities.map((_, k) => [[1, 0], [6, 3], [2, 2]][k]) }, legend: { labelLimit: 300, symbolType: "stroke" } },
+    strokeDash: {
+      field: "quantity",
+      type: "nominal",
+      title: "quantity",
+      scale: {
+        domain: quantities,
+        range: quantities.map(
+          (_, k) =>
+            [
+              [1, 0],
+              [6, 3],
+              [2, 2],
+            ][k],
+        ),
+      },
+      legend: { labelLimit: 300, symbolType: "stroke" },
+    },
   };
   return {
     ...chartBase("Gradient reaching back in time", `from the loss at step t = ${rec.target} of ${rec.T}; points: Jacobian norms`),
     data: { values: rows },
     layer: [
       { mark: { type: "line", strokeWidth: 1.75 }, encoding: enc },
-      { transform: [{ filter: { field: "quantity", equal: q.j } }], mark: { type: "point", filled: true, size: 36 }, encoding: { x: enc.x, y: enc.y, color: enc.color } },
+      {
+        transform: [{ filter: { field: "quantity", equal: q.j } }],
+        mark: { type: "point", filled: true, size: 36 },
+        encoding: { x: enc.x, y: enc.y, color: enc.color },
+      },
     ],
   } as unknown as TopLevelSpec;
 }
@@ -505,7 +536,10 @@ export function singularValuesSpec(spectra: readonly SpectrumSummary[]): TopLeve
         data: { values: rules },
         layer: [
           { mark: { type: "rule", strokeDash: [5, 3], color: "#444" }, encoding: { y: { field: "v", type: "quantitative" } } },
-          { mark: { type: "text", align: "right", baseline: "bottom", dy: -3, color: "#444" }, encoding: { y: { field: "v", type: "quantitative" }, x: { value: 456 }, text: { field: "label" } } },
+          {
+            mark: { type: "text", align: "right", baseline: "bottom", dy: -3, color: "#444" },
+            encoding: { y: { field: "v", type: "quantitative" }, x: { value: 456 }, text: { field: "label" } },
+          },
         ],
       },
     ],
@@ -530,7 +564,11 @@ export function thin<T>(rows: readonly T[], max: number, key: (r: T) => number):
  * as a line and the suggested range (½ to 10 times the mean norm) as a band.
  */
 export function clipHistorySpec(steps: readonly StepMetrics[], clip?: { threshold: number | null; suggested?: ClipSummary["suggested"] }): TopLevelSpec {
-  const rows = thin(steps.filter((r) => positive(r.grad_norm)), 2000, (r) => r.grad_norm).map((r) => ({ step: r.step, v: r.grad_norm, clipped: r.clipped }));
+  const rows = thin(
+    steps.filter((r) => positive(r.grad_norm)),
+    2000,
+    (r) => r.grad_norm,
+  ).map((r) => ({ step: r.step, v: r.grad_norm, clipped: r.clipped }));
   const layers: AnySpec[] = [];
   const sug = clip?.suggested;
   if (sug) {
@@ -541,7 +579,11 @@ export function clipHistorySpec(steps: readonly StepMetrics[], clip?: { threshol
     });
   }
   layers.push(
-    { data: { values: rows }, mark: { type: "line", strokeWidth: 1, color: "#4c78a8" }, encoding: { x: { field: "step", type: "quantitative", title: "training step" }, y: logY("gradient norm before clipping") } },
+    {
+      data: { values: rows },
+      mark: { type: "line", strokeWidth: 1, color: "#4c78a8" },
+      encoding: { x: { field: "step", type: "quantitative", title: "training step" }, y: logY("gradient norm before clipping") },
+    },
     {
       data: { values: rows.filter((r) => r.clipped) },
       mark: { type: "point", shape: "circle", size: 18, filled: true, color: "#e45756" },
@@ -559,8 +601,16 @@ export function clipHistorySpec(steps: readonly StepMetrics[], clip?: { threshol
       data: { values: rules },
       layer: [
         { mark: { type: "rule", strokeDash: [5, 3] }, encoding: { y, color } },
-        { transform: [{ filter: "datum.side === 'left'" }], mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2 }, encoding: { y, x: { value: 0 }, text: { field: "label" }, color } },
-        { transform: [{ filter: "datum.side === 'right'" }], mark: { type: "text", align: "right", baseline: "top", dx: -4, dy: 3 }, encoding: { y, x: { value: 460 }, text: { field: "label" }, color } },
+        {
+          transform: [{ filter: "datum.side === 'left'" }],
+          mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2 },
+          encoding: { y, x: { value: 0 }, text: { field: "label" }, color },
+        },
+        {
+          transform: [{ filter: "datum.side === 'right'" }],
+          mark: { type: "text", align: "right", baseline: "top", dx: -4, dy: 3 },
+          encoding: { y, x: { value: 460 }, text: { field: "label" }, color },
+        },
       ],
     });
   }
@@ -588,7 +638,10 @@ export function smooth(values: readonly number[], window: number): number[] {
 export function lossCurvesSpec(steps: readonly StepMetrics[]): TopLevelSpec {
   const train = steps.filter((r) => Number.isFinite(r.loss));
   const window = 2 * Math.max(2, Math.round(train.length / 100)) + 1; // about 2% of the run
-  const sm = smooth(train.map((r) => r.loss), window);
+  const sm = smooth(
+    train.map((r) => r.loss),
+    window,
+  );
   const every = Math.max(1, Math.ceil(train.length / 2000));
   const rows: Row[] = [];
   train.forEach((r, k) => {
@@ -638,17 +691,30 @@ export function diagnosticsOverTrainingSpec(records: readonly DiagnosticsRecord[
     hconcat: [
       {
         title: "W_hh: σ_max and spectral radius",
-        width: 330, height: 240,
+        width: 330,
+        height: 240,
         data: { values: spec },
         layer: [
-          { mark: { type: "line" }, encoding: { x, y: { field: "v", type: "quantitative", title: "value" }, color: { field: "series", type: "nominal", title: "W_hh block" }, strokeDash: { field: "measure", type: "nominal", title: "measure", legend: { symbolType: "stroke", symbolStrokeWidth: 2 } } } },
-          { mark: { type: "point", filled: true, size: 20 }, encoding: { x, y: { field: "v", type: "quantitative" }, color: { field: "series", type: "nominal", title: "W_hh block" } } },
+          {
+            mark: { type: "line" },
+            encoding: {
+              x,
+              y: { field: "v", type: "quantitative", title: "value" },
+              color: { field: "series", type: "nominal", title: "W_hh block" },
+              strokeDash: { field: "measure", type: "nominal", title: "measure", legend: { symbolType: "stroke", symbolStrokeWidth: 2 } },
+            },
+          },
+          {
+            mark: { type: "point", filled: true, size: 20 },
+            encoding: { x, y: { field: "v", type: "quantitative" }, color: { field: "series", type: "nominal", title: "W_hh block" } },
+          },
           { data: { values: [{ v: 1 }] }, mark: { type: "rule", color: "#888", strokeDash: [2, 2] }, encoding: { y: { field: "v", type: "quantitative" } } },
         ],
       },
       {
         title: "gradient reaching the oldest step",
-        width: 330, height: 240,
+        width: 330,
+        height: 240,
         data: { values: flow },
         mark: { type: "line", point: { size: 20 } },
         encoding: { x, y: logY(`‖∂E_t/∂h${sub(1)}‖`), color: { field: "series", type: "nominal", title: "layer" } },
@@ -670,13 +736,20 @@ export function reportReadings(rec: DiagnosticsRecord): string[] {
     const name = `${seriesName(s.layer, s.direction, s.block)} W_hh`;
     const cmp = s.sigmaMax > s.bound ? ">" : "≤";
     // Pascanu et al.'s bound is for the Elman recurrence; in a gated cell it covers only the path through this block
-    const verdict = s.sigmaMax > s.bound
-      ? gated ? "the path through this block may amplify gradients" : "explosion possible (necessary condition met)"
-      : gated ? "the path through this block shrinks gradients" : "gradients must vanish (sufficient condition)";
+    const verdict =
+      s.sigmaMax > s.bound
+        ? gated
+          ? "the path through this block may amplify gradients"
+          : "explosion possible (necessary condition met)"
+        : gated
+          ? "the path through this block shrinks gradients"
+          : "gradients must vanish (sufficient condition)";
     out.push(`${name}: σ_max = ${fmtNum(s.sigmaMax)} ${cmp} 1/γ = ${fmtNum(s.bound)}: ${verdict}; spectral radius ${fmtNum(s.radius)}.`);
   }
   if (rec.cell === "lstm" && rec.spectra.length) {
-    out.push("LSTM: the cell state carries the gradient additively, past W_hh (the constant error carousel), so these bounds do not limit it; compare ‖∂E_t/∂c_k‖ with ‖∂E_t/∂h_k‖ in plot 1.");
+    out.push(
+      "LSTM: the cell state carries the gradient additively, past W_hh (the constant error carousel), so these bounds do not limit it; compare ‖∂E_t/∂c_k‖ with ‖∂E_t/∂h_k‖ in plot 1.",
+    );
   }
   if (rec.cell === "gru" && rec.spectra.length) {
     out.push("GRU: the update gate's interpolation h_t = (1 − z)·n + z·h_{t−1} carries the gradient past W_hh, so these bounds do not limit it.");
@@ -685,13 +758,23 @@ export function reportReadings(rec: DiagnosticsRecord): string[] {
     const g = f.gradByLag;
     if (g.length < 2 || !(g[0] > 0)) continue;
     const ratio = g[g.length - 1] / g[0];
-    const reading = ratio < 1e-3 ? "vanishing: long-range dependencies get almost no gradient" : ratio > 1e3 ? "exploding: the far past dominates the gradient" : "within three orders of magnitude";
-    out.push(`${seriesName(f.layer, f.direction)}: ‖∂E_t/∂h_{t−${g.length - 1}}‖ / ‖∂E_t/∂h_t‖ = ${fmtNum(ratio)} over ${g.length - 1} steps back from t = ${rec.target}: ${reading}.`);
+    const reading =
+      ratio < 1e-3
+        ? "vanishing: long-range dependencies get almost no gradient"
+        : ratio > 1e3
+          ? "exploding: the far past dominates the gradient"
+          : "within three orders of magnitude";
+    out.push(
+      `${seriesName(f.layer, f.direction)}: ‖∂E_t/∂h_{t−${g.length - 1}}‖ / ‖∂E_t/∂h_t‖ = ${fmtNum(ratio)} over ${g.length - 1} steps back from t = ${rec.target}: ${reading}.`,
+    );
   }
   const c = rec.clip;
   if (c) {
-    const th = c.threshold === null ? "no norm clipping" : `threshold ${fmtNum(c.threshold)}, ${(100 * c.clippedShare).toFixed(1)}% of ${c.steps} steps clipped`;
-    out.push(`Clipping: ${th}; mean norm ${fmtNum(c.mean)}, median ${fmtNum(c.quantiles.p50)}, max ${fmtNum(c.quantiles.max)}; suggested threshold ${fmtNum(c.suggested.pick)} (½ to 10 times the mean: ${fmtNum(c.suggested.low)}–${fmtNum(c.suggested.high)}).`);
+    const th =
+      c.threshold === null ? "no norm clipping" : `threshold ${fmtNum(c.threshold)}, ${(100 * c.clippedShare).toFixed(1)}% of ${c.steps} steps clipped`;
+    out.push(
+      `Clipping: ${th}; mean norm ${fmtNum(c.mean)}, median ${fmtNum(c.quantiles.p50)}, max ${fmtNum(c.quantiles.max)}; suggested threshold ${fmtNum(c.suggested.pick)} (½ to 10 times the mean: ${fmtNum(c.suggested.low)}–${fmtNum(c.suggested.high)}).`,
+    );
   }
   for (const w of rec.warnings) out.push(`Warning: ${w}.`);
   return out;

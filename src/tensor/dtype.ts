@@ -21,7 +21,10 @@ export function alloc(dtype: DType, n: number, f32?: (n: number) => Float32Array
   try {
     return dtype === "float64" ? new Float64Array(n) : f32 ? f32(n) : new Float32Array(n);
   } catch (e) {
-    if (e instanceof RangeError) throw new ResourceError(`out of memory: a buffer of ${n.toLocaleString("en-US")} ${dtype} numbers cannot be allocated (${e.message}); use a smaller model, batch or window`);
+    if (e instanceof RangeError)
+      throw new ResourceError(
+        `out of memory: a buffer of ${n.toLocaleString("en-US")} ${dtype} numbers cannot be allocated (${e.message}); use a smaller model, batch or window`,
+      );
     throw e;
   }
 }

@@ -10,9 +10,24 @@ function randArray(rng: Rng, n: number): Float64Array {
 }
 
 /** The definition, element by element: C = alpha op(A) op(B) + beta C. */
-function naiveGemm(tA: boolean, tB: boolean, M: number, N: number, K: number, alpha: number,
-  A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number,
-  beta: number, C: Float64Array, cOff: number, ldc: number): void {
+function naiveGemm(
+  tA: boolean,
+  tB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float64Array,
+  aOff: number,
+  lda: number,
+  B: Float64Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0;
@@ -28,7 +43,14 @@ function naiveGemm(tA: boolean, tB: boolean, M: number, N: number, K: number, al
 
 describe.each(kernelSets)("kernels: $name", (k) => {
   // awkward sizes (1, primes, not multiples of 4) exercise every edge of a tiled implementation
-  const shapes = [[1, 1, 1], [3, 5, 7], [8, 4, 16], [13, 1, 9], [2, 17, 3], [33, 31, 29]];
+  const shapes = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [8, 4, 16],
+    [13, 1, 9],
+    [2, 17, 3],
+    [33, 31, 29],
+  ];
   for (const tA of [false, true]) {
     for (const tB of [false, true]) {
       for (const [M, N, K] of shapes) {
@@ -39,7 +61,11 @@ describe.each(kernelSets)("kernels: $name", (k) => {
           const ldc = N + 3;
           const A = randArray(rng, 5 + lda * (tA ? K : M));
           const B = randArray(rng, 7 + ldb * (tB ? N : K));
-          for (const [alpha, beta] of [[1, 0], [0.5, 1], [-2, 0.25]]) {
+          for (const [alpha, beta] of [
+            [1, 0],
+            [0.5, 1],
+            [-2, 0.25],
+          ]) {
             const C0 = randArray(rng, 2 + ldc * M);
             const expected = C0.slice();
             const actual = C0.slice();

@@ -8,10 +8,22 @@ import { gemmTiled } from "./gemm-tiled.js";
 import type { Kernels } from "./kernels.js";
 
 function gemm(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  alpha: number, A: Float, aOff: number, lda: number,
-  B: Float, bOff: number, ldb: number,
-  beta: number, C: Float, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float,
+  aOff: number,
+  lda: number,
+  B: Float,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  C: Float,
+  cOff: number,
+  ldc: number,
 ): void {
   // C = beta * C first; beta = 0 overwrites, as BLAS does
   for (let i = 0; i < M; i++) {
@@ -172,7 +184,10 @@ export const jsKernels: Kernels = {
       const dg = dgOff + b * 4 * H;
       const r = b * H;
       for (let j = 0; j < H; j++) {
-        const i = gates[g + j], f = gates[g + H + j], gg = gates[g + 2 * H + j], o = gates[g + 3 * H + j];
+        const i = gates[g + j],
+          f = gates[g + H + j],
+          gg = gates[g + 2 * H + j],
+          o = gates[g + 3 * H + j];
         const t = tc[tcOff + r + j];
         const dhv = dh[dhOff + r + j];
         // backprop through h = o*tanh(c) into c, joining what came from step t+1
@@ -211,7 +226,9 @@ export const jsKernels: Kernels = {
       const dk = dghOff + b * 3 * H;
       const q = b * H;
       for (let j = 0; j < H; j++) {
-        const r = gates[g + j], z = gates[g + H + j], n = gates[g + 2 * H + j];
+        const r = gates[g + j],
+          z = gates[g + H + j],
+          n = gates[g + 2 * H + j];
         const d = dh[dhOff + q + j];
         const hp = hPrev[hpOff + q + j];
         const dn = d * (1 - z) * (1 - n * n); // through (1-z)*n, then tanh
@@ -325,4 +342,3 @@ export const jsKernels: Kernels = {
 
 /** The reference set with the register-tiled GEMM (gemm-tiled.ts): the fast plain-JavaScript path. */
 export const jsTiledKernels: Kernels = { ...jsKernels, name: "js-tiled", gemm: gemmTiled };
-

@@ -24,10 +24,22 @@ export interface Kernels {
    * strides. When `beta` is 0, C is overwritten (NaN in C does not leak through).
    */
   gemm(
-    transA: boolean, transB: boolean, M: number, N: number, K: number,
-    alpha: number, A: Float, aOff: number, lda: number,
-    B: Float, bOff: number, ldb: number,
-    beta: number, C: Float, cOff: number, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float,
+    aOff: number,
+    lda: number,
+    B: Float,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    C: Float,
+    cOff: number,
+    ldc: number,
   ): void;
 
   /** `y[yOff+i] = x[xOff+i]` for i < n. */
@@ -69,8 +81,18 @@ export interface Kernels {
    * `c = f*cPrev + i*g`, `tc = tanh(c)`, `h = o*tc`, each (B, H).
    */
   lstmCellForward(
-    gates: Float, gOff: number, c: Float, cOff: number, tc: Float, tcOff: number, h: Float, hOff: number,
-    cPrev: Float, cpOff: number, B: number, H: number,
+    gates: Float,
+    gOff: number,
+    c: Float,
+    cOff: number,
+    tc: Float,
+    tcOff: number,
+    h: Float,
+    hOff: number,
+    cPrev: Float,
+    cpOff: number,
+    B: number,
+    H: number,
   ): void;
   /**
    * Backward of one LSTM step: from dh (B, H), the gradient of h_t, and dcNext (B, H), the
@@ -78,9 +100,22 @@ export interface Kernels {
    * pre-activations, and dcPrev (B, H), the gradient of c_{t-1} (must not alias dcNext).
    */
   lstmCellBackward(
-    dgates: Float, dgOff: number, dcPrev: Float, dcpOff: number,
-    dh: Float, dhOff: number, dcNext: Float, dcnOff: number,
-    gates: Float, gOff: number, tc: Float, tcOff: number, cPrev: Float, cpOff: number, B: number, H: number,
+    dgates: Float,
+    dgOff: number,
+    dcPrev: Float,
+    dcpOff: number,
+    dh: Float,
+    dhOff: number,
+    dcNext: Float,
+    dcnOff: number,
+    gates: Float,
+    gOff: number,
+    tc: Float,
+    tcOff: number,
+    cPrev: Float,
+    cpOff: number,
+    B: number,
+    H: number,
   ): void;
   /**
    * One GRU step's elementwise work over B rows (gate order r, z, n, as PyTorch):
@@ -89,8 +124,20 @@ export interface Kernels {
    * Writes gates (B, 3H) = [r, z, n] (may alias gi), ghn (B, H) = gh_n (kept for the backward) and h.
    */
   gruCellForward(
-    gates: Float, gOff: number, ghn: Float, ghnOff: number, h: Float, hOff: number,
-    gi: Float, giOff: number, gh: Float, ghOff: number, hPrev: Float, hpOff: number, B: number, H: number,
+    gates: Float,
+    gOff: number,
+    ghn: Float,
+    ghnOff: number,
+    h: Float,
+    hOff: number,
+    gi: Float,
+    giOff: number,
+    gh: Float,
+    ghOff: number,
+    hPrev: Float,
+    hpOff: number,
+    B: number,
+    H: number,
   ): void;
   /**
    * Backward of one GRU step from dh (B, H): writes dgi (B, 3H), the gradient of gi (may alias
@@ -98,9 +145,22 @@ export interface Kernels {
    * gradient of hPrev (the caller adds dgh W_hh).
    */
   gruCellBackward(
-    dgi: Float, dgiOff: number, dgh: Float, dghOff: number, dhPrev: Float, dhpOff: number,
-    dh: Float, dhOff: number, gates: Float, gOff: number, ghn: Float, ghnOff: number, hPrev: Float, hpOff: number,
-    B: number, H: number,
+    dgi: Float,
+    dgiOff: number,
+    dgh: Float,
+    dghOff: number,
+    dhPrev: Float,
+    dhpOff: number,
+    dh: Float,
+    dhOff: number,
+    gates: Float,
+    gOff: number,
+    ghn: Float,
+    ghnOff: number,
+    hPrev: Float,
+    hpOff: number,
+    B: number,
+    H: number,
   ): void;
 
   /** The sum of squares of x[xOff .. xOff+n), accumulated in float64 on the reference path. */
@@ -111,8 +171,17 @@ export interface Kernels {
 
   /** SGD: d = g + wd·p; with momentum buf = first ? d : μ·buf + (1-τ)·d, d = nesterov ? d + μ·buf : buf; p -= lr·d. */
   sgdStep(
-    p: Float, g: Float, buf: Float | null, off: number, n: number,
-    lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, first: boolean,
+    p: Float,
+    g: Float,
+    buf: Float | null,
+    off: number,
+    n: number,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    weightDecay: number,
+    nesterov: boolean,
+    first: boolean,
   ): void;
   /** Adagrad: d = g + wd·p; sum += d²; p -= clr·d / (sqrt(sum) + eps). */
   adagradStep(p: Float, g: Float, sum: Float, off: number, n: number, clr: number, weightDecay: number, eps: number): void;
@@ -121,16 +190,38 @@ export interface Kernels {
    * when `gradAvg` is given, else sqrt(v) + eps; with `buf`: buf = μ·buf + d/avg, p -= lr·buf; else p -= lr·d/avg.
    */
   rmspropStep(
-    p: Float, g: Float, squareAvg: Float, gradAvg: Float | null, buf: Float | null, off: number, n: number,
-    lr: number, alpha: number, eps: number, weightDecay: number, momentum: number,
+    p: Float,
+    g: Float,
+    squareAvg: Float,
+    gradAvg: Float | null,
+    buf: Float | null,
+    off: number,
+    n: number,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+    momentum: number,
   ): void;
   /**
    * Adam / AdamW: p *= decay (AdamW: 1 - lr·wd, else 1); d = g + l2·p; m = β1·m + (1-β1)·d;
    * v = β2·v + (1-β2)·d²; with `maxV` v̂ = max(v̂, v) (AMSGrad); p -= stepSize·m / (sqrt(v̂)/bc2Sqrt + eps).
    */
   adamStep(
-    p: Float, g: Float, m: Float, v: Float, maxV: Float | null, off: number, n: number,
-    stepSize: number, beta1: number, beta2: number, eps: number, l2: number, decay: number, bc2Sqrt: number,
+    p: Float,
+    g: Float,
+    m: Float,
+    v: Float,
+    maxV: Float | null,
+    off: number,
+    n: number,
+    stepSize: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    l2: number,
+    decay: number,
+    bc2Sqrt: number,
   ): void;
 
   /**
@@ -138,13 +229,18 @@ export interface Kernels {
    * `probs[i] = softmax(logits[i])`, and returns `sum_i (logsumexp(logits[i]) - logits[i, t_i])`
    * over the rows whose target is not `ignoreIndex` (those rows get probs too, but add no loss).
    */
-  softmaxXentForward(
-    probs: Float, pOff: number, logits: Float, lOff: number,
-    targets: Ids, tOff: number, N: number, V: number, ignoreIndex: number,
-  ): number;
+  softmaxXentForward(probs: Float, pOff: number, logits: Float, lOff: number, targets: Ids, tOff: number, N: number, V: number, ignoreIndex: number): number;
   /** `dlogits[i] = scale * (probs[i] - onehot(t_i))`, and 0 for rows whose target is `ignoreIndex` (dlogits may alias probs). */
   softmaxXentBackward(
-    dlogits: Float, dOff: number, probs: Float, pOff: number,
-    targets: Ids, tOff: number, N: number, V: number, ignoreIndex: number, scale: number,
+    dlogits: Float,
+    dOff: number,
+    probs: Float,
+    pOff: number,
+    targets: Ids,
+    tOff: number,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+    scale: number,
   ): void;
 }

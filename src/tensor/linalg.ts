@@ -1,6 +1,6 @@
 // Small dense linear algebra in float64 for initialisation and analysis (not for the hot path).
 
-import { Rng } from "./rng.js";
+import type { Rng } from "./rng.js";
 
 /**
  * A random (rows x cols) matrix with orthonormal columns (rows >= cols) or rows (rows < cols),
@@ -124,9 +124,15 @@ function balance(a: Float64Array, n: number): void {
       const s = c + r;
       let f = 1;
       let g = r / RADIX;
-      while (c < g) { f *= RADIX; c *= SQRDX; }
+      while (c < g) {
+        f *= RADIX;
+        c *= SQRDX;
+      }
       g = r * RADIX;
-      while (c > g) { f /= RADIX; c /= SQRDX; }
+      while (c > g) {
+        f /= RADIX;
+        c /= SQRDX;
+      }
       if ((c + r) / f < 0.95 * s) {
         done = false;
         for (let j = 0; j < n; j++) a[i * n + j] /= f;
@@ -222,7 +228,14 @@ function hqr(h: Float64Array, n: number): Root[] {
   let budget = 30 * n;
   let nn = n - 1; // last row of the active (unreduced) part
   let t = 0; // sum of exceptional shifts subtracted from the diagonal
-  let p = 0, q = 0, r = 0, s = 0, w = 0, x = 0, y = 0, z = 0;
+  let p = 0,
+    q = 0,
+    r = 0,
+    s = 0,
+    w = 0,
+    x = 0,
+    y = 0,
+    z = 0;
   while (nn >= 0) {
     let its = 0;
     let l: number;
@@ -319,7 +332,9 @@ function hqr(h: Float64Array, n: number): Root[] {
             q /= p;
             r /= p;
             // rows k..k+2, columns k..nn
-            const r0 = k * n, r1 = r0 + n, r2 = r1 + n;
+            const r0 = k * n,
+              r1 = r0 + n,
+              r2 = r1 + n;
             for (let j = k; j <= nn; j++) {
               let pj = h[r0 + j] + q * h[r1 + j];
               if (!last) {

@@ -37,7 +37,13 @@ function makeCheckpoint(cell: RunConfig["model"]["cell"], optimizer: RunConfig["
   for (let i = 0; i < 3; i++) run.step();
   const info: RunInfo = {
     data: { path: "jane.txt", chars: tokens.length, hash: 12345, valFraction: 0.1, tokens: "chars" },
-    targetSteps: 100, evalEvery: 10, saveEvery: 10, sampleLength: 0, bestVal: 2.5, bestStep: 3, finished: false,
+    targetSteps: 100,
+    evalEvery: 10,
+    saveEvery: 10,
+    sampleLength: 0,
+    bestVal: 2.5,
+    bestStep: 3,
+    finished: false,
   };
   const snap = run.snapshot({ run: JSON.stringify(info) });
   return encodeSafetensors(snap.tensors, snap.metadata);
@@ -125,8 +131,13 @@ describe("checkpoint metadata and header under random edits", () => {
   it("metadata values: replaced, edited inside, deleted, added, flipped (1,200 cases)", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: BASES.length - 1 }), fc.nat(), fc.integer({ min: 0, max: 5 }),
-        fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), jsonValue, fc.string({ maxLength: 12 }), fc.nat(),
+        fc.integer({ min: 0, max: BASES.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 5 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+        jsonValue,
+        fc.string({ maxLength: 12 }),
+        fc.nat(),
         (base, keyPick, how, path, value, str, pos) => {
           const { header, data } = split(BASES[base]);
           const meta = { ...(header.__metadata__ as Record<string, string>) };
@@ -161,8 +172,12 @@ describe("checkpoint metadata and header under random edits", () => {
   it("tensor entries: dtype, shape and offsets changed; entries deleted or renamed (500 cases)", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: BASES.length - 1 }), fc.nat(), fc.integer({ min: 0, max: 4 }),
-        fc.constantFrom("F32", "F64", "F16", "BF16", "I32", "U8", "f32"), fc.array(fc.integer({ min: -2, max: 40 }), { maxLength: 4 }), fc.nat(),
+        fc.integer({ min: 0, max: BASES.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 4 }),
+        fc.constantFrom("F32", "F64", "F16", "BF16", "I32", "U8", "f32"),
+        fc.array(fc.integer({ min: -2, max: 40 }), { maxLength: 4 }),
+        fc.nat(),
         (base, pick, how, dtype, shape, n) => {
           const { header, data } = split(BASES[base]);
           const names = Object.keys(header).filter((k) => k !== "__metadata__");
@@ -187,26 +202,34 @@ describe("checkpoint metadata and header under random edits", () => {
 
   it("data bytes flipped: weights, optimizer state, carried state, history ids (500 cases)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: BASES.length - 1 }), fc.nat(), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 }), (base, at, bit, count) => {
-        const bytes = BASES[base].slice();
-        const { header } = split(bytes);
-        const start = bytes.length - split(bytes).data.length;
-        for (let c = 0; c < count; c++) {
-          const i = start + ((at + c * 7919) % (bytes.length - start));
-          bytes[i] ^= 1 << ((bit + c) % 8);
-          // the high byte of a float's exponent too, so that NaN and Inf appear often
-          if (c === 0) bytes[i | 3] |= 0x7f;
-        }
-        expect(header).toBeTruthy();
-        const run = load(bytes);
-        if (run) consistent(run);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: BASES.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 1, max: 4 }),
+        (base, at, bit, count) => {
+          const bytes = BASES[base].slice();
+          const { header } = split(bytes);
+          const start = bytes.length - split(bytes).data.length;
+          for (let c = 0; c < count; c++) {
+            const i = start + ((at + c * 7919) % (bytes.length - start));
+            bytes[i] ^= 1 << ((bit + c) % 8);
+            // the high byte of a float's exponent too, so that NaN and Inf appear often
+            if (c === 0) bytes[i | 3] |= 0x7f;
+          }
+          expect(header).toBeTruthy();
+          const run = load(bytes);
+          if (run) consistent(run);
+        },
+      ),
       runs(500),
     );
   });
 
   afterAll(() => {
     const s = ((performance.now() - t0) / 1000).toFixed(1);
-    console.log(`checkpoint fuzz: ${stats.loads} loads (${stats.refused} refused, ${stats.loaded} loaded: ${stats.stepped} stepped, ${stats.nonFinite} stopped at a non-finite step with the update undone) in ${s} s`);
+    console.log(
+      `checkpoint fuzz: ${stats.loads} loads (${stats.refused} refused, ${stats.loaded} loaded: ${stats.stepped} stepped, ${stats.nonFinite} stopped at a non-finite step with the update undone) in ${s} s`,
+    );
   });
 });

@@ -39,7 +39,7 @@ export function gradNorm(grads: Grads, normType: NormType = 2, kernels: Kernels 
     for (const g of list) {
       for (let i = 0; i < g.length; i++) {
         const a = Math.abs(g[i]);
-        if (a > m || a !== a) m = a; // NaN wins, as in torch
+        if (a > m || Number.isNaN(a)) m = a; // NaN wins, as in torch
       }
     }
     return m;
@@ -79,10 +79,7 @@ export function clipGradNorm(grads: Grads, maxNorm: number, normType: NormType =
   const k = options.kernels ?? jsKernels;
   const total = gradNorm(grads, normType, k);
   if (options.errorIfNonfinite && !Number.isFinite(total)) {
-    throw new RangeError(
-      `clipGradNorm: the total norm of order ${normType} of the gradients is ${total}; ` +
-        "set errorIfNonfinite to false to clip anyway",
-    );
+    throw new RangeError(`clipGradNorm: the total norm of order ${normType} of the gradients is ${total}; set errorIfNonfinite to false to clip anyway`);
   }
   const coef = maxNorm / (total + 1e-6);
   if (coef < 1) for (const g of gradList(grads)) k.scale(g, 0, coef, g.length);
@@ -99,8 +96,13 @@ export function clipGradValue(grads: Grads, clipValue: number): number {
   for (const g of gradList(grads)) {
     for (let i = 0; i < g.length; i++) {
       const v = g[i];
-      if (v > clipValue) { g[i] = clipValue; n++; }
-      else if (v < -clipValue) { g[i] = -clipValue; n++; }
+      if (v > clipValue) {
+        g[i] = clipValue;
+        n++;
+      } else if (v < -clipValue) {
+        g[i] = -clipValue;
+        n++;
+      }
     }
   }
   return n;
@@ -124,7 +126,9 @@ export function isClipped(norm: number, maxNorm: number): boolean {
  * of the norms, so that a few explosions do not set the scale.
  */
 export function clipSummary(norms: ArrayLike<number>, threshold: number | null): ClipSummary {
-  const finite = Array.from(norms).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const finite = Array.from(norms)
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
   const n = finite.length;
   const q = (p: number) => (n === 0 ? 0 : finite[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))]);
   // the average norm, leaving out the top 1% so that one explosion does not set the scale
@@ -149,7 +153,10 @@ export function clipSummary(norms: ArrayLike<number>, threshold: number | null):
  */
 export class ExplosionWatch {
   private readonly recent: number[] = [];
-  constructor(readonly factor = 10, readonly window = 50) {}
+  constructor(
+    readonly factor = 10,
+    readonly window = 50,
+  ) {}
 
   /** Feeds the norm of step `step`; returns a warning when it jumps. */
   observe(step: number, norm: number): string | null {

@@ -116,8 +116,12 @@ export function checkInferenceFits(m: ModelConfig, B: number, T: number, bytesPe
 /** Checks a thread count against the batch and MAX_THREADS (a RangeError naming what fits). */
 export function checkThreads(threads: number, batch: number): void {
   if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`threads must be a whole number >= 1, got ${threads}`);
-  if (threads > MAX_THREADS) throw new ResourceError(`${threads} threads are more than rnnlab can use (at most ${MAX_THREADS}); use --threads ${MAX_THREADS} or fewer`);
-  if (threads > batch) throw new ResourceError(`${threads} threads are more than the batch's ${batch} rows (each thread takes at least one); use --threads ${batch} or fewer, or a larger --batch`);
+  if (threads > MAX_THREADS)
+    throw new ResourceError(`${threads} threads are more than rnnlab can use (at most ${MAX_THREADS}); use --threads ${MAX_THREADS} or fewer`);
+  if (threads > batch)
+    throw new ResourceError(
+      `${threads} threads are more than the batch's ${batch} rows (each thread takes at least one); use --threads ${batch} or fewer, or a larger --batch`,
+    );
 }
 
 /** What the memory of a task run depends on. */

@@ -10,7 +10,10 @@ function rand(rng: Rng, n: number, scale = 1): Float64Array {
 }
 
 describe("Pascanu's Ω regulariser", () => {
-  const T = 6, B = 3, I = 2, H = 4;
+  const T = 6,
+    B = 3,
+    I = 2,
+    H = 4;
   const setup = () => {
     const rnn = new RNN({ inputSize: I, hiddenSize: H, dtype: "float64", seed: 3, kernels: jsKernels });
     const rng = new Rng(8);
@@ -34,7 +37,8 @@ describe("Pascanu's Ω regulariser", () => {
       const W = rnn.params[0].weightHh.value;
       let sum = 0;
       for (let t = 0; t < T; t++) {
-        let ng = 0, nu = 0;
+        let ng = 0,
+          nu = 0;
         for (let b = 0; b < B; b++) {
           for (let j = 0; j < H; j++) {
             let uj = 0;

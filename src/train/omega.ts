@@ -41,7 +41,10 @@ export class OmegaRegularizer {
   private u: Float | null = null;
   private e: Float | null = null;
 
-  constructor(readonly rnn: Recurrent, private readonly k: Kernels) {
+  constructor(
+    readonly rnn: Recurrent,
+    private readonly k: Kernels,
+  ) {
     if (rnn.mode !== "RNN_TANH" && rnn.mode !== "RNN_RELU") throw new RangeError(`Pascanu's Ω regulariser is for Elman RNNs (tanh or relu), not ${rnn.mode}`);
     if (rnn.numLayers !== 1 || rnn.numDirections !== 1) throw new RangeError("Pascanu's Ω regulariser is for a single-layer, unidirectional RNN");
   }
@@ -77,7 +80,9 @@ export class OmegaRegularizer {
     const W = p.value;
     const hs = c.direction(0).hs;
     const tanh = this.rnn.mode === "RNN_TANH";
-    const d = this.d!, u = this.u!, e = this.e!;
+    const d = this.d!,
+      u = this.u!,
+      e = this.e!;
     let omega = 0;
     dOut.fill(0, 0, T * BH);
     for (let t = 0; t < T; t++) {

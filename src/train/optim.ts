@@ -48,7 +48,11 @@ abstract class Base {
   protected readonly p: Float;
   protected readonly g: Float;
   protected readonly k: Kernels;
-  constructor(protected readonly store: ParamStore, lr: number, kernels?: Kernels) {
+  constructor(
+    protected readonly store: ParamStore,
+    lr: number,
+    kernels?: Kernels,
+  ) {
     this.p = store.values;
     this.lr = lr;
     this.g = store.grads;
@@ -218,7 +222,18 @@ export class RMSprop extends Base implements Optimizer {
 
   step(): void {
     this.k.rmspropStep(
-      this.p, this.g, this.squareAvg, this.gradAvg, this.buf, 0, this.p.length, this.lr, this.alpha, this.eps, this.weightDecay, this.momentum,
+      this.p,
+      this.g,
+      this.squareAvg,
+      this.gradAvg,
+      this.buf,
+      0,
+      this.p.length,
+      this.lr,
+      this.alpha,
+      this.eps,
+      this.weightDecay,
+      this.momentum,
     );
     this.steps++;
   }
@@ -329,7 +344,10 @@ export interface OptimizerSpec {
 
 export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
   sgd: {
-    name: "sgd", pytorch: "SGD", defaultLr: 1e-1, momentum: true,
+    name: "sgd",
+    pytorch: "SGD",
+    defaultLr: 1e-1,
+    momentum: true,
     state: (o) => ((o.momentum ?? 0) > 0 ? ["momentum_buffer"] : []),
     create: (store, o) => {
       if (o.lr === undefined) throw new RangeError("SGD needs a learning rate (lr)");
@@ -338,12 +356,29 @@ export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
   },
   adagrad: { name: "adagrad", pytorch: "Adagrad", defaultLr: 1e-2, momentum: false, state: () => ["sum"], create: (store, o) => new Adagrad(store, o) },
   rmsprop: {
-    name: "rmsprop", pytorch: "RMSprop", defaultLr: 2e-3, momentum: true,
+    name: "rmsprop",
+    pytorch: "RMSprop",
+    defaultLr: 2e-3,
+    momentum: true,
     state: (o) => ["square_avg", ...(o.centered ? ["grad_avg"] : []), ...((o.momentum ?? 0) > 0 ? ["momentum_buffer"] : [])],
     create: (store, o) => new RMSprop(store, o),
   },
-  adam: { name: "adam", pytorch: "Adam", defaultLr: 2e-3, momentum: false, state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])], create: (store, o) => new Adam(store, o) },
-  adamw: { name: "adamw", pytorch: "AdamW", defaultLr: 2e-3, momentum: false, state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])], create: (store, o) => new AdamW(store, o) },
+  adam: {
+    name: "adam",
+    pytorch: "Adam",
+    defaultLr: 2e-3,
+    momentum: false,
+    state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])],
+    create: (store, o) => new Adam(store, o),
+  },
+  adamw: {
+    name: "adamw",
+    pytorch: "AdamW",
+    defaultLr: 2e-3,
+    momentum: false,
+    state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])],
+    create: (store, o) => new AdamW(store, o),
+  },
 };
 
 /** Every optimizer's name, in order of increasing complexity. */

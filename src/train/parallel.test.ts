@@ -21,7 +21,11 @@ function run(threads: number, cell: RunConfig["model"]["cell"], dropout: number)
 }
 
 describe.skipIf(!wasmKernels())("data parallelism on threads", () => {
-  for (const [cell, dropout] of [["lstm", 0.3], ["gru", 0], ["rnn", 0]] as const) {
+  for (const [cell, dropout] of [
+    ["lstm", 0.3],
+    ["gru", 0],
+    ["rnn", 0],
+  ] as const) {
     it(`${cell}${dropout ? " with dropout" : ""}: 2 and 3 threads agree with 1 to float32 rounding, and repeat themselves exactly`, () => {
       const results = [1, 2, 3, 2].map((threads) => {
         const r = run(threads, cell, dropout);

@@ -101,7 +101,15 @@ class Shard {
   private readonly state: Float[];
   private count = 0;
 
-  constructor(readonly lm: LanguageModel, readonly v: Views, readonly w: number, readonly b0: number, readonly b1: number, readonly B: number, capacity: number) {
+  constructor(
+    readonly lm: LanguageModel,
+    readonly v: Views,
+    readonly w: number,
+    readonly b0: number,
+    readonly b1: number,
+    readonly B: number,
+    capacity: number,
+  ) {
     this.Bw = b1 - b0;
     this.inputs = new Int32Array(capacity * this.Bw);
     this.targets = new Int32Array(capacity * this.Bw);
@@ -225,10 +233,17 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
    * its event loop): pass false there and `await started()` before the first step.
    */
   constructor(
-    readonly lm: LanguageModel, readonly B: number, readonly capacity: number, readonly threads: number,
-    k: SharedMemoryKernels, module: WebAssembly.Module, spawn: Spawn, waitForWorkers = true,
+    readonly lm: LanguageModel,
+    readonly B: number,
+    readonly capacity: number,
+    readonly threads: number,
+    k: SharedMemoryKernels,
+    module: WebAssembly.Module,
+    spawn: Spawn,
+    waitForWorkers = true,
   ) {
-    if (!(threads >= 2 && threads <= B && threads <= MAX_THREADS)) throw new RangeError(`data parallelism: threads must be in [2, min(batch = ${B}, ${MAX_THREADS})], got ${threads}`);
+    if (!(threads >= 2 && threads <= B && threads <= MAX_THREADS))
+      throw new RangeError(`data parallelism: threads must be in [2, min(batch = ${B}, ${MAX_THREADS})], got ${threads}`);
     if (!k.arena.holds(lm.store.values)) throw new Error("data parallelism: the model's parameters must live in the WebAssembly memory");
     this.store = lm.store;
     this.k = k;
@@ -261,9 +276,21 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
     lm0.store.allocate({ values: lm.store.values as Float32Array, grads: this.grads[0] });
     this.shard0 = new Shard(lm0, this.v, 0, bounds[0], bounds[1], B, capacity);
     for (let s = 1; s < threads; s++) {
-      this.workers.push(spawn({
-        module, memory: a.memory, model, shard: s, shards: threads, b0: bounds[s], b1: bounds[s + 1], B, capacity, paramCount: P, layout,
-      }));
+      this.workers.push(
+        spawn({
+          module,
+          memory: a.memory,
+          model,
+          shard: s,
+          shards: threads,
+          b0: bounds[s],
+          b1: bounds[s + 1],
+          B,
+          capacity,
+          paramCount: P,
+          layout,
+        }),
+      );
     }
     if (waitForWorkers) this.waitForWorkers();
   }

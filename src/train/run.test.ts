@@ -21,7 +21,12 @@ function setup(k1: number, k2: number, optimizer?: RunConfig["train"]["optimizer
 }
 
 describe("TrainingRun snapshots", () => {
-  for (const [k1, k2, opt, cell, dropout] of [[8, 8, "adam", "rnn", 0], [5, 12, "sgd", "gru", 0], [6, 9, "rmsprop", "lstm", 0.3], [7, 7, "adamw", "lstm", 0]] as const) {
+  for (const [k1, k2, opt, cell, dropout] of [
+    [8, 8, "adam", "rnn", 0],
+    [5, 12, "sgd", "gru", 0],
+    [6, 9, "rmsprop", "lstm", 0.3],
+    [7, 7, "adamw", "lstm", 0],
+  ] as const) {
     it(`restore continues bit for bit (${cell}, dropout ${dropout}, k1=${k1}, k2=${k2}, ${opt}), across a pass boundary`, () => {
       const a = setup(k1, k2, opt, cell, dropout);
       a.run.validate(); // validation must leave the dropout stream and training state alone
@@ -29,7 +34,10 @@ describe("TrainingRun snapshots", () => {
       const snap = a.run.snapshot({ extra: "kept" });
       expect(snap.metadata.extra).toBe("kept");
       // copy, as a file would
-      const copy = { metadata: { ...snap.metadata }, tensors: Object.fromEntries(Object.entries(snap.tensors).map(([k, t]) => [k, { shape: [...t.shape], data: t.data.slice() }])) };
+      const copy = {
+        metadata: { ...snap.metadata },
+        tensors: Object.fromEntries(Object.entries(snap.tensors).map(([k, t]) => [k, { shape: [...t.shape], data: t.data.slice() }])),
+      };
       const steps = a.run.stepsPerEpoch + 3;
       const la = Array.from({ length: steps }, () => a.run.step().loss);
       const b = TrainingRun.restore(copy, a.train, a.val);
@@ -53,6 +61,8 @@ describe("TrainingRun snapshots", () => {
     expect(() => modelFromSnapshot({ ...snap, metadata: { ...snap.metadata, format: "other" } })).toThrow(/not an rnnlab checkpoint/);
     const cfg = JSON.parse(snap.metadata.config) as RunConfig;
     cfg.model.hiddenSize = 13;
-    expect(() => modelFromSnapshot({ ...snap, metadata: { ...snap.metadata, config: JSON.stringify(cfg) } })).toThrow(/"rnn.weight_ih_l0" has shape \[12, 8\], the config needs \[13, 8\]/);
+    expect(() => modelFromSnapshot({ ...snap, metadata: { ...snap.metadata, config: JSON.stringify(cfg) } })).toThrow(
+      /"rnn.weight_ih_l0" has shape \[12, 8\], the config needs \[13, 8\]/,
+    );
   });
 });

@@ -68,9 +68,18 @@ export const SNAPSHOT_FORMAT = "rnnlab-checkpoint/1";
 
 function buildModel(m: ModelConfig, seed: number, kernels?: Kernels): LanguageModel {
   return new LanguageModel({
-    vocabSize: m.vocabSize, embedSize: m.embedSize, hiddenSize: m.hiddenSize, numLayers: m.numLayers,
-    cell: m.cell, nonlinearity: m.nonlinearity, tieWeights: m.tieWeights, seed,
-    dropout: m.dropout ?? 0, init: m.init ?? "default", forgetBias: m.forgetBias, kernels,
+    vocabSize: m.vocabSize,
+    embedSize: m.embedSize,
+    hiddenSize: m.hiddenSize,
+    numLayers: m.numLayers,
+    cell: m.cell,
+    nonlinearity: m.nonlinearity,
+    tieWeights: m.tieWeights,
+    seed,
+    dropout: m.dropout ?? 0,
+    init: m.init ?? "default",
+    forgetBias: m.forgetBias,
+    kernels,
   });
 }
 
@@ -124,8 +133,13 @@ export class TrainingRun {
     }
     this.threads = this.parallel ? threads : 1;
     this.trainer = new Trainer(this.parallel ?? this.model, {
-      optimizer: this.optimizer, batch: t.batch, k1: t.k1, k2: t.k2,
-      clipNorm: t.clipNorm ?? undefined, clipValue: t.clipValue ?? undefined, nonFinite: t.nonFinite,
+      optimizer: this.optimizer,
+      batch: t.batch,
+      k1: t.k1,
+      k2: t.k2,
+      clipNorm: t.clipNorm ?? undefined,
+      clipValue: t.clipValue ?? undefined,
+      nonFinite: t.nonFinite,
     });
     this.batcher = new StreamBatcher(trainTokens, t.batch, t.k1);
     this.rng = new Rng(t.seed + 1);
@@ -217,9 +231,14 @@ export class TrainingRun {
   static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions & { vocab?: Vocab } = {}): TrainingRun {
     const { config, vocab } = readHeader(snap);
     // the ids of the text mean the checkpoint's tokens only when the text's vocabulary is the same
-    if (options.vocab && (options.vocab.kind !== vocab.kind || options.vocab.size !== vocab.size || options.vocab.tokens.some((t, i) => t !== vocab.tokens[i]))) {
+    if (
+      options.vocab &&
+      (options.vocab.kind !== vocab.kind || options.vocab.size !== vocab.size || options.vocab.tokens.some((t, i) => t !== vocab.tokens[i]))
+    ) {
       const i = options.vocab.tokens.findIndex((t, j) => t !== vocab.tokens[j]);
-      throw new CheckpointError(`metadata "vocab" is not the text's vocabulary (${vocab.size} tokens against ${options.vocab.size}${i >= 0 ? `; token ${i} is ${JSON.stringify(vocab.tokens[i] ?? null)} against ${JSON.stringify(options.vocab.tokens[i])}` : ""}); the checkpoint does not belong to this text`);
+      throw new CheckpointError(
+        `metadata "vocab" is not the text's vocabulary (${vocab.size} tokens against ${options.vocab.size}${i >= 0 ? `; token ${i} is ${JSON.stringify(vocab.tokens[i] ?? null)} against ${JSON.stringify(options.vocab.tokens[i])}` : ""}); the checkpoint does not belong to this text`,
+      );
     }
     const meta = snap.metadata;
     const { numLayers: L, hiddenSize: H, vocabSize: V } = config.model;
@@ -237,11 +256,15 @@ export class TrainingRun {
     const dropoutCalls = intOf(meta, "dropout_calls");
     const rng = jsonOf(meta, "rng");
     const hist = snap.tensors["state.history_inputs"] ? snap.tensors["state.history_inputs"].shape[0] : 0;
-    if (hist > config.train.k2 - config.train.k1) throw new CheckpointError(`tensor "state.history_inputs" holds ${hist} steps, truncated BPTT(${config.train.k1}, ${config.train.k2}) keeps at most ${config.train.k2 - config.train.k1}`);
+    if (hist > config.train.k2 - config.train.k1)
+      throw new CheckpointError(
+        `tensor "state.history_inputs" holds ${hist} steps, truncated BPTT(${config.train.k1}, ${config.train.k2}) keeps at most ${config.train.k2 - config.train.k1}`,
+      );
     const ids = (name: string): Int32Array => {
       const t = tensorOf(snap, name, [hist, B], "ids");
       const d = t.data as Int32Array;
-      for (let i = 0; i < d.length; i++) if (d[i] < 0 || d[i] >= V) throw new CheckpointError(`tensor "${name}" holds token id ${d[i]}, outside the vocabulary of ${V}`);
+      for (let i = 0; i < d.length; i++)
+        if (d[i] < 0 || d[i] >= V) throw new CheckpointError(`tensor "${name}" holds token id ${d[i]}, outside the vocabulary of ${V}`);
       return d;
     };
     const carried = {
@@ -258,7 +281,11 @@ export class TrainingRun {
           const name = `optim.${buf}.${p.name}`;
           const t = tensorOf(snap, name, p.shape);
           if (NON_NEGATIVE_STATE.has(buf)) {
-            for (let i = 0; i < t.data.length; i++) if (!(t.data[i] >= 0)) throw new CheckpointError(`tensor "${name}" holds ${t.data[i]} at element ${i}, but a running average of squares is never negative; the checkpoint is corrupt: use an earlier one`);
+            for (let i = 0; i < t.data.length; i++)
+              if (!(t.data[i] >= 0))
+                throw new CheckpointError(
+                  `tensor "${name}" holds ${t.data[i]} at element ${i}, but a running average of squares is never negative; the checkpoint is corrupt: use an earlier one`,
+                );
           }
           flat.set(t.data, p.offset);
         }
@@ -311,11 +338,13 @@ export function defaultPrime(vocab: Vocab): string {
 function readHeader(snap: Snapshot): { config: RunConfig; vocab: Vocab } {
   if (snap.metadata.format !== SNAPSHOT_FORMAT) {
     const f = snap.metadata.format;
-    throw new CheckpointError(`not an rnnlab checkpoint (metadata "format" is ${typeof f === "string" ? JSON.stringify(f.slice(0, 40)) : "missing"}, expected "${SNAPSHOT_FORMAT}")`);
+    throw new CheckpointError(
+      `not an rnnlab checkpoint (metadata "format" is ${typeof f === "string" ? JSON.stringify(f.slice(0, 40)) : "missing"}, expected "${SNAPSHOT_FORMAT}")`,
+    );
   }
   const config = parseRunConfig(jsonOf(snap.metadata, "config"));
   const chars = jsonOf(snap.metadata, "vocab");
-  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError("metadata \"vocab\" is not a list of tokens");
+  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError('metadata "vocab" is not a list of tokens');
   const kind = snap.metadata.tokens ?? "chars";
   if (kind !== "chars" && kind !== "words") throw new CheckpointError(`metadata "tokens" must be "chars" or "words", got ${JSON.stringify(kind)}`);
   let vocab: Vocab;
@@ -324,7 +353,8 @@ function readHeader(snap: Snapshot): { config: RunConfig; vocab: Vocab } {
   } catch (e) {
     throw new CheckpointError(`metadata "vocab": ${(e as Error).message}`);
   }
-  if (vocab.size !== config.model.vocabSize) throw new CheckpointError(`vocabulary of ${vocab.size} tokens does not match the model's ${config.model.vocabSize}`);
+  if (vocab.size !== config.model.vocabSize)
+    throw new CheckpointError(`vocabulary of ${vocab.size} tokens does not match the model's ${config.model.vocabSize}`);
   return { config, vocab };
 }
 
@@ -345,7 +375,9 @@ function tensorOf(snap: Snapshot, name: string, shape: readonly number[], kind: 
     throw new CheckpointError(`tensor "${name}" has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`);
   }
   if (kind === "ids" ? !(t.data instanceof Int32Array) : t.data instanceof Int32Array) {
-    throw new CheckpointError(`tensor "${name}" holds ${t.data instanceof Int32Array ? "integers (I32)" : "floating-point numbers"}, but ${kind === "ids" ? "token ids are I32" : "it must be floating point (F32, F16, BF16 or F64)"}; the checkpoint is corrupt`);
+    throw new CheckpointError(
+      `tensor "${name}" holds ${t.data instanceof Int32Array ? "integers (I32)" : "floating-point numbers"}, but ${kind === "ids" ? "token ids are I32" : "it must be floating point (F32, F16, BF16 or F64)"}; the checkpoint is corrupt`,
+    );
   }
   if (kind === "float") checkFinite(name, t.data);
   return t;

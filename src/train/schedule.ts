@@ -94,7 +94,11 @@ export class LrSchedule {
   readonly spec: ScheduleSpec;
   private plateau: PlateauState | null = null;
 
-  constructor(readonly baseLr: number, spec: ScheduleSpec = { type: "constant" }, readonly warmup = 0) {
+  constructor(
+    readonly baseLr: number,
+    spec: ScheduleSpec = { type: "constant" },
+    readonly warmup = 0,
+  ) {
     check(Number.isFinite(baseLr) && baseLr >= 0, `the base learning rate must be >= 0, got ${baseLr}`);
     check(Number.isSafeInteger(warmup) && warmup >= 0, `warmup must be a whole number >= 0, got ${warmup}`);
     this.spec = normalizeSchedule(spec);
@@ -165,7 +169,10 @@ export class LrSchedule {
     check(!!state && typeof state === "object", "a plateau schedule needs its state (best, bad, cooldown, lr)");
     const { best, bad, cooldown, lr } = state!;
     check(typeof best === "number" && (Number.isFinite(best) || best === Infinity), "plateau state: best must be a number");
-    check(Number.isSafeInteger(bad) && bad >= 0 && Number.isSafeInteger(cooldown) && cooldown >= 0, "plateau state: bad and cooldown must be whole numbers >= 0");
+    check(
+      Number.isSafeInteger(bad) && bad >= 0 && Number.isSafeInteger(cooldown) && cooldown >= 0,
+      "plateau state: bad and cooldown must be whole numbers >= 0",
+    );
     check(Number.isFinite(lr) && lr >= 0, "plateau state: lr must be a number >= 0");
     this.plateau = { best, bad, cooldown, lr };
   }
@@ -186,9 +193,10 @@ function oneCycle(s: Required<Extract<ScheduleSpec, { type: "onecycle" }>>, maxL
         { end: s.pctStart * T - 1, from: initial, to: maxLr },
         { end: T - 1, from: maxLr, to: min },
       ];
-  const anneal = s.anneal === "cos"
-    ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
-    : (a: number, b: number, pct: number) => (b - a) * pct + a;
+  const anneal =
+    s.anneal === "cos"
+      ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
+      : (a: number, b: number, pct: number) => (b - a) * pct + a;
   let start = 0;
   for (let i = 0; i < phases.length; i++) {
     const ph = phases[i];

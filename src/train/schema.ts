@@ -99,7 +99,8 @@ export function parseModelConfig(v: unknown, where: Where = "config.model"): Mod
   if (o.dropout !== undefined) m.dropout = num(o.dropout, `${where}.dropout`, 0, 0.99);
   if (o.init !== undefined) m.init = oneOf(o.init, `${where}.init`, INITS);
   if (o.forgetBias !== undefined) m.forgetBias = num(o.forgetBias, `${where}.forgetBias`, -Infinity);
-  if (m.tieWeights && m.embedSize !== m.hiddenSize) fail(`${where}.tieWeights`, `is true, but tying needs embedSize = hiddenSize (${m.embedSize} and ${m.hiddenSize})`);
+  if (m.tieWeights && m.embedSize !== m.hiddenSize)
+    fail(`${where}.tieWeights`, `is true, but tying needs embedSize = hiddenSize (${m.embedSize} and ${m.hiddenSize})`);
   if (m.forgetBias !== undefined && m.cell !== "lstm") fail(`${where}.forgetBias`, `is for an LSTM, the cell is ${m.cell}`);
   if (m.init === "identity" && m.cell !== "rnn") fail(`${where}.init`, `"identity" is for an Elman RNN, the cell is ${m.cell}`);
   return m;
@@ -131,7 +132,26 @@ export function parseTrainConfig(v: unknown, where: Where = "config.train"): Tra
     } catch (e) {
       fail(`${where}.schedule`, `is not a schedule: ${(e as Error).message}`);
     }
-    const known = ["type", "stepSize", "gamma", "tMax", "etaMin", "totalSteps", "pctStart", "anneal", "divFactor", "finalDivFactor", "threePhase", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"];
+    const known = [
+      "type",
+      "stepSize",
+      "gamma",
+      "tMax",
+      "etaMin",
+      "totalSteps",
+      "pctStart",
+      "anneal",
+      "divFactor",
+      "finalDivFactor",
+      "threePhase",
+      "factor",
+      "patience",
+      "threshold",
+      "thresholdMode",
+      "cooldown",
+      "minLr",
+      "eps",
+    ];
     onlyKeys(spec, `${where}.schedule`, known);
   }
   return t;
@@ -239,7 +259,11 @@ export function firstNonFinite(a: ArrayLike<number>): { index: number; value: nu
 }
 
 /** Throws a CheckpointError when a float tensor holds NaN or an infinity. */
-export function checkFinite(name: string, data: Float | ArrayLike<number>, what = "the checkpoint is poisoned: use an earlier checkpoint (e.g. best.safetensors)"): void {
+export function checkFinite(
+  name: string,
+  data: Float | ArrayLike<number>,
+  what = "the checkpoint is poisoned: use an earlier checkpoint (e.g. best.safetensors)",
+): void {
   const bad = firstNonFinite(data);
   if (bad) throw new CheckpointError(`tensor "${name}" holds ${bad.value} at element ${bad.index}; ${what}`);
 }

@@ -23,7 +23,11 @@ describe("TrainingSession", () => {
 
   it("sets every update's rate from the schedule (warm-up, then cosine), and records it", async () => {
     const records: StepRecord[] = [];
-    const s = new TrainingSession(data, { ...SMALL, train: { ...SMALL.train, lr: 0.01, schedule: { type: "cosine", tMax: 20 }, warmup: 5 }, steps: 25 }, { onStep: (r) => records.push(r) });
+    const s = new TrainingSession(
+      data,
+      { ...SMALL, train: { ...SMALL.train, lr: 0.01, schedule: { type: "cosine", tMax: 20 }, warmup: 5 }, steps: 25 },
+      { onStep: (r) => records.push(r) },
+    );
     await s.train();
     const ref = new LrSchedule(0.01, { type: "cosine", tMax: 20 }, 5);
     expect(records.map((r) => r.lr)).toEqual(records.map((_, i) => ref.lr(i)));
@@ -35,7 +39,11 @@ describe("TrainingSession", () => {
   it("stops early after `patience` evaluations without progress, and says so", async () => {
     const evals: (number | null)[] = [];
     // lr 0: the weights never change, so neither does the validation loss
-    const s = new TrainingSession(data, { ...SMALL, train: { ...SMALL.train, lr: 0 }, steps: 1000, earlyStop: { patience: 3 } }, { onEval: (e) => evals.push(e.val) });
+    const s = new TrainingSession(
+      data,
+      { ...SMALL, train: { ...SMALL.train, lr: 0 }, steps: 1000, earlyStop: { patience: 3 } },
+      { onEval: (e) => evals.push(e.val) },
+    );
     const { reason, steps } = await s.train();
     expect(reason).toBe("early-stop");
     expect(steps).toBe(20); // best at the first evaluation (5), then 3 without progress
@@ -46,11 +54,15 @@ describe("TrainingSession", () => {
 
   it("calls its hooks in order: the evaluation, then the step's record, then the checkpoint", async () => {
     const calls: string[] = [];
-    const s = new TrainingSession(data, { ...SMALL, steps: 10, saveEvery: 5 }, {
-      onEval: (e) => calls.push(`eval ${e.step}`),
-      onStep: (r) => calls.push(`step ${r.step}${r.val_loss !== undefined ? " +val" : ""}`),
-      onCheckpoint: (c) => calls.push(`${c.kind} ${c.step}`),
-    });
+    const s = new TrainingSession(
+      data,
+      { ...SMALL, steps: 10, saveEvery: 5 },
+      {
+        onEval: (e) => calls.push(`eval ${e.step}`),
+        onStep: (r) => calls.push(`step ${r.step}${r.val_loss !== undefined ? " +val" : ""}`),
+        onCheckpoint: (c) => calls.push(`${c.kind} ${c.step}`),
+      },
+    );
     await s.train();
     expect(calls.slice(3, 8)).toEqual(["step 4", "best 5", "eval 5", "step 5 +val", "checkpoint 5"]);
     expect(calls.at(-1)).toBe("checkpoint 10"); // the final one, finished
@@ -60,7 +72,10 @@ describe("TrainingSession", () => {
 
   it("a restored run continues bit for bit, a plateau schedule that lowered its rate included", async () => {
     const settings: SessionSettings = {
-      ...SMALL, evalEvery: 3, train: { ...SMALL.train, lr: 0.05, optimizer: "sgd", momentum: 0.9, schedule: { type: "plateau", patience: 0, factor: 0.5, threshold: 0.5 } }, steps: 40,
+      ...SMALL,
+      evalEvery: 3,
+      train: { ...SMALL.train, lr: 0.05, optimizer: "sgd", momentum: 0.9, schedule: { type: "plateau", patience: 0, factor: 0.5, threshold: 0.5 } },
+      steps: 40,
     };
     const whole: StepRecord[] = [];
     const a = new TrainingSession(data, settings, { onStep: (r) => whole.push(r) });

@@ -144,10 +144,26 @@ export type StopReason = "steps" | "time" | "early-stop" | "stopped";
 
 /** Defaults of the model and training halves, as `rnnlab train`'s. */
 export const DEFAULT_MODEL: Omit<ModelConfig, "vocabSize"> = {
-  cell: "lstm", embedSize: 64, hiddenSize: 256, numLayers: 1, nonlinearity: "tanh", tieWeights: false, dropout: 0, init: "default",
+  cell: "lstm",
+  embedSize: 64,
+  hiddenSize: 256,
+  numLayers: 1,
+  nonlinearity: "tanh",
+  tieWeights: false,
+  dropout: 0,
+  init: "default",
 };
 export const DEFAULT_TRAIN: Omit<TrainConfig, "lr"> = {
-  batch: 32, k1: 64, k2: 64, optimizer: "adam", momentum: 0, weightDecay: 0, clipNorm: 5, clipValue: null, nonFinite: "stop", seed: 1,
+  batch: 32,
+  k1: 64,
+  k2: 64,
+  optimizer: "adam",
+  momentum: 0,
+  weightDecay: 0,
+  clipNorm: 5,
+  clipValue: null,
+  nonFinite: "stop",
+  seed: 1,
 };
 export const DEFAULT_STEPS = 3000;
 
@@ -159,7 +175,12 @@ export function sessionConfig(s: SessionSettings, V: number): RunConfig {
   return {
     model: { ...DEFAULT_MODEL, ...s.model, vocabSize: V },
     train: {
-      ...DEFAULT_TRAIN, lr: OPTIMIZERS[optimizer].defaultLr, ...s.train, k1, k2: s.train?.k2 ?? k1, optimizer,
+      ...DEFAULT_TRAIN,
+      lr: OPTIMIZERS[optimizer].defaultLr,
+      ...s.train,
+      k1,
+      k2: s.train?.k2 ?? k1,
+      optimizer,
       // the schedule with its defaults written out: a checkpoint says exactly what ran
       ...(schedule ? { schedule: normalizeSchedule(schedule) } : {}),
     },
@@ -207,7 +228,11 @@ export class TrainingSession {
     const evalEvery = settings.evalEvery ?? 500;
     const info: RunInfo = {
       data: {
-        path: data.path, chars: data.tokens.length, hash: data.hash ?? 0, valFraction, tokens: data.vocab.kind,
+        path: data.path,
+        chars: data.tokens.length,
+        hash: data.hash ?? 0,
+        valFraction,
+        tokens: data.vocab.kind,
         ...(data.vocab.kind === "words" && data.vocabSize !== undefined ? { vocabSize: data.vocabSize } : {}),
       },
       targetSteps: targetSteps(settings, run.stepsPerEpoch, DEFAULT_STEPS),
@@ -239,11 +264,14 @@ export class TrainingSession {
    * of the steps so far (from metrics.jsonl), for the clipping statistics.
    */
   static restore(snap: Snapshot, data: SessionData, settings: SessionSettings = {}, hooks: SessionHooks = {}, norms: number[] = []): TrainingSession {
-    if (snap.metadata.run === undefined) throw new CheckpointError("it is not a training checkpoint (no \"run\" metadata): sample and eval take it, resuming does not");
+    if (snap.metadata.run === undefined)
+      throw new CheckpointError('it is not a training checkpoint (no "run" metadata): sample and eval take it, resuming does not');
     const saved = parseRunInfo(jsonOf(snap.metadata, "run"));
     checkRunInfo(saved, Number(snap.metadata.step));
-    if (data.tokens.length !== saved.data.chars || (saved.data.hash !== (data.hash ?? 0))) {
-      throw new InputError(`${data.path} is not the text the run was trained on (${saved.data.chars.toLocaleString("en-US")} tokens, hash ${saved.data.hash}); pass the same text`);
+    if (data.tokens.length !== saved.data.chars || saved.data.hash !== (data.hash ?? 0)) {
+      throw new InputError(
+        `${data.path} is not the text the run was trained on (${saved.data.chars.toLocaleString("en-US")} tokens, hash ${saved.data.hash}); pass the same text`,
+      );
     }
     const { train, val } = splitText(data.tokens, saved.data.valFraction);
     const run = TrainingRun.restore(snap, train, val, { ...runOptions(settings), vocab: data.vocab });
@@ -264,7 +292,12 @@ export class TrainingSession {
       };
       if (settings.earlyStop !== undefined) {
         // a new patience (or none) for the rest of the run; the evaluations without progress so far count
-        if (settings.earlyStop) info.earlyStop = { patience: settings.earlyStop.patience, minDelta: settings.earlyStop.minDelta ?? saved.earlyStop?.minDelta ?? 0, stale: saved.earlyStop?.stale ?? 0 };
+        if (settings.earlyStop)
+          info.earlyStop = {
+            patience: settings.earlyStop.patience,
+            minDelta: settings.earlyStop.minDelta ?? saved.earlyStop?.minDelta ?? 0,
+            stale: saved.earlyStop?.stale ?? 0,
+          };
         else delete info.earlyStop;
       }
       const schedule = new LrSchedule(run.config.train.lr, run.config.train.schedule ?? { type: "constant" }, run.config.train.warmup ?? 0);
@@ -276,10 +309,19 @@ export class TrainingSession {
         }
       }
       Object.assign(session, {
-        run, info, schedule, norms: [...norms], hooks, trainSeconds: 0, lastVal: null, savedStep: run.steps,
+        run,
+        info,
+        schedule,
+        norms: [...norms],
+        hooks,
+        trainSeconds: 0,
+        lastVal: null,
+        savedStep: run.steps,
         watch: new ExplosionWatch(info.diagnose!.explodeFactor),
         s: { sampleTemperature: 0.8, maxValTokens: 1_000_000, ...settings, evalEvery },
-        timeLimit: settings.time ?? Infinity, stopRequested: false, stopReason: null,
+        timeLimit: settings.time ?? Infinity,
+        stopRequested: false,
+        stopReason: null,
       });
       Object.assign(session, { probe: session.makeProbe() });
       return session;
@@ -328,8 +370,16 @@ export class TrainingSession {
     this.trainSeconds += dt;
     const words = run.vocab.kind === "words";
     const rec: StepRecord = {
-      step: r.step, epoch: run.batcher.epoch, loss: r.loss, ...(words ? { ppl: Math.exp(r.loss) } : { bpc: r.loss / LN2 }), grad_norm: r.gradNorm, clipped: r.clipped, skipped: r.skipped,
-      lr: run.optimizer.lr, chars_per_s: Math.round((t.batch * t.k1) / dt), elapsed_s: +this.trainSeconds.toFixed(3),
+      step: r.step,
+      epoch: run.batcher.epoch,
+      loss: r.loss,
+      ...(words ? { ppl: Math.exp(r.loss) } : { bpc: r.loss / LN2 }),
+      grad_norm: r.gradNorm,
+      clipped: r.clipped,
+      skipped: r.skipped,
+      lr: run.optimizer.lr,
+      chars_per_s: Math.round((t.batch * t.k1) / dt),
+      elapsed_s: +this.trainSeconds.toFixed(3),
     };
     this.norms.push(r.gradNorm);
     const jump = this.watch.observe(r.step, r.gradNorm);
@@ -400,7 +450,9 @@ export class TrainingSession {
     if (!this.probe) return null;
     const { run } = this;
     const rec = diagnose(run.model, this.probe.inputs, this.probe.targets, run.config.train.k1, {
-      step: run.steps, clip: clipSummary(this.norms, run.config.train.clipNorm), ...(this.s.diagnoseLags ? { lags: this.s.diagnoseLags } : {}),
+      step: run.steps,
+      clip: clipSummary(this.norms, run.config.train.clipNorm),
+      ...(this.s.diagnoseLags ? { lags: this.s.diagnoseLags } : {}),
     });
     this.hooks.onDiagnostics?.(rec);
     if (this.hooks.onCheckpoint) {
@@ -472,10 +524,14 @@ function checkSizes(data: SessionData, train: TokenArray, val: TokenArray | null
   const unit = data.vocab.kind === "words" ? "words" : "characters";
   const what = data.name ?? (data.path.startsWith("<embedded") ? "the embedded text" : data.path);
   if (train.length < need) {
-    throw new InputError(`${what} leaves ${train.length.toLocaleString("en-US")} ${unit} for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${need.toLocaleString("en-US")}); use a longer text or a smaller --batch or --seq`);
+    throw new InputError(
+      `${what} leaves ${train.length.toLocaleString("en-US")} ${unit} for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${need.toLocaleString("en-US")}); use a longer text or a smaller --batch or --seq`,
+    );
   }
   if (val && val.length < need) {
-    throw new InputError(`${what} leaves ${val.length.toLocaleString("en-US")} ${unit} for validation, fewer than one batch needs (${need.toLocaleString("en-US")}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`);
+    throw new InputError(
+      `${what} leaves ${val.length.toLocaleString("en-US")} ${unit} for validation, fewer than one batch needs (${need.toLocaleString("en-US")}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`,
+    );
   }
 }
 

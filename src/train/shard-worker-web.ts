@@ -3,6 +3,10 @@
 import { createWasmKernels } from "../tensor/wasm/wasm-kernels.js";
 import { runShardWorker, type ShardInit } from "./parallel.js";
 
-globalThis.addEventListener("message", (e: Event) => {
-  runShardWorker((e as MessageEvent<ShardInit>).data, (module, memory) => createWasmKernels(module, memory));
-}, { once: true });
+globalThis.addEventListener(
+  "message",
+  (e: Event) => {
+    runShardWorker((e as MessageEvent<ShardInit>).data, (module, memory) => createWasmKernels(module, memory));
+  },
+  { once: true },
+);

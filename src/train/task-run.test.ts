@@ -35,13 +35,17 @@ describe("TaskModel: loss and backward for every kind of task output", () => {
       const omega = m.backward(batch, lambda);
       return { g: m.store.grads.slice(), omega };
     };
-    const g0 = gradsAt(0), g1 = gradsAt(1), g2 = gradsAt(2);
+    const g0 = gradsAt(0),
+      g1 = gradsAt(1),
+      g2 = gradsAt(2);
     expect(g0.omega).toBeNull(); // λ = 0: no regulariser pass at all
     expect(g1.omega).toBeGreaterThan(0);
     expect(g2.omega).toBe(g1.omega); // Ω itself does not depend on λ
-    let worst = 0, size = 0;
+    let worst = 0,
+      size = 0;
     for (let i = 0; i < g0.g.length; i++) {
-      const d1 = g1.g[i] - g0.g[i], d2 = g2.g[i] - g0.g[i];
+      const d1 = g1.g[i] - g0.g[i],
+        d2 = g2.g[i] - g0.g[i];
       worst = Math.max(worst, Math.abs(d2 - 2 * d1));
       size = Math.max(size, Math.abs(d1));
     }
@@ -52,8 +56,10 @@ describe("TaskModel: loss and backward for every kind of task output", () => {
 
 describe("TaskRun", () => {
   it("is deterministic for a seed, and learns a short adding problem", () => {
-    const make = () => new TaskRun({ task: "adding", length: 10, cell: "lstm", hidden: 16, optimizer: "adam", lr: 3e-3, batch: 16, clip: 1, seed: 5 }, jsKernels);
-    const a = make(), b = make();
+    const make = () =>
+      new TaskRun({ task: "adding", length: 10, cell: "lstm", hidden: 16, optimizer: "adam", lr: 3e-3, batch: 16, clip: 1, seed: 5 }, jsKernels);
+    const a = make(),
+      b = make();
     expect(a.evaluate(200).loss).toBeGreaterThan(a.task.baseline);
     for (let s = 0; s < 20; s++) expect(a.step()).toEqual(b.step());
     for (let s = 20; s < 600; s++) a.step();

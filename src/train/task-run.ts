@@ -91,12 +91,23 @@ export class TaskModel {
   private cur: Buffers | null = null;
   private omega: OmegaRegularizer | null = null;
 
-  constructor(readonly task: Task, c: Pick<TaskRunConfig, "cell" | "hidden" | "layers" | "nonlinearity" | "init" | "forgetBias" | "seed" | "dtype" | "omega">, kernels?: Kernels) {
+  constructor(
+    readonly task: Task,
+    c: Pick<TaskRunConfig, "cell" | "hidden" | "layers" | "nonlinearity" | "init" | "forgetBias" | "seed" | "dtype" | "omega">,
+    kernels?: Kernels,
+  ) {
     const dtype = c.dtype ?? "float32";
     this.store = new ParamStore({ dtype, seed: c.seed, kernels });
     this.k = this.store.kernels;
     const ro = {
-      store: this.store, prefix: "rnn", kernels: this.k, inputSize: task.inputSize, hiddenSize: c.hidden, numLayers: c.layers ?? 1, init: c.init, chronoMax: task.steps,
+      store: this.store,
+      prefix: "rnn",
+      kernels: this.k,
+      inputSize: task.inputSize,
+      hiddenSize: c.hidden,
+      numLayers: c.layers ?? 1,
+      init: c.init,
+      chronoMax: task.steps,
     };
     this.rnn = createRecurrent(c.cell, { ...ro, forgetBias: c.forgetBias, nonlinearity: c.nonlinearity ?? "tanh" });
     this.head = new Linear(c.hidden, task.outputSize, { store: this.store, prefix: "head", kernels: this.k });
@@ -106,7 +117,9 @@ export class TaskModel {
   private ensure(T: number, B: number): Buffers {
     const have = this.sets.get(B);
     if (have && have.cache.capacity >= T) return (this.cur = have);
-    const H = this.rnn.hiddenSize, O = this.task.outputSize, I = this.task.inputSize;
+    const H = this.rnn.hiddenSize,
+      O = this.task.outputSize,
+      I = this.task.inputSize;
     const rows = this.task.output === "class-every" ? T * B : B;
     const set: Buffers = {
       cache: this.rnn.createCache(T, B),
@@ -215,11 +228,23 @@ export class TaskRun {
   private readonly rng: Rng;
   private test: { batch: TaskBatch; chunks: TaskBatch[] } | null = null;
 
-  constructor(readonly config: TaskRunConfig, kernels?: Kernels) {
+  constructor(
+    readonly config: TaskRunConfig,
+    kernels?: Kernels,
+  ) {
     this.task = createTask(config.task, config.length);
     if (config.omega && config.cell !== "rnn") throw new RangeError("the Ω regulariser is for --cell rnn (Pascanu et al. 2013 used it on tanh RNNs)");
     const t = this.task;
-    checkTaskFits({ steps: t.steps, inputSize: t.inputSize, outputSize: t.outputSize, every: t.output === "class-every", cell: config.cell, hidden: config.hidden, layers: config.layers ?? 1, batch: config.batch });
+    checkTaskFits({
+      steps: t.steps,
+      inputSize: t.inputSize,
+      outputSize: t.outputSize,
+      every: t.output === "class-every",
+      cell: config.cell,
+      hidden: config.hidden,
+      layers: config.layers ?? 1,
+      batch: config.batch,
+    });
     this.model = new TaskModel(this.task, config, kernels);
     this.optimizer = createOptimizer(config.optimizer, this.model.store, { lr: config.lr, momentum: config.momentum ?? 0, kernels: this.model.k });
     this.updater = new Updater(this.model.store, this.optimizer, { clipNorm: config.clip ?? undefined, nonFinite: config.nonFinite ?? "skip" });
@@ -277,7 +302,7 @@ export class TaskRun {
       const y = this.model.predict(part);
       if (every) {
         for (let t = 0; t < batch.T; t++) {
-          for (let b = 0; b < part.B; b++) for (let o = 0; o < O; o++) preds[((t * n) + row + b) * O + o] = y[(t * part.B + b) * O + o];
+          for (let b = 0; b < part.B; b++) for (let o = 0; o < O; o++) preds[(t * n + row + b) * O + o] = y[(t * part.B + b) * O + o];
         }
       } else {
         for (let i = 0; i < part.B * O; i++) preds[row * O + i] = y[i];

@@ -72,7 +72,10 @@ export class TruncatedBPTT<X extends StepArray = StepArray, Y extends StepArray 
   private hist = 0;
   private lastW = 0; // steps of the last forward
 
-  constructor(readonly model: SequenceModel<X, Y>, o: TBPTTOptions) {
+  constructor(
+    readonly model: SequenceModel<X, Y>,
+    o: TBPTTOptions,
+  ) {
     const k2 = o.k2 ?? o.k1;
     if (!Number.isInteger(o.k1) || o.k1 < 1) throw new RangeError(`truncated BPTT: k1 must be a whole number >= 1, got ${o.k1}`);
     if (!Number.isInteger(k2) || k2 < o.k1) throw new RangeError(`truncated BPTT: k2 must be a whole number >= k1 = ${o.k1}, got ${k2}`);

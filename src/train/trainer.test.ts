@@ -7,7 +7,8 @@ function tinyLM(seed = 1) {
   return new LanguageModel({ vocabSize: 5, embedSize: 4, hiddenSize: 6, dtype: "float64", seed });
 }
 
-const T = 4, B = 2;
+const T = 4,
+  B = 2;
 const inputs = Int32Array.from([0, 1, 2, 3, 4, 0, 1, 2]);
 const targets = Int32Array.from([1, 2, 3, 4, 0, 1, 2, 3]);
 

@@ -56,13 +56,18 @@ export interface StepReport {
 
 /** Thrown with policy "stop" when a step's loss, gradient or update is not finite; nothing was changed by that step's update. */
 export class NonFiniteError extends Error {
-  constructor(readonly step: number, readonly loss: number, readonly gradNorm: number, readonly detail?: string) {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly gradNorm: number,
+    readonly detail?: string,
+  ) {
     super(
       detail
         ? `non-finite values at step ${step}: ${detail} (loss ${loss}, gradient norm ${gradNorm}); the update was undone ` +
-          "(lower the learning rate, or clip the gradient norm)"
+            "(lower the learning rate, or clip the gradient norm)"
         : `non-finite values at step ${step}: loss ${loss}, gradient norm ${gradNorm}; the parameters were not updated ` +
-          "(lower the learning rate, clip the gradient norm, or use the skip policy)",
+            "(lower the learning rate, clip the gradient norm, or use the skip policy)",
     );
     this.name = "NonFiniteError";
   }
@@ -95,7 +100,11 @@ export class Updater {
   private readonly state: [string, Float][];
   private readonly savedState: Float[];
 
-  constructor(readonly store: ParamStore, readonly optimizer: Optimizer, options: UpdateOptions = {}) {
+  constructor(
+    readonly store: ParamStore,
+    readonly optimizer: Optimizer,
+    options: UpdateOptions = {},
+  ) {
     this.o = options;
     if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${options.clipNorm}`);
     if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`clipValue must be > 0, got ${options.clipValue}`);
@@ -170,7 +179,10 @@ export class Trainer<X extends StepArray = StepArray, Y extends StepArray = Step
   readonly optimizer: Optimizer;
   readonly updater: Updater;
 
-  constructor(readonly model: SequenceModel<X, Y>, options: TrainerOptions) {
+  constructor(
+    readonly model: SequenceModel<X, Y>,
+    options: TrainerOptions,
+  ) {
     this.optimizer = options.optimizer;
     this.tbptt = new TruncatedBPTT(model, { k1: options.k1, k2: options.k2, batch: options.batch });
     this.updater = new Updater(model.store, options.optimizer, options);

@@ -154,7 +154,11 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
 
   it("a bad checkpoint upload shows a clear message and leaves the run alone", async () => {
     const before = await page.evaluate(() => window.rnnlab.step);
-    await page.setInputFiles("#upload", { name: "notes.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("this is not a checkpoint at all") });
+    await page.setInputFiles("#upload", {
+      name: "notes.safetensors",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from("this is not a checkpoint at all"),
+    });
     await page.waitForSelector("#message:not([hidden])", { timeout: 10_000 });
     const text = await page.textContent("#message");
     expect(text).toMatch(/notes\.safetensors is not a readable safetensors checkpoint/);
@@ -182,7 +186,11 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
   it("continues a checkpoint written by rnnlab train", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rnnlab-lab-"));
     try {
-      const r = spawnSync(process.execPath, [CLI, "train", "--steps", "20", "--hidden", "24", "--embed", "16", "--batch", "8", "--seq", "16", "--eval-every", "20", "--threads", "1", "--out", dir], { cwd: ROOT, encoding: "utf8" });
+      const r = spawnSync(
+        process.execPath,
+        [CLI, "train", "--steps", "20", "--hidden", "24", "--embed", "16", "--batch", "8", "--seq", "16", "--eval-every", "20", "--threads", "1", "--out", dir],
+        { cwd: ROOT, encoding: "utf8" },
+      );
       expect(r.status, r.stderr).toBe(0);
       await page.click("#reset");
       await page.setInputFiles("#upload", join(dir, "checkpoint.safetensors"));
@@ -219,11 +227,17 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
   it("my own text: a binary file or a too short text gets a message, a pasted text trains", async () => {
     await page.click("#reset");
     await page.check('input[name="source"][value="text"]');
-    await page.setInputFiles("#text-file", { name: "image.bin", mimeType: "application/octet-stream", buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]) });
+    await page.setInputFiles("#text-file", {
+      name: "image.bin",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]),
+    });
     await expect.poll(() => page.textContent("#message")).toMatch(/image\.bin looks like a binary file/);
     await page.fill("#text", "too short");
     await page.click("#start");
-    await expect.poll(() => page.textContent("#message")).toMatch(/pasted text leaves \d+ characters for training, fewer than one batch needs .*a smaller batch or window/);
+    await expect
+      .poll(() => page.textContent("#message"))
+      .toMatch(/pasted text leaves \d+ characters for training, fewer than one batch needs .*a smaller batch or window/);
     await page.fill("#text", "the cat sat on the mat. the dog sat on the log. ".repeat(80));
     await page.click("#start");
     await page.waitForFunction(() => window.rnnlab.step >= 20, null, { timeout: 15_000 });
@@ -255,7 +269,11 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
       const file = path === "/" ? join(web, "index.html") : path.startsWith("/data/") ? join(ROOT, path) : join(web, path);
       try {
         const body = readFileSync(file);
-        res.writeHead(200, { "Content-Type": file.endsWith(".js") ? "text/javascript" : file.endsWith(".css") ? "text/css" : file.endsWith(".html") ? "text/html" : "text/plain" }).end(body);
+        res
+          .writeHead(200, {
+            "Content-Type": file.endsWith(".js") ? "text/javascript" : file.endsWith(".css") ? "text/css" : file.endsWith(".html") ? "text/html" : "text/plain",
+          })
+          .end(body);
       } catch {
         res.writeHead(404).end();
       }

@@ -46,5 +46,8 @@ describe("README quick start", () => {
     expect(vals[0]).toBeGreaterThan(vals[3]); // it learns
     expect(r.stdout).toMatch(/ended after \d+ steps \(early-stop\); best [\d.]+ at step \d+/);
     expect(r.stdout).toMatch(/^ROMEO:/m);
+    // the README shows the file as it is (all but its first comment line)
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(readme).toContain(readFileSync(script, "utf8").split("\n").slice(1).join("\n").trim());
   }, 180_000);
 });

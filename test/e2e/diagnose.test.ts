@@ -14,9 +14,35 @@ const TINY = ["--hidden", "8", "--embed", "4", "--batch", "4", "--seq", "8", "--
 function record(step: number, sigma: number): DiagnosticsRecord {
   const T = 8;
   return {
-    kind: "diagnostics", step, cell: "rnn", T, target: T,
-    layers: [{ layer: 0, direction: 0, gradByStep: Array(T).fill(0.01), gradByLag: Array.from({ length: T }, (_, k) => 0.5 ** k), jacobian: { lags: [1, 2, 4, 7], norms: [0.5, 0.25, 0.06, 0.008] } }],
-    spectra: [{ layer: 0, direction: 0, block: "hh", gamma: 1, eigRe: [sigma * 0.8, 0.1], eigIm: [0, 0.2], singular: [sigma, 0.3], radius: sigma * 0.8, sigmaMax: sigma, bound: 1, regime: sigma > 1 ? "may-explode" : "vanishing" }],
+    kind: "diagnostics",
+    step,
+    cell: "rnn",
+    T,
+    target: T,
+    layers: [
+      {
+        layer: 0,
+        direction: 0,
+        gradByStep: Array(T).fill(0.01),
+        gradByLag: Array.from({ length: T }, (_, k) => 0.5 ** k),
+        jacobian: { lags: [1, 2, 4, 7], norms: [0.5, 0.25, 0.06, 0.008] },
+      },
+    ],
+    spectra: [
+      {
+        layer: 0,
+        direction: 0,
+        block: "hh",
+        gamma: 1,
+        eigRe: [sigma * 0.8, 0.1],
+        eigIm: [0, 0.2],
+        singular: [sigma, 0.3],
+        radius: sigma * 0.8,
+        sigmaMax: sigma,
+        bound: 1,
+        regime: sigma > 1 ? "may-explode" : "vanishing",
+      },
+    ],
     warnings: [],
   };
 }
@@ -105,7 +131,7 @@ describe("rnnlab diagnose", () => {
     const ok = rnnlab(dir, "diagnose", "--checkpoint", "run/checkpoint.safetensors", "--out", "keep.html", "--batch", "2", "--seq", "8");
     expect(ok.status, ok.stderr).toBe(0);
     expect(statSync(join(dir, "keep.html")).ino).not.toBe(ino);
-    expect(readFileSync(join(dir, "keep.html"), "utf8")).toMatch(/^<!DOCTYPE html>[^]*<\/html>\n$/);
+    expect(readFileSync(join(dir, "keep.html"), "utf8")).toMatch(/^<!DOCTYPE html>[\s\S]*<\/html>\n$/);
     writeFileSync(join(dir, "broken.safetensors"), "not a checkpoint at all");
     const c = rnnlab(dir, "diagnose", "--checkpoint", "broken.safetensors");
     expect(c.status).toBe(2);

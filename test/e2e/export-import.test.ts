@@ -160,8 +160,24 @@ describe("rnnlab export and import refuse damaged and unsuitable files", () => {
       ["cut-header.safetensors", good.subarray(0, 8 + (n >> 1)), /runs past the end/],
       ["cut-data.safetensors", good.subarray(0, good.length - 3), /outside the \d+ data bytes \(truncated\?\)/],
       ["empty.safetensors", new Uint8Array(0), /shorter than the 8-byte/],
-      ["length.safetensors", (() => { const b = Uint8Array.from(good); b[6] = 0x7f; return b; })(), /exceeds the 104857600-byte limit/],
-      ["json.safetensors", (() => { const b = Uint8Array.from(good); b[8] = 0x5b; return b; })(), /header is not valid UTF-8 JSON/],
+      [
+        "length.safetensors",
+        (() => {
+          const b = Uint8Array.from(good);
+          b[6] = 0x7f;
+          return b;
+        })(),
+        /exceeds the 104857600-byte limit/,
+      ],
+      [
+        "json.safetensors",
+        (() => {
+          const b = Uint8Array.from(good);
+          b[8] = 0x5b;
+          return b;
+        })(),
+        /header is not valid UTF-8 JSON/,
+      ],
       ["dtype.safetensors", Buffer.from(Buffer.from(good).toString("latin1").replace('"dtype":"F32"', '"dtype":"F99"'), "latin1"), /unsupported dtype "F99"/],
       ["text.safetensors", new TextEncoder().encode("this is not a model\n".repeat(20)), /not a valid safetensors file/],
     ];
@@ -173,24 +189,46 @@ describe("rnnlab export and import refuse damaged and unsuitable files", () => {
     copyFileSync(join(FIXTURES, "charlm_lstm_tied_wlm.safetensors"), join(dir, "novocab.safetensors"));
     refuses(["import", "novocab.safetensors", "--out", "x.safetensors"], /has no vocabulary .*; pass --vocab with the 18 tokens/);
     refuses(["import", "novocab.safetensors", "--out", "x.safetensors", "--vocab", "abc"], /the vocabulary has 3 tokens but embedding\.weight has 18 rows/);
-    refuses(["import", "novocab.safetensors", "--out", "x.safetensors", "--vocab", "fox.txt", "--config", '{"tieWeights":true,"numLayers":3}'], /--config says numLayers 3, but the weights .* have 2/);
+    refuses(
+      ["import", "novocab.safetensors", "--out", "x.safetensors", "--vocab", "fox.txt", "--config", '{"tieWeights":true,"numLayers":3}'],
+      /--config says numLayers 3, but the weights .* have 2/,
+    );
     refuses(["import", "novocab.safetensors", "--out", "x.safetensors", "--vocab", "fox.txt", "--config", "{nope"], /--config is not valid JSON/);
     refuses(["import", "novocab.safetensors", "--out", "x.safetensors", "--vocab", "missing/vocab.json"], /--vocab missing\/vocab\.json does not exist/);
     copyFileSync(join(FIXTURES, "charlm_rnn_relu_nobias.safetensors"), join(dir, "elman.safetensors"));
-    refuses(["import", "elman.safetensors", "--out", "x.safetensors", "--vocab", "fox.txt"], /holds an Elman RNN, whose nonlinearity is not in its weights: pass --config/);
-    refuses(["import", "elman.safetensors", "--vocab", "fox.txt", "--config", '{"nonlinearity":"relu"}', "--out", "elman.safetensors"], /is the input file .*itself/);
+    refuses(
+      ["import", "elman.safetensors", "--out", "x.safetensors", "--vocab", "fox.txt"],
+      /holds an Elman RNN, whose nonlinearity is not in its weights: pass --config/,
+    );
+    refuses(
+      ["import", "elman.safetensors", "--vocab", "fox.txt", "--config", '{"nonlinearity":"relu"}', "--out", "elman.safetensors"],
+      /is the input file .*itself/,
+    );
   });
 
   it("export: missing, truncated and corrupted checkpoints, bad formats and unwritable paths", () => {
     const ck = readFileSync(join(dir, "gru", "checkpoint.safetensors"));
     writeFileSync(join(dir, "cut.safetensors"), ck.subarray(0, ck.length - 100));
-    writeFileSync(join(dir, "flip.safetensors"), (() => { const b = Uint8Array.from(ck); b[3] ^= 0x40; return b; })());
+    writeFileSync(
+      join(dir, "flip.safetensors"),
+      (() => {
+        const b = Uint8Array.from(ck);
+        b[3] ^= 0x40;
+        return b;
+      })(),
+    );
     refuses(["export", "--checkpoint", "cut.safetensors", "--out", "x.safetensors"], /checkpoint cut\.safetensors is corrupt or truncated/);
-    refuses(["export", "--checkpoint", "flip.safetensors", "--out", "x.safetensors"], /checkpoint flip\.safetensors is corrupt or truncated \(header length \d+ exceeds/);
+    refuses(
+      ["export", "--checkpoint", "flip.safetensors", "--out", "x.safetensors"],
+      /checkpoint flip\.safetensors is corrupt or truncated \(header length \d+ exceeds/,
+    );
     refuses(["export", "--checkpoint", "nope.safetensors", "--out", "x.safetensors"], /checkpoint nope\.safetensors does not exist/);
     copyFileSync(join(FIXTURES, "charlm_gru.safetensors"), join(dir, "torch.safetensors"));
     refuses(["export", "--checkpoint", "torch.safetensors", "--out", "x.safetensors"], /not an rnnlab checkpoint .*format/);
-    refuses(["export", "--checkpoint", "gru/checkpoint.safetensors", "--out", "x.safetensors", "--format", "pickle"], /argument 'pickle' is invalid\. expected one of safetensors, onnx/);
+    refuses(
+      ["export", "--checkpoint", "gru/checkpoint.safetensors", "--out", "x.safetensors", "--format", "pickle"],
+      /argument 'pickle' is invalid\. expected one of safetensors, onnx/,
+    );
     refuses(["export", "--checkpoint", "gru/checkpoint.safetensors", "--out", "x.pt"], /ends neither in \.safetensors nor in \.onnx; give --format/);
     refuses(["export", "--checkpoint", "gru/checkpoint.safetensors", "--out", "no-folder/x.safetensors"], /folder no-folder does not exist/);
     refuses(["export", "--checkpoint", "gru/checkpoint.safetensors", "--out", "gru"], /ends neither|is a folder/);
@@ -211,10 +249,11 @@ describe("rnnlab export and import refuse damaged and unsuitable files", () => {
 
 const PYTHON = process.env.RNNLAB_PYTHON ?? "/usr/bin/python3";
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
-if (!hasTorch) console.log(`export-import: skipping the PyTorch snippet check: ${PYTHON} cannot import torch (set RNNLAB_PYTHON to a Python with torch to run it)`);
+if (!hasTorch)
+  console.log(`export-import: skipping the PyTorch snippet check: ${PYTHON} cannot import torch (set RNNLAB_PYTHON to a Python with torch to run it)`);
 
 /** The README's snippet, as it stands there. */
-export const PYTORCH_SNIPPET = String.raw`import json, struct, torch
+const PYTORCH_SNIPPET = `import json, struct, torch
 from torch import nn
 
 def read_safetensors(path):
@@ -254,7 +293,7 @@ logits, _ = model(ids)
 describe("the README's PyTorch snippet", () => {
   it("is the one tested here", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    const block = [...readme.matchAll(/```python\n([^]*?)```/g)].map((m) => m[1]).find((b) => b.includes("def read_safetensors("));
+    const block = [...readme.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("def read_safetensors("));
     if (!block) {
       console.log("export-import: README.md has no PyTorch loading snippet (def read_safetensors) yet; nothing to compare");
       return;
@@ -289,7 +328,9 @@ print(json.dumps(cases))
       const ours = logitsOf(join(dir, "snippet", "checkpoint.safetensors"), Int32Array.from(c.ids), c.T, c.B);
       const d32 = maxRelDiff(ours, c.logits);
       const d64 = maxRelDiff(ours, c.logits64);
-      console.log(`PyTorch snippet on an rnnlab export (GRU, hidden 32, 30 steps), T = ${c.T}, B = ${c.B}: max |rnnlab - torch| / max(1, |torch|) = ${d32.toExponential(2)} against torch float32, ${d64.toExponential(2)} against torch float64`);
+      console.log(
+        `PyTorch snippet on an rnnlab export (GRU, hidden 32, 30 steps), T = ${c.T}, B = ${c.B}: max |rnnlab - torch| / max(1, |torch|) = ${d32.toExponential(2)} against torch float32, ${d64.toExponential(2)} against torch float64`,
+      );
       expect(d32).toBeLessThan(1e-5);
       expect(d64).toBeLessThan(1e-5);
     }

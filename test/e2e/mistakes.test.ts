@@ -119,10 +119,27 @@ beforeAll(() => {
   variant("position-huge.safetensors", (_h, _d, m) => void (m.data_position = "1000000000000"));
   variant("optsteps-ahead.safetensors", (_h, _d, m) => void (m.optimizer_steps = "99"));
   variant("rng-garbage.safetensors", (_h, _d, m) => void (m.rng = "[0,0,0,0]"));
-  for (const f of ["nan-adam", "negative-adam", "nan-state", "run-empty", "run-list", "run-garbage", "run-flipped", "run-missing", "stats-empty", "step-word", "position-huge", "optsteps-ahead", "rng-garbage", "lr-inf32"]) {
+  for (const f of [
+    "nan-adam",
+    "negative-adam",
+    "nan-state",
+    "run-empty",
+    "run-list",
+    "run-garbage",
+    "run-flipped",
+    "run-missing",
+    "stats-empty",
+    "step-word",
+    "position-huge",
+    "optsteps-ahead",
+    "rng-garbage",
+    "lr-inf32",
+  ]) {
     runFolder(`resume-${f}`, `${f}.safetensors`);
   }
-  variant("vocab-emoji.safetensors", (_h, _d, m) => editJson(m, "vocab", (v) => void ((v as unknown as string[])[(v as unknown as string[]).indexOf("y")] = "😀")));
+  variant("vocab-emoji.safetensors", (_h, _d, m) =>
+    editJson(m, "vocab", (v) => void ((v as unknown as string[])[(v as unknown as string[]).indexOf("y")] = "😀")),
+  );
   variant("vocab-surrogate.safetensors", (_h, _d, m) => editJson(m, "vocab", (v) => void ((v as unknown as string[])[3] = "\ud800")));
   variant("best-after.safetensors", (_h, _d, m) => editJson(m, "run", (r) => void (((r as unknown as Record<string, unknown>).bestStep as number) = 999)));
   for (const f of ["vocab-emoji", "best-after"]) runFolder(`resume-${f}`, `${f}.safetensors`);
@@ -143,7 +160,10 @@ beforeAll(() => {
   const { tensors } = decodeSafetensors(readFileSync(join(dir, "done", "best.safetensors")));
   const w = Object.fromEntries([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   (w["rnn.weight_hh_l0"].data as Float32Array)[5] = NaN;
-  writeFileSync(join(dir, "nan-state-dict.safetensors"), encodeSafetensors(w, { vocab: JSON.stringify(JSON.parse(split(ck).header.__metadata__.vocab as unknown as string)) }));
+  writeFileSync(
+    join(dir, "nan-state-dict.safetensors"),
+    encodeSafetensors(w, { vocab: JSON.stringify(JSON.parse(split(ck).header.__metadata__.vocab as unknown as string)) }),
+  );
 
   // small file systems: read-only, and full
   mkdirSync(join(dir, "ro"));
@@ -151,7 +171,8 @@ beforeAll(() => {
   const ro = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", join(dir, "ro")]);
   const full = ro.status === 0 ? spawnSync("mount", ["-t", "tmpfs", "-o", "size=32k", "tmpfs", join(dir, "full")]) : ro;
   mounted = ro.status === 0 && full.status === 0;
-  if (!mounted) console.log("mistakes: cannot mount tmpfs here (not root?): the read-only and full file system cases are skipped; src/node/files.test.ts simulates ENOSPC");
+  if (!mounted)
+    console.log("mistakes: cannot mount tmpfs here (not root?): the read-only and full file system cases are skipped; src/node/files.test.ts simulates ENOSPC");
   else writeFileSync(join(dir, "full", "filler"), Buffer.alloc(20 * 1024)); // 12 KiB left: less than a checkpoint
 }, 120_000);
 
@@ -202,7 +223,11 @@ const CASES: Case[] = [
   ["surface: pca without a trajectory", ["surface", "--checkpoint", ck, "--mode", "pca", "--out", "s"], /--mode pca needs the training trajectory/],
   ["export: an unknown format", ["export", "--checkpoint", ck, "--out", "model.txt"], /ends neither in \.safetensors nor in \.onnx/],
   ["import: not a safetensors file", ["import", "jane.txt"], /is not a valid safetensors file/],
-  ["import: a vocabulary of the wrong size", ["import", "done/best.safetensors", "--vocab", '["a","b"]', "--out", "imp.safetensors"], /the vocabulary has 2 tokens/],
+  [
+    "import: a vocabulary of the wrong size",
+    ["import", "done/best.safetensors", "--vocab", '["a","b"]', "--out", "imp.safetensors"],
+    /the vocabulary has 2 tokens/,
+  ],
   // checkpoints: the file
   ["sample: a missing checkpoint", ["sample", "--checkpoint", "none.safetensors"], /none\.safetensors does not exist/],
   ["sample: a truncated checkpoint", ["sample", "--checkpoint", "truncated.safetensors"], /corrupt or truncated/],
@@ -215,7 +240,11 @@ const CASES: Case[] = [
   ["export onnx: a NaN weight", ["export", "--checkpoint", "nan-weight.safetensors", "--out", "m.onnx"], /holds NaN/],
   ["surface: a NaN weight", ["surface", "--checkpoint", "nan-weight.safetensors", "--out", "s"], /holds NaN/],
   ["diagnose: a NaN weight", ["diagnose", "--checkpoint", "nan-weight.safetensors", "--out", "r.html"], /holds NaN/],
-  ["import: a state dict with a NaN weight", ["import", "nan-state-dict.safetensors", "--out", "imp.safetensors"], /"rnn\.weight_hh_l0" holds NaN at element 5; a model with non-finite weights/],
+  [
+    "import: a state dict with a NaN weight",
+    ["import", "nan-state-dict.safetensors", "--out", "imp.safetensors"],
+    /"rnn\.weight_hh_l0" holds NaN at element 5; a model with non-finite weights/,
+  ],
   ["resume: NaN in Adam's state", resume("nan-adam"), /"optim\.exp_avg\.rnn\.bias_ih_l0" holds NaN/],
   ["resume: a negative running average of squares", resume("negative-adam"), /never negative/],
   ["resume: NaN in the carried state", resume("nan-state"), /"state\.h" holds NaN/],
@@ -232,8 +261,16 @@ const CASES: Case[] = [
   ["eval: k1 0", ["eval", "jane.txt", "--checkpoint", "k1-zero.safetensors"], /config\.train\.k1 must be a whole number from 1/],
   ["eval: k1 1e9", ["eval", "jane.txt", "--checkpoint", "k1-huge.safetensors"], /config\.train\.k1 must be a whole number from 1 to 1048576/],
   ["sample: a hidden size that is a string", ["sample", "--checkpoint", "hidden-string.safetensors"], /config\.model\.hiddenSize must be a whole number/],
-  ["sample: a bit-flipped config key", ["sample", "--checkpoint", "flipped-key.safetensors"], /hiddenSizf" is not a setting rnnlab knows|config\.model\.hiddenSiz/],
-  ["sample: a multi-character token in a character vocabulary", ["sample", "--checkpoint", "vocab-multichar.safetensors"], /entry 3 \("ab"\) is not one character/],
+  [
+    "sample: a bit-flipped config key",
+    ["sample", "--checkpoint", "flipped-key.safetensors"],
+    /hiddenSizf" is not a setting rnnlab knows|config\.model\.hiddenSiz/,
+  ],
+  [
+    "sample: a multi-character token in a character vocabulary",
+    ["sample", "--checkpoint", "vocab-multichar.safetensors"],
+    /entry 3 \("ab"\) is not one character/,
+  ],
   ["sample: a vocabulary of the wrong size", ["sample", "--checkpoint", "vocab-short.safetensors"], /does not match the model's/],
   ["sample: another format", ["sample", "--checkpoint", "format-other.safetensors"], /not an rnnlab checkpoint/],
   ["sample: an unknown token kind", ["sample", "--checkpoint", "tokens-bytes.safetensors"], /"tokens" must be "chars" or "words"/],
@@ -252,11 +289,27 @@ const CASES: Case[] = [
   ["train: resuming without --out", ["train", "--resume"], /--resume needs --out/],
   ["train: resuming a folder without a checkpoint", ["train", "--out", "afolder", "--resume"], /holds no checkpoint\.safetensors to resume/],
   ["train: a new run over an existing one", ["train", "jane.txt", "--out", "done"], /already holds a run; continue it with --resume/],
-  ["train: a new run over a folder holding only best.safetensors", ["train", "jane.txt", "--out", "only-best"], /already holds files of an earlier run \(best\.safetensors\)/],
-  ["train: a new run over a run killed before its first checkpoint", ["train", "jane.txt", "--out", "killed-early"], /already holds files of an earlier run \(metrics\.jsonl\)/],
+  [
+    "train: a new run over a folder holding only best.safetensors",
+    ["train", "jane.txt", "--out", "only-best"],
+    /already holds files of an earlier run \(best\.safetensors\)/,
+  ],
+  [
+    "train: a new run over a run killed before its first checkpoint",
+    ["train", "jane.txt", "--out", "killed-early"],
+    /already holds files of an earlier run \(metrics\.jsonl\)/,
+  ],
   ["train: resuming with a setting changed", ["train", "--out", "done", "--resume", "--steps", "40", "--hidden", "64"], /--hidden 64 does not match/],
-  ["train: resuming with another text", ["train", "short.txt", "--out", "done", "--resume", "--steps", "40"], /short\.txt is not the text the run in done was trained on/],
-  ["train: resuming on the run's own metrics file", ["train", "done/metrics.jsonl", "--out", "done", "--resume", "--steps", "40"], /is done\/metrics\.jsonl, a file of the run itself/],
+  [
+    "train: resuming with another text",
+    ["train", "short.txt", "--out", "done", "--resume", "--steps", "40"],
+    /short\.txt is not the text the run in done was trained on/,
+  ],
+  [
+    "train: resuming on the run's own metrics file",
+    ["train", "done/metrics.jsonl", "--out", "done", "--resume", "--steps", "40"],
+    /is done\/metrics\.jsonl, a file of the run itself/,
+  ],
   // output paths
   ["diagnose: --out is the checkpoint", ["diagnose", "--checkpoint", ck, "--out", ck], /is the input file .* itself/],
   ["diagnose: --out is a hard link to the checkpoint", ["diagnose", "--checkpoint", ck, "--out", "hardlink.safetensors"], /is the input file .* itself/],
@@ -268,15 +321,38 @@ const CASES: Case[] = [
   ["surface: --out under a missing folder", ["surface", "--out", "missing/s"], /folder missing does not exist/],
   ["train: --out is a file", ["train", "jane.txt", "--out", "jane.txt"], /--out jane\.txt is a file; give a folder/],
   ["train: --out under a file", ["train", "jane.txt", "--out", "jane.txt/run"], /jane\.txt is a file, not a folder/],
-  ["experiment: --out is a file, found before the sweep", ["experiment", "clipping", "--out", "jane.txt", "--budget", "0.01"], /--out jane\.txt is a file; give a folder/],
+  [
+    "experiment: --out is a file, found before the sweep",
+    ["experiment", "clipping", "--out", "jane.txt", "--budget", "0.01"],
+    /--out jane\.txt is a file; give a folder/,
+  ],
   ["train: --out on a read-only file system", ["train", "jane.txt", "--out", "ro/run"], /cannot write in ro: the file system is read-only/, { mount: true }],
   ["diagnose: --out on a read-only file system", ["diagnose", "--checkpoint", ck, "--out", "ro/r.html"], /the file system is read-only/, { mount: true }],
   ["export: --out on a read-only file system", ["export", "--checkpoint", ck, "--out", "ro/m.safetensors"], /the file system is read-only/, { mount: true }],
-  ["experiment: --out on a read-only file system, before the sweep", ["experiment", "clipping", "--out", "ro/exp", "--budget", "0.01"], /the file system is read-only/, { mount: true }],
-  ["train: a disk that fills up", ["train", "jane.txt", ...SMALL, "--hidden", "64", "--steps", "30", "--eval-every", "10", "--out", "full/run"], /cannot write full\/run\/.*: no space left on the device/, { mount: true }],
-  ["export: a disk that fills up", ["export", "--checkpoint", ck, "--out", "full/m.safetensors"], /cannot write full\/m\.safetensors: no space left on the device/, { mount: true }],
+  [
+    "experiment: --out on a read-only file system, before the sweep",
+    ["experiment", "clipping", "--out", "ro/exp", "--budget", "0.01"],
+    /the file system is read-only/,
+    { mount: true },
+  ],
+  [
+    "train: a disk that fills up",
+    ["train", "jane.txt", ...SMALL, "--hidden", "64", "--steps", "30", "--eval-every", "10", "--out", "full/run"],
+    /cannot write full\/run\/.*: no space left on the device/,
+    { mount: true },
+  ],
+  [
+    "export: a disk that fills up",
+    ["export", "--checkpoint", ck, "--out", "full/m.safetensors"],
+    /cannot write full\/m\.safetensors: no space left on the device/,
+    { mount: true },
+  ],
   // resources
-  ["train: a model too large for memory", ["train", "--hidden", "20000", "--out", "x"], /needs about [\d.]+ GiB, more than the 4 GiB rnnlab can use; .*at most hidden size [\d,]+ \(--hidden\)/],
+  [
+    "train: a model too large for memory",
+    ["train", "--hidden", "20000", "--out", "x"],
+    /needs about [\d.]+ GiB, more than the 4 GiB rnnlab can use; .*at most hidden size [\d,]+ \(--hidden\)/,
+  ],
   ["train: an embedding too large for memory", ["train", "--embed", "2000000", "--out", "x"], /at most embedding [\d,]+ \(--embed\) fits/],
   ["train: more threads than rnnlab can use", ["train", "jane.txt", "--threads", "33", "--batch", "64", "--out", "x"], /at most 32/],
   ["train: more threads than batch rows", ["train", "jane.txt", "--threads", "8", "--batch", "4", "--out", "x"], /more than the batch's 4 rows/],
@@ -288,10 +364,18 @@ const CASES: Case[] = [
   ["--help: standard output on a full device", ["--help"], /cannot write to standard output: no space left on the device/],
   // found by trying: the run's own text is an input too, and other things that are not what they seem
   ["diagnose: --out is the run's text (no --text given)", ["diagnose", "--checkpoint", ck, "--out", "jane.txt"], /--out jane\.txt is the input file .* itself/],
-  ["surface: --out names the run's text (no --text given)", ["surface", "--checkpoint", "svgrun/checkpoint.safetensors", "--out", "story", "--grid", "2"], /--out story\.svg is the input file .*story\.svg itself/],
+  [
+    "surface: --out names the run's text (no --text given)",
+    ["surface", "--checkpoint", "svgrun/checkpoint.safetensors", "--out", "story", "--grid", "2"],
+    /--out story\.svg is the input file .*story\.svg itself/,
+  ],
   ["export: --out is a training checkpoint", ["export", "--checkpoint", "done/best.safetensors", "--out", ck], /is a training checkpoint of rnnlab train/],
   ["import: --out is a training checkpoint", ["import", "done/best.safetensors", "--out", ck], /is a training checkpoint of rnnlab train/],
-  ["diagnose: --out is another run's best checkpoint", ["diagnose", "--checkpoint", ck, "--out", "done/best.safetensors"], /is a training checkpoint of rnnlab train/],
+  [
+    "diagnose: --out is another run's best checkpoint",
+    ["diagnose", "--checkpoint", ck, "--out", "done/best.safetensors"],
+    /is a training checkpoint of rnnlab train/,
+  ],
   ["train: a folder where the lock file goes", ["train", "jane.txt", ...SMALL, "--out", "lock-folder"], /lock-folder\/\.lock is not a lock file of rnnlab's/],
   ["train: a pipe as the text", ["train", "fifo.txt", "--out", "x"], /fifo\.txt is not a regular file \(a pipe or a device\)/],
   ["train: --momentum with adam", ["train", "jane.txt", "--momentum", "0.9", "--out", "x"], /--momentum is for --optimizer sgd and rmsprop/],
@@ -299,9 +383,21 @@ const CASES: Case[] = [
   ["resume: a vocabulary edited to another character", resume("vocab-emoji"), /metadata "vocab" is not the text's vocabulary/],
   ["sample: a lone surrogate in the vocabulary", ["sample", "--checkpoint", "vocab-surrogate.safetensors"], /entry 3 .* is not one character/],
   ["resume: a best step after the checkpoint's step", resume("best-after"), /run\.bestStep \(999\) is after the checkpoint's step 20/],
-  ["import: --vocab is a folder", ["import", "done/best.safetensors", "--vocab", "afolder", "--out", "imp.safetensors"], /--vocab afolder is not a regular file/],
-  ["import: __proto__ in --config", ["import", "done/best.safetensors", "--config", '{"__proto__":{"hiddenSize":3}}', "--out", "imp.safetensors"], /unknown key "__proto__"/],
-  ["experiment: a sweep of a billion runs", ["experiment", "clipping", "--seeds", "1000000000", "--variants", "rnn", "--lengths", "10"], /more than one sweep takes/],
+  [
+    "import: --vocab is a folder",
+    ["import", "done/best.safetensors", "--vocab", "afolder", "--out", "imp.safetensors"],
+    /--vocab afolder is not a regular file/,
+  ],
+  [
+    "import: __proto__ in --config",
+    ["import", "done/best.safetensors", "--config", '{"__proto__":{"hiddenSize":3}}', "--out", "imp.safetensors"],
+    /unknown key "__proto__"/,
+  ],
+  [
+    "experiment: a sweep of a billion runs",
+    ["experiment", "clipping", "--seeds", "1000000000", "--variants", "rnn", "--lengths", "10"],
+    /more than one sweep takes/,
+  ],
 ];
 
 describe("mistakes: one line, exit status 2, nothing changed", () => {
@@ -324,7 +420,12 @@ describe("mistakes: one line, exit status 2, nothing changed", () => {
       // what existed before is unchanged; anything new is inside a folder the command made (a run folder)
       for (const [p, h] of before) expect(after.get(p), `${p} changed`).toBe(h);
       const made = [...after.keys()].filter((p) => p.endsWith("/") && !before.has(p));
-      for (const p of after.keys()) if (!before.has(p)) expect(made.some((d) => p.startsWith(d)), `${p} was left behind`).toBe(true);
+      for (const p of after.keys())
+        if (!before.has(p))
+          expect(
+            made.some((d) => p.startsWith(d)),
+            `${p} was left behind`,
+          ).toBe(true);
       expect(existsSync(join(dir, "x"))).toBe(false);
     });
   }
@@ -332,24 +433,42 @@ describe("mistakes: one line, exit status 2, nothing changed", () => {
 
 describe("closed pipes, signals and killed runs", () => {
   it("sample | head -c 10: exit 0, nothing on stderr, generation stops", () => {
-    const s = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" sample --checkpoint ${ck} --length 2000000 | head -c 10 > /dev/null; echo \${PIPESTATUS[0]}`], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    const s = spawnSync(
+      "bash",
+      ["-c", `"${process.execPath}" "${BIN}" sample --checkpoint ${ck} --length 2000000 | head -c 10 > /dev/null; echo \${PIPESTATUS[0]}`],
+      { cwd: dir, encoding: "utf8", timeout: 60_000 },
+    );
     expect(s.stdout.trim()).toBe("0");
     expect(s.stderr).toBe("");
   });
 
   it("eval | true: exit 0, nothing on stderr", () => {
-    const s = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" eval jane.txt --checkpoint ${ck} | true; echo \${PIPESTATUS[0]}`], { cwd: dir, encoding: "utf8" });
+    const s = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" eval jane.txt --checkpoint ${ck} | true; echo \${PIPESTATUS[0]}`], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     expect(s.stdout.trim()).toBe("0");
     expect(s.stderr).toBe("");
   });
 
   it("train | head -1: training goes on and saves its checkpoint", () => {
-    const s = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" train jane.txt ${SMALL.join(" ")} --steps 120 --eval-every 40 --out piped | head -1 > /dev/null; echo \${PIPESTATUS[0]}`], { cwd: dir, encoding: "utf8" });
+    const s = spawnSync(
+      "bash",
+      [
+        "-c",
+        `"${process.execPath}" "${BIN}" train jane.txt ${SMALL.join(" ")} --steps 120 --eval-every 40 --out piped | head -1 > /dev/null; echo \${PIPESTATUS[0]}`,
+      ],
+      { cwd: dir, encoding: "utf8" },
+    );
     expect(s.stdout.trim()).toBe("0");
     expect(s.stderr).toBe("");
     const { metadata } = decodeSafetensors(readFileSync(join(dir, "piped", "checkpoint.safetensors")));
     expect(metadata.step).toBe("120");
-    expect(readFileSync(join(dir, "piped", "metrics.jsonl"), "utf8").trim().split("\n")).toHaveLength(120);
+    expect(
+      readFileSync(join(dir, "piped", "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n"),
+    ).toHaveLength(120);
   });
 
   it("a killed run's temporary files are removed when the run resumes, and its lock is taken over", () => {
@@ -384,7 +503,12 @@ describe("closed pipes, signals and killed runs", () => {
 
   it("experiment: SIGTERM stops its task processes too, exit 130, no table", async () => {
     const p = rnnlabAsync(dir, "experiment", "clipping", "--lengths", "200", "--budget", "5", "--variants", "rnn,lstm", "--out", "stopped-exp");
-    const kids = () => spawnSync("pgrep", ["-P", String(p.pid)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+    const kids = () =>
+      spawnSync("pgrep", ["-P", String(p.pid)], { encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean)
+        .map(Number);
     let seen: number[] = [];
     for (let i = 0; i < 1000 && seen.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 20));

@@ -26,7 +26,10 @@ describe("rnnlab surface (single neuron)", () => {
     expect(lines.slice(-2)).toEqual(["surface.svg", "surface.png"]);
     // both descents reach the wall at w ≈ 5, b ≈ -2.6, where ‖∇E‖ is huge: the plain one's next
     // step is hundreds long, the clipped one's lr·clip = 0.5·0.2 = 0.1
-    const re = (what: string) => new RegExp(`${what}: steepest after (\\d+) steps at \\(([\\d.-]+), ([\\d.-]+)\\): ‖∇E‖ = ([\\d.e+]+), next step ([\\d.e+-]+) long; longest step ([\\d.e+-]+)`);
+    const re = (what: string) =>
+      new RegExp(
+        `${what}: steepest after (\\d+) steps at \\(([\\d.-]+), ([\\d.-]+)\\): ‖∇E‖ = ([\\d.e+]+), next step ([\\d.e+-]+) long; longest step ([\\d.e+-]+)`,
+      );
     const plain = re("plain").exec(r.stdout)!;
     const clipped = re("clipped at 0\\.2").exec(r.stdout)!;
     for (const m of [plain, clipped]) {
@@ -57,7 +60,27 @@ describe("rnnlab surface (single neuron)", () => {
   it("takes several starts, ranges (negative ones too) and an output path", () => {
     const dir = scratch();
     mkdirSync(join(dir, "fig"));
-    const r = rnnlab(dir, "surface", "--start", "5,-4", "--start=6.5,-4.5", "--iters", "30", "--grid", "40", "--w", "3,9", "--b", "-6,0", "--lr", "1", "--clip", "1", "--out", "fig/x.svg");
+    const r = rnnlab(
+      dir,
+      "surface",
+      "--start",
+      "5,-4",
+      "--start=6.5,-4.5",
+      "--iters",
+      "30",
+      "--grid",
+      "40",
+      "--w",
+      "3,9",
+      "--b",
+      "-6,0",
+      "--lr",
+      "1",
+      "--clip",
+      "1",
+      "--out",
+      "fig/x.svg",
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trimEnd().split("\n").slice(-2)).toEqual(["fig/x.svg", "fig/x.png"]);
     expect(r.stdout.match(/^start /gm)).toHaveLength(4);
@@ -95,14 +118,40 @@ describe("rnnlab surface --checkpoint", () => {
   beforeAll(() => {
     dir = scratch();
     writeFileSync(join(dir, "jane.txt"), LECTURE.repeat(30));
-    const r = rnnlab(dir, "train", "jane.txt", "--cell", "rnn", "--hidden", "8", "--embed", "4", "--batch", "4", "--seq", "8", "--steps", "20",
-      "--eval-every", "10", "--sample-length", "0", "--threads", "1", "--out", "run");
+    const r = rnnlab(
+      dir,
+      "train",
+      "jane.txt",
+      "--cell",
+      "rnn",
+      "--hidden",
+      "8",
+      "--embed",
+      "4",
+      "--batch",
+      "4",
+      "--seq",
+      "8",
+      "--steps",
+      "20",
+      "--eval-every",
+      "10",
+      "--sample-length",
+      "0",
+      "--threads",
+      "1",
+      "--out",
+      "run",
+    );
     expect(r.status, r.stderr).toBe(0);
     // two trajectory snapshots, as rnnlab train --diagnose-every writes them: the model's tensors, metadata step
     const { tensors } = decodeSafetensors(readFileSync(join(dir, "run", "checkpoint.safetensors")));
     const model = [...tensors].filter(([k]) => !k.startsWith("optim.") && !k.startsWith("state."));
     mkdirSync(join(dir, "run", "trajectory"));
-    for (const [step, scale] of [[10, 0.5], [20, 1]] as const) {
+    for (const [step, scale] of [
+      [10, 0.5],
+      [20, 1],
+    ] as const) {
       const t = Object.fromEntries(model.map(([k, v]) => [k, { shape: v.shape, data: (v.data as Float32Array).map((x) => x * scale) }]));
       writeFileSync(join(dir, "run", "trajectory", `step-${String(step).padStart(8, "0")}.safetensors`), encodeSafetensors(t, { step: String(step) }));
     }
@@ -110,7 +159,20 @@ describe("rnnlab surface --checkpoint", () => {
 
   it("draws the loss around the trained weights with the trajectory projected, random and whh modes", () => {
     for (const mode of ["random", "whh"]) {
-      const r = rnnlab(dir, "surface", "--checkpoint", "run/checkpoint.safetensors", "--grid", "5", "--tokens", "200", "--mode", mode, "--out", `slice-${mode}`);
+      const r = rnnlab(
+        dir,
+        "surface",
+        "--checkpoint",
+        "run/checkpoint.safetensors",
+        "--grid",
+        "5",
+        "--tokens",
+        "200",
+        "--mode",
+        mode,
+        "--out",
+        `slice-${mode}`,
+      );
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/trajectory: 2 snapshots projected/);
       const center = Number(/loss at θ\* ([\d.]+) nats\/char/.exec(r.stdout)![1]);
@@ -122,7 +184,20 @@ describe("rnnlab surface --checkpoint", () => {
       expect([...readFileSync(join(dir, `slice-${mode}.png`)).subarray(0, 8)]).toEqual(PNG);
     }
     // --text: the loss on a text of the user's, its first --tokens characters
-    const r = rnnlab(dir, "surface", "--checkpoint", "run/checkpoint.safetensors", "--grid", "3", "--tokens", "100", "--text", "jane.txt", "--out", "slice-text");
+    const r = rnnlab(
+      dir,
+      "surface",
+      "--checkpoint",
+      "run/checkpoint.safetensors",
+      "--grid",
+      "3",
+      "--tokens",
+      "100",
+      "--text",
+      "jane.txt",
+      "--out",
+      "slice-text",
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/on 100 characters of jane\.txt/);
   });
@@ -145,7 +220,10 @@ describe("rnnlab surface --checkpoint", () => {
     const other = scratch();
     mkdirSync(join(other, "trajectory"));
     writeFileSync(join(other, "checkpoint.safetensors"), readFileSync(join(dir, "run", "checkpoint.safetensors")));
-    writeFileSync(join(other, "trajectory", "step-00000005.safetensors"), encodeSafetensors({ "rnn.weight_hh_l0": { shape: [2, 2], data: new Float32Array(4) } }, { step: "5" }));
+    writeFileSync(
+      join(other, "trajectory", "step-00000005.safetensors"),
+      encodeSafetensors({ "rnn.weight_hh_l0": { shape: [2, 2], data: new Float32Array(4) } }, { step: "5" }),
+    );
     const b = rnnlab(other, "surface", "--checkpoint", "checkpoint.safetensors", "--text", join(dir, "jane.txt"), "--grid", "3");
     expect(b.status).toBe(2);
     expect(isOneLineError(b.stderr), b.stderr).toBe(true);

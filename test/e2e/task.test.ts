@@ -17,7 +17,28 @@ describe("rnnlab task", () => {
 
   it("reports a run that does not solve it (exit 1), and --json gives the result as one line", () => {
     const dir = scratch();
-    const r = rnnlab(dir, "task", "temporal-order", "--length", "200", "--cell", "rnn", "--clip", "0", "--optimizer", "sgd", "--lr", "0.01", "--steps", "40", "--eval-every", "20", "--eval-size", "100", "--json");
+    const r = rnnlab(
+      dir,
+      "task",
+      "temporal-order",
+      "--length",
+      "200",
+      "--cell",
+      "rnn",
+      "--clip",
+      "0",
+      "--optimizer",
+      "sgd",
+      "--lr",
+      "0.01",
+      "--steps",
+      "40",
+      "--eval-every",
+      "20",
+      "--eval-size",
+      "100",
+      "--json",
+    );
     expect(r.status, r.stderr).toBe(1);
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(1);
@@ -50,9 +71,26 @@ describe("rnnlab experiment clipping", () => {
   it("runs every cell of a short sweep and writes the table, JSON, SVG and PNG", () => {
     const dir = scratch();
     const out = join(dir, "exp");
-    const r = rnnlab(dir, "experiment", "clipping", "--lengths", "10", "--budget", "0.25", "--eval-every", "50", "--eval-size", "100", "--parallel", "2", "--out", out);
+    const r = rnnlab(
+      dir,
+      "experiment",
+      "clipping",
+      "--lengths",
+      "10",
+      "--budget",
+      "0.25",
+      "--eval-every",
+      "50",
+      "--eval-size",
+      "100",
+      "--parallel",
+      "2",
+      "--out",
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
-    for (const v of ["rnn", "rnn-clip", "rnn-clip-omega", "lstm", "gru"]) expect(r.stdout).toMatch(new RegExp(`T=10 ${v} seed 1: (solved|not solved) after \\d+ steps`));
+    for (const v of ["rnn", "rnn-clip", "rnn-clip-omega", "lstm", "gru"])
+      expect(r.stdout).toMatch(new RegExp(`T=10 ${v} seed 1: (solved|not solved) after \\d+ steps`));
     const table = readFileSync(join(out, "table.md"), "utf8");
     expect(table).toMatch(/\| tanh RNN \+ clipping \+ Ω \(MSGD-CR\) \| \d\/1/);
     expect(table).toMatch(/5\/5 at every T up to 200/);

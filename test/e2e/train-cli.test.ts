@@ -63,15 +63,25 @@ describe("rnnlab train", () => {
     const r = rnnlab(dir, "train", file, ...SMALL, "--steps", "200", "--eval-every", "100", "--sample-length", "30", "--out", "run", "--seed", "3");
     expect(r.status, r.stderr).toBe(0);
     // non-TTY format: header lines, one line per evaluation, a sample, a summary; no bar redraws
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no escape sequences (a progress bar) when not on a terminal
     expect(r.stdout).not.toMatch(/\r|\x1b\[/);
-    const evals = r.stdout.split("\n").filter((l) => /^step \d+\/200 {2}train [\d.]+ nats \([\d.]+ bpc\) {2}val [\d.]+ nats \([\d.]+ bpc\) {2}grad [\d.]+ {2}clipped [\d.]+% {2}[\d,]+ chars\/s {2}ETA/.test(l));
+    const evals = r.stdout
+      .split("\n")
+      .filter((l) =>
+        /^step \d+\/200 {2}train [\d.]+ nats \([\d.]+ bpc\) {2}val [\d.]+ nats \([\d.]+ bpc\) {2}grad [\d.]+ {2}clipped [\d.]+% {2}[\d,]+ chars\/s {2}ETA/.test(
+          l,
+        ),
+      );
     expect(evals).toHaveLength(2);
-    expect(r.stdout).toMatch(/--- sample ---\n[^]{30}\n---/);
+    expect(r.stdout).toMatch(/--- sample ---\n[\s\S]{30}\n---/);
     const finalVal = Number(/validation ([\d.]+) nats\/char/.exec(r.stdout)![1]);
     const h = unigramEntropyNats(LECTURE);
     expect(finalVal).toBeLessThan(0.5 * h);
     // every step in metrics.jsonl, with the validation loss at the evaluations
-    const lines = readFileSync(join(dir, "run", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, "run", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.step)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(["loss", "bpc", "grad_norm", "clipped", "skipped", "lr", "chars_per_s"]));
     expect(lines[199].val_loss).toBeCloseTo(finalVal, 3);
@@ -79,7 +89,19 @@ describe("rnnlab train", () => {
 
     // the checkpoint has PyTorch's parameter names and the run's metadata
     const { tensors, metadata } = decodeSafetensors(readFileSync(join(dir, "run", "checkpoint.safetensors")));
-    expect([...tensors.keys()]).toEqual(expect.arrayContaining(["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight", "head.bias", "optim.exp_avg.rnn.weight_hh_l0", "state.h"]));
+    expect([...tensors.keys()]).toEqual(
+      expect.arrayContaining([
+        "embedding.weight",
+        "rnn.weight_ih_l0",
+        "rnn.weight_hh_l0",
+        "rnn.bias_ih_l0",
+        "rnn.bias_hh_l0",
+        "head.weight",
+        "head.bias",
+        "optim.exp_avg.rnn.weight_hh_l0",
+        "state.h",
+      ]),
+    );
     expect(JSON.parse(metadata.vocab)).toContain("J");
     expect(metadata.step).toBe("200");
 
@@ -98,11 +120,30 @@ describe("rnnlab train", () => {
   it("killed with SIGKILL and resumed, ends bit-identical to a run never stopped (2-layer LSTM with dropout)", async () => {
     const dir = scratch();
     const file = textFile(dir, 200);
-    const args = ["train", file, ...SMALL, "--cell", "lstm", "--layers", "2", "--dropout", "0.2", "--steps", "300", "--eval-every", "100", "--save-every", "25"];
+    const args = [
+      "train",
+      file,
+      ...SMALL,
+      "--cell",
+      "lstm",
+      "--layers",
+      "2",
+      "--dropout",
+      "0.2",
+      "--steps",
+      "300",
+      "--eval-every",
+      "100",
+      "--save-every",
+      "25",
+    ];
     const { a, b, cutAt } = await killAndResume(dir, args, 40);
     expect(cutAt).toBeLessThan(300);
     // the metrics file holds each step once
-    const steps = readFileSync(join(dir, "cut", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
+    const steps = readFileSync(join(dir, "cut", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).step);
     expect(steps).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect([...b.keys()]).toEqual(expect.arrayContaining(["rnn.weight_hh_l1", "state.c", "optim.exp_avg.rnn.bias_ih_l1"]));
     expect(a.size).toBe(b.size);
@@ -111,10 +152,30 @@ describe("rnnlab train", () => {
   it("schedules and early stopping: --lr-schedule with --warmup sets each step's rate; --early-stop ends a run that stopped improving", () => {
     const dir = scratch();
     const file = textFile(dir, 200);
-    const r = rnnlab(dir, "train", file, ...SMALL, "--steps", "60", "--eval-every", "20", "--lr", "0.01", "--lr-schedule", "cosine", "--warmup", "10", "--out", "cos");
+    const r = rnnlab(
+      dir,
+      "train",
+      file,
+      ...SMALL,
+      "--steps",
+      "60",
+      "--eval-every",
+      "20",
+      "--lr",
+      "0.01",
+      "--lr-schedule",
+      "cosine",
+      "--warmup",
+      "10",
+      "--out",
+      "cos",
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/adam lr 0\.01, cosine over 50 to 0, warm-up 10 updates/);
-    const lrs = readFileSync(join(dir, "cos", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).lr);
+    const lrs = readFileSync(join(dir, "cos", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).lr);
     expect(lrs[0]).toBeCloseTo(0.001, 12); // 1/10 of the rate
     expect(lrs[9]).toBeCloseTo(0.01, 12);
     expect(lrs[10]).toBeCloseTo(0.01, 12); // the cosine's start
@@ -122,7 +183,24 @@ describe("rnnlab train", () => {
     const { metadata } = decodeSafetensors(readFileSync(join(dir, "cos", "checkpoint.safetensors")));
     expect(JSON.parse(metadata.config).train).toMatchObject({ schedule: { type: "cosine", tMax: 50, etaMin: 0 }, warmup: 10 });
     // a rate of 1e-30 moves no float32 weight: the validation loss never improves after the first evaluation
-    const e = rnnlab(dir, "train", file, ...SMALL, "--steps", "1000", "--eval-every", "10", "--optimizer", "sgd", "--lr", "1e-30", "--early-stop", "2", "--out", "early");
+    const e = rnnlab(
+      dir,
+      "train",
+      file,
+      ...SMALL,
+      "--steps",
+      "1000",
+      "--eval-every",
+      "10",
+      "--optimizer",
+      "sgd",
+      "--lr",
+      "1e-30",
+      "--early-stop",
+      "2",
+      "--out",
+      "early",
+    );
     expect(e.status, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/done: 30 steps in .*\(early stop: no progress in 2 evaluations\)/);
   });
@@ -130,9 +208,29 @@ describe("rnnlab train", () => {
   it("a plateau schedule resumes bit-identically after SIGKILL", async () => {
     const dir = scratch();
     const file = textFile(dir, 200);
-    const args = ["train", file, ...SMALL, "--steps", "120", "--eval-every", "10", "--save-every", "5", "--optimizer", "sgd", "--lr", "10", "--lr-schedule", "plateau:0,0.5"];
+    const args = [
+      "train",
+      file,
+      ...SMALL,
+      "--steps",
+      "120",
+      "--eval-every",
+      "10",
+      "--save-every",
+      "5",
+      "--optimizer",
+      "sgd",
+      "--lr",
+      "10",
+      "--lr-schedule",
+      "plateau:0,0.5",
+    ];
     await killAndResume(dir, args, 50);
-    const lrs = (d: string) => readFileSync(join(dir, d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).lr);
+    const lrs = (d: string) =>
+      readFileSync(join(dir, d, "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).lr);
     expect(lrs("cut")).toEqual(lrs("whole"));
     expect(new Set(lrs("whole")).size).toBeGreaterThan(1); // the plateau lowered the rate
   });
@@ -191,25 +289,42 @@ describe("bad input: one clear line, exit status 2, nothing written", () => {
     ["a missing checkpoint", ["sample", "--checkpoint", "none.safetensors"], /none\.safetensors does not exist/],
     ["a truncated checkpoint", ["sample", "--checkpoint", "truncated.safetensors"], /corrupt or truncated/],
     ["a corrupt checkpoint", ["sample", "--checkpoint", "corrupt.safetensors"], /corrupt or truncated/],
-    ["a checkpoint that is not safetensors", ["eval", "jane.txt", "--checkpoint", "notjson.safetensors"], /corrupt or truncated \(header is not valid UTF-8 JSON\)/],
+    [
+      "a checkpoint that is not safetensors",
+      ["eval", "jane.txt", "--checkpoint", "notjson.safetensors"],
+      /corrupt or truncated \(header is not valid UTF-8 JSON\)/,
+    ],
     ["a text the model cannot read", ["eval", "latin1.txt", "--checkpoint", "done/checkpoint.safetensors"], /not valid UTF-8/],
     ["a prime with unknown characters", ["sample", "--checkpoint", "done/checkpoint.safetensors", "--prime", "Zzyzx"], /--prime contains "Z"/],
-    ["a checkpoint whose config does not match", ["train", "--out", "done", "--resume", "--steps", "40", "--hidden", "64"], /--hidden 64 does not match the run in done/],
-    ["a text with characters the model never saw", ["eval", "hash.txt", "--checkpoint", "done/checkpoint.safetensors"], /character "#" is not in the vocabulary/],
-    ["resuming with other data", ["train", "other.txt", "--out", "done", "--resume", "--steps", "40"], /other\.txt is not the text the run in done was trained on/],
+    [
+      "a checkpoint whose config does not match",
+      ["train", "--out", "done", "--resume", "--steps", "40", "--hidden", "64"],
+      /--hidden 64 does not match the run in done/,
+    ],
+    [
+      "a text with characters the model never saw",
+      ["eval", "hash.txt", "--checkpoint", "done/checkpoint.safetensors"],
+      /character "#" is not in the vocabulary/,
+    ],
+    [
+      "resuming with other data",
+      ["train", "other.txt", "--out", "done", "--resume", "--steps", "40"],
+      /other\.txt is not the text the run in done was trained on/,
+    ],
     ["resuming a run that already finished", ["train", "--out", "done", "--resume"], /already finished at step 20 of 20; pass a larger --steps/],
     ["resuming without --out", ["train", "--resume"], /--resume needs --out/],
     ["a new run over an existing one", ["train", "jane.txt", "--out", "done"], /already holds a run; continue it with --resume/],
   ];
-  const before = () => readdirSync(join(dir, "done")).map((f) => [f, statSync(join(dir, "done", f)).mtimeMs, readFileSync(join(dir, "done", f)).length].join(":"));
+  const folderState = () =>
+    readdirSync(join(dir, "done")).map((f) => [f, statSync(join(dir, "done", f)).mtimeMs, readFileSync(join(dir, "done", f)).length].join(":"));
   for (const [what, args, message] of cases) {
     it(what, () => {
-      const snapshot = before();
+      const snapshot = folderState();
       const r = rnnlab(dir, ...args);
       expect(r.status, r.stderr + r.stdout).toBe(2);
       expect(isOneLineError(r.stderr), r.stderr).toBe(true);
       expect(r.stderr).toMatch(message);
-      expect(before()).toEqual(snapshot);
+      expect(folderState()).toEqual(snapshot);
       for (const out of ["x1", "x2", "x3", "x4", "x5", "x6"]) expect(existsSync(join(dir, out))).toBe(false);
     });
   }

@@ -9,20 +9,43 @@ import { rnnlab, scratch } from "../helpers/cli.js";
 const small = ["--hidden", "32", "--embed", "16", "--batch", "8", "--seq", "16", "--sample-length", "0", "--threads", "1"];
 
 function lines(path: string): Record<string, unknown>[] {
-  return readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe("rnnlab train --diagnose-every", () => {
   it("logs diagnostics records and weight snapshots every n steps, and keeps them through a resume", () => {
     const dir = scratch();
     const out = join(dir, "run");
-    const r = rnnlab(dir, "train", "--cell", "lstm", ...small, "--steps", "20", "--eval-every", "10", "--diagnose-every", "10", "--diagnose-rows", "4", "--out", out);
+    const r = rnnlab(
+      dir,
+      "train",
+      "--cell",
+      "lstm",
+      ...small,
+      "--steps",
+      "20",
+      "--eval-every",
+      "10",
+      "--diagnose-every",
+      "10",
+      "--diagnose-rows",
+      "4",
+      "--out",
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^diagnostics at step 10: \|dE_16\/dh\| at lag 15 is [\d.e+-]+ of lag 0; sigma_max\(W_hh [ifgo]\) [\d.]+ [<>] 1\/gamma = (1|4)/m);
     const recs = lines(join(out, "metrics.jsonl"));
     const diag = recs.filter((x) => x.kind === "diagnostics") as unknown as {
-      step: number; T: number; target: number; layers: { gradByLag: number[]; cellGradByLag: number[]; jacobian: { lags: number[]; norms: number[] } }[];
-      spectra: { block: string; sigmaMax: number }[]; clip: { steps: number; threshold: number; suggested: { pick: number } };
+      step: number;
+      T: number;
+      target: number;
+      layers: { gradByLag: number[]; cellGradByLag: number[]; jacobian: { lags: number[]; norms: number[] } }[];
+      spectra: { block: string; sigmaMax: number }[];
+      clip: { steps: number; threshold: number; suggested: { pick: number } };
     }[];
     expect(diag.map((d) => d.step)).toEqual([10, 20]);
     for (const d of diag) {
@@ -47,8 +70,38 @@ describe("rnnlab train --diagnose-every", () => {
   it("warns when the gradient norm jumps (an IRNN at a high learning rate), and clipping keeps it training", () => {
     const dir = scratch();
     const out = join(dir, "run");
-    const r = rnnlab(dir, "train", "--cell", "rnn", "--nonlinearity", "relu", "--init", "identity", "--hidden", "64", "--batch", "8", "--seq", "64",
-      "--optimizer", "sgd", "--lr", "0.1", "--clip", "1", "--steps", "100", "--eval-every", "100", "--sample-length", "0", "--threads", "1", "--out", out);
+    const r = rnnlab(
+      dir,
+      "train",
+      "--cell",
+      "rnn",
+      "--nonlinearity",
+      "relu",
+      "--init",
+      "identity",
+      "--hidden",
+      "64",
+      "--batch",
+      "8",
+      "--seq",
+      "64",
+      "--optimizer",
+      "sgd",
+      "--lr",
+      "0.1",
+      "--clip",
+      "1",
+      "--steps",
+      "100",
+      "--eval-every",
+      "100",
+      "--sample-length",
+      "0",
+      "--threads",
+      "1",
+      "--out",
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^warning: exploding gradient at step \d+: norm [\d.e+]+ is \d+x the recent median [\d.e+]+ \(clipped to 1\)$/m);
     const warned = lines(join(out, "metrics.jsonl")).filter((x) => typeof x.warning === "string");

@@ -10,7 +10,8 @@ const TEXT = "Jane walked into the room. John walked in too. It was late in the 
 function trainRun(seed: number, steps: number): number[] {
   const vocab = CharVocab.fromText(TEXT);
   const ids = vocab.encode(TEXT);
-  const B = 4, T = 16;
+  const B = 4,
+    T = 16;
   const lm = new LanguageModel({ vocabSize: vocab.size, embedSize: 16, hiddenSize: 32, numLayers: 2, seed });
   const trainer = new Trainer(lm, { optimizer: new Adam(lm.store, { lr: 3e-3 }), batch: B, k1: T, clipNorm: 5 });
   const batches = new StreamBatcher(ids, B, T);
@@ -25,7 +26,11 @@ function trainRun(seed: number, steps: number): number[] {
 
 describe("truncated BPTT", () => {
   it("chunks with the carried state give the same outputs as one long pass", () => {
-    const T = 12, B = 2, I = 3, H = 4, k1 = 4;
+    const T = 12,
+      B = 2,
+      I = 3,
+      H = 4,
+      k1 = 4;
     const rng = new Rng(21);
     const x = Float64Array.from({ length: T * B * I }, () => rng.uniformRange(-1, 1));
     const full = new RNN({ inputSize: I, hiddenSize: H, numLayers: 2, dtype: "float64", seed: 3 }).forward(tensor(x, [T, B, I], "float64"));

@@ -6,22 +6,29 @@ import { describe, expect, it } from "vitest";
 import { isOneLineError, rnnlab, scratch } from "../helpers/cli.js";
 
 const lines = [
-  "the king is dead , long live the king", "the queen is in the garden", "a horse , a horse , my kingdom for a horse",
-  "to be or not to be", "now is the winter of our discontent", "all the world is a stage",
+  "the king is dead , long live the king",
+  "the queen is in the garden",
+  "a horse , a horse , my kingdom for a horse",
+  "to be or not to be",
+  "now is the winter of our discontent",
+  "all the world is a stage",
 ];
 
 describe("rnnlab train --tokens words", () => {
   it("trains on words with a capped vocabulary, reports perplexity, samples words, evaluates and resumes", () => {
     const dir = scratch();
     const text = join(dir, "words.txt");
-    writeFileSync(text, Array.from({ length: 200 }, (_, i) => lines[(i * 7) % lines.length]).join("\n") + "\n");
+    writeFileSync(text, `${Array.from({ length: 200 }, (_, i) => lines[(i * 7) % lines.length]).join("\n")}\n`);
     const common = ["--cell", "gru", "--hidden", "24", "--embed", "16", "--batch", "4", "--seq", "8", "--sample-length", "12", "--threads", "1"];
     const r = rnnlab(dir, "train", text, "--tokens", "words", "--vocab-size", "20", ...common, "--steps", "60", "--eval-every", "30", "--out", "run");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/words and line ends \([\d,]+ train, [\d,]+ validation\), vocabulary 20 with <unk> and <eos>/m);
     expect(r.stdout).toMatch(/val \d+\.\d+ nats \(ppl \d+\.\d\)/);
     expect(r.stdout).toMatch(/validation \d+\.\d+ nats\/word \(perplexity \d+\.\d\)/);
-    const m = readFileSync(join(dir, "run", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const m = readFileSync(join(dir, "run", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(m[0].ppl).toBeCloseTo(Math.exp(m[0].loss), 9);
     expect(m[0].bpc).toBeUndefined();
     // the sample is words of the vocabulary (and <unk>), separated by spaces and line breaks

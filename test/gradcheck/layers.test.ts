@@ -4,9 +4,28 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  activationBackward, activationForward, crossEntropyBackward, crossEntropyForward, Embedding, gradCheck, GRU,
-  jsKernels as k, LanguageModel, Linear, LSTM, MLP, Rng, RNN, tensor, type Activation, type Float, type GradCheckTarget,
-  type ParamStore, type Recurrent, type RecurrentOptions, SequenceClassifier,
+  activationBackward,
+  activationForward,
+  crossEntropyBackward,
+  crossEntropyForward,
+  Embedding,
+  gradCheck,
+  GRU,
+  jsKernels as k,
+  LanguageModel,
+  Linear,
+  LSTM,
+  MLP,
+  Rng,
+  RNN,
+  tensor,
+  type Activation,
+  type Float,
+  type GradCheckTarget,
+  type ParamStore,
+  type Recurrent,
+  type RecurrentOptions,
+  SequenceClassifier,
 } from "../../src/index.js";
 import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
 
@@ -41,11 +60,12 @@ function jitter(store: ParamStore, rng: Rng, scale = 0.5): void {
 }
 
 /** A recurrent stack with loss sum(output*R) + sum(h_n*Rh) (+ sum(c_n*Rc)), checked in params, x and the initial state. */
-function recurrentCase(
-  cell: "RNN" | "LSTM" | "GRU", o: Partial<RecurrentOptions> & { nonlinearity?: "tanh" | "relu" }, lengths?: number[],
-): Case {
+function recurrentCase(cell: "RNN" | "LSTM" | "GRU", o: Partial<RecurrentOptions> & { nonlinearity?: "tanh" | "relu" }, lengths?: number[]): Case {
   const rng = new Rng(5);
-  const T = 6, B = 3, I = 4, H = 5;
+  const T = 6,
+    B = 3,
+    I = 4,
+    H = 5;
   const opts = { inputSize: I, hiddenSize: H, ...o, dtype: "float64" as const, seed: 5, forgetBias: cell === "LSTM" && o.bias !== false ? 1 : undefined };
   const m: Recurrent = cell === "LSTM" ? new LSTM(opts) : cell === "GRU" ? new GRU(opts) : new RNN(opts);
   jitter(m.store, rng, 0.2);
@@ -83,7 +103,9 @@ function recurrentCase(
 const cases: Record<string, () => Case> = {
   "Linear (with bias), params and input": () => {
     const rng = new Rng(1);
-    const N = 4, I = 3, O = 5;
+    const N = 4,
+      I = 3,
+      O = 5;
     const lin = new Linear(I, O, { dtype: "float64", seed: 1 });
     const x = rand(rng, N * I);
     const R = rand(rng, N * O);
@@ -129,7 +151,8 @@ const cases: Record<string, () => Case> = {
   ),
   "softmax cross-entropy, mean over positions, with an ignored target": () => {
     const rng = new Rng(4);
-    const N = 5, V = 7;
+    const N = 5,
+      V = 7;
     const logits = rand(rng, N * V, 3);
     const targets = Int32Array.from([3, -100, 0, 6, 3]);
     const probs = new Float64Array(N * V);
@@ -144,32 +167,35 @@ const cases: Record<string, () => Case> = {
     };
   },
   ...Object.fromEntries(
-    ([
-      ["RNN tanh, 1 layer", "RNN", { numLayers: 1, nonlinearity: "tanh" }],
-      ["RNN tanh, 2 layers", "RNN", { numLayers: 2, nonlinearity: "tanh" }],
-      ["RNN relu, 2 layers", "RNN", { numLayers: 2, nonlinearity: "relu" }],
-      ["RNN tanh, 3 layers, no bias", "RNN", { numLayers: 3, nonlinearity: "tanh", bias: false }],
-      ["LSTM, 2 layers", "LSTM", { numLayers: 2 }],
-      ["LSTM, no bias", "LSTM", { numLayers: 1, bias: false }],
-      ["GRU, 2 layers", "GRU", { numLayers: 2 }],
-      ["GRU, 3 layers, no bias", "GRU", { numLayers: 3, bias: false }],
-      ["RNN tanh, bidirectional, 2 layers", "RNN", { numLayers: 2, bidirectional: true }],
-      ["LSTM, bidirectional, 2 layers", "LSTM", { numLayers: 2, bidirectional: true }],
-      ["GRU, bidirectional, 2 layers", "GRU", { numLayers: 2, bidirectional: true }],
-      ["RNN relu, variable lengths", "RNN", { numLayers: 2, nonlinearity: "relu" }, [6, 2, 4]],
-      ["LSTM, variable lengths", "LSTM", { numLayers: 2 }, [3, 6, 1]],
-      ["GRU, variable lengths", "GRU", { numLayers: 2 }, [6, 5, 2]],
-      ["LSTM, bidirectional, variable lengths", "LSTM", { numLayers: 2, bidirectional: true }, [2, 6, 4]],
-      ["GRU, bidirectional, variable lengths", "GRU", { numLayers: 1, bidirectional: true }, [1, 3, 6]],
-      ["LSTM, 3 layers, dropout 0.3 in training mode (mask held fixed)", "LSTM", { numLayers: 3, dropout: 0.3 }],
-      ["GRU, bidirectional, dropout 0.5 in training mode (mask held fixed)", "GRU", { numLayers: 2, bidirectional: true, dropout: 0.5 }],
-    ] as [string, "RNN" | "LSTM" | "GRU", Partial<RecurrentOptions> & { nonlinearity?: "tanh" | "relu" }, number[]?][]).map(
-      ([name, cell, o, lengths]) => [`${name}: params, x, h0${cell === "LSTM" ? ", c0" : ""}`, () => recurrentCase(cell, o, lengths)],
-    ),
+    (
+      [
+        ["RNN tanh, 1 layer", "RNN", { numLayers: 1, nonlinearity: "tanh" }],
+        ["RNN tanh, 2 layers", "RNN", { numLayers: 2, nonlinearity: "tanh" }],
+        ["RNN relu, 2 layers", "RNN", { numLayers: 2, nonlinearity: "relu" }],
+        ["RNN tanh, 3 layers, no bias", "RNN", { numLayers: 3, nonlinearity: "tanh", bias: false }],
+        ["LSTM, 2 layers", "LSTM", { numLayers: 2 }],
+        ["LSTM, no bias", "LSTM", { numLayers: 1, bias: false }],
+        ["GRU, 2 layers", "GRU", { numLayers: 2 }],
+        ["GRU, 3 layers, no bias", "GRU", { numLayers: 3, bias: false }],
+        ["RNN tanh, bidirectional, 2 layers", "RNN", { numLayers: 2, bidirectional: true }],
+        ["LSTM, bidirectional, 2 layers", "LSTM", { numLayers: 2, bidirectional: true }],
+        ["GRU, bidirectional, 2 layers", "GRU", { numLayers: 2, bidirectional: true }],
+        ["RNN relu, variable lengths", "RNN", { numLayers: 2, nonlinearity: "relu" }, [6, 2, 4]],
+        ["LSTM, variable lengths", "LSTM", { numLayers: 2 }, [3, 6, 1]],
+        ["GRU, variable lengths", "GRU", { numLayers: 2 }, [6, 5, 2]],
+        ["LSTM, bidirectional, variable lengths", "LSTM", { numLayers: 2, bidirectional: true }, [2, 6, 4]],
+        ["GRU, bidirectional, variable lengths", "GRU", { numLayers: 1, bidirectional: true }, [1, 3, 6]],
+        ["LSTM, 3 layers, dropout 0.3 in training mode (mask held fixed)", "LSTM", { numLayers: 3, dropout: 0.3 }],
+        ["GRU, bidirectional, dropout 0.5 in training mode (mask held fixed)", "GRU", { numLayers: 2, bidirectional: true, dropout: 0.5 }],
+      ] as [string, "RNN" | "LSTM" | "GRU", Partial<RecurrentOptions> & { nonlinearity?: "tanh" | "relu" }, number[]?][]
+    ).map(([name, cell, o, lengths]) => [`${name}: params, x, h0${cell === "LSTM" ? ", c0" : ""}`, () => recurrentCase(cell, o, lengths)]),
   ),
   "RNN window with the loss counted from step 3 (truncated BPTT's k2 > k1 window)": () => {
     const rng = new Rng(6);
-    const T = 7, B = 2, I = 3, H = 4;
+    const T = 7,
+      B = 2,
+      I = 3,
+      H = 4;
     const m = new WeightedSumRNN({ inputSize: I, hiddenSize: H, dtype: "float64", seed: 6 });
     const x = rand(rng, T * B * I);
     const R = rand(rng, T * B * H);
@@ -183,7 +209,9 @@ const cases: Record<string, () => Case> = {
   },
   "sequence classifier (many-to-one): bidirectional LSTM, variable lengths": () => {
     const rng = new Rng(12);
-    const T = 5, B = 4, I = 2;
+    const T = 5,
+      B = 4,
+      I = 2;
     const clf = new SequenceClassifier({ inputSize: I, hiddenSize: 3, numClasses: 3, numLayers: 2, bidirectional: true, dtype: "float64", seed: 12 });
     jitter(clf.store, rng, 0.3);
     const x = rand(rng, T * B * I);
@@ -218,18 +246,33 @@ const cases: Record<string, () => Case> = {
     };
   },
   ...Object.fromEntries(
-    ([
-      ["2-layer RNN language model", "rnn", false, 0, false],
-      ["2-layer RNN language model, embedding folded into the input projection", "rnn", false, 0, true],
-      ["2-layer RNN language model, tied embedding and head", "rnn", true, 0, false],
-      ["2-layer LSTM language model, tied, folded", "lstm", true, 0, true],
-      ["2-layer GRU language model, dropout 0.4 (mask held fixed), folded", "gru", false, 0.4, true],
-    ] as const).map(([name, cell, tie, dropout, foldEmbedding]) => [
+    (
+      [
+        ["2-layer RNN language model", "rnn", false, 0, false],
+        ["2-layer RNN language model, embedding folded into the input projection", "rnn", false, 0, true],
+        ["2-layer RNN language model, tied embedding and head", "rnn", true, 0, false],
+        ["2-layer LSTM language model, tied, folded", "lstm", true, 0, true],
+        ["2-layer GRU language model, dropout 0.4 (mask held fixed), folded", "gru", false, 0.4, true],
+      ] as const
+    ).map(([name, cell, tie, dropout, foldEmbedding]) => [
       name,
       (): Case => {
         const rng = new Rng(8);
-        const T = 5, B = 3, V = 9;
-        const lm = new LanguageModel({ vocabSize: V, embedSize: 6, hiddenSize: 6, numLayers: 2, cell, tieWeights: tie, dropout, foldEmbedding, dtype: "float64", seed: 8 });
+        const T = 5,
+          B = 3,
+          V = 9;
+        const lm = new LanguageModel({
+          vocabSize: V,
+          embedSize: 6,
+          hiddenSize: 6,
+          numLayers: 2,
+          cell,
+          tieWeights: tie,
+          dropout,
+          foldEmbedding,
+          dtype: "float64",
+          seed: 8,
+        });
         jitter(lm.store, rng, 0.3);
         const ids = Int32Array.from({ length: (T + 1) * B }, () => rng.int(V));
         const inputs = ids.subarray(0, T * B);

@@ -8,7 +8,10 @@ import { activationBackward, activationForward, jsKernels as k, Linear, ParamSto
 
 describe("backpropagation with weight constraints", () => {
   it("BPTT's gradient of W_hh equals the sum of the unrolled copies' gradients", () => {
-    const T = 6, B = 2, I = 3, H = 4;
+    const T = 6,
+      B = 2,
+      I = 3,
+      H = 4;
     const rng = new Rng(11);
     const rnn = new RNN({ inputSize: I, hiddenSize: H, dtype: "float64", seed: 11 });
     const x = Float64Array.from({ length: T * B * I }, () => rng.uniformRange(-1, 1));

@@ -66,9 +66,7 @@ export function expectClose(name: string, actual: ArrayLike<number>, expected: A
     if (!(d <= maxAbs)) maxAbs = d;
   }
   if (!(worstRel <= tol)) {
-    throw new Error(
-      `${name}: NOT OK, max abs diff ${maxAbs}, relative ${worstRel} > ${tol} at [${worst}] (got ${act[worst]}, expected ${exp[worst]})`,
-    );
+    throw new Error(`${name}: NOT OK, max abs diff ${maxAbs}, relative ${worstRel} > ${tol} at [${worst}] (got ${act[worst]}, expected ${exp[worst]})`);
   }
 }
 

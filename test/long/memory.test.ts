@@ -23,7 +23,11 @@ describe("memory", () => {
       bytes += text.length;
     }
     await new Promise((r) => out.end(r));
-    const r = spawnSync(process.execPath, ["--import", RSS_REPORTER, BIN, "train", file, "--steps", "20", "--eval-every", "20", "--sample-length", "0", "--out", "run"], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", RSS_REPORTER, BIN, "train", file, "--steps", "20", "--eval-every", "20", "--sample-length", "0", "--out", "run"],
+      { cwd: dir, encoding: "utf8" },
+    );
     rmSync(file);
     expect(r.status, r.stderr).toBe(0);
     const rssMB = Number(/max resident set: (\d+) MB/.exec(r.stderr)![1]);

@@ -2,14 +2,29 @@
 // Each throws on the first tensor that disagrees, naming it and its max abs diff.
 
 import {
-  CELL_NAMES, CELLS, clipGradNorm, createRecurrent, LanguageModel, LrSchedule, OPTIMIZER_NAMES, OPTIMIZERS, singleNeuron, tensor, TruncatedBPTT,
+  CELL_NAMES,
+  CELLS,
+  clipGradNorm,
+  createRecurrent,
+  LanguageModel,
+  LrSchedule,
+  OPTIMIZER_NAMES,
+  OPTIMIZERS,
+  singleNeuron,
+  tensor,
+  TruncatedBPTT,
   type ScheduleSpec,
-  type DType, type Kernels, type Optimizer, type ParamStore, type Recurrent,
+  type DType,
+  type Kernels,
+  type Optimizer,
+  type ParamStore,
+  type Recurrent,
 } from "../../src/index.js";
 import { buf, expectClose, expectCloseScalar, ids, tolerance, type FixtureTensor } from "../helpers/fixtures.js";
 import { WeightedSumRNN } from "../helpers/weighted-sum-rnn.js";
 
-type Fx = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: fixtures are JSON of many kinds, read field by field
+type Fx = Record<string, any>;
 
 /** The cells rnnlab has, by PyTorch's class name (nn/cells.ts). */
 const CELL_OF = Object.fromEntries(CELL_NAMES.map((c) => [CELLS[c].pytorch, c]));
@@ -29,13 +44,20 @@ export function notImplemented(fx: Fx): string | null {
 /** Runs one fixture at one dtype with one kernel set; throws on disagreement or on an unknown kind. */
 export function runFixture(fx: Fx, dtype: DType, kernels?: Kernels): void {
   switch (fx.kind) {
-    case "recurrent": return recurrent(fx, dtype, kernels);
-    case "clip_grad_norm": return clipFixture(fx, dtype);
-    case "tbptt": return tbptt(fx, dtype, kernels);
-    case "charlm": return charlm(fx, dtype, kernels);
-    case "single_neuron": return singleNeuronFixture(fx, dtype);
-    case "lr_schedule": return lrScheduleFixture(fx);
-    default: throw new Error(`unknown fixture kind "${fx.kind}"`);
+    case "recurrent":
+      return recurrent(fx, dtype, kernels);
+    case "clip_grad_norm":
+      return clipFixture(fx, dtype);
+    case "tbptt":
+      return tbptt(fx, dtype, kernels);
+    case "charlm":
+      return charlm(fx, dtype, kernels);
+    case "single_neuron":
+      return singleNeuronFixture(fx, dtype);
+    case "lr_schedule":
+      return lrScheduleFixture(fx);
+    default:
+      throw new Error(`unknown fixture kind "${fx.kind}"`);
   }
 }
 
@@ -58,8 +80,14 @@ function loadParams(store: ParamStore, params: Record<string, FixtureTensor>): v
 
 function rnnOf(module: Fx, dtype: DType, kernels?: Kernels): Recurrent {
   const o = {
-    inputSize: module.input_size, hiddenSize: module.hidden_size, numLayers: module.num_layers ?? 1,
-    bias: module.bias ?? true, bidirectional: module.bidirectional ?? false, dropout: module.dropout ?? 0, dtype, kernels,
+    inputSize: module.input_size,
+    hiddenSize: module.hidden_size,
+    numLayers: module.num_layers ?? 1,
+    bias: module.bias ?? true,
+    bidirectional: module.bidirectional ?? false,
+    dropout: module.dropout ?? 0,
+    dtype,
+    kernels,
   };
   const m = createRecurrent(CELL_OF[module.type], { ...o, nonlinearity: module.nonlinearity ?? "tanh" });
   if (module.mode === "eval") m.eval();
@@ -106,8 +134,14 @@ function clipFixture(fx: Fx, dtype: DType): void {
 function tbptt(fx: Fx, dtype: DType, kernels?: Kernels): void {
   const tol = tolerance(dtype);
   const model = new WeightedSumRNN({
-    cell: fx.module.type, inputSize: fx.module.input_size, hiddenSize: fx.module.hidden_size, numLayers: fx.module.num_layers ?? 1,
-    nonlinearity: fx.module.nonlinearity ?? "tanh", bias: fx.module.bias ?? true, dtype, kernels,
+    cell: fx.module.type,
+    inputSize: fx.module.input_size,
+    hiddenSize: fx.module.hidden_size,
+    numLayers: fx.module.num_layers ?? 1,
+    nonlinearity: fx.module.nonlinearity ?? "tanh",
+    bias: fx.module.bias ?? true,
+    dtype,
+    kernels,
   });
   loadParams(model.store, fx.params);
   const [, B, I] = fx.x.shape as number[];
@@ -134,13 +168,36 @@ function tbptt(fx: Fx, dtype: DType, kernels?: Kernels): void {
 
 /** The optimizer a fixture names ("adam", "sgd_nesterov", ...), from the registry, with PyTorch's hyperparameters in rnnlab's names. */
 function optimizerFor(key: string, store: ParamStore, h: Fx): Optimizer {
-  const known = new Set(["lr", "betas", "eps", "momentum", "nesterov", "weight_decay", "dampening", "lr_decay", "alpha", "centered", "amsgrad", "pre_clip_norms", "params_after_3_steps"]);
+  const known = new Set([
+    "lr",
+    "betas",
+    "eps",
+    "momentum",
+    "nesterov",
+    "weight_decay",
+    "dampening",
+    "lr_decay",
+    "alpha",
+    "centered",
+    "amsgrad",
+    "pre_clip_norms",
+    "params_after_3_steps",
+  ]);
   for (const k of Object.keys(h)) if (!known.has(k)) throw new Error(`optimizer ${key}: unknown hyperparameter "${k}"`);
   const name = OPTIMIZER_NAMES.find((n) => key === n || key.startsWith(`${n}_`));
   if (!name) throw new Error(`unknown optimizer "${key}" in fixture`);
   return OPTIMIZERS[name].create(store, {
-    lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: h.weight_decay, amsgrad: h.amsgrad, momentum: h.momentum, dampening: h.dampening,
-    nesterov: h.nesterov, lrDecay: h.lr_decay, alpha: h.alpha, centered: h.centered,
+    lr: h.lr,
+    betas: h.betas,
+    eps: h.eps,
+    weightDecay: h.weight_decay,
+    amsgrad: h.amsgrad,
+    momentum: h.momentum,
+    dampening: h.dampening,
+    nesterov: h.nesterov,
+    lrDecay: h.lr_decay,
+    alpha: h.alpha,
+    centered: h.centered,
   });
 }
 
@@ -153,9 +210,17 @@ function charlmOnce(fx: Fx, dtype: DType, foldEmbedding: boolean, kernels?: Kern
   const tol = tolerance(dtype);
   const m = fx.model;
   const lm = new LanguageModel({
-    vocabSize: m.vocab, embedSize: m.embed, hiddenSize: m.hidden, numLayers: m.layers ?? m.num_layers ?? 1,
-    nonlinearity: m.nonlinearity ?? "tanh", bias: m.bias ?? true, tieWeights: m.tied_embedding_and_head, dtype,
-    cell: CELL_OF[m.cell], kernels, foldEmbedding,
+    vocabSize: m.vocab,
+    embedSize: m.embed,
+    hiddenSize: m.hidden,
+    numLayers: m.layers ?? m.num_layers ?? 1,
+    nonlinearity: m.nonlinearity ?? "tanh",
+    bias: m.bias ?? true,
+    tieWeights: m.tied_embedding_and_head,
+    dtype,
+    cell: CELL_OF[m.cell],
+    kernels,
+    foldEmbedding,
   });
   const [T, B] = fx.tokens_in.shape as number[];
   const xin = ids(fx.tokens_in);
@@ -203,22 +268,43 @@ function singleNeuronFixture(fx: Fx, dtype: DType): void {
 function scheduleOf(fx: Fx): { spec: ScheduleSpec; base: number } {
   const s = fx.scheduler;
   switch (s.type) {
-    case "StepLR": return { spec: { type: "step", stepSize: s.step_size, gamma: s.gamma }, base: fx.base_lr };
-    case "ExponentialLR": return { spec: { type: "exponential", gamma: s.gamma }, base: fx.base_lr };
-    case "CosineAnnealingLR": return { spec: { type: "cosine", tMax: s.T_max, etaMin: s.eta_min }, base: fx.base_lr };
+    case "StepLR":
+      return { spec: { type: "step", stepSize: s.step_size, gamma: s.gamma }, base: fx.base_lr };
+    case "ExponentialLR":
+      return { spec: { type: "exponential", gamma: s.gamma }, base: fx.base_lr };
+    case "CosineAnnealingLR":
+      return { spec: { type: "cosine", tMax: s.T_max, etaMin: s.eta_min }, base: fx.base_lr };
     case "OneCycleLR":
       if (s.cycle_momentum) throw new Error("OneCycleLR with cycle_momentum: rnnlab cycles the rate only");
       return {
-        spec: { type: "onecycle", totalSteps: s.total_steps, pctStart: s.pct_start, anneal: s.anneal_strategy, divFactor: s.div_factor, finalDivFactor: s.final_div_factor, threePhase: s.three_phase },
+        spec: {
+          type: "onecycle",
+          totalSteps: s.total_steps,
+          pctStart: s.pct_start,
+          anneal: s.anneal_strategy,
+          divFactor: s.div_factor,
+          finalDivFactor: s.final_div_factor,
+          threePhase: s.three_phase,
+        },
         base: s.max_lr,
       };
     case "ReduceLROnPlateau":
       if (s.mode !== "min") throw new Error("ReduceLROnPlateau in mode max: rnnlab watches a loss");
       return {
-        spec: { type: "plateau", factor: s.factor, patience: s.patience, threshold: s.threshold, thresholdMode: s.threshold_mode, cooldown: s.cooldown, minLr: s.min_lr, eps: s.eps },
+        spec: {
+          type: "plateau",
+          factor: s.factor,
+          patience: s.patience,
+          threshold: s.threshold,
+          thresholdMode: s.threshold_mode,
+          cooldown: s.cooldown,
+          minLr: s.min_lr,
+          eps: s.eps,
+        },
         base: fx.base_lr,
       };
-    default: throw new Error(`lr_schedule: scheduler ${s.type} is not implemented`);
+    default:
+      throw new Error(`lr_schedule: scheduler ${s.type} is not implemented`);
   }
 }
 

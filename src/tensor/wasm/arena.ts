@@ -27,7 +27,10 @@ export class Arena {
    * `memory` must be shared; pass one from another thread to allocate from the same pointer.
    * Allocations start at `start` (the end of the module's static data), rounded up.
    */
-  constructor(readonly memory: WebAssembly.Memory, start = ALIGN) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    start = ALIGN,
+  ) {
     this.header = new Uint32Array(memory.buffer, 0, 1);
     this.buffers.add(memory.buffer);
     Atomics.compareExchange(this.header, 0, 0, Math.max(ALIGN, Math.ceil(start / ALIGN) * ALIGN));
@@ -59,7 +62,9 @@ export class Arena {
     try {
       while (this.memory.buffer.byteLength < end) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE));
     } catch (e) {
-      throw new ResourceError(`out of memory: the WebAssembly memory cannot grow to ${fmtBytes(end)} (${(e as Error).message}); use a smaller model, batch or window`);
+      throw new ResourceError(
+        `out of memory: the WebAssembly memory cannot grow to ${fmtBytes(end)} (${(e as Error).message}); use a smaller model, batch or window`,
+      );
     }
     return at;
   }

@@ -32,13 +32,34 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
     expect(C[0]).toBe(11);
   });
 
-  const shapes = [[1, 1, 1], [3, 5, 7], [4, 8, 4], [2, 9, 3], [7, 13, 11], [33, 17, 130], [5, 300, 9], [64, 40, 260]];
-  for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
+  const shapes = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 8, 4],
+    [2, 9, 3],
+    [7, 13, 11],
+    [33, 17, 130],
+    [5, 300, 9],
+    [64, 40, 260],
+  ];
+  for (const [tA, tB] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ]) {
     it(`gemm transA=${tA} transB=${tB}: every tile edge, offsets, padded leading dims, alpha and beta`, () => {
       for (const [M, N, K] of shapes) {
-        const lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 1, ldc = N + 2;
-        const A = pair(5 + lda * (tA ? K : M)), B = pair(7 + ldb * (tB ? N : K));
-        for (const [alpha, beta] of [[1, 0], [0.5, 1], [-2, 0.25]]) {
+        const lda = (tA ? M : K) + 3,
+          ldb = (tB ? K : N) + 1,
+          ldc = N + 2;
+        const A = pair(5 + lda * (tA ? K : M)),
+          B = pair(7 + ldb * (tB ? N : K));
+        for (const [alpha, beta] of [
+          [1, 0],
+          [0.5, 1],
+          [-2, 0.25],
+        ]) {
           const C = pair(2 + ldc * M);
           jsKernels.gemm(tA, tB, M, N, K, alpha, A.r, 5, lda, B.r, 7, ldb, beta, C.r, 2, ldc);
           k.gemm(tA, tB, M, N, K, alpha, A.w, 5, lda, B.w, 7, ldb, beta, C.w, 2, ldc);
@@ -50,9 +71,13 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
 
   it("elementwise kernels and reductions, with tails", () => {
     for (const n of [1, 3, 4, 13, 64]) {
-      const x = pair(n, -6, 6), y = pair(n), dy = pair(n), out = pair(n);
+      const x = pair(n, -6, 6),
+        y = pair(n),
+        dy = pair(n),
+        out = pair(n);
       for (const op of ["tanh", "sigmoid", "relu"] as const) {
-        const f = `${op}Forward` as const, b = `${op}Backward` as const;
+        const f = `${op}Forward` as const,
+          b = `${op}Backward` as const;
         jsKernels[f](out.r, 0, x.r, 0, n);
         k[f](out.w, 0, x.w, 0, n);
         close(out.w, out.r, 2e-6, `${f} n=${n}`);
@@ -60,39 +85,87 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
         k[b](y.w, 0, dy.w, 0, out.w, 0, n);
         close(y.w, y.r, 2e-6, `${b} n=${n}`);
       }
-      jsKernels.axpy(y.r, 0, 0.3, x.r, 0, n); k.axpy(y.w, 0, 0.3, x.w, 0, n); close(y.w, y.r, 1e-6, "axpy");
-      jsKernels.scale(y.r, 0, -1.5, n); k.scale(y.w, 0, -1.5, n); close(y.w, y.r, 1e-6, "scale");
-      jsKernels.mul(y.r, 0, x.r, 0, dy.r, 0, n); k.mul(y.w, 0, x.w, 0, dy.w, 0, n); close(y.w, y.r, 1e-6, "mul");
-      jsKernels.copy(out.r, 0, x.r, 0, n); k.copy(out.w, 0, x.w, 0, n); close(out.w, out.r, 0, "copy");
+      jsKernels.axpy(y.r, 0, 0.3, x.r, 0, n);
+      k.axpy(y.w, 0, 0.3, x.w, 0, n);
+      close(y.w, y.r, 1e-6, "axpy");
+      jsKernels.scale(y.r, 0, -1.5, n);
+      k.scale(y.w, 0, -1.5, n);
+      close(y.w, y.r, 1e-6, "scale");
+      jsKernels.mul(y.r, 0, x.r, 0, dy.r, 0, n);
+      k.mul(y.w, 0, x.w, 0, dy.w, 0, n);
+      close(y.w, y.r, 1e-6, "mul");
+      jsKernels.copy(out.r, 0, x.r, 0, n);
+      k.copy(out.w, 0, x.w, 0, n);
+      close(out.w, out.r, 0, "copy");
     }
-    for (const [M, N] of [[1, 1], [5, 7], [64, 130]]) {
-      const C = pair(M * N), v = pair(N), s = pair(N);
-      jsKernels.addRowVector(C.r, 0, v.r, 0, M, N); k.addRowVector(C.w, 0, v.w, 0, M, N); close(C.w, C.r, 1e-6, "addRowVector");
-      jsKernels.sumRows(s.r, 0, C.r, 0, M, N); k.sumRows(s.w, 0, C.w, 0, M, N); close(s.w, s.r, 1e-5, "sumRows");
+    for (const [M, N] of [
+      [1, 1],
+      [5, 7],
+      [64, 130],
+    ]) {
+      const C = pair(M * N),
+        v = pair(N),
+        s = pair(N);
+      jsKernels.addRowVector(C.r, 0, v.r, 0, M, N);
+      k.addRowVector(C.w, 0, v.w, 0, M, N);
+      close(C.w, C.r, 1e-6, "addRowVector");
+      jsKernels.sumRows(s.r, 0, C.r, 0, M, N);
+      k.sumRows(s.w, 0, C.w, 0, M, N);
+      close(s.w, s.r, 1e-5, "sumRows");
     }
   });
 
   for (const H of [1, 3, 4, 7, 16]) {
     it(`fused LSTM and GRU cells, forward and backward, H=${H}`, () => {
       const B = 3;
-      const gates = pair(B * 4 * H, -3, 3), cPrev = pair(B * H), c = pair(B * H), tc = pair(B * H), h = pair(B * H);
+      const gates = pair(B * 4 * H, -3, 3),
+        cPrev = pair(B * H),
+        c = pair(B * H),
+        tc = pair(B * H),
+        h = pair(B * H);
       jsKernels.lstmCellForward(gates.r, 0, c.r, 0, tc.r, 0, h.r, 0, cPrev.r, 0, B, H);
       k.lstmCellForward(gates.w, 0, c.w, 0, tc.w, 0, h.w, 0, cPrev.w, 0, B, H);
-      for (const [g, what] of [[gates, "gates"], [c, "c"], [tc, "tanh c"], [h, "h"]] as const) close(g.w, g.r, 2e-6, `lstm forward ${what}`);
-      const dg = pair(B * 4 * H), dcPrev = pair(B * H), dh = pair(B * H), dcNext = pair(B * H);
+      for (const [g, what] of [
+        [gates, "gates"],
+        [c, "c"],
+        [tc, "tanh c"],
+        [h, "h"],
+      ] as const)
+        close(g.w, g.r, 2e-6, `lstm forward ${what}`);
+      const dg = pair(B * 4 * H),
+        dcPrev = pair(B * H),
+        dh = pair(B * H),
+        dcNext = pair(B * H);
       jsKernels.lstmCellBackward(dg.r, 0, dcPrev.r, 0, dh.r, 0, dcNext.r, 0, gates.r, 0, tc.r, 0, cPrev.r, 0, B, H);
       k.lstmCellBackward(dg.w, 0, dcPrev.w, 0, dh.w, 0, dcNext.w, 0, gates.w, 0, tc.w, 0, cPrev.w, 0, B, H);
       close(dg.w, dg.r, 2e-6, "lstm dgates");
       close(dcPrev.w, dcPrev.r, 2e-6, "lstm dcPrev");
 
-      const gi = pair(B * 3 * H, -3, 3), gh = pair(B * 3 * H, -3, 3), gg = pair(B * 3 * H), ghn = pair(B * H), hp = pair(B * H), hh = pair(B * H);
+      const gi = pair(B * 3 * H, -3, 3),
+        gh = pair(B * 3 * H, -3, 3),
+        gg = pair(B * 3 * H),
+        ghn = pair(B * H),
+        hp = pair(B * H),
+        hh = pair(B * H);
       jsKernels.gruCellForward(gg.r, 0, ghn.r, 0, hh.r, 0, gi.r, 0, gh.r, 0, hp.r, 0, B, H);
       k.gruCellForward(gg.w, 0, ghn.w, 0, hh.w, 0, gi.w, 0, gh.w, 0, hp.w, 0, B, H);
-      for (const [g, what] of [[gg, "gates"], [ghn, "ghn"], [hh, "h"]] as const) close(g.w, g.r, 2e-6, `gru forward ${what}`);
-      const dgi = pair(B * 3 * H), dgh = pair(B * 3 * H), dhp = pair(B * H);
+      for (const [g, what] of [
+        [gg, "gates"],
+        [ghn, "ghn"],
+        [hh, "h"],
+      ] as const)
+        close(g.w, g.r, 2e-6, `gru forward ${what}`);
+      const dgi = pair(B * 3 * H),
+        dgh = pair(B * 3 * H),
+        dhp = pair(B * H);
       jsKernels.gruCellBackward(dgi.r, 0, dgh.r, 0, dhp.r, 0, dh.r, 0, gg.r, 0, ghn.r, 0, hp.r, 0, B, H);
       k.gruCellBackward(dgi.w, 0, dgh.w, 0, dhp.w, 0, dh.w, 0, gg.w, 0, ghn.w, 0, hp.w, 0, B, H);
-      for (const [g, what] of [[dgi, "dgi"], [dgh, "dgh"], [dhp, "dhPrev"]] as const) close(g.w, g.r, 2e-6, `gru backward ${what}`);
+      for (const [g, what] of [
+        [dgi, "dgi"],
+        [dgh, "dgh"],
+        [dhp, "dhPrev"],
+      ] as const)
+        close(g.w, g.r, 2e-6, `gru backward ${what}`);
     });
   }
 
@@ -100,8 +173,18 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
     for (const n of [1, 7, 64, 1001]) {
       const x = pair(n, -3, 3);
       expect(Math.abs(k.sumSquares(x.w, 0, n) - jsKernels.sumSquares(x.r, 0, n))).toBeLessThan(1e-9 * n);
-      const p = pair(n), g = pair(n), m = pair(n, 0, 0), v = pair(n, 0, 0), vm = pair(n, 0, 0), b = pair(n, 0, 0);
-      const m2 = pair(n, 0, 0), v2 = pair(n, 0, 0), sq = pair(n, 0, 0), ga = pair(n, 0, 0), b2 = pair(n, 0, 0), acc = pair(n, 0, 0);
+      const p = pair(n),
+        g = pair(n),
+        m = pair(n, 0, 0),
+        v = pair(n, 0, 0),
+        vm = pair(n, 0, 0),
+        b = pair(n, 0, 0);
+      const m2 = pair(n, 0, 0),
+        v2 = pair(n, 0, 0),
+        sq = pair(n, 0, 0),
+        ga = pair(n, 0, 0),
+        b2 = pair(n, 0, 0),
+        acc = pair(n, 0, 0);
       for (let step = 1; step <= 3; step++) {
         k.adamStep(p.w, g.w, m.w, v.w, vm.w, 0, n, 0.01 / (1 - 0.9 ** step), 0.9, 0.999, 1e-8, 0.01, 1, Math.sqrt(1 - 0.999 ** step));
         jsKernels.adamStep(p.r, g.r, m.r, v.r, vm.r, 0, n, 0.01 / (1 - 0.9 ** step), 0.9, 0.999, 1e-8, 0.01, 1, Math.sqrt(1 - 0.999 ** step));

@@ -12,7 +12,21 @@ import { KERNELS_WASM_BASE64 } from "./generated/kernels-wasm.js";
 interface Exports {
   heapBase(): number;
   gemmNT(M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;
-  gemmSA(M: number, N: number, K: number, alpha: number, A: number, sAi: number, sAk: number, B: number, ldb: number, beta: number, C: number, ldc: number, P: number): void;
+  gemmSA(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: number,
+    sAi: number,
+    sAk: number,
+    B: number,
+    ldb: number,
+    beta: number,
+    C: number,
+    ldc: number,
+    P: number,
+  ): void;
   copy(y: number, x: number, n: number): void;
   axpy(y: number, alpha: number, x: number, n: number): void;
   scale(x: number, alpha: number, n: number): void;
@@ -36,7 +50,21 @@ interface Exports {
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, mu: number, dampening: number, wd: number, nesterov: number, first: number): void;
   adagradStep(p: number, g: number, sum: number, n: number, clr: number, wd: number, eps: number): void;
   rmspropStep(p: number, g: number, v: number, m: number, buf: number, n: number, lr: number, alpha: number, eps: number, wd: number, mu: number): void;
-  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, b1: number, b2: number, eps: number, l2: number, decay: number, bc2Sqrt: number): void;
+  adamStep(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    vmax: number,
+    n: number,
+    stepSize: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    l2: number,
+    decay: number,
+    bc2Sqrt: number,
+  ): void;
   softmaxXentBackward(dlogits: number, probs: number, targets: number, N: number, V: number, ignoreIndex: number, s: number): void;
 }
 
@@ -165,7 +193,8 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
       else js.reluBackward(dx, dxOff, dy, dyOff, y, yOff, n);
     },
     lstmCellForward(gates, gOff, c, cOff, tc, tcOff, h, hOff, cPrev, cpOff, B, H) {
-      if (on(gates) && on(c) && on(tc) && on(h) && on(cPrev)) ex.lstmCellForward(at(gates, gOff), at(c, cOff), at(tc, tcOff), at(h, hOff), at(cPrev, cpOff), B, H);
+      if (on(gates) && on(c) && on(tc) && on(h) && on(cPrev))
+        ex.lstmCellForward(at(gates, gOff), at(c, cOff), at(tc, tcOff), at(h, hOff), at(cPrev, cpOff), B, H);
       else js.lstmCellForward(gates, gOff, c, cOff, tc, tcOff, h, hOff, cPrev, cpOff, B, H);
     },
     lstmCellBackward(dgates, dgOff, dcPrev, dcpOff, dh, dhOff, dcNext, dcnOff, gates, gOff, tc, tcOff, cPrev, cpOff, B, H) {
@@ -187,7 +216,8 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
       return on(x) ? ex.sumSquares(at(x, xOff), n) : js.sumSquares(x, xOff, n);
     },
     sgdStep(p, g, buf, off, n, lr, mu, dampening, wd, nesterov, first) {
-      if (on(p) && on(g) && (!buf || on(buf))) ex.sgdStep(at(p, off), at(g, off), buf ? at(buf, off) : 0, n, lr, mu, dampening, wd, nesterov ? 1 : 0, first ? 1 : 0);
+      if (on(p) && on(g) && (!buf || on(buf)))
+        ex.sgdStep(at(p, off), at(g, off), buf ? at(buf, off) : 0, n, lr, mu, dampening, wd, nesterov ? 1 : 0, first ? 1 : 0);
       else js.sgdStep(p, g, buf, off, n, lr, mu, dampening, wd, nesterov, first);
     },
     adagradStep(p, g, sum, off, n, clr, wd, eps) {
