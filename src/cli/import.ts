@@ -13,7 +13,8 @@ import { CheckpointError, modelFromSnapshot, SNAPSHOT_FORMAT, type ModelConfig, 
 import { EXPORT_FORMAT } from "./export.js";
 import { writeCheckpoint } from "../node/checkpoint.js";
 import { firstNonFinite, parseRunConfig } from "../train/schema.js";
-import { isOptimizerName, OPTIMIZER_NAMES } from "../train/optim.js";
+import { isOptimizerName, OPTIMIZER_NAMES, OPTIMIZERS } from "../train/optim.js";
+import { DEFAULT_TRAIN as SESSION_TRAIN } from "../train/session.js";
 import { fmtInt } from "./options.js";
 import { say } from "./output.js";
 
@@ -23,20 +24,8 @@ interface ImportOpts {
   out?: string;
 }
 
-/** `rnnlab train`'s defaults: what eval (batch, window) and a later training run read from an imported checkpoint. */
-const DEFAULT_TRAIN: TrainConfig = {
-  batch: 32,
-  k1: 64,
-  k2: 64,
-  optimizer: "adam",
-  lr: 2e-3,
-  momentum: 0,
-  weightDecay: 0,
-  clipNorm: 5,
-  clipValue: null,
-  nonFinite: "stop",
-  seed: 1,
-};
+/** `rnnlab train`'s defaults (the session's): what eval (batch, window) and a later training run read from an imported checkpoint. */
+const DEFAULT_TRAIN: TrainConfig = { ...SESSION_TRAIN, lr: OPTIMIZERS[SESSION_TRAIN.optimizer].defaultLr };
 
 const MODEL_KEYS = ["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers", "nonlinearity", "tieWeights", "dropout"] as const;
 const TRAIN_KEYS = Object.keys(DEFAULT_TRAIN);
