@@ -11,7 +11,6 @@ import {
   ResourceError,
   checkSnapshotFinite,
   clipSummary,
-  ExplosionWatch,
   InputError,
   Rng,
   SafetensorsError,
@@ -73,9 +72,6 @@ interface TaskJob {
   kind: "task";
   run: TaskRun;
   probe: TaskBatch;
-  /** Pre-clip gradient norms (for the clipping statistics) and the explosion watch. */
-  norms: number[];
-  watch: ExplosionWatch;
 }
 type Job = TextJob | TaskJob;
 
@@ -258,7 +254,7 @@ async function start(source: Source, s: Settings): Promise<void> {
       },
       defaultKernels(),
     );
-    job = { kind: "task", run, probe: run.task.batch(8, new Rng(4242)), norms: [], watch: new ExplosionWatch() };
+    job = { kind: "task", run, probe: run.task.batch(8, new Rng(4242)) };
   } else {
     const { text, path, name } = await textOf(source);
     if (gen !== generation) return; // started again, or reset, while the text loaded
@@ -300,9 +296,7 @@ function step(j: Job): StepRow {
     return { step: r.step, loss: r.loss, gradNorm: r.grad_norm, clipped: r.clipped };
   }
   const r = j.run.step();
-  j.norms.push(r.gradNorm);
-  const w = j.watch.observe(r.step, r.gradNorm);
-  if (w) warnings.push(w);
+  if (r.warning) warnings.push(r.warning);
   return { step: r.step, loss: r.loss, gradNorm: r.gradNorm, clipped: r.clipped };
 }
 
@@ -394,7 +388,7 @@ function diagnostics(): void {
     gradByLag,
     spectra: spectra.map((s) => round(s as SpectrumSummary)),
     warnings: raised,
-    clip: clipSummary(job.norms, run.config.clip),
+    clip: clipSummary(run.norms, run.config.clip),
     lagTitle: run.task.output === "class-every" ? "‖∂E/∂h_{T−lag}‖ (loss at every step)" : `‖∂E/∂h_{T−lag}‖, loss at the last step T = ${probe.T}`,
   });
 }

@@ -1,6 +1,7 @@
 // Argument parsers for commander: each checks one option and names the fix when it is wrong.
 
 import { InvalidArgumentError } from "commander";
+import { normalizeSchedule, type ScheduleSpec } from "../train/schedule.js";
 import { finiteInFloat32 } from "../errors.js";
 
 /** A whole number >= min. */
@@ -68,4 +69,48 @@ export function fmtDuration(s: number): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** A schedule as --lr-schedule gives it; T_MAX and the one-cycle length come from the run's steps. */
+export type ScheduleArg =
+  | { type: "constant" }
+  | { type: "step"; stepSize: number; gamma?: number }
+  | { type: "exponential"; gamma: number }
+  | { type: "cosine"; tMax?: number; etaMin?: number }
+  | { type: "onecycle"; pctStart?: number }
+  | { type: "plateau"; patience?: number; factor?: number };
+
+/** `--lr-schedule` values, e.g. cosine, cosine:2000,1e-5, step:500,0.5, exp:0.999, onecycle:0.3, plateau:3,0.5. */
+export function scheduleArg(v: string): ScheduleArg {
+  const m = /^\s*([a-z]+)\s*(?::\s*([^,\s]+)\s*(?:,\s*([^,\s]+)\s*)?)?$/.exec(v);
+  const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
+  const a = num(m?.[2]);
+  const b = num(m?.[3]);
+  const bad = () =>
+    new InvalidArgumentError("expected constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]], onecycle[:PCT_START] or plateau[:PATIENCE[,FACTOR]]");
+  if (!m || [a, b].some((x) => x !== undefined && !Number.isFinite(x))) throw bad();
+  const spec: ScheduleArg | null =
+    m[1] === "constant" && a === undefined
+      ? { type: "constant" }
+      : m[1] === "step" && a !== undefined
+        ? { type: "step", stepSize: a, ...(b !== undefined ? { gamma: b } : {}) }
+        : (m[1] === "exp" || m[1] === "exponential") && a !== undefined && b === undefined
+          ? { type: "exponential", gamma: a }
+          : m[1] === "cosine"
+            ? { type: "cosine", ...(a !== undefined ? { tMax: a } : {}), ...(b !== undefined ? { etaMin: b } : {}) }
+            : m[1] === "onecycle" && b === undefined
+              ? { type: "onecycle", ...(a !== undefined ? { pctStart: a } : {}) }
+              : m[1] === "plateau"
+                ? { type: "plateau", ...(a !== undefined ? { patience: a } : {}), ...(b !== undefined ? { factor: b } : {}) }
+                : null;
+  if (!spec) throw bad();
+  try {
+    // the numbers that do not depend on the run's length are checked here
+    if (spec.type === "step" || spec.type === "exponential" || spec.type === "plateau") normalizeSchedule(spec as ScheduleSpec);
+    if (spec.type === "cosine" && spec.tMax !== undefined) normalizeSchedule(spec as ScheduleSpec);
+    if (spec.type === "onecycle") normalizeSchedule({ ...spec, totalSteps: 100 });
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^learning-rate schedule: /, ""));
+  }
+  return spec;
 }

@@ -2,74 +2,30 @@
 // TrainingSession: options in, files out (checkpoints, metrics.jsonl, trajectory snapshots), the
 // progress shown and Ctrl-C handled; the run itself, its cadence and its numbers are the session's.
 
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
+import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../node/corpus.js";
-import { readCheckpoint, useCheckpoint, writeCheckpoint } from "../node/checkpoint.js";
-import { Appender, checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, sameFile, writeFileAtomic, WriteError } from "../node/files.js";
-import { checkThreads } from "../train/memory.js";
-import { checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
+import { checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, WriteError } from "../node/files.js";
+import { RunFolder } from "../node/run-folder.js";
 import { nodeSpawn } from "../node/threads.js";
 import { defaultKernels } from "../tensor/select.js";
-import { NonFiniteError } from "../train/trainer.js";
-import { encodeSafetensors } from "../io/safetensors.js";
-import { CheckpointError, type RunConfig } from "../train/run.js";
-import { DEFAULT_STEPS, TrainingSession, type SessionHooks, type SessionSettings, type StepRecord, type StopReason } from "../train/session.js";
-import { normalizeSchedule, type ScheduleSpec } from "../train/schedule.js";
+import { checkThreads } from "../train/memory.js";
 import { OPTIMIZER_NAMES, OPTIMIZERS, type OptimizerName } from "../train/optim.js";
-import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
-import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, tbpttArg } from "./options.js";
-import { createProgress } from "./progress.js";
+import { CheckpointError, type RunConfig } from "../train/run.js";
+import { describeSchedule, type ScheduleSpec } from "../train/schedule.js";
+import { checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
+import { DEFAULT_STEPS, TrainingSession, type SessionHooks, type SessionSettings, type StopReason } from "../train/session.js";
+import { NonFiniteError } from "../train/trainer.js";
+import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, type ScheduleArg, scheduleArg, tbpttArg } from "./options.js";
 import { say, warn } from "./output.js";
+import { TrainReport } from "./progress.js";
 
 const LN2 = Math.log(2);
 const EMBEDDED = "<embedded tinyshakespeare.txt>";
-
-/** A schedule as --lr-schedule gives it; T_MAX and the one-cycle length come from the run's steps. */
-type ScheduleArg =
-  | { type: "constant" }
-  | { type: "step"; stepSize: number; gamma?: number }
-  | { type: "exponential"; gamma: number }
-  | { type: "cosine"; tMax?: number; etaMin?: number }
-  | { type: "onecycle"; pctStart?: number }
-  | { type: "plateau"; patience?: number; factor?: number };
-
-/** `--lr-schedule` values, e.g. cosine, cosine:2000,1e-5, step:500,0.5, exp:0.999, onecycle:0.3, plateau:3,0.5. */
-export function scheduleArg(v: string): ScheduleArg {
-  const m = /^\s*([a-z]+)\s*(?::\s*([^,\s]+)\s*(?:,\s*([^,\s]+)\s*)?)?$/.exec(v);
-  const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
-  const a = num(m?.[2]);
-  const b = num(m?.[3]);
-  const bad = () =>
-    new InvalidArgumentError("expected constant, step:SIZE[,GAMMA], exp:GAMMA, cosine[:T_MAX[,ETA_MIN]], onecycle[:PCT_START] or plateau[:PATIENCE[,FACTOR]]");
-  if (!m || [a, b].some((x) => x !== undefined && !Number.isFinite(x))) throw bad();
-  const spec: ScheduleArg | null =
-    m[1] === "constant" && a === undefined
-      ? { type: "constant" }
-      : m[1] === "step" && a !== undefined
-        ? { type: "step", stepSize: a, ...(b !== undefined ? { gamma: b } : {}) }
-        : (m[1] === "exp" || m[1] === "exponential") && a !== undefined && b === undefined
-          ? { type: "exponential", gamma: a }
-          : m[1] === "cosine"
-            ? { type: "cosine", ...(a !== undefined ? { tMax: a } : {}), ...(b !== undefined ? { etaMin: b } : {}) }
-            : m[1] === "onecycle" && b === undefined
-              ? { type: "onecycle", ...(a !== undefined ? { pctStart: a } : {}) }
-              : m[1] === "plateau"
-                ? { type: "plateau", ...(a !== undefined ? { patience: a } : {}), ...(b !== undefined ? { factor: b } : {}) }
-                : null;
-  if (!spec) throw bad();
-  try {
-    // the numbers that do not depend on the run's length are checked here
-    if (spec.type === "step" || spec.type === "exponential" || spec.type === "plateau") normalizeSchedule(spec as ScheduleSpec);
-    if (spec.type === "cosine" && spec.tMax !== undefined) normalizeSchedule(spec as ScheduleSpec);
-    if (spec.type === "onecycle") normalizeSchedule({ ...spec, totalSteps: 100 });
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message.replace(/^learning-rate schedule: /, ""));
-  }
-  return spec;
-}
 
 interface TrainOpts {
   cell: CellName;
@@ -188,9 +144,6 @@ function timestamp(): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
-
-/** The files of a run folder: a fresh run writes none of them where they exist. */
-const RUN_FILES = ["checkpoint.safetensors", "best.safetensors", "metrics.jsonl", "trajectory"];
 
 /** Threads to use: as given (checked against the batch and the maximum), else all cores up to the batch. */
 function threadsFor(o: TrainOpts, batch: number): number {
@@ -360,202 +313,37 @@ function resumeSettings(o: TrainOpts, threads: number, given: (name: string) => 
   };
 }
 
-/**
- * Rewrites metrics.jsonl keeping only the lines of steps up to `step` (a resumed run writes the
- * rest again); returns the pre-clip gradient norms of the steps kept, for the clipping statistics.
- */
-function truncateMetrics(path: string, step: number): number[] {
-  if (!existsSync(path)) return [];
-  const norms: number[] = [];
-  const keep = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      try {
-        const rec = JSON.parse(line) as { step: number; kind?: string; grad_norm?: number };
-        if (rec.step > step) return false;
-        if (rec.kind === undefined && typeof rec.grad_norm === "number") norms.push(rec.grad_norm);
-        return true;
-      } catch {
-        return false; // a line cut short by a kill
-      }
-    });
-  writeFileAtomic(path, keep.map((l) => `${l}\n`).join(""));
-  return norms;
-}
-
-/** Where a run's files go, and the hooks that put them there and show the run's progress. */
-class Shell implements SessionHooks {
-  session!: TrainingSession;
-  metrics: Appender | null = null;
-  readonly ckPath: string;
-  readonly bestPath: string;
-  readonly metricsPath: string;
-  readonly progress = createProgress(Boolean(process.stdout.isTTY));
-  interrupted = false;
-  private lastWarned = -Infinity;
-  private lastSkipLine = -Infinity;
-  private shown = -1; // the step whose warning lines are printed
-  // the last RECENT step times, for tokens/s and the ETA
-  private readonly recent = new Float64Array(50);
-  private recentSum = 0;
-  private recentN = 0;
-  private lastElapsed = 0;
-  private timed = -1;
-
-  constructor(
-    readonly out: string,
-    readonly corpus: Corpus,
-    readonly o: TrainOpts,
-  ) {
-    this.ckPath = join(out, "checkpoint.safetensors");
-    this.bestPath = join(out, "best.safetensors");
-    this.metricsPath = join(out, "metrics.jsonl");
-  }
-
-  get words(): boolean {
-    return this.corpus.vocab.kind === "words";
-  }
-
-  second(loss: number): string {
-    return this.words ? `ppl ${Math.exp(loss).toFixed(1)}` : `${(loss / LN2).toFixed(3)} bpc`;
-  }
-
-  private perStep(): number {
-    return this.recentN > 0 ? this.recentSum / Math.min(this.recentN, this.recent.length) : NaN;
-  }
-
-  speed(): number {
-    const t = this.session.run.config.train;
-    return this.recentN > 0 ? (t.batch * t.k1) / this.perStep() : 0;
-  }
-
-  eta(): number {
-    const s = this.session;
-    const target = s.info.targetSteps;
-    const timeLimit = this.o.time !== undefined ? this.o.time * 60 : Infinity;
-    return Math.min(target !== null ? (target - s.steps) * this.perStep() : Infinity, timeLimit - s.trainSeconds);
-  }
-
-  clippedShare(): string {
-    const s = this.session;
-    return `${((100 * s.run.trainer.stats.clipped) / Math.max(1, s.steps)).toFixed(1)}%`;
-  }
-
-  /** The step's warning and skip lines, once, before anything else of the step is printed. */
-  private showWarnings(rec: StepRecord): void {
-    if (this.shown === rec.step) return;
-    this.shown = rec.step;
-    const t = this.session.run.config.train;
-    if (rec.skipped && rec.step - this.lastSkipLine >= 100) {
-      // one line per 100 steps at most: a diverged run under --on-nonfinite skip skips every step
-      const n = this.session.run.trainer.stats.skipped;
-      this.progress.line(
-        `step ${rec.step}: skipped the update (loss ${rec.loss}, gradient norm ${rec.grad_norm}); ${fmtInt(n)} skipped so far, the weights stay as they were`,
-      );
-      this.lastSkipLine = rec.step;
-    }
-    if (rec.warning && rec.step - this.lastWarned >= 100) {
-      this.progress.line(`warning: ${rec.warning}${t.clipNorm ? ` (clipped to ${t.clipNorm})` : "; consider --clip"}`);
-      this.lastWarned = rec.step;
-    }
-  }
-
-  onEval(e: Parameters<NonNullable<SessionHooks["onEval"]>>[0]): void {
-    this.timeStep(e.record);
-    this.showWarnings(e.record);
-    const s = this.session;
-    const valText = e.val === null ? "no validation" : `val ${e.val.toFixed(3)} nats (${this.second(e.val)})`;
-    this.progress.line(
-      `step ${e.step}/${s.info.targetSteps ?? "?"}  train ${e.trainLoss.toFixed(3)} nats (${this.second(e.trainLoss)})  ${valText}  ` +
-        `grad ${e.gradNorm.toFixed(2)}  clipped ${this.clippedShare()}  ` +
-        `${fmtInt(Math.round(this.speed()))} ${this.words ? "word" : "char"}s/s  ETA ${fmtDuration(this.eta())}`,
-    );
-    if (e.sample) this.progress.line(`--- sample ---\n${e.sample}\n---`);
-  }
-
-  onStep(rec: StepRecord): void {
-    this.timeStep(rec);
-    this.showWarnings(rec);
-    this.metrics!.write(`${JSON.stringify(rec)}\n`);
-  }
-
-  /** The step's time, once, for tokens/s and the ETA. */
-  private timeStep(rec: StepRecord): void {
-    if (this.timed === rec.step) return;
-    this.timed = rec.step;
-    const dt = rec.elapsed_s - this.lastElapsed;
-    this.lastElapsed = rec.elapsed_s;
-    this.recentSum += dt - this.recent[this.recentN % this.recent.length];
-    this.recent[this.recentN++ % this.recent.length] = dt;
-  }
-
-  onDiagnostics(rec: Parameters<NonNullable<SessionHooks["onDiagnostics"]>>[0]): void {
-    this.metrics!.write(`${JSON.stringify(rec)}\n`);
-    const top = rec.layers[rec.layers.length - 1];
-    const g = top.gradByLag;
-    const sig = rec.spectra.reduce((mx, s) => (s.sigmaMax > mx.sigmaMax ? s : mx), rec.spectra[0]);
-    this.progress.line(
-      `diagnostics at step ${rec.step}: |dE_${rec.target}/dh| at lag ${g.length - 1} is ${(g[g.length - 1] / g[0]).toExponential(1)} of lag 0` +
-        (sig
-          ? `; sigma_max(W_hh${sig.block === "hh" ? "" : ` ${sig.block}`}) ${sig.sigmaMax.toFixed(2)} ${sig.sigmaMax < sig.bound ? "<" : ">"} 1/gamma = ${sig.bound} (${sig.regime})`
-          : "") +
-        (rec.clip ? `; grad norm mean ${rec.clip.mean.toPrecision(3)}, suggested clip ${rec.clip.suggested.pick.toPrecision(3)}` : ""),
-    );
-    for (const w of rec.warnings) this.progress.line(`warning: ${w}`);
-  }
-
-  onCheckpoint(e: Parameters<NonNullable<SessionHooks["onCheckpoint"]>>[0]): void {
-    if (e.kind === "checkpoint") writeCheckpoint(this.ckPath, e.snapshot);
-    else if (e.kind === "best") writeCheckpoint(this.bestPath, e.snapshot);
-    else {
-      // the weights, for the loss surface's trajectory (rnnlab surface --checkpoint)
-      const dir = join(this.out, "trajectory");
-      makeFolder(dir);
-      writeFileAtomic(join(dir, `step-${String(e.step).padStart(8, "0")}.safetensors`), encodeSafetensors(e.snapshot.tensors, e.snapshot.metadata));
-    }
-  }
-
-  shouldStop(): boolean {
-    return this.interrupted;
-  }
-
-  /** After every step: the live bar (a terminal only). */
-  afterStep(rec: StepRecord): void {
-    const s = this.session;
-    this.progress.update(s.steps, this.totalForBar(), {
-      loss: rec.loss.toFixed(3),
-      bpc: this.second(rec.loss),
-      val: s.lastVal === null ? "-" : s.lastVal.toFixed(3),
-      grad: rec.grad_norm.toFixed(2),
-      clip: this.clippedShare(),
-      speed: fmtInt(Math.round(this.speed())),
-      eta: fmtDuration(this.eta()),
-    });
-  }
-
-  private totalForBar(): number {
-    const s = this.session;
-    const timeLimit = this.o.time !== undefined ? this.o.time * 60 : Infinity;
-    return s.info.targetSteps ?? Math.max(s.steps + 1, Math.round(s.steps + (timeLimit - s.trainSeconds) / this.perStep()));
-  }
+/** The session's hooks: records and checkpoints into the run folder, progress to the terminal (the report comes once the session exists). */
+function hooksFor(folder: RunFolder, report: () => TrainReport): SessionHooks {
+  return {
+    onStep: (r) => {
+      report().step(r);
+      folder.append(r);
+    },
+    onEval: (e) => report().evaluation(e),
+    onDiagnostics: (rec) => {
+      folder.append(rec);
+      report().diagnostics(rec);
+    },
+    onCheckpoint: (e) => folder.write(e),
+  };
 }
 
 async function train(file: string | undefined, o: TrainOpts, given: (name: string) => boolean): Promise<number> {
   let session: TrainingSession;
   let corpus: Corpus;
-  let out: string;
-  let norms: number[] = [];
   let release: () => void;
-  let shell: Shell;
+  let report: TrainReport | null = null;
+  if (o.resume && !given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
+  const out = o.resume ? o.out! : (o.out ?? join("runs", `run-${timestamp()}`));
+  const folder = new RunFolder(out);
+  const hooks = hooksFor(folder, () => report!);
   if (o.resume) {
-    if (!given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
-    out = o.out!;
-    const ckPath = join(out, "checkpoint.safetensors");
     checkOutputFolder(out, { flag: "--out" });
-    checkRunFolder(out);
-    if (!existsSync(ckPath)) throw new InputError(`${out} holds no checkpoint.safetensors to resume; start a new run without --resume`);
-    const snap = readCheckpoint(ckPath);
-    const { config, runInfo } = useCheckpoint(ckPath, snap, (s) => {
+    folder.checkKinds();
+    if (!existsSync(folder.checkpoint)) throw new InputError(`${out} holds no checkpoint.safetensors to resume; start a new run without --resume`);
+    const snap = readCheckpoint(folder.checkpoint);
+    const { config, runInfo } = useCheckpoint(folder.checkpoint, snap, (s) => {
       if (s.metadata.run === undefined)
         throw new CheckpointError('it is not a training checkpoint of rnnlab train (no "run" metadata): rnnlab sample and eval take it, --resume does not');
       let raw: unknown;
@@ -588,19 +376,20 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     }
     const threads = threadsFor(o, config.train.batch);
     const dataPath = file ?? (runInfo.data.path === EMBEDDED ? DEFAULT_CORPUS : runInfo.data.path);
-    checkNotRunFile(dataPath, out);
+    folder.checkNotOurs(dataPath);
     corpus = loadCorpus(dataPath, undefined, {
       tokens: runInfo.data.tokens ?? "chars",
       vocabSize: runInfo.data.vocabSize,
-      missing: file ? "give the text the run was trained on" : `the run was trained on it: pass that text (or a copy) as FILE`,
+      missing: file ? "give the text the run was trained on" : "the run was trained on it: pass that text (or a copy) as FILE",
     });
     if (corpus.tokens.length !== runInfo.data.chars || corpus.hash !== runInfo.data.hash) {
       throw new InputError(
         `${dataPath} is not the text the run in ${out} was trained on (${fmtInt(runInfo.data.chars)} ${corpus.vocab.kind === "words" ? "words" : "characters"}, hash ${runInfo.data.hash}); pass the same file`,
       );
     }
-    shell = new Shell(out, corpus, o);
-    session = useCheckpoint(ckPath, snap, (s) => TrainingSession.restore(s, { ...corpus, path: runInfo.data.path }, resumeSettings(o, threads, given), shell));
+    session = useCheckpoint(folder.checkpoint, snap, (s) =>
+      TrainingSession.restore(s, { ...corpus, path: runInfo.data.path }, resumeSettings(o, threads, given), hooks),
+    );
     try {
       if (session.done) {
         throw new InputError(
@@ -614,22 +403,17 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     }
     try {
       removeStaleTemps(out);
-      removeStaleTemps(join(out, "trajectory"));
-      norms = truncateMetrics(join(out, "metrics.jsonl"), session.steps);
-      session.norms.unshift(...norms);
+      removeStaleTemps(folder.trajectory);
+      session.norms.unshift(...folder.truncateMetrics(session.steps));
     } catch (e) {
       session.dispose();
       release();
       throw e;
     }
   } else {
-    out = o.out ?? join("runs", `run-${timestamp()}`);
     checkOutputFolder(out, { flag: "--out" });
-    // an empty metrics.jsonl (a run killed at its start) holds nothing to lose
-    const earlier = existsSync(out) ? RUN_FILES.filter((f) => existsSync(join(out, f)) && !(f === "metrics.jsonl" && statSync(join(out, f)).size === 0)) : [];
-    if (earlier.includes("checkpoint.safetensors")) {
-      throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
-    }
+    const earlier = folder.earlier();
+    if (earlier.includes("checkpoint.safetensors")) throw new InputError(`${out} already holds a run; continue it with --resume, or choose another --out`);
     if (earlier.length) {
       throw new InputError(
         `${out} already holds files of an earlier run (${earlier.join(", ")}) but no checkpoint to resume; choose another --out, or remove them first`,
@@ -643,12 +427,8 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       missing: "give the path of a text file (or none, for the embedded Shakespeare)",
     });
     const threads = threadsFor(o, o.batch);
-    shell = new Shell(out, corpus, o);
-    session = new TrainingSession(
-      { ...corpus, path: file ?? EMBEDDED, ...(o.tokens === "words" ? { vocabSize: o.vocabSize } : {}) },
-      settingsFrom(o, threads, given),
-      shell,
-    );
+    const data = { ...corpus, path: file ?? EMBEDDED, ...(o.tokens === "words" ? { vocabSize: o.vocabSize } : {}) };
+    session = new TrainingSession(data, settingsFrom(o, threads, given), hooks);
     try {
       makeFolder(out);
       release = lockFolder(out);
@@ -658,50 +438,23 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
     }
     removeStaleTemps(out);
   }
-  shell.session = session;
+  report = new TrainReport(session, o.time !== undefined ? o.time * 60 : Infinity);
   try {
-    return await trainLoop(session, shell);
+    return await trainLoop(session, folder, report, corpus);
   } finally {
+    folder.close();
     session.dispose();
     release();
   }
 }
 
-/** The run folder's files are what they should be (files, and a trajectory folder): checked before any training. */
-function checkRunFolder(out: string): void {
-  for (const f of RUN_FILES) {
-    const st = lstatSync(join(out, f), { throwIfNoEntry: false });
-    if (!st) continue;
-    const folder = f === "trajectory";
-    if (folder ? !st.isDirectory() : !st.isFile()) {
-      throw new InputError(`${join(out, f)} is not a ${folder ? "folder" : "regular file"}, so the run cannot write it; move it away, or choose another --out`);
-    }
-  }
-}
-
-/** A resumed run rewrites its folder's files: the text it reads must be none of them. */
-function checkNotRunFile(path: string, out: string): void {
-  const inRun = [...RUN_FILES.map((f) => join(out, f))];
-  const traj = join(out, "trajectory");
-  if (existsSync(traj)) {
-    try {
-      for (const f of readdirSync(traj)) inRun.push(join(traj, f));
-    } catch {
-      // unreadable: nothing of it is rewritten either
-    }
-  }
-  for (const f of inRun) {
-    if (existsSync(f) && existsSync(path) && sameFile(path, f))
-      throw new InputError(`the text ${path} is ${f}, a file of the run itself; pass the text the run was trained on`);
-  }
-}
-
-async function trainLoop(session: TrainingSession, shell: Shell): Promise<number> {
+async function trainLoop(session: TrainingSession, folder: RunFolder, report: TrainReport, corpus: Corpus): Promise<number> {
   const run = session.run;
   const { model: m, train: t } = run.config;
-  const { progress, out, corpus, o } = shell;
+  const { progress } = report;
+  const out = folder.dir;
   const info = session.info;
-  const words = shell.words;
+  const words = report.words;
   const unit = words ? "word" : "char";
   const nTrain = run.trainTokens.length;
   const nVal = run.valTokens?.length ?? 0;
@@ -721,52 +474,49 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
   progress.line(
     `training: batch ${t.batch} x ${t.k1} steps, truncated BPTT(${t.k1}, ${t.k2}), ${t.optimizer} lr ${t.lr}${sched}${t.warmup ? `, warm-up ${t.warmup} updates` : ""}` +
       `${t.clipNorm ? `, clip norm ${t.clipNorm}` : ""}${t.clipValue ? `, clip value ${t.clipValue}` : ""}` +
-      `, ${info.targetSteps ?? "?"} steps${o.time ? ` or ${o.time} min` : ""}${info.earlyStop ? `, early stop after ${info.earlyStop.patience} evaluations without progress` : ""} (${run.stepsPerEpoch} per pass over the text)`,
+      `, ${info.targetSteps ?? "?"} steps${report.timeLimit < Infinity ? ` or ${report.timeLimit / 60} min` : ""}` +
+      `${info.earlyStop ? `, early stop after ${info.earlyStop.patience} evaluations without progress` : ""} (${run.stepsPerEpoch} per pass over the text)`,
   );
   progress.line(`compute: ${run.model.store.kernels.name} kernels, ${run.threads} thread${run.threads > 1 ? "s" : ""}`);
   progress.line(`run folder: ${out}${session.steps > 0 ? ` (resuming at step ${session.steps})` : ""}`);
 
-  shell.metrics = new Appender(shell.metricsPath);
   const intact = () =>
     session.savedStep === null
       ? `no checkpoint was saved (the first was due at step ${Math.min(info.saveEvery, info.evalEvery)})`
       : `the checkpoint of step ${session.savedStep} in ${out} is intact`;
+  let interrupted = false;
   const onSigint = () => {
-    if (shell.interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint on disk is whole
-    shell.interrupted = true;
+    if (interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint on disk is whole
+    interrupted = true;
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint); // a polite kill saves the checkpoint as Ctrl-C does
   const t0 = performance.now();
   let reason: StopReason;
   try {
-    while (!session.done && !shell.interrupted) {
-      shell.afterStep(session.step());
+    while (!session.done && !interrupted) {
+      report.afterStep(session.step());
       await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar in
     }
     session.finish();
     reason = session.reason ?? "stopped";
   } catch (e) {
-    progress.stop();
-    shell.metrics.close();
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
     if (e instanceof NonFiniteError) {
       warn(`rnnlab: ${e.message}; ${intact()}\n`);
       return 1;
     }
     if (e instanceof WriteError)
-      throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${session.savedStep !== null ? ` (continue it with --resume)` : ""}`);
+      throw new WriteError(e.path, e.code, `${e.message}; ${intact()}${session.savedStep !== null ? " (continue it with --resume)" : ""}`);
     if (e instanceof CheckpointError) throw new CheckpointError(`${e.message}; ${intact()}`);
     throw e;
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
   }
-  progress.stop();
-  shell.metrics.close();
-  process.off("SIGINT", onSigint);
-  process.off("SIGTERM", onSigint);
   const wall = (performance.now() - t0) / 1000;
-  const rel = relative(process.cwd(), shell.ckPath) || shell.ckPath;
-  if (shell.interrupted && reason === "stopped") {
+  const rel = relative(process.cwd(), folder.checkpoint) || folder.checkpoint;
+  if (interrupted && reason === "stopped") {
     say(`interrupted at step ${session.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
     return 130;
   }
@@ -780,25 +530,7 @@ async function trainLoop(session: TrainingSession, shell: Shell): Promise<number
   const skippedText = skipped ? `; ${fmtInt(skipped)} update${skipped > 1 ? "s" : ""} skipped (non-finite, --on-nonfinite skip)` : "";
   const early = reason === "early-stop" ? ` (early stop: no progress in ${info.earlyStop!.patience} evaluations)` : "";
   say(`done: ${session.steps} steps in ${fmtDuration(wall)}${early}${valText}${skippedText}\n`);
-  say(`files: ${rel}${info.bestVal !== null ? `, ${shell.bestPath}` : ""}, ${shell.metricsPath}\n`);
+  say(`files: ${rel}${info.bestVal !== null ? `, ${folder.best}` : ""}, ${folder.metrics}\n`);
   say(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
   return 0;
-}
-
-/** A schedule in words, for the header line. */
-function describeSchedule(s: ScheduleSpec): string {
-  switch (s.type) {
-    case "step":
-      return `StepLR every ${s.stepSize} x${s.gamma ?? 0.1}`;
-    case "exponential":
-      return `ExponentialLR x${s.gamma}`;
-    case "cosine":
-      return `cosine over ${s.tMax} to ${s.etaMin ?? 0}`;
-    case "onecycle":
-      return `one cycle over ${s.totalSteps}`;
-    case "plateau":
-      return `ReduceLROnPlateau x${s.factor ?? 0.1} after ${s.patience ?? 10}`;
-    default:
-      return "constant";
-  }
 }

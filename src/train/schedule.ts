@@ -205,3 +205,21 @@ function oneCycle(s: Required<Extract<ScheduleSpec, { type: "onecycle" }>>, maxL
   }
   return min;
 }
+
+/** A schedule in words, e.g. "cosine over 2950 to 0". */
+export function describeSchedule(s: ScheduleSpec): string {
+  switch (s.type) {
+    case "step":
+      return `StepLR every ${s.stepSize} x${s.gamma ?? 0.1}`;
+    case "exponential":
+      return `ExponentialLR x${s.gamma}`;
+    case "cosine":
+      return `cosine over ${s.tMax} to ${s.etaMin ?? 0}`;
+    case "onecycle":
+      return `one cycle over ${s.totalSteps}`;
+    case "plateau":
+      return `ReduceLROnPlateau x${s.factor ?? 0.1} after ${s.patience ?? 10}`;
+    default:
+      return "constant";
+  }
+}

@@ -20,6 +20,7 @@ import { OmegaRegularizer } from "./omega.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Updater, type NonFinitePolicy } from "./trainer.js";
 import { checkTaskFits } from "./memory.js";
+import { ExplosionWatch } from "./clip.js";
 import { flowByLag } from "../analysis/gradflow.js";
 import { recurrentSpectra, type RecurrentSpectrum } from "../analysis/spectra.js";
 
@@ -61,6 +62,8 @@ export interface TaskStepReport {
   skipped: boolean;
   /** Ω (without λ), when the regulariser is on. */
   omega: number | null;
+  /** An explosion warning raised at this step (train/clip.ts's ExplosionWatch). */
+  warning?: string;
 }
 
 interface Buffers {
@@ -225,6 +228,9 @@ export class TaskRun {
   readonly optimizer: Optimizer;
   /** The one place an update happens (train/trainer.ts): clipping, non-finite checks, undo. */
   readonly updater: Updater;
+  /** Pre-clip gradient norms of every step so far (for clipSummary). */
+  readonly norms: number[] = [];
+  private readonly watch = new ExplosionWatch();
   private readonly rng: Rng;
   private test: { batch: TaskBatch; chunks: TaskBatch[] } | null = null;
 
@@ -269,7 +275,9 @@ export class TaskRun {
     const loss = m.forward(batch);
     const omega = m.backward(batch, this.config.omega ?? 0);
     const r = this.updater.apply(loss);
-    return { ...r, loss, omega };
+    this.norms.push(r.gradNorm);
+    const warning = this.watch.observe(r.step, r.gradNorm);
+    return { ...r, loss, omega, ...(warning ? { warning } : {}) };
   }
 
   /**
