@@ -10,11 +10,13 @@ export { Rng } from "./tensor/rng.js";
 export type { Kernels } from "./tensor/kernels.js";
 export { jsKernels, jsTiledKernels } from "./tensor/js-kernels.js";
 export { defaultKernels, useKernels, wasmKernels, type KernelChoice } from "./tensor/select.js";
+export type { WasmKernels } from "./tensor/wasm/wasm-kernels.js";
 export { Arena } from "./tensor/wasm/arena.js";
 
 // nn
 export { ParamStore, Parameter, uniformInit, normalInit, zerosInit, type Initializer, type ParamStoreOptions } from "./nn/params.js";
 export type { ModuleOptions } from "./nn/module.js";
+export { checkOptions, MODULE_OPTION_KEYS } from "./nn/module.js";
 export { Linear, linearForward, linearBackward, type LinearOptions } from "./nn/linear.js";
 export { Embedding, embeddingForward, embeddingBackward, type EmbeddingOptions } from "./nn/embedding.js";
 export { activationForward, activationBackward, ACTIVATION_GAMMA, type Activation } from "./nn/activations.js";
@@ -32,11 +34,67 @@ export {
   type RNNOptions,
   type RecurrentParams,
   type RecurrentInit,
+  type RecurrentLayout,
+  type DirectionBuffers,
+  type LayerBuffers,
+  RECURRENT_OPTION_KEYS,
 } from "./nn/recurrent.js";
+export {
+  RNNCellBase,
+  RNNCell,
+  LSTMCell,
+  GRUCell,
+  CellCache,
+  type RNNCellOptions,
+  type RNNCellBaseOptions,
+  type CellGrads,
+} from "./nn/rnn-cells.js";
+export {
+  packPaddedSequence,
+  padPackedSequence,
+  padSequence,
+  packSequence,
+  isPackedSequence,
+  type PackedSequence,
+  type PackOptions,
+  type PadPackedOptions,
+  type PadSequenceOptions,
+} from "./nn/pack.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
 export { generate, sampleLogits, type GenerateOptions, type SampleOptions } from "./nn/generate.js";
-export { SequenceClassifier, type SequenceClassifierOptions } from "./nn/sequence-classifier.js";
-export { LanguageModel, type LanguageModelOptions } from "./nn/language-model.js";
+export {
+  SequenceClassifier,
+  SEQUENCE_CLASSIFIER_OPTION_KEYS,
+  type SequenceClassifierOptions,
+  type SequenceClassifierConfig,
+  type ClassifierInput,
+  type ClassifierBatch,
+} from "./nn/sequence-classifier.js";
+export { WHOLE_SEQUENCE_TRAINER_OPTION_KEYS, type WholeSequenceModel, type WholeSequenceTrainerOptions } from "./train/trainer.js";
+export {
+  padBatch,
+  BucketBatcher,
+  shuffled,
+  type PadBatchOptions,
+  type PaddedBatch,
+  type BucketBatcherOptions,
+  type LabelledBatch,
+} from "./data/sequence-batches.js";
+export {
+  parseJsonl,
+  examplesFromRecords,
+  labelsOf,
+  splitExamples,
+  textVocab,
+  textTokenizer,
+  UNKNOWN_CHAR,
+  prepareText,
+  type TextExample,
+  type SplitOptions,
+  type TextPreparation,
+} from "./data/classify-data.js";
+export { speechesOf, speakerDataset, type Speech, type SpeakerDatasetOptions } from "./data/speakers.js";
+export { LanguageModel, dropoutMask, type LanguageModelOptions } from "./nn/language-model.js";
 
 // train
 export {
@@ -94,13 +152,28 @@ export {
   modelFromSnapshot,
   defaultPrime,
   checkSnapshotFinite,
+  snapshotOf,
+  vocabFromMetadata,
   SNAPSHOT_FORMAT,
+  MODEL_KINDS,
+  type ModelKind,
+  type SnapshotInput,
   type RunConfig,
   type ModelConfig,
   type TrainConfig,
   type Snapshot,
   type RunOptions,
 } from "./train/run.js";
+export {
+  saveModel,
+  loadModel,
+  modelSnapshot,
+  type SavableModel,
+  type SaveModelOptions,
+  type LoadModelOptions,
+  type LoadedModel,
+  type SavedRecurrentConfig,
+} from "./train/model-file.js";
 export { parseRunConfig, parseModelConfig, parseTrainConfig, parseRunInfo, firstNonFinite, type RunInfo } from "./train/schema.js";
 export {
   trainingBytes,
@@ -115,7 +188,7 @@ export {
   MAX_THREADS,
   type TaskShape,
 } from "./train/memory.js";
-export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type SharedMemoryKernels } from "./train/parallel.js";
+export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type ShardLayout, type SharedMemoryKernels } from "./train/parallel.js";
 export { OmegaRegularizer } from "./train/omega.js";
 export { TaskRun, TaskModel, type TaskRunConfig, type TaskStepReport } from "./train/task-run.js";
 
@@ -135,7 +208,21 @@ export { experimentSpec, type ExperimentRow } from "./plot/experiment-spec.js";
 
 // data
 export { CharVocab, type Vocab } from "./data/vocab.js";
-export { WordVocab, WordCounter, WordEncoder, WordSplitter, UNK, EOS } from "./data/words.js";
+export {
+  WordVocab,
+  WordCounter,
+  WordEncoder,
+  WordSplitter,
+  UNK,
+  EOS,
+  UnknownWordError,
+  vocabMetadata,
+  wordVocabMetadata,
+  wordVocabOptionsOf,
+  PYTHON_WHITESPACE,
+  isPythonSpace,
+  type WordVocabOptions,
+} from "./data/words.js";
 export { encodeText, allocTokens, VocabCollector, TokenEncoder, type TokenArray } from "./data/corpus.js";
 export * from "./data/tasks.js";
 

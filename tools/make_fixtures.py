@@ -5,7 +5,7 @@ Needs Debian's python3-torch (apt-get install python3-torch); rnnlab itself neve
 Every number is computed by PyTorch in float64 from seeded random weights and inputs.
 
 Usage:
-  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants|schedules]
+  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants|schedules|dropout|api]
 
   --set extra     what the shared fixtures do not cover: every optimizer (SGD with Nesterov and
                   weight decay, Adagrad, RMSprop centred with momentum, Adam with weight decay and
@@ -14,9 +14,17 @@ Usage:
                   GRU language models.
   --set variants  the shared kinds with other sizes and seeds, 3-layer stacks, no bias, relu,
                   p = 1 clipping: for checking that the parity runner needs no code change.
+  --set dropout   language models of PyTorch's word_language_model example (dropout on the embedding,
+                  between the recurrent layers and on the output; LSTM, GRU and RNN, 2 layers, some
+                  tied) in eval mode, where dropout is inactive: forward loss, gradients, 3 updates.
   --set schedules learning-rate schedules (torch.optim.lr_scheduler: StepLR, ExponentialLR,
                   CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau, linear warm-up then another):
                   the rate of every update.
+  --set api       the rest of PyTorch's recurrent API: LSTM projections (proj_size; 1 and 2
+                  layers, bidirectional, packed), batch_first, unbatched (2-D) input, packed
+                  outputs as PyTorch returns them, the single-step cells (kind "cell": RNNCell,
+                  LSTMCell, GRUCell unrolled over a few steps) and torch.nn.utils.rnn's pack/pad
+                  helpers (kind "pack").
 """
 import argparse
 import json
@@ -39,27 +47,46 @@ def write(out, name, obj):
         json.dump(obj, f)
 
 
-def make_module(kind, I, H, L, nonlin="tanh", bias=True, bidirectional=False, dropout=0.0):
+def make_module(kind, I, H, L, nonlin="tanh", bias=True, bidirectional=False, dropout=0.0, batch_first=False, proj_size=0):
     if kind == "RNN":
-        return torch.nn.RNN(I, H, num_layers=L, nonlinearity=nonlin, bias=bias, bidirectional=bidirectional, dropout=dropout)
-    Cell = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
-    return Cell(I, H, num_layers=L, bias=bias, bidirectional=bidirectional, dropout=dropout)
+        return torch.nn.RNN(I, H, num_layers=L, nonlinearity=nonlin, bias=bias, bidirectional=bidirectional, dropout=dropout,
+                            batch_first=batch_first)
+    if kind == "LSTM":
+        return torch.nn.LSTM(I, H, num_layers=L, bias=bias, bidirectional=bidirectional, dropout=dropout, batch_first=batch_first,
+                             proj_size=proj_size)
+    return torch.nn.GRU(I, H, num_layers=L, bias=bias, bidirectional=bidirectional, dropout=dropout, batch_first=batch_first)
+
+
+def packed_of(p):
+    """A PackedSequence as JSON: data and batch_sizes, and the permutations (null when sorted)."""
+    def ix(t):
+        return None if t is None else [int(v) for v in t.tolist()]
+    return {"data": T(p.data), "batch_sizes": ix(p.batch_sizes), "sorted_indices": ix(p.sorted_indices),
+            "unsorted_indices": ix(p.unsorted_indices)}
 
 
 def recurrent(out, name, I, H, L, Tn, B, nonlin="tanh", bias=True, kind="RNN", bidirectional=False,
-              lengths=None, dropout=0.0, mode="train"):
-    m = make_module(kind, I, H, L, nonlin, bias, bidirectional, dropout)
+              lengths=None, dropout=0.0, mode="train", batch_first=False, proj_size=0, unbatched=False):
+    m = make_module(kind, I, H, L, nonlin, bias, bidirectional, dropout, batch_first, proj_size)
     if mode == "eval":
         m.eval()
     D = 2 if bidirectional else 1
-    x = torch.randn(Tn, B, I, requires_grad=True)
-    h0 = torch.randn(L * D, B, H, requires_grad=True)
-    c0 = torch.randn(L * D, B, H, requires_grad=True) if kind == "LSTM" else None
+    Hout = proj_size if proj_size > 0 else H
+    if unbatched:  # PyTorch's unbatched input (T, I), states (L*D, H_out) and (L*D, H)
+        x = torch.randn(Tn, I, requires_grad=True)
+        h0 = torch.randn(L * D, Hout, requires_grad=True)
+        c0 = torch.randn(L * D, H, requires_grad=True) if kind == "LSTM" else None
+    else:
+        x = torch.randn(*((B, Tn, I) if batch_first else (Tn, B, I)), requires_grad=True)
+        h0 = torch.randn(L * D, B, Hout, requires_grad=True)
+        c0 = torch.randn(L * D, B, H, requires_grad=True) if kind == "LSTM" else None
     hx = (h0, c0) if kind == "LSTM" else h0
+    packed_out = None
     if lengths is not None:
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False)
         yp, hn = m(packed, hx)
-        y, _ = torch.nn.utils.rnn.pad_packed_sequence(yp, total_length=Tn)
+        packed_out = yp
+        y, _ = torch.nn.utils.rnn.pad_packed_sequence(yp, batch_first=batch_first, total_length=Tn)
     else:
         y, hn = m(x, hx)
     if kind == "LSTM":
@@ -86,7 +113,12 @@ def recurrent(out, name, I, H, L, Tn, B, nonlin="tanh", bias=True, kind="RNN", b
         outputs["c_n"] = T(cn)
         lossobj["R_c"] = T(Rc)
     module = {"type": kind, "input_size": I, "hidden_size": H, "num_layers": L,
-              "nonlinearity": nonlin if kind == "RNN" else None, "bias": bias, "batch_first": False}
+              "nonlinearity": nonlin if kind == "RNN" else None, "bias": bias, "batch_first": batch_first}
+    if proj_size:
+        module["proj_size"] = proj_size
+    if packed_out is not None and (batch_first or proj_size):
+        # PyTorch's packed output as it returns it (the api set: the runner feeds a PackedSequence too)
+        outputs["output_packed"] = packed_of(packed_out)
     if bidirectional:
         module["bidirectional"] = True
     if dropout:
@@ -99,7 +131,139 @@ def recurrent(out, name, I, H, L, Tn, B, nonlin="tanh", bias=True, kind="RNN", b
     if lengths is not None:
         fx["note"] = ("inputs.lengths: PyTorch packed sequences (pack_padded_sequence, enforce_sorted=False); "
                       "output padded with zeros by pad_packed_sequence to T steps; h_n at each sequence's own last step.")
+    if batch_first:
+        fx["note_layout"] = "module.batch_first: x, output, R_out and grad x are (B, T, .); h0, h_n, c_n stay (L*D, B, .)."
+    if unbatched:
+        fx["note_layout"] = "unbatched input: x (T, I), output (T, D*H_out), h0 and h_n (L*D, H_out), c0 and c_n (L*D, H)."
+    if "output_packed" in outputs:
+        fx["note_packed"] = ("outputs.output_packed: the module's PackedSequence output (data, batch_sizes, sorted_indices, "
+                             "unsorted_indices), for an input packed by pack_padded_sequence(enforce_sorted=False).")
     write(out, name, fx)
+
+
+def cell(out, name, kind, I, H, Tn, B, nonlin="tanh", bias=True, unbatched=False, zero_state=False):
+    """A single-step cell (torch.nn.RNNCell, LSTMCell, GRUCell) applied Tn times: h_t = cell(x_t, h_{t-1});
+    loss = sum_t sum(h_t * R_h[t]) (+ sum_t sum(c_t * R_c[t]) for the LSTMCell)."""
+    if kind == "RNNCell":
+        m = torch.nn.RNNCell(I, H, bias=bias, nonlinearity=nonlin)
+    else:
+        m = getattr(torch.nn, kind)(I, H, bias=bias)
+    lstm = kind == "LSTMCell"
+    sh = (H,) if unbatched else (B, H)
+    x = torch.randn(*((Tn, I) if unbatched else (Tn, B, I)), requires_grad=True)
+    h0 = None if zero_state else torch.randn(*sh, requires_grad=True)
+    c0 = None if zero_state or not lstm else torch.randn(*sh, requires_grad=True)
+    hs, cs = [], []
+    h, c = h0, c0
+    for t in range(Tn):
+        if lstm:
+            h, c = m(x[t], None if h is None else (h, c))
+            cs.append(c)
+        else:
+            h = m(x[t], h)
+        hs.append(h)
+    hs = torch.stack(hs)
+    Rh = torch.randn_like(hs)
+    loss = (hs * Rh).sum()
+    lossdef = "sum over steps t of sum(h_t*R_h[t])"
+    lossobj = {"R_h": T(Rh)}
+    outputs = {"h": T(hs)}
+    if lstm:
+        cs = torch.stack(cs)
+        Rc = torch.randn_like(cs)
+        loss = loss + (cs * Rc).sum()
+        lossdef += " + sum(c_t*R_c[t])"
+        lossobj["R_c"] = T(Rc)
+        outputs["c"] = T(cs)
+    loss.backward()
+    lossobj.update({"definition": lossdef, "value": loss.item()})
+    inputs = {"x": T(x)}
+    grads = {k: T(v.grad) for k, v in m.named_parameters()}
+    grads["x"] = T(x.grad)
+    if h0 is not None:
+        inputs["h0"] = T(h0)
+        grads["h0"] = T(h0.grad)
+    if c0 is not None:
+        inputs["c0"] = T(c0)
+        grads["c0"] = T(c0.grad)
+    module = {"type": kind, "input_size": I, "hidden_size": H, "bias": bias, "nonlinearity": nonlin if kind == "RNNCell" else None}
+    write(out, name, {
+        "kind": "cell", "module": module, "params": {k: T(v) for k, v in m.named_parameters()},
+        "inputs": inputs, "outputs": outputs, "loss": lossobj, "grads": grads,
+        "note": "the cell applied to x[0], x[1], ... in turn, each step from the state the last one returned (h0, c0 "
+                "when given, else PyTorch's zeros); outputs.h (and c) stack every step's state; x is (T, B, I), or "
+                "(T, I) for unbatched steps with states (H).",
+    })
+
+
+def pack(out, name):
+    """torch.nn.utils.rnn's helpers on small tensors, ties in the lengths (PyTorch's sort is stable)."""
+    U = torch.nn.utils.rnn
+
+    def lens(t):
+        return [int(v) for v in t.tolist()]
+
+    cases = []
+    x = torch.randn(5, 6, 2)  # (T, B, F)
+    lengths = [3, 5, 3, 1, 5, 2]
+    for bf in [False, True]:
+        inp = x.transpose(0, 1).contiguous() if bf else x
+        p = U.pack_padded_sequence(inp, torch.tensor(lengths), batch_first=bf, enforce_sorted=False)
+        cases.append({"op": "pack_padded_sequence", "input": T(inp), "lengths": lengths, "batch_first": bf,
+                      "enforce_sorted": False, "expected": packed_of(p)})
+        for pad, total in [(0.0, None), (-1.5, 7)]:
+            o, ls = U.pad_packed_sequence(p, batch_first=bf, padding_value=pad, total_length=total)
+            cases.append({"op": "pad_packed_sequence", "packed": packed_of(p), "batch_first": bf, "padding_value": pad,
+                          "total_length": total, "expected": {"output": T(o), "lengths": lens(ls)}})
+    xs = torch.randn(4, 3, 2, 2)  # sorted lengths, trailing dims (2, 2), input longer than the longest length
+    p = U.pack_padded_sequence(xs, torch.tensor([3, 3, 1]), enforce_sorted=True)
+    cases.append({"op": "pack_padded_sequence", "input": T(xs), "lengths": [3, 3, 1], "batch_first": False,
+                  "enforce_sorted": True, "expected": packed_of(p)})
+    o, ls = U.pad_packed_sequence(p)
+    cases.append({"op": "pad_packed_sequence", "packed": packed_of(p), "batch_first": False, "padding_value": 0.0,
+                  "total_length": None, "expected": {"output": T(o), "lengths": lens(ls)}})
+    seqs = [torch.randn(2, 3), torch.randn(4, 3), torch.randn(1, 3)]
+    for bf, pad in [(False, 0.0), (True, 0.25)]:
+        cases.append({"op": "pad_sequence", "sequences": [T(s) for s in seqs], "batch_first": bf, "padding_value": pad,
+                      "expected": T(U.pad_sequence(seqs, batch_first=bf, padding_value=pad))})
+    vs = [torch.randn(3), torch.randn(3), torch.randn(2)]
+    cases.append({"op": "pad_sequence", "sequences": [T(s) for s in vs], "batch_first": False, "padding_value": 0.0,
+                  "expected": T(U.pad_sequence(vs))})
+    cases.append({"op": "pack_sequence", "sequences": [T(s) for s in seqs], "enforce_sorted": False,
+                  "expected": packed_of(U.pack_sequence(seqs, enforce_sorted=False))})
+    write(out, name, {"kind": "pack", "cases": cases,
+                      "note": "torch.nn.utils.rnn: each case's op applied to its arguments (PyTorch's names) gives expected."})
+
+
+def api(out):
+    # LSTM projections (proj_size), PyTorch's sizes: h (L*D, B, P), c (L*D, B, H), weight_hr_l{k} (P, H)
+    recurrent(out, "lstm_proj_l1", 3, 5, 1, 6, 3, kind="LSTM", proj_size=2)
+    recurrent(out, "lstm_proj_l2", 2, 4, 2, 5, 2, kind="LSTM", proj_size=3)
+    recurrent(out, "lstm_proj_bidirectional_l2", 3, 4, 2, 5, 3, kind="LSTM", proj_size=2, bidirectional=True)
+    recurrent(out, "lstm_proj_packed_bidirectional_l2", 2, 5, 2, 6, 4, kind="LSTM", proj_size=3, bidirectional=True,
+              lengths=[6, 2, 4, 2])
+    recurrent(out, "lstm_proj_packed_l1_nobias", 3, 3, 1, 5, 3, kind="LSTM", proj_size=1, bias=False, lengths=[2, 5, 3])
+    recurrent(out, "lstm_proj_dropout_eval_l3", 2, 4, 3, 4, 2, kind="LSTM", proj_size=2, dropout=0.5, mode="eval")
+    # batch_first: x, output (B, T, .)
+    recurrent(out, "rnn_batch_first_l2", 3, 4, 2, 5, 3, batch_first=True)
+    recurrent(out, "lstm_batch_first_bidirectional", 2, 3, 1, 4, 2, kind="LSTM", batch_first=True, bidirectional=True)
+    recurrent(out, "gru_batch_first_l2", 3, 4, 2, 6, 2, kind="GRU", batch_first=True)
+    recurrent(out, "gru_batch_first_packed_bidirectional", 2, 3, 2, 5, 3, kind="GRU", batch_first=True, bidirectional=True,
+              lengths=[2, 5, 3])
+    recurrent(out, "lstm_proj_batch_first_packed", 3, 4, 1, 5, 3, kind="LSTM", proj_size=2, batch_first=True, lengths=[4, 5, 1])
+    # unbatched (2-D) input
+    recurrent(out, "rnn_relu_unbatched", 3, 4, 1, 5, 1, nonlin="relu", unbatched=True)
+    recurrent(out, "lstm_unbatched_bidirectional_l2", 2, 3, 2, 4, 1, kind="LSTM", bidirectional=True, unbatched=True)
+    recurrent(out, "gru_unbatched_batch_first", 3, 4, 2, 5, 1, kind="GRU", batch_first=True, unbatched=True)
+    recurrent(out, "lstm_proj_unbatched", 2, 4, 2, 5, 1, kind="LSTM", proj_size=3, unbatched=True)
+    # single-step cells over a few steps
+    cell(out, "cell_rnn_tanh", "RNNCell", 3, 4, 3, 2)
+    cell(out, "cell_rnn_relu_nobias_unbatched", "RNNCell", 2, 5, 4, 1, nonlin="relu", bias=False, unbatched=True)
+    cell(out, "cell_lstm", "LSTMCell", 3, 4, 3, 2)
+    cell(out, "cell_lstm_unbatched_zero_state", "LSTMCell", 2, 3, 3, 1, unbatched=True, zero_state=True)
+    cell(out, "cell_gru", "GRUCell", 3, 4, 3, 3)
+    cell(out, "cell_gru_nobias_zero_state", "GRUCell", 4, 3, 2, 2, bias=False, zero_state=True)
+    pack(out, "pack_pad")
 
 
 def clip(out, name, shapes, max_norm, norm_type, scale):
@@ -218,6 +382,76 @@ def charlm(out, name, V, E, H, L, Tn, B, tied, nonlin="tanh", optims=("adam", "s
     })
 
 
+class WordLM(torch.nn.Module):
+    """PyTorch's word_language_model RNNModel: emb = drop(encoder(x)); out, h = rnn(emb) with the
+    rnn's own dropout between layers; decoded = decoder(drop(out)). Submodules named as rnnlab's
+    parameters (embedding, rnn, head); the two dropouts may differ (the example uses one p)."""
+
+    def __init__(self, V, E, H, L, tied, kind, p_emb, p_rnn, p_out):
+        super().__init__()
+        self.drop_emb = torch.nn.Dropout(p_emb)
+        self.embedding = torch.nn.Embedding(V, E)
+        self.rnn = make_module(kind, E, H, L, dropout=p_rnn)
+        self.drop_out = torch.nn.Dropout(p_out)
+        self.head = torch.nn.Linear(H, V)
+        if tied:
+            self.head.weight = self.embedding.weight
+
+    def forward(self, ids):
+        y, _ = self.rnn(self.drop_emb(self.embedding(ids)))
+        return self.head(self.drop_out(y))
+
+
+def charlm_dropout(out, name, V, E, H, L, Tn, B, tied, kind, p_emb, p_rnn, p_out, optims, clip_max=0.2):
+    """A `charlm` fixture of WordLM in eval mode (dropout inactive): loss, gradients, and each
+    optimizer's parameters after 3 clipped updates, all in eval mode."""
+    m = WordLM(V, E, H, L, tied, kind, p_emb, p_rnn, p_out)
+    m.eval()
+    start = {k: v.detach().clone() for k, v in m.named_parameters()}
+    ids = torch.randint(0, V, (Tn + 1, B))
+    xin, tgt = ids[:-1], ids[1:]
+
+    def loss_of():
+        return torch.nn.functional.cross_entropy(m(xin).reshape(-1, V), tgt.reshape(-1))
+
+    loss = loss_of()
+    loss.backward()
+    grads = {k: T(v.grad) for k, v in m.named_parameters()}
+    optim = {"clip_max_norm": clip_max}
+    for oname in optims:
+        with torch.no_grad():
+            for k, v in m.named_parameters():
+                v.copy_(start[k])
+        opt, hyper = OPTIMS[oname](list(m.parameters()))
+        norms = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss_of().backward()
+            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
+            opt.step()
+        optim[oname] = dict(hyper, pre_clip_norms=norms, params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    model = {"vocab": V, "embed": E, "hidden": H, "cell": kind, "tied_embedding_and_head": tied, "layers": L,
+             "embedding_dropout": p_emb, "dropout": p_rnn, "output_dropout": p_out, "mode": "eval"}
+    write(out, name, {
+        "kind": "charlm", "model": model,
+        "params": {k: T(v) for k, v in start.items()},
+        "tokens_in": T(xin.to(torch.float64)), "tokens_target": T(tgt.to(torch.float64)),
+        "loss": {"definition": "mean cross-entropy (natural log) over all T*B positions", "value": loss.item()},
+        "grads": grads, "optim": optim,
+        "note": "word_language_model's RNNModel (encoder -> Dropout(embedding_dropout) -> rnn with dropout between layers -> "
+                "Dropout(output_dropout) -> decoder), in eval mode (model.eval(): no dropout), as are the updates. Params named "
+                "embedding.weight, rnn.<PyTorch names>, head.weight/head.bias; when tied, head.weight IS embedding.weight.",
+    })
+
+
+def dropout_set(out):
+    charlm_dropout(out, "charlm_dropout_lstm_2layer", 9, 5, 6, 2, 5, 3, False, "LSTM", 0.3, 0.4, 0.5, ["adam", "sgd_momentum"])
+    charlm_dropout(out, "charlm_dropout_lstm_tied_2layer", 8, 6, 6, 2, 4, 3, True, "LSTM", 0.2, 0.5, 0.3, ["adamw"])
+    charlm_dropout(out, "charlm_dropout_gru_2layer", 10, 4, 5, 2, 6, 2, False, "GRU", 0.5, 0.5, 0.5, ["rmsprop"])
+    charlm_dropout(out, "charlm_dropout_gru_tied_2layer", 7, 5, 5, 2, 5, 4, True, "GRU", 0.65, 0.2, 0.4, ["sgd_nesterov"])
+    charlm_dropout(out, "charlm_dropout_rnn_tied_2layer", 6, 4, 4, 2, 4, 2, True, "RNN", 0.1, 0.3, 0.6, ["adagrad"])
+
+
 def single_neuron(out, name, Tn, x0, target, ws, bs):
     pts = []
     for w0 in ws:
@@ -295,12 +529,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--set", choices=["extra", "variants", "schedules"], default="extra")
+    ap.add_argument("--set", choices=["extra", "variants", "schedules", "dropout", "api"], default="extra")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     if a.set == "schedules":
         schedules(a.out)
+    elif a.set == "dropout":
+        dropout_set(a.out)
+    elif a.set == "api":
+        api(a.out)
     elif a.set == "extra":
         charlm(a.out, "charlm_rnn_all_optimizers", 8, 4, 5, 1, 5, 2, False, optims=list(OPTIMS))
         charlm(a.out, "charlm_rnn_tied_2layer", 7, 6, 6, 2, 4, 3, True, optims=list(OPTIMS))

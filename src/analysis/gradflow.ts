@@ -157,7 +157,9 @@ export interface FlowModel<Batch> {
   readonly rnn: Recurrent;
   readonly store: ParamStore;
   readonly lastCache: RecurrentCache | null;
+  /** The loss of a batch (the forward pass, keeping its cache in lastCache). */
   forward(batch: Batch): number;
+  /** Backpropagates the last forward's loss. */
   backward(batch: Batch): unknown;
 }
 

@@ -4,6 +4,7 @@ import { randomOrthogonal } from "../tensor/linalg.js";
 import { Rng } from "../tensor/rng.js";
 import { tensor } from "../tensor/tensor.js";
 import { chainNorm, jacobianNorms, linearStep, stepJacobians } from "./jacobian.js";
+import { recurrentSpectra } from "./spectra.js";
 
 function rand(rng: Rng, n: number, scale = 1): Float64Array {
   return Float64Array.from({ length: n }, () => scale * rng.uniformRange(-1, 1));
@@ -153,5 +154,14 @@ describe("hand-written step Jacobians of RNN, LSTM and GRU", () => {
       }
       expect(Math.abs(norms[i] / sigma - 1)).toBeLessThan(1e-8);
     });
+  });
+});
+
+describe("LSTM projections (projSize)", () => {
+  it("are refused by name by the Jacobians and the spectra, whose formulas assume h of H features and a square W_hh", () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 2, dtype: "float64", seed: 1 });
+    const cache = lstm.forward(tensor(new Array(4 * 2 * 3).fill(0.1), [4, 2, 3], "float64"));
+    expect(() => stepJacobians(lstm, cache, 0, 0)).toThrow(/stepJacobians: LSTMs with projections \(projSize 2\) are not supported/);
+    expect(() => recurrentSpectra(lstm)).toThrow(/recurrentSpectra: LSTMs with projections \(projSize 2\) are not supported/);
   });
 });

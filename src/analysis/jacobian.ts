@@ -140,6 +140,8 @@ function matTVec(W: ArrayLike<number>, G: number, H: number, p: Float64Array, ou
 export function stepJacobians(rnn: Recurrent, cache: RecurrentCache, layer: number, row: number): StepJacobian[] {
   if (layer < 0 || layer >= rnn.numLayers) throw new RangeError(`stepJacobians: layer must be in [0, ${rnn.numLayers}), got ${layer}`);
   if (row < 0 || row >= cache.B) throw new RangeError(`stepJacobians: row must be in [0, ${cache.B}), got ${row}`);
+  if (rnn.projSize > 0)
+    throw new RangeError(`stepJacobians: LSTMs with projections (projSize ${rnn.projSize}) are not supported: the state is [h (P); c (H)] and W_hh is (4H, P)`);
   const H = rnn.hiddenSize;
   const B = cache.B;
   const T = cache.T;

@@ -56,6 +56,8 @@ export interface RecurrentSpectrum {
  * recurrentSpectra(rnn)[0].regime // => "vanishing" or "may-explode"
  */
 export function recurrentSpectra(rnn: Recurrent): RecurrentSpectrum[] {
+  if (rnn.projSize > 0)
+    throw new RangeError(`recurrentSpectra: LSTMs with projections (projSize ${rnn.projSize}) are not supported: their W_hh blocks are (H, P), not square`);
   const H = rnn.hiddenSize;
   const D = rnn.numDirections;
   const blocks = cellOfMode(rnn.mode).spectra; // the W_hh blocks and their γ (nn/cells.ts)

@@ -10,6 +10,8 @@ import { encodeSafetensors } from "../io/safetensors.js";
 import { stateDictOf } from "../io/statedict.js";
 import type { LanguageModel } from "../nn/language-model.js";
 import { modelFromSnapshot, type RunConfig } from "../train/run.js";
+import type { Vocab } from "../data/vocab.js";
+import { vocabMetadata } from "../data/words.js";
 import { CELLS } from "../nn/cells.js";
 import { choiceArg, fmtInt, intArg } from "./options.js";
 import { say } from "./output.js";
@@ -49,13 +51,12 @@ export function writeOut(out: string, bytes: Uint8Array): void {
 }
 
 /** Safetensors bytes of a model: its weights under PyTorch's names, config and vocabulary in the metadata. */
-export function exportSafetensors(model: LanguageModel, config: RunConfig, meta: Record<string, string>): Uint8Array {
+export function exportSafetensors(model: LanguageModel, config: RunConfig, vocab: Vocab, meta: Record<string, string>): Uint8Array {
   const m = config.model;
   return encodeSafetensors(stateDictOf(model), {
     format: EXPORT_FORMAT,
     config: JSON.stringify(config),
-    vocab: meta.vocab,
-    tokens: meta.tokens ?? "chars",
+    ...vocabMetadata(vocab),
     cell: m.cell,
     nonlinearity: m.nonlinearity,
     tie_weights: String(m.tieWeights),
@@ -86,7 +87,7 @@ export function exportCommand(): Command {
       const { model, config, vocab } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
       let bytes: Uint8Array;
       if (format === "safetensors") {
-        bytes = exportSafetensors(model, config, snap.metadata);
+        bytes = exportSafetensors(model, config, vocab, snap.metadata);
       } else {
         const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
         const { exportOnnx } = await import("../io/onnx.js"); // protobufjs loads only when needed
@@ -96,7 +97,7 @@ export function exportCommand(): Command {
             opset: o.opset,
             producer: "rnnlab",
             producerVersion: pkg.version,
-            metadata: { vocab: JSON.stringify(vocab.tokens), tokens: vocab.kind },
+            metadata: vocabMetadata(vocab),
           });
         } catch (e) {
           if (e instanceof RangeError) throw new InputError(e.message);

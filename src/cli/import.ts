@@ -6,6 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { Command } from "commander";
 import { CharVocab } from "../data/vocab.js";
+import { EOS, isPythonSpace, WordVocab, wordVocabMetadata, wordVocabOptionsOf } from "../data/words.js";
 import { checkOutputFile, InputError, readBytes } from "../node/files.js";
 import { decodeSafetensors, SafetensorsError, type SafetensorsTensor } from "../io/safetensors.js";
 import { canonicalNames, inferLanguageModelConfig, languageModelFromStateDict, StateDictError, type StateTensor } from "../io/statedict.js";
@@ -27,7 +28,18 @@ interface ImportOpts {
 /** `rnnlab train`'s defaults (the session's): what eval (batch, window) and a later training run read from an imported checkpoint. */
 const DEFAULT_TRAIN: TrainConfig = { ...SESSION_TRAIN, lr: OPTIMIZERS[SESSION_TRAIN.optimizer].defaultLr };
 
-const MODEL_KEYS = ["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers", "nonlinearity", "tieWeights", "dropout"] as const;
+const MODEL_KEYS = [
+  "cell",
+  "vocabSize",
+  "embedSize",
+  "hiddenSize",
+  "numLayers",
+  "nonlinearity",
+  "tieWeights",
+  "dropout",
+  "embeddingDropout",
+  "outputDropout",
+] as const;
 const TRAIN_KEYS = Object.keys(DEFAULT_TRAIN);
 
 /** What --config may say. */
@@ -35,6 +47,10 @@ interface UserConfig {
   model: Partial<ModelConfig>;
   train: Partial<TrainConfig>;
   tokens?: "chars" | "words";
+  /** A word vocabulary's unknown-word token (null: none), when not <unk>. */
+  unk?: string | null;
+  /** A word vocabulary's end-of-line token, when not <eos>. */
+  eos?: string;
 }
 
 const HELP = `
@@ -56,11 +72,37 @@ What the names cannot tell:
   tying                 read from the weights (head.weight absent or equal to embedding.weight);
                         --config '{"tieWeights":false}' keeps equal ones untied
 --config takes JSON or a JSON file: model keys (${MODEL_KEYS.join(", ")}), "tokens" ("chars" or
-"words"), or {"model": {...}, "train": {...}} with rnnlab train's settings (batch, k1, k2, ... as
-rnnlab eval uses them; defaults: rnnlab train's).
---vocab takes a .json file or inline JSON list of the V tokens in id order; any other file is a
-text whose distinct characters, sorted by code point (Python's sorted(set(text)), as rnnlab train
-builds it), are the vocabulary; anything else is the characters themselves, in id order.
+"words"), "unk" and "eos" (a word vocabulary's unknown-word and end-of-line tokens when they are not
+<unk> and <eos>; "unk": null for none), or {"model": {...}, "train": {...}} with rnnlab train's
+settings (batch, k1, k2, ... as rnnlab eval uses them; defaults: rnnlab train's).
+--vocab takes the V tokens in id order, in any order of tokens (id i is the i-th):
+  a .json file, or inline JSON list
+  a file of one token per line: a word vocabulary as Python writes it,
+    "\\n".join(corpus.dictionary.idx2word), saved as UTF-8
+  any other file: a text whose distinct characters, sorted by code point (Python's sorted(set(text)),
+    as rnnlab train builds it), are the vocabulary
+  anything else: the characters themselves, in id order
+A file that is not JSON is read one token per line with "tokens": "words", and without it when only
+that fits (V lines, one of them the end-of-line token). A word vocabulary needs its end-of-line token
+(<eos>, anywhere); a word outside it becomes <unk> if the vocabulary has one, else rnnlab eval stops
+and names it. Words are split as Python's str.split() on a text-mode file's lines (\\n, \\r\\n, \\r).
+
+PyTorch pickles (.pt, .pth, .bin: torch.save) cannot be read; save the weights as safetensors in Python:
+  from safetensors.torch import save_file
+  save_file(model.state_dict(), "model.safetensors")
+or, for tied weights (save_file refuses tensors shared by two names): save_model(model, "model.safetensors")
+from the same module, which rnnlab reads too.
+
+PyTorch's word_language_model example (main.py saves model.pt with torch.save): in its folder, in Python,
+  import torch, data
+  from safetensors.torch import save_model
+  save_model(torch.load("model.pt", map_location="cpu", weights_only=False), "model.safetensors")
+  with open("vocab.txt", "w", encoding="utf8") as f:
+      f.write("\\n".join(data.Corpus("./data/wikitext-2").dictionary.idx2word))
+then
+  rnnlab import model.safetensors --vocab vocab.txt --out wlm.safetensors
+  rnnlab eval data/wikitext-2/test.txt --checkpoint wlm.safetensors
+(--model RNN_TANH or RNN_RELU: add --config '{"nonlinearity":"tanh"}' or "relu").
 
 The checkpoint holds the weights, config and vocabulary: rnnlab sample and eval take it, and rnnlab
 diagnose with --text (it names no training text); rnnlab train --resume does not (no optimizer
@@ -78,9 +120,10 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-function readText(path: string, what: string): string {
+/** A UTF-8 file's text; a byte order mark opening it is dropped, unless `keepBom`. */
+function readText(path: string, what: string, keepBom = false): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(readBytes(path, what));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: keepBom }).decode(readBytes(path, what));
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${what} ${path} is not UTF-8 text`);
@@ -117,17 +160,27 @@ function parseConfig(value: string | undefined): UserConfig {
     } else if (k === "tokens") {
       if (v !== "chars" && v !== "words") throw new InputError(`--config: "tokens" must be "chars" or "words", got ${JSON.stringify(v)}`);
       out.tokens = v;
+    } else if (k === "unk") {
+      if (v !== null && (typeof v !== "string" || v === "")) throw new InputError('--config: "unk" must be a token of the vocabulary, or null for none');
+      out.unk = v;
+    } else if (k === "eos") {
+      if (typeof v !== "string" || v === "") throw new InputError('--config: "eos" must be a token of the vocabulary');
+      out.eos = v;
     } else {
       top[k] = v;
     }
   }
-  put(top, MODEL_KEYS, out.model as Record<string, unknown>, ' (give model keys, "tokens", "model" or "train")');
+  put(top, MODEL_KEYS, out.model as Record<string, unknown>, ' (give model keys, "tokens", "unk", "eos", "model" or "train")');
+  if ((out.unk !== undefined || out.eos !== undefined) && out.tokens === "chars")
+    throw new InputError('--config: "unk" and "eos" name tokens of a word vocabulary; they do not go with "tokens": "chars"');
   const m = out.model;
   if (m.nonlinearity !== undefined && m.nonlinearity !== "tanh" && m.nonlinearity !== "relu")
     throw new InputError(`--config: "nonlinearity" must be "tanh" or "relu", got ${JSON.stringify(m.nonlinearity)}`);
   if (m.tieWeights !== undefined && typeof m.tieWeights !== "boolean") throw new InputError('--config: "tieWeights" must be true or false');
-  if (m.dropout !== undefined && !(typeof m.dropout === "number" && m.dropout >= 0 && m.dropout < 1))
-    throw new InputError('--config: "dropout" must be a number in [0, 1)');
+  for (const k of ["dropout", "embeddingDropout", "outputDropout"] as const) {
+    const p = m[k];
+    if (p !== undefined && !(typeof p === "number" && p >= 0 && p < 1)) throw new InputError(`--config: "${k}" must be a number in [0, 1)`);
+  }
   const t = out.train;
   for (const k of ["batch", "k1", "k2"] as const) {
     if (t[k] !== undefined && !(Number.isSafeInteger(t[k]) && (t[k] as number) >= 1))
@@ -139,25 +192,104 @@ function parseConfig(value: string | undefined): UserConfig {
   return out;
 }
 
-/** The vocabulary --vocab gives: a JSON list, a text's sorted distinct characters, or the characters themselves. */
-function parseVocab(value: string): string[] {
+/** What --vocab gave: the tokens in id order, whether they are words (when the file tells), and a hint for a size mismatch. */
+interface VocabRead {
+  list: string[];
+  /** "words" for a file read one token per line; undefined when the list itself must tell (JSON). */
+  tokens?: "chars" | "words";
+  /** Said after a size mismatch: how else the file could be read. */
+  hint?: string;
+  /** How the file was read, when it was not what it said (a file taken as one token per line). */
+  how?: string;
+}
+
+/**
+ * The tokens of a word vocabulary file: one per line, in id order (what Python's
+ * `"\n".join(corpus.dictionary.idx2word)` writes; a final line break, and \r\n, are fine), or
+ * why the file is not that.
+ */
+function tokenLines(text: string): string[] | string {
+  const lines = text.split(/\r\n|\r|\n/);
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const w = lines[i];
+    let bad = w.length === 0;
+    for (let j = 0; !bad && j < w.length; j++) bad = isPythonSpace(w.charCodeAt(j));
+    if (bad) return `line ${i + 1} (${JSON.stringify(w.length > 40 ? `${w.slice(0, 37)}...` : w)}) is not one token (empty, or with whitespace)`;
+  }
+  return lines;
+}
+
+/** Words when nothing says which: a list holding the end-of-line token and tokens longer than one character. */
+function looksLikeWords(list: readonly string[], eos: string): boolean {
+  return list.includes(eos) && list.some((t) => [...t].length !== 1);
+}
+
+/**
+ * The vocabulary --vocab gives: a JSON list; a file of one token per line (words); a text whose
+ * sorted distinct characters are the vocabulary; or the characters themselves. A file that is not
+ * JSON is read as words with `tokens` "words", as characters with "chars", and otherwise as
+ * characters unless only its lines fit: V lines, one of them the end-of-line token, where its
+ * distinct characters are not V.
+ */
+function parseVocab(value: string, tokens: "chars" | "words" | undefined, V: number, eos: string): VocabRead {
   let list: unknown;
   if (isFile(value)) {
-    const text = readText(value, "--vocab file");
-    if (extname(value).toLowerCase() === ".json") list = parseJson(text, `--vocab file ${value}`);
-    else return [...CharVocab.fromText(text).chars];
+    const text = readText(value, "--vocab file", true); // a word's U+FEFF opening the file is kept, as Python keeps it
+    if (extname(value).toLowerCase() === ".json") {
+      list = parseJson(text.replace(/^\ufeff/, ""), `--vocab file ${value}`);
+    } else {
+      const chars = [...CharVocab.fromText(text.replace(/^\ufeff/, "")).chars];
+      if (tokens === "chars") return { list: chars, tokens };
+      const lines = tokenLines(text);
+      if (tokens === "words") {
+        if (typeof lines === "string")
+          throw new InputError(
+            `--vocab ${value}: ${lines}; a word vocabulary file has one token per line, in id order (as Python's "\\n".join(corpus.dictionary.idx2word) writes it)`,
+          );
+        return { list: lines, tokens };
+      }
+      if (chars.length !== V && Array.isArray(lines) && lines.length === V && lines.includes(eos)) {
+        return { list: lines, tokens: "words", how: `${value} read as one token per line (its ${V} lines match embedding.weight's rows)` };
+      }
+      const hint =
+        Array.isArray(lines) && lines.length === V
+          ? `; ${value} has ${V} lines: if it holds one token per line, pass --config '{"tokens":"words"}'`
+          : undefined;
+      return { list: chars, tokens: "chars", hint };
+    }
   } else if (value.trim().startsWith("[")) {
     list = parseJson(value, "--vocab");
   } else if (existsSync(value)) {
-    throw new InputError(`--vocab ${value} is not a regular file; give a vocabulary file (.json list, or the training text) or the characters themselves`);
+    throw new InputError(
+      `--vocab ${value} is not a regular file; give a vocabulary file (.json list, one token per line, or the training text) or the characters themselves`,
+    );
   } else if (looksLikePath(value)) {
-    throw new InputError(`--vocab ${value} does not exist; give a vocabulary file (.json list, or the training text) or the characters themselves`);
+    throw new InputError(
+      `--vocab ${value} does not exist; give a vocabulary file (.json list, one token per line, or the training text) or the characters themselves`,
+    );
   } else {
-    return [...value];
+    return { list: [...value], tokens: tokens ?? "chars" };
   }
   if (!Array.isArray(list) || list.some((c) => typeof c !== "string"))
     throw new InputError("--vocab: a JSON vocabulary must be a list of strings, the tokens in id order");
-  return list as string[];
+  return { list: list as string[], tokens };
+}
+
+/** The file extensions of PyTorch's pickles (torch.save), which rnnlab does not read. */
+const PICKLE_EXT = /\.(pt|pth|bin|ckpt|pkl|pickle|tar)$/i;
+
+/**
+ * What a file that is not safetensors is, when it is a PyTorch or Python pickle: by its first
+ * bytes (a zip archive, torch.save's format since PyTorch 1.6; a pickle's PROTO opcode) or by its
+ * name; null otherwise.
+ */
+function pickleKind(file: string, bytes: Uint8Array): string | null {
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)
+    return "a PyTorch pickle (torch.save, a zip archive)";
+  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return "a Python pickle (torch.save's legacy format)";
+  if (PICKLE_EXT.test(file)) return `not safetensors but, by its name (${extname(file)}), a PyTorch pickle (torch.save)`;
+  return null;
 }
 
 function stateDictProblem(file: string, e: StateDictError, tensors: Map<string, StateTensor>): InputError {
@@ -169,6 +301,7 @@ function stateDictProblem(file: string, e: StateDictError, tensors: Map<string, 
   return new InputError(`${file} is not a language model rnnlab can import: ${e.message} (see rnnlab import --help)`);
 }
 
+/** `rnnlab import`: a PyTorch state_dict (safetensors) of a language model, or an rnnlab export, becomes an rnnlab checkpoint. */
 export function importCommand(): Command {
   return new Command("import")
     .description(
@@ -176,7 +309,10 @@ export function importCommand(): Command {
     )
     .argument("<file>", "a .safetensors file: PyTorch's state_dict names and shapes (see below)")
     .option("--config <json-or-file>", 'what the weights cannot tell, as JSON, e.g. \'{"nonlinearity":"relu"}\' (see below)')
-    .option("--vocab <file-or-tokens>", "the vocabulary, when the file's metadata has none: a .json list, a training text, or the characters (see below)")
+    .option(
+      "--vocab <file-or-tokens>",
+      "the vocabulary, when the file's metadata has none: a .json list, a file of one token per line, a training text, or the characters (see below)",
+    )
     .option("--out <file>", "the checkpoint to write (default: FILE with .rnnlab.safetensors)")
     .addHelpText("after", HELP)
     .action(async (file: string, o: ImportOpts) => {
@@ -185,6 +321,15 @@ export function importCommand(): Command {
       try {
         decoded = decodeSafetensors(bytes);
       } catch (e) {
+        const pickle = e instanceof SafetensorsError ? pickleKind(file, bytes) : null;
+        if (pickle) {
+          const name = JSON.stringify(basename(file));
+          throw new InputError(
+            `${file} is ${pickle}, which rnnlab cannot read; in Python, save its state dict as safetensors: model = torch.load(${name}, map_location="cpu", weights_only=False); ` +
+              `from safetensors.torch import save_file; save_file(model.state_dict(), "model.safetensors") ` +
+              `(tied weights, as word_language_model --tied: save_model(model, "model.safetensors") from safetensors.torch, since save_file refuses shared tensors)`,
+          );
+        }
         if (e instanceof SafetensorsError)
           throw new InputError(
             `${file} is not a valid safetensors file (${e.message}); the file is damaged or not safetensors: write it again with safetensors.torch.save_file(model.state_dict(), "${basename(file)}")`,
@@ -219,7 +364,7 @@ export function importCommand(): Command {
         }
         tensors = new Map([...decoded.tensors].filter(([n]) => !n.startsWith("optim.") && !n.startsWith("state.")));
       } else {
-        const c = canonicalNames(decoded.tensors);
+        const c = canonicalNames(decoded.tensors, meta);
         tensors = c.tensors;
         if (c.renamed.length) notes.push(`names: ${c.renamed.join(", ")}`);
       }
@@ -246,31 +391,61 @@ export function importCommand(): Command {
         }
       }
       // the vocabulary
-      const tokens = user.tokens ?? (meta.tokens === "words" ? "words" : "chars");
-      let vocab: string[];
+      const saidTokens = user.tokens ?? (meta.tokens === "words" || meta.tokens === "chars" ? meta.tokens : undefined);
+      const special = {
+        ...wordVocabOptionsOf(meta),
+        ...(user.unk !== undefined ? { unk: user.unk } : {}),
+        ...(user.eos !== undefined ? { eos: user.eos } : {}),
+      };
+      const eos = special.eos ?? EOS;
+      let read: VocabRead;
       if (o.vocab !== undefined) {
-        vocab = parseVocab(o.vocab);
+        read = parseVocab(o.vocab, saidTokens, inferred.vocabSize, eos);
       } else if (meta.vocab !== undefined) {
         const v = parseJson(meta.vocab, `${file}: metadata "vocab"`);
         if (!Array.isArray(v) || v.some((c) => typeof c !== "string"))
           throw new InputError(`${file}: metadata "vocab" is not a JSON list of strings; pass --vocab`);
-        vocab = v as string[];
+        read = { list: v as string[], tokens: saidTokens };
       } else {
         throw new InputError(
-          `${file} has no vocabulary (metadata "vocab"); pass --vocab with the ${fmtInt(inferred.vocabSize)} tokens in id order: a .json list, the training text (its distinct characters sorted, as Python's sorted(set(text))), or the characters themselves`,
+          `${file} has no vocabulary (metadata "vocab"); pass --vocab with the ${fmtInt(inferred.vocabSize)} tokens in id order: a .json list, a file of one token per line (words), the training text (its distinct characters sorted, as Python's sorted(set(text))), or the characters themselves`,
         );
       }
+      const vocab = read.list;
+      const tokens = read.tokens ?? (looksLikeWords(vocab, eos) ? "words" : "chars");
       if (vocab.length !== inferred.vocabSize) {
         throw new InputError(
-          `the vocabulary has ${fmtInt(vocab.length)} tokens but embedding.weight has ${fmtInt(inferred.vocabSize)} rows; give the vocabulary the model was trained with`,
+          `the vocabulary has ${fmtInt(vocab.length)} tokens but embedding.weight has ${fmtInt(inferred.vocabSize)} rows; give the vocabulary the model was trained with${read.hint ?? ""}`,
         );
       }
+      let words: WordVocab | null = null;
       if (tokens === "chars") {
+        if (user.unk !== undefined || user.eos !== undefined)
+          throw new InputError(`--config: "unk" and "eos" name tokens of a word vocabulary, but this one is read as characters; add "tokens": "words"`);
         const bad = vocab.findIndex((c) => [...c].length !== 1);
         if (bad >= 0)
           throw new InputError(
             `vocabulary entry ${bad} (${JSON.stringify(vocab[bad].slice(0, 20))}) is not one character; a word-level vocabulary needs --config '{"tokens":"words"}'`,
           );
+      } else {
+        if (!vocab.includes(eos)) {
+          throw new InputError(
+            `the word vocabulary has no end-of-line token ${JSON.stringify(eos)}, which a word model reads at the end of every line` +
+              (user.eos === undefined ? `; if the vocabulary spells it otherwise, name it with --config '{"eos":"TOKEN"}'` : ""),
+          );
+        }
+        try {
+          words = new WordVocab(vocab, special);
+        } catch (e) {
+          if (e instanceof RangeError) throw new InputError(`the word vocabulary: ${e.message.replace(/^WordVocab: /, "")}`);
+          throw e;
+        }
+        notes.push(
+          `vocabulary: ${read.how ? `${read.how}: ` : ""}${fmtInt(words.size)} words in the order given; line end ${JSON.stringify(words.eos)} is id ${words.eosId}; ` +
+            (words.unk === null
+              ? `no unknown-word token (eval stops at a word outside the vocabulary; --config '{"unk":"TOKEN"}' names one)`
+              : `unknown words are ${JSON.stringify(words.unk)} (id ${words.unkId})`),
+        );
       }
       const config: RunConfig = {
         model: {
@@ -282,6 +457,12 @@ export function importCommand(): Command {
           nonlinearity: inferred.nonlinearity,
           tieWeights: inferred.tieWeights,
           dropout: user.model.dropout ?? saved?.model.dropout ?? 0,
+          ...Object.fromEntries(
+            (["embeddingDropout", "outputDropout"] as const).flatMap((k) => {
+              const p = user.model[k] ?? saved?.model[k] ?? 0;
+              return p > 0 ? [[k, p]] : [];
+            }),
+          ),
           init: saved?.model.init ?? "default",
           ...(saved?.model.forgetBias !== undefined ? { forgetBias: saved.model.forgetBias } : {}),
         },
@@ -315,6 +496,7 @@ export function importCommand(): Command {
         config: JSON.stringify(config),
         vocab: JSON.stringify(vocab),
         tokens,
+        ...(words ? wordVocabMetadata(words) : {}),
         step: /^\d+$/.test(meta.step ?? "") ? meta.step : "0",
         imported_from: basename(file),
       };

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { reportFailure } from "./boundary.js";
 import { guardOutput, stdoutError, stdoutFailure } from "./output.js";
+import { classifyCommand } from "./classify.js";
 import { diagnoseCommand } from "./diagnose.js";
 import { evalCommand } from "./eval.js";
 import { experimentCommand } from "./experiment.js";
@@ -26,8 +27,10 @@ function oneLine(s: string, cmd: Command): string {
     .replace(/^error: /, "")
     .replace(/\s*\n\s*/g, " ")
     .trim();
-  const name = cmd.name() === "rnnlab" ? "rnnlab" : `rnnlab ${cmd.name()}`;
-  return `rnnlab: ${text} (see ${name} --help)\n`;
+  // the command's whole path, e.g. "rnnlab classify train"
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
+  return `rnnlab: ${text} (see ${path.join(" ")} --help)\n`;
 }
 
 function configure(cmd: Command): Command {
@@ -53,7 +56,8 @@ export function buildProgram(): Command {
     .addCommand(diagnoseCommand())
     .addCommand(exportCommand())
     .addCommand(importCommand())
-    .addCommand(labCommand());
+    .addCommand(labCommand())
+    .addCommand(classifyCommand());
   return configure(program);
 }
 

@@ -27,9 +27,12 @@ import { TrainReport } from "./progress.js";
 const LN2 = Math.log(2);
 const EMBEDDED = "<embedded tinyshakespeare.txt>";
 
-interface TrainOpts {
+/** The options of `rnnlab train`, as commander parses them. */
+export interface TrainOpts {
   cell: CellName;
   dropout: number;
+  embeddingDropout: number;
+  outputDropout: number;
   init: "default" | "orthogonal" | "identity";
   forgetBias?: number;
   hidden: number;
@@ -78,6 +81,8 @@ export function trainCommand(): Command {
     .option("--embed <n>", "embedding size", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
     .option("--dropout <p>", "dropout between recurrent layers while training", numArg(0, 0.99), 0)
+    .option("--embedding-dropout <p>", "dropout on the embedded inputs while training (as PyTorch's word_language_model)", numArg(0, 0.99), 0)
+    .option("--output-dropout <p>", "dropout on the top layer's outputs, before the output layer, while training", numArg(0, 0.99), 0)
     .option(
       "--init <scheme>",
       "recurrent weights: default (uniform), orthogonal, or identity (IRNN, for --nonlinearity relu)",
@@ -170,6 +175,8 @@ const MAY_CHANGE = new Set([
 ]);
 const FLAG: Record<string, string> = {
   tieWeights: "--tie-weights",
+  embeddingDropout: "--embedding-dropout",
+  outputDropout: "--output-dropout",
   weightDecay: "--weight-decay",
   vocabSize: "--vocab-size",
   clipValue: "--clip-value",
@@ -189,6 +196,8 @@ function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
     nonlinearity: m.nonlinearity,
     tieWeights: m.tieWeights,
     dropout: m.dropout ?? 0,
+    embeddingDropout: m.embeddingDropout ?? 0,
+    outputDropout: m.outputDropout ?? 0,
     init: m.init ?? "default",
     forgetBias: m.forgetBias,
     seq: t.k1 === t.k2 ? t.k1 : undefined,
@@ -234,8 +243,8 @@ function scheduleOf(o: TrainOpts, target: number | null): ScheduleSpec {
   return a as ScheduleSpec;
 }
 
-/** The session's settings from the options (model and training checked here, with the fix in each message). */
-function settingsFrom(o: TrainOpts, threads: number, given: (name: string) => boolean): SessionSettings {
+/** The session's settings from the options (model and training checked here, with the fix in each message). Exported for tests. */
+export function settingsFrom(o: TrainOpts, threads: number, given: (name: string) => boolean): SessionSettings {
   const [k1, k2] = o.tbptt ?? [o.seq, o.seq];
   if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
   if (o.forgetBias !== undefined && o.cell !== "lstm") throw new InputError("--forget-bias is for --cell lstm");
@@ -263,6 +272,9 @@ function settingsFrom(o: TrainOpts, threads: number, given: (name: string) => bo
       nonlinearity: o.nonlinearity,
       tieWeights: o.tieWeights,
       dropout: o.dropout,
+      // only when set: a run without them writes the config it always wrote
+      ...(o.embeddingDropout > 0 ? { embeddingDropout: o.embeddingDropout } : {}),
+      ...(o.outputDropout > 0 ? { outputDropout: o.outputDropout } : {}),
       init: o.init,
       forgetBias: o.forgetBias,
     },
@@ -467,7 +479,8 @@ async function trainLoop(session: TrainingSession, folder: RunFolder, report: Tr
   );
   progress.line(
     `model: ${m.cell === "rnn" ? `rnn (${m.nonlinearity})` : m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
-      `${m.tieWeights ? ", tied" : ""}${m.dropout ? `, dropout ${m.dropout}` : ""}${m.init && m.init !== "default" ? `, ${m.init} init` : ""}` +
+      `${m.tieWeights ? ", tied" : ""}${m.dropout ? `, dropout ${m.dropout}` : ""}` +
+      `${m.embeddingDropout ? `, embedding dropout ${m.embeddingDropout}` : ""}${m.outputDropout ? `, output dropout ${m.outputDropout}` : ""}${m.init && m.init !== "default" ? `, ${m.init} init` : ""}` +
       `${m.forgetBias !== undefined ? `, forget bias ${m.forgetBias}` : ""}, ${fmtInt(run.model.store.size)} parameters`,
   );
   const sched = t.schedule && t.schedule.type !== "constant" ? `, ${describeSchedule(t.schedule)}` : "";

@@ -27,6 +27,7 @@ export class VocabCollector {
   /** Characters (code points) seen so far. */
   count = 0;
 
+  /** Records the characters of the next chunk of the text. */
   add(chunk: string): void {
     for (let i = 0; i < chunk.length; ) {
       const cp = codePointAt(chunk, i);

@@ -9,7 +9,9 @@ export interface Vocab {
   readonly size: number;
   /** Whether a token is in the vocabulary. */
   has(token: string): boolean;
+  /** The ids of a text's tokens. */
   encode(text: string): Int32Array;
+  /** The text of a sequence of ids. */
   decode(ids: ArrayLike<number>): string;
 }
 

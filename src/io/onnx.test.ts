@@ -179,6 +179,11 @@ describe("exportRecurrentOnnx: ONNX Runtime gives rnnlab's output and final stat
     expect(nb.graph.initializer.filter((t) => t.data_type === 1).map((t) => t.name)).toEqual(["rnn.W_l0", "rnn.R_l0", "rnn.W_l1", "rnn.R_l1"]);
   });
 
+  it("refuses what ONNX's operators cannot say: LSTM projections; and a batch-first layer", () => {
+    expect(() => exportRecurrentOnnx(new LSTM({ inputSize: 2, hiddenSize: 4, projSize: 2 }))).toThrow(/projSize \(2\) has no ONNX operator/);
+    expect(() => exportRecurrentOnnx(new GRU({ inputSize: 2, hiddenSize: 4, batchFirst: true }))).toThrow(/time-major/);
+  });
+
   it("other opsets load and agree; out-of-range opsets are refused", async () => {
     const T = 3,
       B = 2,

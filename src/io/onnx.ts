@@ -423,6 +423,10 @@ const STATE_DOC = (on: boolean, lstm: boolean) =>
  */
 export function exportRecurrentOnnx(rnn: Recurrent, options: OnnxExportOptions = {}): Uint8Array {
   const { initialStates } = checkOptions(options);
+  // ONNX's LSTM operator has no output projection, and the graph is written time-major
+  if (rnn.projSize > 0) throw new RangeError(`onnx export: an LSTM with projSize (${rnn.projSize}) has no ONNX operator (ONNX's LSTM has no projection)`);
+  if (rnn.batchFirst)
+    throw new RangeError("onnx export: the graph is time-major (T, B, I); export a layer made with batchFirst: false (the weights are the same)");
   const g = new GraphBuilder();
   const x = g.input("x", FLOAT, ["T", "B", rnn.inputSize]);
   const { h0, c0 } = stateInputs(g, rnn, initialStates);

@@ -22,6 +22,12 @@ describe("safetensors", () => {
     expect(tensors.get("c")).toMatchObject({ dtype: "I32", shape: [1, 2], data: i32 });
   });
 
+  it("takes the tensors decodeSafetensors gives (a Map) as it takes a plain object: the same bytes", () => {
+    const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) }, b: { shape: [1], data: new Float64Array([3]) } }, { k: "v" });
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    expect(encodeSafetensors(tensors, metadata)).toEqual(bytes);
+  });
+
   it("reads F16 and BF16 as float32", () => {
     // F16 0x3c00 = 1, 0xc000 = -2, 0x0001 = 2^-24; BF16 0x3f80 = 1, 0x4049 = 3.140625
     const f = decodeSafetensors(

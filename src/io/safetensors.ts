@@ -69,13 +69,16 @@ function dtypeOfBuffer(d: TensorToWrite["data"]): SafetensorsDType {
 }
 
 /**
- * Serialises tensors (in the given order) and string metadata. The header is padded with spaces
+ * Serialises tensors (in the given order; a plain object or a Map, as decodeSafetensors returns) and string metadata. The header is padded with spaces
  * to a multiple of 8 bytes so that every tensor starts 8-byte aligned in the file.
  * @example
  * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } }, { step: "3" });
  * decodeSafetensors(bytes).metadata.step // => "3"
  */
-export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Readonly<Record<string, TensorToWrite>> | ReadonlyMap<string, TensorToWrite>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
     const meta: Record<string, string> = {};
@@ -87,7 +90,8 @@ export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metada
   }
   let offset = 0;
   const parts: { at: number; t: TensorToWrite }[] = [];
-  for (const [name, t] of Object.entries(tensors)) {
+  const entries: Iterable<readonly [string, TensorToWrite]> = tensors instanceof Map ? tensors : Object.entries(tensors as Record<string, TensorToWrite>);
+  for (const [name, t] of entries) {
     if (name === "__metadata__") throw new SafetensorsError('a tensor cannot be called "__metadata__"');
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0))

@@ -235,6 +235,28 @@ describe("inferring a config from names and shapes", () => {
       "head.bias",
     ]);
   });
+
+  it("brings back the names safetensors' save_model dropped (a tied word_language_model: encoder.weight = decoder.weight)", () => {
+    const m = lm({ embedSize: 5, tieWeights: true });
+    const sd = stateDictOf(m);
+    // save_model keeps the first name of a shared tensor in sorted order and records the others as metadata dropped -> kept
+    const file: Record<string, StateTensor> = {};
+    for (const [k, t] of Object.entries(sd)) {
+      const name = k.replace(/^embedding\./, "encoder.").replace(/^head\./, "decoder.");
+      if (name !== "encoder.weight") file[name] = t;
+    }
+    const meta = { format: "pt", "encoder.weight": "decoder.weight" };
+    expect(() => inferLanguageModelConfig(canonicalNames(file).tensors)).toThrow(/embedding\.weight is missing/);
+    const { tensors, renamed } = canonicalNames(file, meta);
+    expect(renamed).toEqual(["encoder.weight = decoder.weight (saved once by save_model)", "encoder.* -> embedding.*", "decoder.* -> head.*"]);
+    expect(tensors.get("embedding.weight")).toBe(tensors.get("head.weight"));
+    const { model, config } = languageModelFromStateDict(tensors);
+    expect(config.tieWeights).toBe(true);
+    expect(model.head.weight).toBe(model.embedding.weight);
+    expect(bits(model.embedding.weight.value)).toEqual(bits(m.embedding.weight.value as Float));
+    // metadata that names no dropped tensor changes nothing
+    expect(canonicalNames(file, { format: "pt", vocab: "[]", "head.weight": "missing.weight" }).renamed).toEqual(["decoder.* -> head.*"]);
+  });
 });
 
 describe("odd state dicts", () => {

@@ -16,7 +16,9 @@
 
 import { LanguageModel } from "../nn/language-model.js";
 import type { Parameter } from "../nn/params.js";
-import { createRecurrent, type Recurrent } from "../nn/recurrent.js";
+import { createRecurrent, Recurrent } from "../nn/recurrent.js";
+import { SequenceClassifier } from "../nn/sequence-classifier.js";
+import { RNNCellBase } from "../nn/rnn-cells.js";
 import { cellOfGateCount } from "../nn/cells.js";
 import type { DType, Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
@@ -81,8 +83,20 @@ function recurrentEntries(rnn: Recurrent): { local: string; param: Parameter }[]
       out.push({ local: `weight_ih_${sfx}`, param: p.weightIh }, { local: `weight_hh_${sfx}`, param: p.weightHh });
       if (p.biasIh) out.push({ local: `bias_ih_${sfx}`, param: p.biasIh });
       if (p.biasHh) out.push({ local: `bias_hh_${sfx}`, param: p.biasHh });
+      if (p.weightHr) out.push({ local: `weight_hr_${sfx}`, param: p.weightHr }); // an LSTM's projection (proj_size)
     }
   }
+  return out;
+}
+
+/** A single-step cell's parameters (RNNCell, LSTMCell, GRUCell) with PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh. */
+function cellEntries(cell: RNNCellBase): { local: string; param: Parameter }[] {
+  const out = [
+    { local: "weight_ih", param: cell.weightIh },
+    { local: "weight_hh", param: cell.weightHh },
+  ];
+  if (cell.biasIh) out.push({ local: "bias_ih", param: cell.biasIh });
+  if (cell.biasHh) out.push({ local: "bias_hh", param: cell.biasHh });
   return out;
 }
 
@@ -92,7 +106,14 @@ function isTied(lm: LanguageModel): boolean {
 }
 
 /** What a model's state_dict() would hold: name, parameter, and whether the name may be absent (a tied head.weight). */
-function expectedOf(model: LanguageModel | Recurrent): { name: string; param: Parameter; optional: boolean }[] {
+function expectedOf(model: LanguageModel | Recurrent | RNNCellBase | SequenceClassifier): { name: string; param: Parameter; optional: boolean }[] {
+  if (model instanceof RNNCellBase) return cellEntries(model).map(({ local, param }) => ({ name: local, param, optional: false }));
+  // a classifier's store holds embedding.weight (token ids), rnn.*, head.weight, head.bias, declared in PyTorch's order
+  if (model instanceof SequenceClassifier) return model.store.params.map((param) => ({ name: param.name, param, optional: false }));
+  if (!(model instanceof LanguageModel) && !(model instanceof Recurrent)) {
+    // plain JavaScript can pass anything: an empty state dict would look like success
+    throw new TypeError("state dicts are of a LanguageModel, a SequenceClassifier, an RNN/LSTM/GRU stack or an RNNCell/LSTMCell/GRUCell");
+  }
   if (!(model instanceof LanguageModel)) return recurrentEntries(model).map(({ local, param }) => ({ name: local, param, optional: false }));
   const out = [{ name: "embedding.weight", param: model.embedding.weight, optional: false }];
   for (const { param } of recurrentEntries(model.rnn)) out.push({ name: param.name, param, optional: false });
@@ -106,11 +127,14 @@ function expectedOf(model: LanguageModel | Recurrent): { name: string; param: Pa
  * `module.state_dict()` holds. A language model gives embedding.weight, rnn.*, head.weight and
  * head.bias (head.weight is a copy of embedding.weight when the two are tied, as PyTorch lists a
  * shared tensor under both names); a bare recurrent layer gives weight_ih_l0, weight_hh_l0, ...
+ * (and weight_hr_l0, ... for an LSTM with projections); a single-step cell (RNNCell, LSTMCell,
+ * GRUCell) gives weight_ih, weight_hh, bias_ih, bias_hh; a SequenceClassifier gives
+ * embedding.weight (over token ids), rnn.*, head.weight and head.bias. Anything else is a TypeError.
  * @example
  * const sd = stateDictOf(new LanguageModel({ vocabSize: 5, embedSize: 4, hiddenSize: 4, cell: "gru" }));
  * Object.keys(sd) // => ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight", "head.bias"]
  */
-export function stateDictOf(model: LanguageModel | Recurrent): StateDict {
+export function stateDictOf(model: LanguageModel | Recurrent | RNNCellBase | SequenceClassifier): StateDict {
   const sd: StateDict = {};
   for (const { name, param } of expectedOf(model)) setOwn(sd, name, { shape: [...param.shape], data: param.value.slice() });
   return sd;
@@ -147,7 +171,7 @@ export interface LoadReport {
 
 /**
  * Loads named tensors into a model's parameters, as PyTorch's `load_state_dict`: names must
- * match (a language model's full names, a bare recurrent layer's local ones, after `prefix`),
+ * match (a language model's full names, a bare recurrent layer's or cell's local ones, after `prefix`),
  * shapes must match exactly, values must be finite; F16 and BF16 are widened exactly, F64 is
  * rounded into a float32 model. Every problem is found before anything is written: on an error
  * the model is unchanged. A language model with tied weights needs embedding.weight; a
@@ -157,7 +181,11 @@ export interface LoadReport {
  * const { tensors } = decodeSafetensors(bytes); // from torch: {k: v for k, v in lstm.state_dict().items()}
  * loadStateDict(new LSTM({ inputSize: 3, hiddenSize: 4 }), tensors);
  */
-export function loadStateDict(model: LanguageModel | Recurrent, tensors: StateDictInput, options: LoadStateDictOptions = {}): LoadReport {
+export function loadStateDict(
+  model: LanguageModel | Recurrent | RNNCellBase | SequenceClassifier,
+  tensors: StateDictInput,
+  options: LoadStateDictOptions = {},
+): LoadReport {
   const prefix = options.prefix ?? "";
   const strict = options.strict ?? true;
   const local = new Map<string, StateTensor>();
@@ -244,6 +272,8 @@ export interface RecurrentConfig {
   bidirectional: boolean;
   /** The Elman RNN's nonlinearity (as given: the weights do not tell); "tanh" for LSTM and GRU. */
   nonlinearity: "tanh" | "relu";
+  /** An LSTM with projections (PyTorch's proj_size, from weight_hr_l0 (P, H)): P. Absent when there are none. */
+  projSize?: number;
 }
 
 const RECURRENT_NAME = /^(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$/;
@@ -257,6 +287,8 @@ function checkNonlinearity(n: unknown): asserts n is "tanh" | "relu" | undefined
  * state_dict (under `prefix`, e.g. "rnn."): the cell from the gate multiple G/H of
  * weight_hh_l0 (G, H) (1 RNN, 3 GRU, 4 LSTM), layers from the `_l{k}` suffixes, directions from
  * `_reverse`, bias from bias_ih/bias_hh being there, the input size from weight_ih_l0 (G, I).
+ * An LSTM with projections (proj_size P) has weight_hr_l0 (P, H) and weight_hh_l0 (4H, P): H and
+ * P come from weight_hr_l0, and the config has `projSize`.
  * An Elman RNN's nonlinearity is not in its weights: pass it (PyTorch's default is "tanh").
  * @throws StateDictError when the names describe no layer rnnlab has (or the nonlinearity is needed and not given).
  * @example
@@ -275,19 +307,38 @@ export function inferRecurrentConfig(tensors: StateDictInput, options: { prefix?
     );
   }
   if (hh.shape.length !== 2 || hh.shape[1] < 1) throw new StateDictError(`${prefix}weight_hh_l0 has shape ${fmtShape(hh.shape)}; a recurrent weight is (G, H)`);
-  const [G, H] = hh.shape;
-  const cell = G % H === 0 ? cellOfGateCount(G / H)?.name : undefined;
-  if (!cell)
-    throw new StateDictError(
-      `${prefix}weight_hh_l0 has shape [G, H] = ${fmtShape(hh.shape)}; G/H must be 1 (RNN), 3 (GRU) or 4 (LSTM), not ${(G / H).toPrecision(3)}`,
-    );
+  const hr = get("weight_hr_l0");
+  let G: number;
+  let H: number;
+  let projSize = 0;
+  let cell: CellType | undefined;
+  if (hr) {
+    // an LSTM with projections: weight_hr_l0 (P, H), weight_hh_l0 (4H, P)
+    if (hr.shape.length !== 2 || hr.shape[0] < 1 || hr.shape[1] < 1)
+      throw new StateDictError(`${prefix}weight_hr_l0: LSTMs with projections (PyTorch's proj_size) have weight_hr_l0 (P, H), got ${fmtShape(hr.shape)}`);
+    [projSize, H] = hr.shape;
+    G = 4 * H;
+    if (hh.shape[0] !== G || hh.shape[1] !== projSize)
+      throw new StateDictError(
+        `${prefix}weight_hr_l0: LSTMs with projections (PyTorch's proj_size) need weight_hh_l0 of shape [4H, P] = ${fmtShape([G, projSize])} beside weight_hr_l0 [P, H] = ${fmtShape(hr.shape)}, got ${fmtShape(hh.shape)}`,
+      );
+    if (projSize >= H) throw new StateDictError(`${prefix}weight_hr_l0 ${fmtShape(hr.shape)}: proj_size ${projSize} must be smaller than hidden size ${H}`);
+    cell = "lstm";
+  } else {
+    [G, H] = hh.shape;
+    cell = G % H === 0 ? cellOfGateCount(G / H)?.name : undefined;
+    if (!cell)
+      throw new StateDictError(
+        `${prefix}weight_hh_l0 has shape [G, H] = ${fmtShape(hh.shape)}; G/H must be 1 (RNN), 3 (GRU) or 4 (LSTM), not ${(G / H).toPrecision(3)}`,
+      );
+  }
   let top = 0;
   let reverse = false;
   for (const name of m.keys()) {
     if (!name.startsWith(prefix)) continue;
     const r = RECURRENT_NAME.exec(name.slice(prefix.length));
     if (!r) continue;
-    if (r[2] === "hr") throw new StateDictError(`${name}: LSTMs with projections (PyTorch's proj_size > 0) are not supported`);
+    if (r[2] === "hr" && !hr) throw new StateDictError(`${name}: an LSTM's projections (PyTorch's proj_size) need ${prefix}weight_hr_l0 too`);
     top = Math.max(top, Number(r[3]));
     if (r[4]) reverse = true;
   }
@@ -299,6 +350,9 @@ export function inferRecurrentConfig(tensors: StateDictInput, options: { prefix?
         throw new StateDictError(
           `${prefix}weight_hh_l${l}${sfx} is missing, but names up to layer ${top}${reverse ? " and reverse directions" : ""} are there`,
         );
+      }
+      if (projSize && !m.has(`${prefix}weight_hr_l${l}${sfx}`)) {
+        throw new StateDictError(`${prefix}weight_hr_l${l}${sfx} is missing: an LSTM with projections (proj_size ${projSize}) has one per layer and direction`);
       }
     }
   }
@@ -314,7 +368,9 @@ export function inferRecurrentConfig(tensors: StateDictInput, options: { prefix?
     if (!options.nonlinearity) throw new StateDictError(`an Elman RNN's nonlinearity is not in its weights: give "tanh" (PyTorch's default) or "relu"`);
     nonlinearity = options.nonlinearity;
   }
-  return { cell, inputSize: ih.shape[1], hiddenSize: H, numLayers, bias, bidirectional: reverse, nonlinearity };
+  const config: RecurrentConfig = { cell, inputSize: ih.shape[1], hiddenSize: H, numLayers, bias, bidirectional: reverse, nonlinearity };
+  if (projSize) config.projSize = projSize;
+  return config;
 }
 
 /**
@@ -335,6 +391,7 @@ export function recurrentFromStateDict(
     numLayers: config.numLayers,
     bias: config.bias,
     bidirectional: config.bidirectional,
+    projSize: config.projSize ?? 0,
     dtype: options.dtype,
     kernels: options.kernels,
   };
@@ -372,6 +429,10 @@ export function inferLanguageModelConfig(tensors: StateDictInput, options: { non
     throw new StateDictError(`embedding.weight has shape ${fmtShape(emb.shape)}; an embedding is (V, E)`);
   const [V, E] = emb.shape;
   const r = inferRecurrentConfig(m, { prefix: "rnn.", nonlinearity: options.nonlinearity });
+  if (r.projSize)
+    throw new StateDictError(
+      `rnn.weight_hr_l0: language models with LSTM projections (PyTorch's proj_size ${r.projSize}) are not supported; load the recurrent layer alone with recurrentFromStateDict(tensors, { prefix: "rnn." })`,
+    );
   if (r.bidirectional) throw new StateDictError("rnn.*_reverse: a bidirectional layer sees the text after each position, so it cannot be a language model's");
   if (r.inputSize !== E)
     throw new StateDictError(`rnn.weight_ih_l0 takes inputs of size ${r.inputSize}, but embedding.weight ${fmtShape(emb.shape)} gives ${E}`);
@@ -467,13 +528,33 @@ const ROLE_ALIASES: Record<string, string[]> = {
  * shared by every name (e.g. "module." of nn.DataParallel, "model."), then maps common other
  * spellings of the three parts (PyTorch's word_language_model example: encoder, rnn, decoder;
  * also embed, emb, lstm, gru, fc, linear, out, lm_head) when they are unambiguous.
+ *
+ * With the file's `metadata`, first brings back the names safetensors' `save_model` dropped: it
+ * saves a tensor shared by several names (tied weights: word_language_model's encoder.weight and
+ * decoder.weight) once, and records each dropped name in the metadata as `dropped: kept`. The
+ * dropped name comes back as the same tensor (reported as "encoder.weight = decoder.weight").
  * @example
  * canonicalNames({ "module.encoder.weight": w, "module.rnn.weight_hh_l0": ..., "module.decoder.weight": ... })
  * // => tensors named embedding.weight, rnn.weight_hh_l0, head.weight; renamed ["module.* -> *", "encoder.* -> embedding.*", "decoder.* -> head.*"]
+ * canonicalNames({ "decoder.weight": w, "decoder.bias": b, "rnn.weight_hh_l0": ... }, { "encoder.weight": "decoder.weight" })
+ * // => embedding.weight and head.weight are both w; renamed ["encoder.weight = decoder.weight (saved once by save_model)", ...]
  */
-export function canonicalNames(tensors: StateDictInput): { tensors: Map<string, StateTensor>; renamed: string[] } {
+export function canonicalNames(
+  tensors: StateDictInput,
+  metadata: Readonly<Record<string, string>> = {},
+): { tensors: Map<string, StateTensor>; renamed: string[] } {
   let m = entriesOf(tensors);
   const renamed: string[] = [];
+  const shared = Object.entries(metadata).filter(
+    ([dropped, kept]) => typeof kept === "string" && !m.has(dropped) && m.has(kept) && /^[\w.]+\.[\w]+$/.test(dropped),
+  );
+  if (shared.length) {
+    m = new Map(m);
+    for (const [dropped, kept] of shared) {
+      m.set(dropped, m.get(kept)!);
+      renamed.push(`${dropped} = ${kept} (saved once by save_model)`);
+    }
+  }
   const roots = () => new Set([...m.keys()].map((n) => (n.includes(".") ? n.slice(0, n.indexOf(".")) : "")));
   const known = new Set([...Object.keys(ROLE_ALIASES), ...Object.values(ROLE_ALIASES).flat()]);
   for (let i = 0; i < 4; i++) {

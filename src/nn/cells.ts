@@ -29,6 +29,7 @@ export interface CellSpec {
   spectra: readonly { block: string; gamma: number }[];
 }
 
+/** The cells rnnlab has, by name: the registry that models, checkpoints, ONNX export and analysis read (adding a cell starts here). */
 export const CELLS: Readonly<Record<CellName, CellSpec>> = {
   rnn: {
     name: "rnn",

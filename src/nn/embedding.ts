@@ -4,7 +4,7 @@
 
 import type { Float, Ids } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
-import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
+import { checkOptions, checkSize, MODULE_OPTION_KEYS, moduleContext, type ModuleOptions } from "./module.js";
 import { normalInit, type Initializer, type Parameter, type ParamStore } from "./params.js";
 
 /** Throws a RangeError naming the first id outside [0, V). */
@@ -32,6 +32,8 @@ export interface EmbeddingOptions extends ModuleOptions {
   weightInit?: Initializer;
 }
 
+const EMBEDDING_OPTION_KEYS: readonly string[] = [...MODULE_OPTION_KEYS, "weightInit"];
+
 /**
  * A lookup table of V vectors of size D, with PyTorch's name `weight` (V, D) and its default
  * initialisation (standard normal).
@@ -50,6 +52,7 @@ export class Embedding {
     readonly embeddingDim: number,
     options: EmbeddingOptions = {},
   ) {
+    checkOptions("Embedding", options, EMBEDDING_OPTION_KEYS);
     checkSize("Embedding: numEmbeddings", numEmbeddings);
     checkSize("Embedding: embeddingDim", embeddingDim);
     const { store, name, k } = moduleContext(options);

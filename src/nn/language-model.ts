@@ -7,12 +7,23 @@
 // Parameter names as a PyTorch module with submodules `embedding`, `rnn`, `head` would have:
 // embedding.weight (V, E), rnn.weight_ih_l0 (G, E), ..., head.weight (V, H) (absent when tied), head.bias (V).
 // The recurrent state is [h] (RNN, GRU) or [h, c] (LSTM), each (L, B, H).
+//
+// Dropout as PyTorch's word_language_model example places it (its RNNModel: emb = drop(encoder(x));
+// out = rnn(emb) with the rnn's own dropout between layers; logits = decoder(drop(out))): in
+// training mode only, inverted (kept values scaled by 1/(1-p)), on the embedded inputs (T, B, E)
+// with p = embeddingDropout, between the recurrent layers with p = dropout (the Recurrent layer's),
+// and on the top layer's outputs (T, B, H) with p = outputDropout. Masks are a counter-based hash
+// of (seed, call, site, step, global row, feature), the Recurrent layer's scheme (nn/recurrent.ts):
+// the mask of a row does not depend on how a batch is split between threads (rowOffset), and
+// `dropoutCalls` (the forward passes that drew masks here; checkpoints keep it) makes the next
+// masks reproducible on resume. Sites: 0 the embedding, 1..L-1 the recurrent layers' outputs
+// (the Recurrent layer's own keys), L the top layer's output.
 
 import type { DType, Float, Ids } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { checkIds, Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
-import { checkSize } from "./module.js";
+import { checkOptions, checkSize } from "./module.js";
 import { ParamStore, uniformInit } from "./params.js";
 import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentInit } from "./recurrent.js";
 import { CELL_NAMES, isCellName, type CellName } from "./cells.js";
@@ -29,6 +40,10 @@ export interface ModelConfig {
   tieWeights: boolean;
   /** Dropout between recurrent layers (0: none). */
   dropout?: number;
+  /** Dropout on the embedded inputs, in training (absent: 0). */
+  embeddingDropout?: number;
+  /** Dropout on the top recurrent layer's outputs, before the head, in training (absent: 0). */
+  outputDropout?: number;
   init?: RecurrentInit;
   forgetBias?: number;
 }
@@ -47,6 +62,18 @@ export interface LanguageModelOptions {
   cell?: CellName;
   /** Dropout between recurrent layers, in training mode (PyTorch's `dropout`). Default 0. */
   dropout?: number;
+  /**
+   * Dropout probability p in [0, 1) on the embedded inputs x (T, B, E), in training mode: x_i is
+   * kept with probability 1-p and scaled by 1/(1-p), else 0 (word_language_model's `drop(encoder(input))`).
+   * While it is active the embedding is never folded (`foldEmbedding`). Default 0.
+   */
+  embeddingDropout?: number;
+  /**
+   * Dropout probability p in [0, 1) on the top recurrent layer's outputs y (T, B, H) before the
+   * head, in training mode: logits = W_head (m ⊙ y) + b with m_i = 0 or 1/(1-p)
+   * (word_language_model's `decoder(drop(output))`). Default 0.
+   */
+  outputDropout?: number;
   /** Recurrent weight initialisation (see RecurrentOptions.init). Default `"default"`. */
   init?: RecurrentInit;
   /** LSTM forget-gate bias (see RecurrentOptions.forgetBias). Default: PyTorch's uniform init. */
@@ -76,6 +103,65 @@ export interface LanguageModelOptions {
   kernels?: Kernels;
 }
 
+/** Every key LanguageModelOptions has (unknown keys are refused). */
+export const LANGUAGE_MODEL_OPTION_KEYS: readonly string[] = [
+  "vocabSize",
+  "embedSize",
+  "hiddenSize",
+  "numLayers",
+  "cell",
+  "dropout",
+  "embeddingDropout",
+  "outputDropout",
+  "init",
+  "forgetBias",
+  "chronoMax",
+  "foldEmbedding",
+  "nonlinearity",
+  "bias",
+  "tieWeights",
+  "dtype",
+  "seed",
+  "kernels",
+];
+
+/** A 32-bit integer hash (murmur3's finalizer), uniform over [0, 2^32): the Recurrent layer's, for the masks here. */
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Fills rows [r0, N) of `mask` (N = T*B rows of `width`, row r = step t, batch row b with r = t*B + b)
+ * with inverted-dropout factors: 0 with probability p, else 1/(1-p). Element (t, b, j) is a hash
+ * of (seed, calls, site, t, rowOffset + b, j), as Recurrent.forwardRaw draws its masks.
+ */
+export function dropoutMask(
+  mask: Float,
+  r0: number,
+  N: number,
+  B: number,
+  width: number,
+  p: number,
+  seed: number,
+  calls: number,
+  site: number,
+  rowOffset: number,
+): void {
+  const keep = 1 / (1 - p);
+  const threshold = p * 4294967296;
+  const call = mix32(mix32(seed) ^ calls);
+  const siteKey = call ^ Math.imul(site, 0x9e3779b9);
+  for (let r = r0; r < N; r++) {
+    const t = Math.floor(r / B);
+    const b = r - t * B;
+    const hb = mix32(mix32(mix32(siteKey) ^ t) ^ (rowOffset + b));
+    const o = r * width;
+    for (let j = 0; j < width; j++) mask[o + j] = mix32(hb + Math.imul(j, 0x9e3779b9)) < threshold ? 0 : keep;
+  }
+}
+
 /**
  * Embedding -> RNN -> Linear -> mean cross-entropy. Implements the SequenceModel contract that
  * train/'s truncated BPTT drives: `forward` from a given (detached) state with the loss counted
@@ -86,6 +172,7 @@ export interface LanguageModelOptions {
  * lm.store.zeroGrad(); lm.backward();
  */
 export class LanguageModel {
+  /** The options as given, with their defaults filled in (no kernels: those are the store's). */
   readonly options: Required<Omit<LanguageModelOptions, "kernels" | "forgetBias" | "foldEmbedding" | "chronoMax">> & {
     forgetBias?: number;
     foldEmbedding?: boolean;
@@ -95,6 +182,14 @@ export class LanguageModel {
   readonly embedding: Embedding;
   readonly rnn: Recurrent;
   readonly head: Linear;
+  /** Seed of the embedding and output dropout masks (the recurrent layer's dropout seed, seed + 1). */
+  readonly dropoutSeed: number;
+  /**
+   * Forward passes that drew embedding or output dropout masks (training mode, embeddingDropout or
+   * outputDropout > 0); the next pass's masks depend on it, so it belongs in checkpoints (as the
+   * recurrent layer's `rnn.dropoutCalls`, which counts its own).
+   */
+  dropoutCalls = 0;
   private readonly k: Kernels;
 
   // activations, sized for up to `cap` steps of batch `B`; reallocated only when a pass outgrows them
@@ -106,6 +201,10 @@ export class LanguageModel {
   private probs: Float = new Float32Array(0); // (cap, B, V) softmax, then dlogits in backward
   private dOut: Float = new Float32Array(0); // (cap, B, H) loss gradient at the top layer's outputs
   private table: Float = new Float32Array(0); // (V, G) embedding · W_ih^T when folding, then its gradient
+  // dropout (allocated only when its probability is > 0): masks of 0 or 1/(1-p), and the dropped top output
+  private embMask: Float = new Float32Array(0); // (cap, B, E)
+  private outMask: Float = new Float32Array(0); // (cap, B, H)
+  private outDropped: Float = new Float32Array(0); // (cap, B, H) the top layer's output times outMask: the head's input
   // inference (predict), kept apart from the training buffers above
   private inf: { cap: number; B: number; cache: RecurrentCache | null; emb: Float; logits: Float } = {
     cap: 0,
@@ -115,9 +214,19 @@ export class LanguageModel {
     logits: new Float32Array(0),
   };
   // the last forward, for backward
-  private last = { T: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, count: 0, folded: false };
+  private last = {
+    T: 0,
+    inputs: new Int32Array(0) as Ids,
+    targets: new Int32Array(0) as Ids,
+    r0: 0,
+    count: 0,
+    folded: false,
+    embDrop: false,
+    outDrop: false,
+  };
 
   constructor(options: LanguageModelOptions) {
+    checkOptions("LanguageModel", options, LANGUAGE_MODEL_OPTION_KEYS);
     const o = {
       numLayers: 1,
       cell: "rnn" as const,
@@ -127,9 +236,15 @@ export class LanguageModel {
       dtype: "float32" as const,
       seed: 0,
       dropout: 0,
+      embeddingDropout: 0,
+      outputDropout: 0,
       init: "default" as const,
       ...options,
     };
+    for (const key of ["embeddingDropout", "outputDropout"] as const) {
+      const p = o[key];
+      if (!(typeof p === "number" && p >= 0 && p < 1)) throw new RangeError(`LanguageModel: ${key} must be in [0, 1), got ${p}`);
+    }
     checkSize("LanguageModel: vocabSize", o.vocabSize);
     checkSize("LanguageModel: embedSize", o.embedSize);
     checkSize("LanguageModel: hiddenSize", o.hiddenSize);
@@ -141,6 +256,7 @@ export class LanguageModel {
     this.options = rest;
     this.store = new ParamStore({ dtype: o.dtype, seed: o.seed, kernels });
     this.k = this.store.kernels;
+    this.dropoutSeed = (o.seed + 1) >>> 0;
     const ctx = { store: this.store, kernels: this.k };
     this.embedding = new Embedding(o.vocabSize, o.embedSize, {
       ...ctx,
@@ -178,6 +294,19 @@ export class LanguageModel {
     return this;
   }
 
+  /** Whether the model is in training mode (dropout on): the recurrent layer's flag, which train()/eval() set. */
+  get training(): boolean {
+    return this.rnn.training;
+  }
+
+  /** The global batch index of row 0, when this model runs one shard of a larger batch (dropout masks are keyed on global rows). */
+  get rowOffset(): number {
+    return this.rnn.rowOffset;
+  }
+  set rowOffset(r: number) {
+    this.rnn.rowOffset = r;
+  }
+
   /** Evaluation mode: dropout off. Returns this. */
   eval(): this {
     return this.train(false);
@@ -194,6 +323,11 @@ export class LanguageModel {
     this.logits = this.store.alloc(this.cap * B * V);
     this.probs = this.store.alloc(this.cap * B * V);
     this.dOut = this.store.alloc(this.cap * B * H);
+    if (this.options.embeddingDropout > 0) this.embMask = this.store.alloc(this.cap * B * E);
+    if (this.options.outputDropout > 0) {
+      this.outMask = this.store.alloc(this.cap * B * H);
+      this.outDropped = this.store.alloc(this.cap * B * H);
+    }
   }
 
   /**
@@ -210,7 +344,11 @@ export class LanguageModel {
     const { vocabSize: V, hiddenSize: H } = this.options;
     const N = T * B;
     const c = this.cache!;
-    const folded = this.options.foldEmbedding ?? 2 * V <= N;
+    const training = this.rnn.training;
+    const embDrop = training && this.options.embeddingDropout > 0;
+    const outDrop = training && this.options.outputDropout > 0;
+    // the table x W_ih^T is of undropped embeddings: no folding while embedding dropout is on
+    const folded = !embDrop && (this.options.foldEmbedding ?? 2 * V <= N);
     if (folded) {
       // the first layer's input projection of every token, then a row lookup per position
       checkIds("Embedding", inputs, 0, N, V);
@@ -220,31 +358,46 @@ export class LanguageModel {
       this.rnn.forwardRaw(c, null, T, state0, null, { tables: [this.table], ids: inputs });
     } else {
       this.embedding.forward(this.emb, inputs, N);
+      if (embDrop) {
+        // x ⊙ m, in place: the recurrent layer keeps x for its weight gradient, and the backward multiplies by m again
+        const E = this.options.embedSize;
+        dropoutMask(this.embMask, 0, N, B, E, this.options.embeddingDropout, this.dropoutSeed, this.dropoutCalls, 0, this.rnn.rowOffset);
+        this.k.mul(this.emb, 0, this.emb, 0, this.embMask, 0, N * E);
+      }
       this.rnn.forwardRaw(c, this.emb, T, state0, null);
     }
     // the head and the loss run once over every counted row: rows r0.. of the top layer's output
     const r0 = lossFrom * B;
-    const top = c.topOutput;
+    let top = c.topOutput;
+    if (outDrop) {
+      // the counted rows of y ⊙ m into a buffer of their own (the cache's output stays the layer's)
+      const L = this.options.numLayers;
+      dropoutMask(this.outMask, r0, N, B, H, this.options.outputDropout, this.dropoutSeed, this.dropoutCalls, L, this.rnn.rowOffset);
+      this.k.mul(this.outDropped, r0 * H, top, r0 * H, this.outMask, r0 * H, (N - r0) * H);
+      top = this.outDropped;
+    }
+    if (embDrop || outDrop) this.dropoutCalls++;
     this.head.forward(this.logits, top, N - r0, 0, r0 * H);
     const { loss, count } = crossEntropyForward(this.probs, this.logits, targets, N - r0, V, this.k, IGNORE_INDEX, 0, 0, r0);
-    this.last = { T, inputs, targets, r0, count, folded };
+    this.last = { T, inputs, targets, r0, count, folded, embDrop, outDrop };
     return loss;
   }
 
   /** Accumulates into every parameter's gradient the gradient of `dloss` times the last forward's loss. */
   backward(dloss = 1): void {
-    const { T, inputs, targets, r0, count, folded } = this.last;
+    const { T, inputs, targets, r0, count, folded, embDrop, outDrop } = this.last;
     if (T === 0) throw new Error("LanguageModel.backward: call forward first");
     const { vocabSize: V, hiddenSize: H } = this.options;
     const B = this.B;
     const N = T * B;
     const c = this.cache!;
-    const top = c.topOutput;
+    const top = outDrop ? this.outDropped : c.topOutput;
     // dlogits, in place over probs
     crossEntropyBackward(this.probs, this.probs, targets, N - r0, V, count, dloss, this.k, IGNORE_INDEX, 0, 0, r0);
     // backprop through the head into the top layer's outputs; uncounted steps get no gradient
     this.dOut.fill(0, 0, r0 * H);
     this.head.backward(this.dOut, this.probs, top, N - r0, r0 * H, 0, r0 * H);
+    if (outDrop) this.k.mul(this.dOut, r0 * H, this.dOut, r0 * H, this.outMask, r0 * H, (N - r0) * H); // back through the output mask
     this.rnn.backwardRaw(c, this.dOut, null);
     if (folded) {
       // sum the projection's gradient per token (S, V x G); then dW_ih += S^T E and dE += S W_ih
@@ -258,7 +411,9 @@ export class LanguageModel {
       this.k.gemm(true, false, G, E, V, 1, S, 0, G, emb.value, 0, E, 1, w.grad, 0, E);
       this.k.gemm(false, false, V, E, G, 1, S, 0, G, w.value, 0, E, 1, emb.grad, 0, E);
     } else {
-      // backprop into the embedding rows; with tied weights this adds to the head's contribution
+      // backprop into the embedding rows (through the mask, in place over the input gradient);
+      // with tied weights this adds to the head's contribution
+      if (embDrop) this.k.mul(c.inputGrad, 0, c.inputGrad, 0, this.embMask, 0, N * this.options.embedSize);
       this.embedding.backward(c.inputGrad, inputs, N);
     }
   }

@@ -4,7 +4,7 @@
 
 import type { Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
-import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
+import { checkOptions, checkSize, MODULE_OPTION_KEYS, moduleContext, type ModuleOptions } from "./module.js";
 import { uniformInit, type Parameter, type ParamStore } from "./params.js";
 
 /**
@@ -58,6 +58,8 @@ export interface LinearOptions extends ModuleOptions {
   tiedWeight?: Parameter;
 }
 
+const LINEAR_OPTION_KEYS: readonly string[] = [...MODULE_OPTION_KEYS, "bias", "tiedWeight"];
+
 /**
  * A fully connected layer, `y = x W^T + b`, with PyTorch's names `weight` (O, I) and `bias` (O)
  * and PyTorch's default initialisation (uniform ±1/sqrt(I)).
@@ -80,6 +82,7 @@ export class Linear {
     readonly outFeatures: number,
     options: LinearOptions = {},
   ) {
+    checkOptions("Linear", options, LINEAR_OPTION_KEYS);
     checkSize("Linear: inFeatures", inFeatures);
     checkSize("Linear: outFeatures", outFeatures);
     const { store, name, k } = moduleContext(options);

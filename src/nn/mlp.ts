@@ -8,16 +8,18 @@ import type { Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { activationBackward, activationForward, type Activation } from "./activations.js";
 import { Linear } from "./linear.js";
-import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
+import { checkOptions, checkSize, MODULE_OPTION_KEYS, moduleContext, type ModuleOptions } from "./module.js";
 import type { ParamStore } from "./params.js";
 
 /** Options of an MLP. */
 export interface MLPOptions extends ModuleOptions {
-  /** [I, H_1, ..., O]: at least two sizes. */
+  /** The layer sizes `[I, H_1, ..., O]`, at least two. */
   sizes: readonly number[];
   /** Nonlinearity after every layer. Default `"sigmoid"`, as in the lecture. */
   activation?: Activation;
 }
+
+const MLP_OPTION_KEYS: readonly string[] = [...MODULE_OPTION_KEYS, "sizes", "activation"];
 
 /**
  * A multilayer perceptron, `y = act(W_L · ... act(W_1 x + b_1) ... + b_L)`, with parameters
@@ -36,6 +38,7 @@ export class MLP {
   private dys: Float[] = []; // gradients of ys
 
   constructor(readonly options: MLPOptions) {
+    checkOptions("MLP", options, MLP_OPTION_KEYS);
     const { sizes } = options;
     if (sizes.length < 2) throw new RangeError("MLP: sizes needs at least an input and an output size");
     sizes.forEach((s, i) => checkSize(`MLP: sizes[${i}]`, s));

@@ -37,3 +37,27 @@ export function moduleContext(o: ModuleOptions): { store: ParamStore; name: (s: 
 export function checkSize(what: string, n: number, min = 1): void {
   if (!Number.isInteger(n) || n < min) throw new RangeError(`${what} must be a whole number >= ${min}, got ${n}`);
 }
+
+/** The option keys every layer's constructor accepts (the fields of {@link ModuleOptions}). */
+export const MODULE_OPTION_KEYS: readonly string[] = ["store", "prefix", "dtype", "seed", "kernels"];
+
+/**
+ * Refuses an options object with a key the constructor does not know, instead of ignoring it
+ * (a misspelt `hidenSize` or PyTorch's `batch_first` for `batchFirst` would otherwise change
+ * nothing, silently). Keys whose value is `undefined` are checked too: a caller that spells a
+ * key wrong gets told even when the value it passes happens to be undefined.
+ *
+ * @param what The constructor's name for the message, e.g. `"LSTM"` or `"Adam"`.
+ * @param options The options object as given (not checked if null or undefined).
+ * @param known Every key the constructor accepts (include {@link MODULE_OPTION_KEYS} for a layer).
+ * @throws RangeError `LSTM: unknown option "batch_first" (known options: inputSize, hiddenSize, ...)`.
+ */
+export function checkOptions(what: string, options: object, known: readonly string[]): void {
+  if (options === null || options === undefined) return;
+  const allowed = new Set(known);
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key)) {
+      throw new RangeError(`${what}: unknown option "${key}" (known options: ${known.join(", ")})`);
+    }
+  }
+}

@@ -12,6 +12,8 @@ import type { Kernels } from "../tensor/kernels.js";
 import { defaultKernels } from "../tensor/select.js";
 import { Rng } from "../tensor/rng.js";
 import { numel } from "../tensor/tensor.js";
+// module.ts imports this file too; checkOptions is a function declaration, bound before either runs
+import { checkOptions } from "./module.js";
 
 /** Fills a parameter's values at allocation time. */
 export type Initializer = (value: Float, rng: Rng) => void;
@@ -56,6 +58,9 @@ export class Parameter {
   }
 }
 
+/** Every key of ParamStoreOptions (an unknown key is refused). */
+export const PARAM_STORE_OPTION_KEYS: readonly string[] = ["dtype", "seed", "kernels"];
+
 /** Options of a ParamStore. */
 export interface ParamStoreOptions {
   /** Element type of values and gradients. Default `"float32"`. */
@@ -86,6 +91,7 @@ export class ParamStore {
   private _grads: Float | null = null;
 
   constructor(options: ParamStoreOptions = {}) {
+    checkOptions("ParamStore", options, PARAM_STORE_OPTION_KEYS);
     this.dtype = options.dtype ?? "float32";
     this.rng = new Rng(options.seed ?? 0);
     this.kernels = options.kernels ?? defaultKernels();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../tensor/rng.js";
 import { tensor } from "../tensor/tensor.js";
-import { GRU, LSTM, RNN, type Recurrent, type RecurrentOptions } from "./recurrent.js";
+import { createRecurrent, GRU, LSTM, RNN, type Recurrent, type RecurrentOptions } from "./recurrent.js";
+import { packPaddedSequence, padPackedSequence } from "./pack.js";
 import { SequenceClassifier } from "./sequence-classifier.js";
 import { Adam } from "../train/optim.js";
 
@@ -240,5 +241,183 @@ describe("chrono initialisation (Tallec & Ollivier 2018)", () => {
     expect(() => new RNN({ inputSize: 1, hiddenSize: 2, init: "chrono", chronoMax: 10 })).toThrow(/for LSTM and GRU/);
     expect(() => new LSTM({ inputSize: 1, hiddenSize: 2, init: "chrono" })).toThrow(/needs chronoMax/);
     expect(() => new LSTM({ inputSize: 1, hiddenSize: 2, init: "chrono", chronoMax: 10, forgetBias: 1 })).toThrow(/drop forgetBias/);
+  });
+});
+
+/** Bit-for-bit equality of two buffers (Object.is, so -0 and NaN count). */
+function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  return a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
+}
+
+/** (R, C, F) -> (C, R, F). */
+function transpose(x: Float64Array, R: number, C: number, F: number): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) y.set(x.subarray((r * C + c) * F, (r * C + c + 1) * F), (c * R + r) * F);
+  return y;
+}
+
+describe("PyTorch's layouts: batchFirst, unbatched, PackedSequence", () => {
+  const T = 5,
+    B = 3,
+    I = 3,
+    H = 4;
+  for (const cell of ["RNN", "LSTM", "GRU"] as const) {
+    it(`${cell} batchFirst: the time-major layer's numbers on the transposed input, forward and backward, bit for bit`, () => {
+      const rng = new Rng(31);
+      const o = { inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true, dtype: "float64" as const, seed: 3 };
+      const tm = make(cell, o);
+      const bf = make(cell, { ...o, batchFirst: true });
+      const D = tm.numDirections;
+      const x = rand(rng, T * B * I); // (T, B, I)
+      const R = rand(rng, T * B * D * H);
+      const lengths = [5, 2, 4];
+      const a = tm.forward(tensor(x, [T, B, I], "float64"), null, { lengths });
+      const b = bf.forward(tensor(transpose(x, T, B, I), [B, T, I], "float64"), null, { lengths });
+      expect(b.output.shape).toEqual([B, T, D * H]);
+      expect(same(b.output.data, transpose(Float64Array.from(a.output.data), T, B, D * H))).toBe(true);
+      expect(same(b.hN, a.hN)).toBe(true);
+      expect(b.hNTensor.shape).toEqual([2 * D, B, H]);
+      tm.store.zeroGrad();
+      bf.store.zeroGrad();
+      const ga = tm.backward(a, R);
+      const gb = bf.backward(b, transpose(R, T, B, D * H));
+      expect(gb.dx.shape).toEqual([B, T, I]);
+      expect(same(gb.dx.data, transpose(Float64Array.from(ga.dx.data), T, B, I))).toBe(true);
+      expect(same(gb.dh0.data, ga.dh0.data)).toBe(true);
+      expect(same(bf.store.grads, tm.store.grads)).toBe(true);
+    });
+  }
+
+  it("unbatched (T, I): a batch of one with the batch axis dropped, output, h_n, c_n and every gradient", () => {
+    const rng = new Rng(32);
+    const m = new LSTM({ inputSize: I, hiddenSize: H, projSize: 2, numLayers: 2, bidirectional: true, dtype: "float64", seed: 3 });
+    const x = rand(rng, T * I);
+    const h0 = rand(rng, 4 * 2);
+    const c0 = rand(rng, 4 * H);
+    const R = rand(rng, T * 2 * 2);
+    const one = m.forward(tensor(x, [T, 1, I], "float64"), [tensor(h0, [4, 1, 2], "float64"), tensor(c0, [4, 1, H], "float64")]);
+    const out = Float64Array.from(one.output.data);
+    const hN = Float64Array.from(one.hN);
+    m.store.zeroGrad();
+    const g1 = m.backward(one, R);
+    const dx1 = Float64Array.from(g1.dx.data);
+    const grads1 = m.store.grads.slice();
+    const un = m.forward(tensor(x, [T, I], "float64"), [tensor(h0, [4, 2], "float64"), tensor(c0, [4, H], "float64")]);
+    expect(un.output.shape).toEqual([T, 4]);
+    expect(un.hNTensor.shape).toEqual([4, 2]);
+    expect(un.cNTensor!.shape).toEqual([4, H]);
+    expect(same(un.output.data, out)).toBe(true);
+    expect(same(un.hN, hN)).toBe(true);
+    m.store.zeroGrad();
+    const g = m.backward(un, R);
+    expect(g.dx.shape).toEqual([T, I]);
+    expect(g.dh0.shape).toEqual([4, 2]);
+    expect(g.dc0!.shape).toEqual([4, H]);
+    expect(same(g.dx.data, dx1)).toBe(true);
+    expect(same(m.store.grads, grads1)).toBe(true);
+    // PyTorch's rule: an unbatched input takes 2-D states
+    expect(() => m.forward(tensor(x, [T, I], "float64"), [tensor(h0, [4, 1, 2], "float64"), tensor(c0, [4, 1, H], "float64")])).toThrow(
+      /h0 \(L\*D, S\) of an unbatched input: expected shape \[4, 2\]/,
+    );
+    expect(() => m.forward(tensor(x, [T, 1, I], "float64"), [tensor(h0, [4, 2], "float64"), tensor(c0, [4, H], "float64")])).toThrow(
+      /expected shape \[4, 1, 2\]/,
+    );
+    expect(() => m.forward(tensor(x, [1, T, 1, I], "float64"))).toThrow(/3-D \(T, B, I\) or unbatched 2-D \(T, I\)/);
+  });
+
+  for (const enforceSorted of [false, true]) {
+    it(`a PackedSequence (${enforceSorted ? "sorted" : "unsorted"}) gives the { lengths } numbers, its output packed the same way`, () => {
+      const rng = new Rng(33);
+      const m = new GRU({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true, dtype: "float64", seed: 3 });
+      const lengths = enforceSorted ? [5, 4, 2] : [2, 5, 4];
+      const x = tensor(rand(rng, T * B * I), [T, B, I], "float64");
+      const h0 = tensor(rand(rng, 4 * B * H), [4, B, H], "float64");
+      const R = rand(rng, T * B * 2 * H);
+      const a = m.forward(x, h0, { lengths });
+      const out = Float64Array.from(a.output.data);
+      const hN = Float64Array.from(a.hN);
+      m.store.zeroGrad();
+      const dxPadded = Float64Array.from(m.backward(a, R).dx.data);
+      const grads = m.store.grads.slice();
+      const packed = packPaddedSequence(x, lengths, { enforceSorted });
+      const c = m.forward(packed, h0);
+      const po = c.packedOutput!;
+      expect(po.batchSizes).toEqual(packed.batchSizes);
+      expect(po.sortedIndices).toEqual(packed.sortedIndices);
+      expect(c.output.shape).toEqual([11, 2 * H]); // N = 2 + 5 + 4 = 11 rows
+      expect(same(padPackedSequence(po, { totalLength: T }).output.data, out)).toBe(true);
+      expect(same(c.hN, hN)).toBe(true);
+      m.store.zeroGrad();
+      const dOut = packPaddedSequence({ data: R, shape: [T, B, 2 * H] }, lengths, { enforceSorted });
+      const g = m.backward(c, dOut.data);
+      expect(g.dx.shape).toEqual([11, I]);
+      expect(same(padPackedSequence({ ...packed, data: g.dx }).output.data, dxPadded)).toBe(true);
+      expect(same(m.store.grads, grads)).toBe(true);
+      expect(() => m.forward(packed, h0, { lengths })).toThrow(/carries its lengths/);
+    });
+  }
+});
+
+describe("LSTM projections (projSize)", () => {
+  it("has PyTorch's parameters and sizes: weight_hr (P, H), weight_hh (4H, P), h (L*D, B, P), c (L*D, B, H)", () => {
+    const m = new LSTM({ inputSize: 3, hiddenSize: 5, projSize: 2, numLayers: 2, bidirectional: true, seed: 1 });
+    expect(m.store.params.map((p) => `${p.name} ${p.shape.join("x")}`).slice(0, 10)).toEqual([
+      "weight_ih_l0 20x3",
+      "weight_hh_l0 20x2",
+      "bias_ih_l0 20",
+      "bias_hh_l0 20",
+      "weight_hr_l0 2x5",
+      "weight_ih_l0_reverse 20x3",
+      "weight_hh_l0_reverse 20x2",
+      "bias_ih_l0_reverse 20",
+      "bias_hh_l0_reverse 20",
+      "weight_hr_l0_reverse 2x5",
+    ]);
+    expect(m.store.get("weight_ih_l1").shape).toEqual([20, 4]); // D*P inputs above layer 0
+    expect(m.outputSize).toBe(2);
+    const [h, c] = m.createState(3);
+    expect([h.length, c.length]).toEqual([4 * 3 * 2, 4 * 3 * 5]);
+    const cache = m.forward(tensor(new Array(4 * 3 * 3).fill(0.5), [4, 3, 3]));
+    expect(cache.output.shape).toEqual([4, 3, 4]);
+    expect(cache.hNTensor.shape).toEqual([4, 3, 2]);
+    expect(cache.cNTensor!.shape).toEqual([4, 3, 5]);
+    expect(cache.lastHidden().length).toBe(3 * 2 * 2);
+  });
+
+  it("refuses projections on RNN and GRU, projSize >= hiddenSize, and a fractional projSize", () => {
+    expect(() => new GRU({ inputSize: 2, hiddenSize: 4, projSize: 2 })).toThrow(/GRU: projSize is for LSTMs only/);
+    expect(() => new RNN({ inputSize: 2, hiddenSize: 4, projSize: 2 })).toThrow(/RNN: projSize is for LSTMs only/);
+    expect(() => createRecurrent("gru", { inputSize: 2, hiddenSize: 4, projSize: 1 })).toThrow(RangeError);
+    expect(() => new LSTM({ inputSize: 2, hiddenSize: 4, projSize: 4 })).toThrow(/projSize must be smaller than hiddenSize.*4 >= hiddenSize 4/);
+    expect(() => new LSTM({ inputSize: 2, hiddenSize: 4, projSize: 1.5 })).toThrow(/projSize must be a whole number/);
+    expect(() => new LSTM({ inputSize: 2, hiddenSize: 4, projSize: 2, init: "identity" })).toThrow(/init identity/);
+  });
+
+  it("a cache made for another projSize is refused, not misread", () => {
+    const a = new LSTM({ inputSize: 2, hiddenSize: 4, projSize: 2 });
+    const b = new LSTM({ inputSize: 2, hiddenSize: 4 });
+    const x = tensor(new Array(3 * 2 * 2).fill(0.1), [3, 2, 2]);
+    expect(() => b.forwardRaw(a.createCache(3, 2), x.data, 3, null, null)).toThrow(/made for projSize 2/);
+    // forward() makes a fitting cache instead of reusing one of another shape
+    expect(b.forward(x, null, { cache: a.createCache(3, 2) }).P).toBe(0);
+  });
+});
+
+describe("options", () => {
+  it("an unknown option is an error that names it and the known ones", () => {
+    expect(() => new LSTM({ inputSize: 2, hiddenSize: 3, batch_first: true } as RecurrentOptions)).toThrow(
+      /LSTM: unknown option "batch_first" \(known options: store, prefix, dtype, seed, kernels, inputSize, hiddenSize, .*batchFirst, projSize\)/,
+    );
+    expect(() => new GRU({ inputSize: 2, hiddenSize: 3, nonlinearity: "relu" } as RecurrentOptions)).toThrow(/GRU: unknown option "nonlinearity"/);
+    expect(() => new RNN({ inputSize: 2, hiddenSize: 3, hidenSize: 3 } as RecurrentOptions)).toThrow(/RNN: unknown option "hidenSize"/);
+    expect(() => createRecurrent("rnn", { inputSize: 2, hiddenSize: 3, proj_size: 1 } as RecurrentOptions)).toThrow(
+      /createRecurrent: unknown option "proj_size"/,
+    );
+  });
+
+  it("createRecurrent takes nonlinearity for every cell, as its contract says (LSTM and GRU ignore it)", () => {
+    expect(createRecurrent("lstm", { inputSize: 2, hiddenSize: 3, nonlinearity: "relu" }).mode).toBe("LSTM");
+    expect(createRecurrent("gru", { inputSize: 2, hiddenSize: 3, nonlinearity: "tanh" }).mode).toBe("GRU");
+    expect(createRecurrent("rnn", { inputSize: 2, hiddenSize: 3, nonlinearity: "relu" }).mode).toBe("RNN_RELU");
   });
 });

@@ -1,31 +1,38 @@
 // Recurrent layers: Elman RNN, LSTM and GRU, stacked, batched, optionally bidirectional, with
 // PyTorch's packed-sequence semantics for variable lengths and dropout between layers, as
-// torch.nn.RNN / LSTM / GRU (batch_first=False). The only place that knows about time: the
-// forward loop runs the steps in order and keeps every state; the backward loop runs them in
-// reverse, carrying dhNext (and dcNext for the LSTM): backpropagation through time.
+// torch.nn.RNN / LSTM / GRU, LSTM projections (proj_size) included. The only place that knows
+// about time: the forward loop runs the steps in order and keeps every state; the backward loop
+// runs them in reverse, carrying dhNext (and dcNext for the LSTM): backpropagation through time.
 //
 //   RNN:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)                     act = tanh | relu
 //   LSTM: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, i f o through σ, g through tanh
-//         c_t = f*c_{t-1} + i*g,  h_t = o*tanh(c_t)
+//         c_t = f*c_{t-1} + i*g,  h_t = o*tanh(c_t)            (projSize P > 0: h_t = W_hr (o*tanh(c_t)))
 //   GRU:  [r z] = σ(W_i[rz] x_t + b_i[rz] + W_h[rz] h_{t-1} + b_h[rz])
 //         n = tanh(W_in x_t + b_in + r*(W_hn h_{t-1} + b_hn)),  h_t = (1-z)*n + z*h_{t-1}
 //
 // T = steps, B = batch, I = input size, H = hidden size, L = layers, D = directions (1 or 2),
-// G = gate width (H, 4H or 3H), I_l = I for layer 0 and D*H above it.
+// G = gate width (H, 4H or 3H), S = the size of h_t (H_out in PyTorch's docs: P for an LSTM with
+// projections, else H), I_l = I for layer 0 and D*S above it.
 // Parameters per layer l and direction, PyTorch's names, shapes and order: weight_ih_l{l} (G, I_l),
-// weight_hh_l{l} (G, H), bias_ih_l{l} (G), bias_hh_l{l} (G); the reverse direction adds the suffix
-// "_reverse". Gate blocks are stacked in PyTorch's order: LSTM (W_ii|W_if|W_ig|W_io), GRU (W_ir|W_iz|W_in).
-// Inputs x (T, B, I), h0 (L*D, B, H) (and c0 for the LSTM); outputs output (T, B, D*H), the top
-// layer's states with the two directions concatenated on the feature axis, and h_n (L*D, B, H)
-// ordered layer by layer, forward before reverse.
+// weight_hh_l{l} (G, S), bias_ih_l{l} (G), bias_hh_l{l} (G), and with projections weight_hr_l{l}
+// (P, H); the reverse direction adds the suffix "_reverse". Gate blocks are stacked in PyTorch's
+// order: LSTM (W_ii|W_if|W_ig|W_io), GRU (W_ir|W_iz|W_in).
+// Inputs x (T, B, I), h0 (L*D, B, S) (and c0 (L*D, B, H) for the LSTM); outputs output
+// (T, B, D*S), the top layer's states with the two directions concatenated on the feature axis,
+// h_n (L*D, B, S) ordered layer by layer, forward before reverse, and c_n (L*D, B, H).
+// `forward` also takes PyTorch's other layouts and converts them at the edges (the time loops
+// always run on (T, B, ·) buffers): batchFirst x (B, T, I) and output (B, T, D*S) (states keep
+// (L*D, B, ·)); unbatched x (T, I), output (T, D*S), h0 and h_n (L*D, S); a PackedSequence
+// (nn/pack.ts) in, its output packed the same way.
 //
 // Lengths (packed sequences): a row b is active for t < lengths[b]; at t >= lengths[b] its state
 // is carried unchanged, its output is 0, and nothing flows back through it; h_n is each row's
 // state at its own last step, and the reverse direction starts at each row's own last step.
 //
 // Shape of the work: the input projection of all T*B rows is one GEMM per direction; each step
-// adds one (B x H)·(H x G) product and the cell's fused elementwise kernel; the weight gradients
-// are one GEMM each over all steps after the time loop. Nothing is allocated inside the time loop.
+// adds one (B x S)·(S x G) product and the cell's fused elementwise kernel (and the (B x H)·(H x P)
+// projection); the weight gradients are one GEMM each over all steps after the time loop.
+// Nothing is allocated inside the time loop.
 // Contract: backward accumulates (+=) into parameter gradients and assigns (=) dx, dh0 and dc0.
 
 import type { Float } from "../tensor/dtype.js";
@@ -34,7 +41,8 @@ import type { Kernels } from "../tensor/kernels.js";
 import { randomOrthogonal } from "../tensor/linalg.js";
 import { checkShape, type Tensor } from "../tensor/tensor.js";
 import { activationBackward, activationForward, checkActivation } from "./activations.js";
-import { checkSize, moduleContext, type ModuleOptions } from "./module.js";
+import { checkOptions, checkSize, MODULE_OPTION_KEYS, moduleContext, type ModuleOptions } from "./module.js";
+import { isPackedSequence, packedLayout, type PackedSequence } from "./pack.js";
 import { uniformInit, zerosInit, type Initializer, type Parameter, type ParamStore } from "./params.js";
 import { CELLS, cellOfMode, type CellName, type RecurrentMode } from "./cells.js";
 
@@ -81,7 +89,37 @@ export interface RecurrentOptions extends ModuleOptions {
   forgetBias?: number;
   /** Seed of the dropout masks. Default: the store's seed + 1. */
   dropoutSeed?: number;
+  /**
+   * PyTorch's batch_first: `forward` takes x (B, T, I) and gives output (B, T, D*S), and
+   * `backward` takes dOutput and gives dx in that layout; h0, h_n and c_n stay (L*D, B, ·), as in
+   * PyTorch. forwardRaw and backwardRaw are always (T, B, ·). Default false.
+   */
+  batchFirst?: boolean;
+  /**
+   * LSTM only, PyTorch's proj_size: P > 0 (and < hiddenSize) projects each state,
+   * h_t = W_hr (o*tanh(c_t)) with weight_hr_l{k} (P, H), so h_t, h0, h_n and each direction's
+   * output have P features, weight_hh_l{k} is (4H, P) and layers above 0 take D*P inputs
+   * (Sak et al. 2014). c_t keeps H. Default 0: no projection.
+   */
+  projSize?: number;
 }
+
+/** Every key of RecurrentOptions: what the constructors accept (RNN adds `nonlinearity`). */
+export const RECURRENT_OPTION_KEYS: readonly string[] = [
+  ...MODULE_OPTION_KEYS,
+  "inputSize",
+  "hiddenSize",
+  "numLayers",
+  "bias",
+  "dropout",
+  "bidirectional",
+  "init",
+  "chronoMax",
+  "forgetBias",
+  "dropoutSeed",
+  "batchFirst",
+  "projSize",
+];
 
 /** A 32-bit integer hash (murmur3's finalizer), uniform over [0, 2^32). */
 function mix32(h: number): number {
@@ -92,10 +130,14 @@ function mix32(h: number): number {
 
 /** One layer-direction's parameters. */
 export interface RecurrentParams {
+  /** weight_ih_l{k} (G, I_l). */
   weightIh: Parameter;
+  /** weight_hh_l{k} (G, S). */
   weightHh: Parameter;
   biasIh: Parameter | null;
   biasHh: Parameter | null;
+  /** weight_hr_l{k} (P, H) of an LSTM with projections (projSize P > 0), else null. */
+  weightHr: Parameter | null;
 }
 
 /**
@@ -106,7 +148,7 @@ export interface RecurrentParams {
 export interface DirectionBuffers {
   /** (cap, B, G): gate pre-activations, then activations (LSTM, GRU), then their gradients in the backward. */
   gates: Float;
-  /** (cap+1, B, H): states; the state before step t is block t (forward) or t+1 (reverse). */
+  /** (cap+1, B, S): states h; the state before step t is block t (forward) or t+1 (reverse). */
   hs: Float;
   /** LSTM (cap+1, B, H): cell states, laid out as hs. */
   cs: Float | null;
@@ -116,17 +158,40 @@ export interface DirectionBuffers {
   ghn: Float | null;
   /** GRU (cap, B, G): gradient of the hidden-side pre-activations. */
   dgh: Float | null;
+  /** LSTM with projections (cap, B, H): o*tanh(c_t), the state before its projection W_hr. */
+  ms: Float | null;
+  /** LSTM with projections (cap, B, P): ∂E/∂h_t of the backward's steps (0 on padded rows), for W_hr's gradient. */
+  dhs: Float | null;
 }
 
-interface LayerBuffers {
+/** How forward's input was laid out: (T, B, ·), batchFirst (B, T, ·), unbatched (T, ·), or a PackedSequence. */
+export type RecurrentLayout = "time" | "batch" | "unbatched" | "packed";
+
+/** One layer's buffers: each direction's (DirectionBuffers), the layer's output and its input gradient. */
+export interface LayerBuffers {
+  /** Per direction, forward then reverse. */
   dirs: DirectionBuffers[];
-  /** (cap, B, D*H): the layer's output, 0 at padded steps. */
+  /** (cap, B, D*S): the layer's output, 0 at padded steps. */
   out: Float;
   /** (cap, B, I_l): gradient with respect to the layer's input. */
   dIn: Float;
-  /** Layers below the top with dropout: (cap, B, D*H) mask (0 or 1/(1-p)) and out*mask, the next layer's input. */
+  /** Layers below the top with dropout: (cap, B, D*S) mask (0 or 1/(1-p)) and out*mask, the next layer's input. */
   mask: Float | null;
+  /** out*mask (cap, B, D*S): the next layer's input when dropout is on. */
   dropped: Float | null;
+}
+
+/**
+ * Where forward and backward convert PyTorch's other layouts to and from the (T, B, ·) buffers
+ * of the time loops, allocated by the first pass that needs them: x (cap, B, I) the input in time
+ * order, out (cap, B, D*S) the output in the caller's layout, dOut (cap, B, D*S) the output's
+ * gradient in time order, dx (cap, B, I) the input's gradient in the caller's layout.
+ */
+interface LayoutBuffers {
+  x: Float;
+  out: Float;
+  dOut: Float;
+  dx: Float;
 }
 
 /**
@@ -136,7 +201,7 @@ interface LayerBuffers {
 export class RecurrentCache {
   /** Steps of the last forward. */
   T = 0;
-  /** The layer-0 input of the last forward (a reference to the caller's buffer). */
+  /** The layer-0 input of the last forward, (T, B, I) (a reference to the caller's buffer, or the cache's own copy of a converted layout). */
   x: Float | null = null;
   /** Per-row lengths of the last forward, or null when every row has T steps. */
   lengths: Int32Array | null = null;
@@ -144,15 +209,21 @@ export class RecurrentCache {
   dropped = false;
   /** Whether layer 0's input projection came from a table (forwardRaw's `input0`): its input gradients are the caller's. */
   tableInput = false;
+  /** The layout of the last forward's input (and of its output and gradients); forwardRaw's is "time". */
+  layout: RecurrentLayout = "time";
+  /** A packed last forward: its batch sizes and permutations (the output is packed the same way), and N, its rows. */
+  packed: { batchSizes: Int32Array; sortedIndices: Int32Array | null; unsortedIndices: Int32Array | null; N: number } | null = null;
   readonly layers: LayerBuffers[];
-  /** (L*D, B, H) final states; cN for the LSTM. */
+  /** S: features of h (P for an LSTM with projections, else H). */
+  readonly S: number;
+  /** (L*D, B, S) final states h; cN (L*D, B, H) for the LSTM. */
   readonly hN: Float;
   readonly cN: Float | null;
-  /** (L*D, B, H) gradients with respect to h0 (and c0). */
+  /** (L*D, B, S) gradients with respect to h0 (and c0, (L*D, B, H)). */
   readonly dh0: Float;
   readonly dc0: Float | null;
-  // (B, H) scratch of the backward time loop: dh, the gradient of h_t; dhNext, what flows back
-  // from the step processed after t (into h_t, then from it into h_{t-1}); the LSTM's cell
+  // (B, S) scratch of the backward time loop: dh, the gradient of h_t; dhNext, what flows back
+  // from the step processed after t (into h_t, then from it into h_{t-1}); the LSTM's (B, H) cell
   // gradients dcNext (of c_t) and dcPrev (of c_{t-1}), swapped after each step
   readonly dh: Float;
   readonly dhNext: Float;
@@ -160,6 +231,8 @@ export class RecurrentCache {
   readonly dcPrev: Float | null;
   /** GRU (B, G): h_{t-1} W_hh^T + b_hh of the current step. */
   readonly gh: Float | null;
+  /** LSTM with projections (B, H): the gradient of o*tanh(c_t), dh_t W_hr. */
+  readonly dm: Float | null;
   /**
    * Gradient flow, recorded by the next backward when set: `h[(l*D + d)*T + t]` = ‖∂E/∂h_t‖ of
    * layer l, direction d (Frobenius over the batch; the total gradient reaching the state after
@@ -169,10 +242,16 @@ export class RecurrentCache {
   flow: { h: Float64Array; c: Float64Array | null } | null = null;
   /**
    * When set, the next backward copies ∂E/∂h_t of every layer, direction and step here:
-   * (L*D, T, B, H), block (l*D + d)*T + t. Pascanu's Ω regulariser (train/omega.ts) reads it.
+   * (L*D, T, B, S), block (l*D + d)*T + t. Pascanu's Ω regulariser (train/omega.ts) reads it.
    */
   stateGrads: Float | null = null;
+  private io: LayoutBuffers | null = null;
+  private readonly allocate: (n: number) => Float;
 
+  /**
+   * Buffers for `capacity` steps of B rows of a stack whose layers take `inputSizes`, with hidden
+   * size H, D directions, and projections to P features (0: none, LSTM only).
+   */
   constructor(
     readonly mode: RecurrentMode,
     readonly capacity: number,
@@ -182,54 +261,84 @@ export class RecurrentCache {
     readonly D: number,
     dropout: boolean,
     alloc: (n: number) => Float,
+    readonly P = 0,
   ) {
     const G = GATES[mode] * H;
+    const S = P > 0 ? P : H;
     const L = inputSizes.length;
     const lstm = mode === "LSTM";
     const gru = mode === "GRU";
+    const proj = P > 0;
     const n = capacity * B;
+    this.S = S;
+    this.allocate = alloc;
     this.layers = inputSizes.map((I, l) => ({
       dirs: Array.from({ length: D }, () => ({
         gates: alloc(n * G),
-        hs: alloc((capacity + 1) * B * H),
+        hs: alloc((capacity + 1) * B * S),
         cs: lstm ? alloc((capacity + 1) * B * H) : null,
         tc: lstm ? alloc(n * H) : null,
         ghn: gru ? alloc(n * H) : null,
         dgh: gru ? alloc(n * G) : null,
+        ms: proj ? alloc(n * H) : null,
+        dhs: proj ? alloc(n * P) : null,
       })),
-      out: alloc(n * D * H),
+      out: alloc(n * D * S),
       dIn: alloc(n * I),
-      mask: dropout && l < L - 1 ? alloc(n * D * H) : null,
-      dropped: dropout && l < L - 1 ? alloc(n * D * H) : null,
+      mask: dropout && l < L - 1 ? alloc(n * D * S) : null,
+      dropped: dropout && l < L - 1 ? alloc(n * D * S) : null,
     }));
-    this.hN = alloc(L * D * B * H);
+    this.hN = alloc(L * D * B * S);
     this.cN = lstm ? alloc(L * D * B * H) : null;
-    this.dh0 = alloc(L * D * B * H);
+    this.dh0 = alloc(L * D * B * S);
     this.dc0 = lstm ? alloc(L * D * B * H) : null;
-    this.dh = alloc(B * H);
-    this.dhNext = alloc(B * H);
+    this.dh = alloc(B * S);
+    this.dhNext = alloc(B * S);
     this.dcNext = lstm ? alloc(B * H) : null;
     this.dcPrev = lstm ? alloc(B * H) : null;
     this.gh = gru ? alloc(B * G) : null;
+    this.dm = proj ? alloc(B * H) : null;
   }
 
-  /** output (T, B, D*H): the top layer's output at every step (a view). */
+  /**
+   * output: the top layer's output at every step (a view), in the last forward's layout:
+   * (T, B, D*S); batchFirst (B, T, D*S); unbatched (T, D*S); packed (N, D*S), the data of
+   * `packedOutput`.
+   */
   get output(): Tensor {
-    const top = this.layers[this.layers.length - 1].out;
-    return { data: top.subarray(0, this.T * this.B * this.D * this.H), shape: [this.T, this.B, this.D * this.H] };
+    const { T, B, D, S } = this;
+    const DS = D * S;
+    switch (this.layout) {
+      case "batch":
+        return { data: this.io!.out.subarray(0, T * B * DS), shape: [B, T, DS] };
+      case "packed":
+        return { data: this.io!.out.subarray(0, this.packed!.N * DS), shape: [this.packed!.N, DS] };
+      default: {
+        const top = this.layers[this.layers.length - 1].out;
+        return { data: top.subarray(0, T * B * DS), shape: this.layout === "unbatched" ? [T, DS] : [T, B, DS] };
+      }
+    }
   }
 
-  /** h_n (L*D, B, H). */
+  /** A packed last forward's output as a PackedSequence (PyTorch's output), else null. */
+  get packedOutput(): PackedSequence | null {
+    const p = this.packed;
+    return p ? { data: this.output, batchSizes: p.batchSizes, sortedIndices: p.sortedIndices, unsortedIndices: p.unsortedIndices } : null;
+  }
+
+  /** h_n (L*D, B, S); unbatched (L*D, S). */
   get hNTensor(): Tensor {
-    return { data: this.hN, shape: [this.layers.length * this.D, this.B, this.H] };
+    const LD = this.layers.length * this.D;
+    return { data: this.hN, shape: this.layout === "unbatched" ? [LD, this.S] : [LD, this.B, this.S] };
   }
 
-  /** c_n (L*D, B, H) of an LSTM, else null. */
+  /** c_n (L*D, B, H) of an LSTM (unbatched (L*D, H)), else null. */
   get cNTensor(): Tensor | null {
-    return this.cN ? { data: this.cN, shape: [this.layers.length * this.D, this.B, this.H] } : null;
+    const LD = this.layers.length * this.D;
+    return this.cN ? { data: this.cN, shape: this.layout === "unbatched" ? [LD, this.H] : [LD, this.B, this.H] } : null;
   }
 
-  /** The top layer's output buffer (cap, B, D*H), of which the first T steps are the last forward's. */
+  /** The top layer's output buffer (cap, B, D*S), of which the first T steps are the last forward's. */
   get topOutput(): Float {
     return this.layers[this.layers.length - 1].out;
   }
@@ -244,17 +353,28 @@ export class RecurrentCache {
     return this.layers[l].dirs[d];
   }
 
+  /** The layout conversion buffers (allocated on first use, outside any time loop). @internal */
+  layoutBuffers(): LayoutBuffers {
+    if (!this.io) {
+      const n = this.capacity * this.B;
+      const I = this.layers[0].dIn.length / n;
+      const DS = this.D * this.S;
+      this.io = { x: this.allocate(n * I), out: this.allocate(n * DS), dOut: this.allocate(n * DS), dx: this.allocate(n * I) };
+    }
+    return this.io;
+  }
+
   /**
-   * The top layer's final states as (B, D*H), forward then reverse: what a many-to-one model
+   * The top layer's final states as (B, D*S), forward then reverse: what a many-to-one model
    * (a sequence classifier) reads. With lengths, each row's state at its own last step.
    */
-  lastHidden(into: Float = alloc(this.hN instanceof Float64Array ? "float64" : "float32", this.B * this.D * this.H)): Float {
-    const { B, D, H } = this;
+  lastHidden(into: Float = alloc(this.hN instanceof Float64Array ? "float64" : "float32", this.B * this.D * this.S)): Float {
+    const { B, D, S } = this;
     const top = this.layers.length - 1;
     for (let d = 0; d < D; d++) {
       for (let b = 0; b < B; b++) {
-        const src = ((top * D + d) * B + b) * H;
-        for (let j = 0; j < H; j++) into[(b * D + d) * H + j] = this.hN[src + j];
+        const src = ((top * D + d) * B + b) * S;
+        for (let j = 0; j < S; j++) into[(b * D + d) * S + j] = this.hN[src + j];
       }
     }
     return into;
@@ -272,23 +392,32 @@ interface Step {
   B: number;
   H: number;
   G: number;
+  /** Features of h: P with projections, else H. */
+  S: number;
   act: "tanh" | "relu";
   wHh: Float;
   bHh: Float | null;
+  /** LSTM with projections: W_hr (P, H). */
+  wHr: Float | null;
   buf: DirectionBuffers;
   /** GRU (B, G) scratch: h_{t-1} W_hh^T + b_hh of the current step. */
   gh: Float | null;
   t: number;
+  /** Offsets of h_{t-1} and h_t in hs, and (LSTM) of c_{t-1} and c_t in cs: the same unless projected. */
   prev: number;
   next: number;
+  cPrev: number;
+  cNext: number;
   /** Offset of step t's (B, G) block of gates. */
   gOff: number;
-  /** Backward: dh (B, H) the gradient of h_t; dhNext (B, H) written with the gradient of h_{t-1}. */
+  /** Backward: dh (B, S) the gradient of h_t; dhNext (B, S) written with the gradient of h_{t-1}. */
   dh: Float;
   dhNext: Float;
   /** LSTM backward: the gradient of c_t in, of c_{t-1} out (swapped by the step). */
   dcNext: Float | null;
   dcPrev: Float | null;
+  /** LSTM with projections, backward (B, H) scratch: the gradient of o*tanh(c_t). */
+  dm: Float | null;
   lengths: Int32Array | null;
 }
 
@@ -349,6 +478,32 @@ function gruStepBackward(s: Step): void {
   k.gemm(false, false, B, H, G, 1, buf.dgh!, s.gOff, G, s.wHh, 0, H, 1, s.dhNext, 0, H);
 }
 
+/** LSTM with projections (Sak et al. 2014; PyTorch's proj_size P): the LSTM step on an h of P features, then h_t = (o*tanh(c_t)) W_hr^T. */
+function lstmProjStepForward(s: Step): void {
+  const { k, B, H, G, S, buf } = s;
+  const mOff = s.t * B * H; // step t's (B, H) block of tanh(c_t) and of m_t = o*tanh(c_t)
+  k.gemm(false, true, B, G, S, 1, buf.hs, s.prev, S, s.wHh, 0, S, 1, buf.gates, s.gOff, G); // gates += h_{t-1} W_hh^T
+  k.lstmCellForward(buf.gates, s.gOff, buf.cs!, s.cNext, buf.tc!, mOff, buf.ms!, mOff, buf.cs!, s.cPrev, B, H); // the fused cell, m_t
+  k.gemm(false, true, B, S, H, 1, buf.ms!, mOff, H, s.wHr!, 0, H, 0, buf.hs, s.next, S); // h_t = m_t W_hr^T
+}
+function lstmProjStepBackward(s: Step): void {
+  const { k, B, H, G, S, buf } = s;
+  const mOff = s.t * B * H;
+  const dOff = s.t * B * S;
+  const dhs = buf.dhs!;
+  // keep dh_t for W_hr's gradient after the loop; padded rows pass their gradient by, not through W_hr
+  k.copy(dhs, dOff, s.dh, 0, B * S);
+  if (s.lengths) for (let b = 0; b < B; b++) if (s.t >= s.lengths[b]) dhs.fill(0, dOff + b * S, dOff + (b + 1) * S);
+  k.gemm(false, false, B, H, S, 1, dhs, dOff, S, s.wHr!, 0, H, 0, s.dm!, 0, H); // back through the projection: dm = dh W_hr
+  // through the fused cell: dgates over gates, and the gradient of c_{t-1} into dcPrev
+  k.lstmCellBackward(buf.gates, s.gOff, s.dcPrev!, 0, s.dm!, 0, s.dcNext!, 0, buf.gates, s.gOff, buf.tc!, mOff, buf.cs!, s.cPrev, B, H);
+  skipPadded(s, buf.gates, true);
+  k.gemm(false, false, B, S, G, 1, buf.gates, s.gOff, G, s.wHh, 0, S, 0, s.dhNext, 0, S); // into h_{t-1}: dhNext = dgates W_hh
+  const dcPrev = s.dcPrev;
+  s.dcPrev = s.dcNext;
+  s.dcNext = dcPrev;
+}
+
 /** Each mode's step twins. */
 const CELL_STEPS: Record<RecurrentMode, { forward(s: Step): void; backward(s: Step): void }> = {
   RNN_TANH: { forward: rnnStepForward, backward: rnnStepBackward },
@@ -356,6 +511,39 @@ const CELL_STEPS: Record<RecurrentMode, { forward(s: Step): void; backward(s: St
   LSTM: { forward: lstmStepForward, backward: lstmStepBackward },
   GRU: { forward: gruStepForward, backward: gruStepBackward },
 };
+const LSTM_PROJ_STEPS = { forward: lstmProjStepForward, backward: lstmProjStepBackward };
+
+// ---------------------------------------------------------------------------------------------
+// Layout conversions at the edges of forward and backward (outside the time loops).
+
+/** dst (C, R, F) = src (R, C, F) transposed on its first two axes: (B, T, F) <-> (T, B, F). */
+function transposeTB(k: Kernels, dst: Float, src: Float, R: number, C: number, F: number): void {
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) k.copy(dst, (c * R + r) * F, src, (r * C + c) * F, F);
+}
+
+/** padded (T, B, F) rows of the packed rows (N, F): row offsets[t] + i is step t of batch row order[i]. Other rows are left alone. */
+function scatterPacked(k: Kernels, padded: Float, packed: Float, pl: { T: number; offsets: Int32Array; order: Int32Array }, B: number, F: number): void {
+  for (let t = 0; t < pl.T; t++) {
+    for (let i = 0; i < pl.offsets[t + 1] - pl.offsets[t]; i++) k.copy(padded, (t * B + pl.order[i]) * F, packed, (pl.offsets[t] + i) * F, F);
+  }
+}
+
+/** packed (N, F) = the rows of padded (T, B, F) that the packing holds (scatterPacked's inverse). */
+function gatherPacked(k: Kernels, packed: Float, padded: Float, pl: { T: number; offsets: Int32Array; order: Int32Array }, B: number, F: number): void {
+  for (let t = 0; t < pl.T; t++) {
+    for (let i = 0; i < pl.offsets[t + 1] - pl.offsets[t]; i++) k.copy(packed, (pl.offsets[t] + i) * F, padded, (t * B + pl.order[i]) * F, F);
+  }
+}
+
+/** The row layout of a cache's packed forward. */
+function packedLayoutOf(c: RecurrentCache): { T: number; offsets: Int32Array; order: Int32Array } {
+  const p = c.packed!;
+  const T = p.batchSizes.length;
+  const offsets = new Int32Array(T + 1);
+  for (let t = 0; t < T; t++) offsets[t + 1] = offsets[t] + p.batchSizes[t];
+  const order = p.sortedIndices ?? Int32Array.from({ length: c.B }, (_, i) => i);
+  return { T, offsets, order };
+}
 
 /**
  * A stacked recurrent layer. Use the subclasses RNN, LSTM and GRU, which take PyTorch's
@@ -371,6 +559,10 @@ export class Recurrent {
   readonly bidirectional: boolean;
   /** D: 1, or 2 when bidirectional. */
   readonly numDirections: number;
+  /** `forward` takes (B, T, I) and gives (B, T, D*S) (PyTorch's batch_first). */
+  readonly batchFirst: boolean;
+  /** P: the LSTM's projection size (PyTorch's proj_size), 0 for none. */
+  readonly projSize: number;
   /** Per layer and direction, index l*D + d: the parameters. */
   readonly params: RecurrentParams[] = [];
   readonly store: ParamStore;
@@ -387,12 +579,22 @@ export class Recurrent {
   training = true;
   protected readonly k: Kernels;
 
-  constructor(mode: RecurrentMode, options: RecurrentOptions) {
+  constructor(mode: RecurrentMode, options: RecurrentOptions & { nonlinearity?: "tanh" | "relu" }) {
+    const what = cellOfMode(mode).pytorch;
+    checkOptions(what, options, mode === "RNN_TANH" || mode === "RNN_RELU" ? [...RECURRENT_OPTION_KEYS, "nonlinearity"] : RECURRENT_OPTION_KEYS);
     const { inputSize, hiddenSize, numLayers = 1, bias = true, dropout = 0, bidirectional = false, init = "default" } = options;
+    const { batchFirst = false, projSize = 0 } = options;
     checkSize(`${mode}: inputSize`, inputSize);
     checkSize(`${mode}: hiddenSize`, hiddenSize);
     checkSize(`${mode}: numLayers`, numLayers);
     if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`${mode}: dropout must be in [0, 1), got ${dropout}`);
+    if (typeof batchFirst !== "boolean") throw new RangeError(`${mode}: batchFirst must be true or false, got ${JSON.stringify(batchFirst)}`);
+    if (projSize !== 0) {
+      if (mode !== "LSTM") throw new RangeError(`${what}: projSize is for LSTMs only (PyTorch's proj_size), got projSize ${projSize} for ${mode}`);
+      checkSize(`${mode}: projSize`, projSize, 0);
+      if (projSize >= hiddenSize)
+        throw new RangeError(`${mode}: projSize must be smaller than hiddenSize (PyTorch's rule), got projSize ${projSize} >= hiddenSize ${hiddenSize}`);
+    }
     if (!["default", "orthogonal", "identity", "chrono"].includes(init))
       throw new RangeError(`${mode}: init must be default, orthogonal, identity or chrono, got "${init}"`);
     if (init === "chrono" && mode !== "LSTM" && mode !== "GRU") throw new RangeError(`${mode}: init chrono is for LSTM and GRU (it sets gate biases)`);
@@ -401,6 +603,7 @@ export class Recurrent {
       throw new RangeError(`${mode}: init chrono needs chronoMax, the longest dependency in steps (>= 3), got ${options.chronoMax}`);
     if (init === "chrono" && options.forgetBias !== undefined) throw new RangeError(`${mode}: init chrono sets the forget bias itself; drop forgetBias`);
     if (options.forgetBias !== undefined && mode !== "LSTM") throw new RangeError(`${mode}: forgetBias is for LSTMs`);
+    if (init === "identity" && projSize > 0) throw new RangeError(`${mode}: init identity is for square W_hh, not projections (projSize ${projSize})`);
     this.mode = mode;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
@@ -409,16 +612,19 @@ export class Recurrent {
     this.dropout = dropout;
     this.bidirectional = bidirectional;
     this.numDirections = bidirectional ? 2 : 1;
+    this.batchFirst = batchFirst;
+    this.projSize = projSize;
     const { store, name, k } = moduleContext(options);
     this.store = store;
     this.k = k;
     this.dropoutSeed = (options.dropoutSeed ?? (options.seed ?? 0) + 1) >>> 0;
     const H = hiddenSize;
+    const S = this.outputSize;
     const G = GATES[mode] * H;
     const std = uniformInit(1 / Math.sqrt(H));
     const weightHhInit: Initializer =
       init === "orthogonal"
-        ? (v, rng) => v.set(randomOrthogonal(G, H, rng))
+        ? (v, rng) => v.set(randomOrthogonal(G, S, rng))
         : init === "identity"
           ? (v) => {
               v.fill(0);
@@ -451,19 +657,25 @@ export class Recurrent {
     for (let l = 0; l < numLayers; l++) {
       for (let d = 0; d < this.numDirections; d++) {
         const sfx = `l${l}${d === 1 ? "_reverse" : ""}`;
-        this.params.push({
-          weightIh: store.declare(name(`weight_ih_${sfx}`), [G, this.layerInputSize(l)], std),
-          weightHh: store.declare(name(`weight_hh_${sfx}`), [G, H], weightHhInit),
-          biasIh: bias ? store.declare(name(`bias_ih_${sfx}`), [G], biasInit(false)) : null,
-          biasHh: bias ? store.declare(name(`bias_hh_${sfx}`), [G], biasInit(true)) : null,
-        });
+        // PyTorch's order within a layer-direction: weight_ih, weight_hh, bias_ih, bias_hh, weight_hr
+        const weightIh = store.declare(name(`weight_ih_${sfx}`), [G, this.layerInputSize(l)], std);
+        const weightHh = store.declare(name(`weight_hh_${sfx}`), [G, S], weightHhInit);
+        const biasIh = bias ? store.declare(name(`bias_ih_${sfx}`), [G], biasInit(false)) : null;
+        const biasHh = bias ? store.declare(name(`bias_hh_${sfx}`), [G], biasInit(true)) : null;
+        const weightHr = projSize > 0 ? store.declare(name(`weight_hr_${sfx}`), [projSize, H], std) : null;
+        this.params.push({ weightIh, weightHh, biasIh, biasHh, weightHr });
       }
     }
   }
 
-  /** Input size of layer l: I for layer 0, D*H above. */
+  /** S, PyTorch's H_out: the features of h_t, h0, h_n and of each direction's output (projSize when > 0, else hiddenSize). */
+  get outputSize(): number {
+    return this.projSize > 0 ? this.projSize : this.hiddenSize;
+  }
+
+  /** Input size of layer l: I for layer 0, D*S above. */
   layerInputSize(l: number): number {
-    return l === 0 ? this.inputSize : this.numDirections * this.hiddenSize;
+    return l === 0 ? this.inputSize : this.numDirections * this.outputSize;
   }
 
   /** Number of state tensors: 2 (h, c) for the LSTM, else 1 (h). */
@@ -482,10 +694,10 @@ export class Recurrent {
     return this.train(false);
   }
 
-  /** A zero state for batch B: `[h]` or `[h, c]`, each (L*D, B, H). */
+  /** A zero state for batch B: `[h]` or `[h, c]`, h (L*D, B, S) and c (L*D, B, H). */
   createState(B: number): Float[] {
-    const n = this.numLayers * this.numDirections * B * this.hiddenSize;
-    return Array.from({ length: this.stateCount }, () => this.store.alloc(n));
+    const n = this.numLayers * this.numDirections * B;
+    return Array.from({ length: this.stateCount }, (_, i) => this.store.alloc(n * (i === 0 ? this.outputSize : this.hiddenSize)));
   }
 
   /** Buffers for passes of up to `capacity` steps of batch B. */
@@ -493,46 +705,115 @@ export class Recurrent {
     checkSize(`${this.mode}: steps`, capacity);
     checkSize(`${this.mode}: batch`, B);
     const sizes = Array.from({ length: this.numLayers }, (_, l) => this.layerInputSize(l));
-    return new RecurrentCache(this.mode, capacity, B, sizes, this.hiddenSize, this.numDirections, this.dropout > 0 && this.numLayers > 1, (n) =>
-      this.store.alloc(n),
+    return new RecurrentCache(
+      this.mode,
+      capacity,
+      B,
+      sizes,
+      this.hiddenSize,
+      this.numDirections,
+      this.dropout > 0 && this.numLayers > 1,
+      (n) => this.store.alloc(n),
+      this.projSize,
     );
   }
 
   /**
-   * Runs the stack over x (T, B, I) from the initial state hx (h0 (L*D, B, H), or [h0, c0] for
-   * the LSTM; zeros when omitted). `lengths` (B whole numbers in 1..T) gives each row's own
-   * length. Reuses `cache` when it fits. Returns the cache, holding output, h_n and c_n.
+   * Runs the stack from the initial state hx (h0, or [h0, c0] for the LSTM; zeros when omitted)
+   * over x, in PyTorch's layouts (S = outputSize, H_c = hiddenSize):
+   * - x (T, B, I), or (B, T, I) with batchFirst: output (T, B, D*S) or (B, T, D*S);
+   *   h0 (L*D, B, S), c0 (L*D, B, H_c);
+   * - unbatched x (T, I) (either way): output (T, D*S); h0 (L*D, S), c0 (L*D, H_c), h_n likewise;
+   * - a PackedSequence (nn/pack.ts): the output is packed the same way (`cache.packedOutput`,
+   *   `cache.output` its data (N, D*S)); h0 and h_n are in the batch's original order, as PyTorch.
+   * `lengths` (B whole numbers in 1..T) gives each row of a padded batch its own length: the
+   * same as packing it. Reuses `cache` when it fits. Returns the cache, holding output, h_n and c_n.
    * @example
    * const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 1 });
    * const c = lstm.forward(tensor(new Array(5 * 2 * 3).fill(0.5), [5, 2, 3]), null, { lengths: [5, 3] });
    * c.output.shape // => [5, 2, 4]; output rows of sequence 1 are 0 from step 3 on
    */
-  forward(x: Tensor, hx?: Tensor | readonly Tensor[] | null, o: { lengths?: ArrayLike<number>; cache?: RecurrentCache } = {}): RecurrentCache {
-    const [T, B] = x.shape;
-    checkShape(`${this.mode} input x (T, B, I)`, x, [T, B, this.inputSize]);
+  forward(x: Tensor | PackedSequence, hx?: Tensor | readonly Tensor[] | null, o: { lengths?: ArrayLike<number>; cache?: RecurrentCache } = {}): RecurrentCache {
+    const what = cellOfMode(this.mode).pytorch;
+    const I = this.inputSize;
+    const packed = isPackedSequence(x) ? x : null;
+    let T: number;
+    let B: number;
+    let layout: RecurrentLayout;
+    let lengths: Int32Array | null = null;
+    let pl: ReturnType<typeof packedLayout> | null = null;
+    if (packed) {
+      if (o.lengths) throw new RangeError(`${what}: a PackedSequence carries its lengths; drop the lengths option`);
+      pl = packedLayout(packed);
+      if (pl.F !== I) throw new RangeError(`${what}: the PackedSequence's rows have ${pl.F} features, the layer takes ${I}`);
+      ({ T, B } = pl);
+      lengths = pl.lengths;
+      layout = "packed";
+    } else {
+      const t = x as Tensor;
+      if (t.shape.length === 2) {
+        // unbatched (T, I): PyTorch adds a batch of one, whatever batch_first says
+        [T] = t.shape;
+        B = 1;
+        checkShape(`${this.mode} unbatched input x (T, I)`, t, [T, I]);
+        layout = "unbatched";
+      } else if (t.shape.length === 3) {
+        [T, B] = this.batchFirst ? [t.shape[1], t.shape[0]] : [t.shape[0], t.shape[1]];
+        checkShape(`${this.mode} input x ${this.batchFirst ? "(B, T, I)" : "(T, B, I)"}`, t, this.batchFirst ? [B, T, I] : [T, B, I]);
+        layout = this.batchFirst ? "batch" : "time";
+      } else {
+        throw new RangeError(
+          `${what}: input x must be 3-D ${this.batchFirst ? "(B, T, I)" : "(T, B, I)"} or unbatched 2-D (T, I), got shape [${t.shape.join(", ")}]`,
+        );
+      }
+      if (o.lengths) {
+        if (o.lengths.length !== B) throw new RangeError(`${this.mode}: lengths has ${o.lengths.length} entries for a batch of ${B}`);
+        lengths = Int32Array.from(o.lengths);
+        lengths.forEach((n, b) => {
+          if (!(Number.isInteger(o.lengths![b]) && n >= 1 && n <= T))
+            throw new RangeError(`${this.mode}: lengths[${b}] = ${o.lengths![b]} is not a whole number in [1, ${T}]`);
+        });
+      }
+    }
     const states = hx == null ? null : "data" in hx ? [hx as Tensor] : (hx as readonly Tensor[]);
     const LD = this.numLayers * this.numDirections;
     if (states) {
       if (states.length !== this.stateCount)
         throw new RangeError(`${this.mode}: the initial state has ${this.stateCount} tensor(s) ${this.mode === "LSTM" ? "(h0, c0)" : "(h0)"}`);
-      states.forEach((s, i) => checkShape(`${this.mode} ${i === 0 ? "h0" : "c0"} (L*D, B, H)`, s, [LD, B, this.hiddenSize]));
-    }
-    let lengths: Int32Array | null = null;
-    if (o.lengths) {
-      if (o.lengths.length !== B) throw new RangeError(`${this.mode}: lengths has ${o.lengths.length} entries for a batch of ${B}`);
-      lengths = Int32Array.from(o.lengths);
-      lengths.forEach((n, b) => {
-        if (!(Number.isInteger(o.lengths![b]) && n >= 1 && n <= T))
-          throw new RangeError(`${this.mode}: lengths[${b}] = ${o.lengths![b]} is not a whole number in [1, ${T}]`);
+      states.forEach((s, i) => {
+        const F = i === 0 ? this.outputSize : this.hiddenSize;
+        const name = i === 0 ? "h0" : "c0";
+        if (layout === "unbatched") checkShape(`${this.mode} ${name} (L*D, ${i === 0 ? "S" : "H"}) of an unbatched input`, s, [LD, F]);
+        else checkShape(`${this.mode} ${name} (L*D, B, ${i === 0 ? "S" : "H"})`, s, [LD, B, F]);
       });
     }
-    const c = o.cache && o.cache.B === B && o.cache.capacity >= T ? o.cache : this.createCache(T, B);
-    this.forwardRaw(c, x.data, T, states ? states.map((s) => s.data) : null, lengths);
+    const c = o.cache && o.cache.B === B && o.cache.capacity >= T && o.cache.P === this.projSize ? o.cache : this.createCache(T, B);
+    const DS = this.numDirections * this.outputSize;
+    let xs: Float = (x as Tensor).data;
+    if (layout === "batch" || layout === "packed") {
+      // into the time loops' (T, B, I) order
+      const io = c.layoutBuffers();
+      xs = io.x;
+      if (pl) {
+        xs.fill(0, 0, T * B * I);
+        scatterPacked(this.k, xs, packed!.data.data, pl, B, I);
+      } else {
+        transposeTB(this.k, xs, (x as Tensor).data, B, T, I); // (B, T, I) -> (T, B, I)
+      }
+    }
+    this.forwardRaw(c, xs, T, states ? states.map((s) => s.data) : null, lengths);
+    c.layout = layout;
+    if (layout === "batch") transposeTB(this.k, c.layoutBuffers().out, c.topOutput, T, B, DS); // (T, B, D*S) -> (B, T, D*S)
+    if (pl) {
+      gatherPacked(this.k, c.layoutBuffers().out, c.topOutput, pl, B, DS);
+      c.packed = { batchSizes: packed!.batchSizes, sortedIndices: packed!.sortedIndices, unsortedIndices: packed!.unsortedIndices, N: pl.N };
+    }
     return c;
   }
 
   /**
-   * forward on raw buffers: x (T, B, I), state `[h0]` or `[h0, c0]` or null for zeros, lengths or null.
+   * forward on raw buffers, always in time order: x (T, B, I), state `[h0]` or `[h0, c0]` (each
+   * (L*D, B, ·)) or null for zeros, lengths or null. Leaves `cache.layout` "time".
    * With `input0`, layer 0's input projection x_t W_ih^T is read from a table instead of computed:
    * row ids[t*B + b] of tables[d] (one (V, G) table per direction), and x is not used. A language
    * model uses this when its vocabulary is small (LanguageModel.foldEmbedding): the table is
@@ -549,15 +830,20 @@ export class Recurrent {
   ): void {
     const { B } = cache;
     const H = this.hiddenSize;
+    const S = this.outputSize;
     const D = this.numDirections;
     const G = GATES[this.mode] * H;
     const BH = B * H;
-    const DH = D * H;
+    const BS = B * S;
+    const DS = D * S;
     const k = this.k;
-    const cell = CELL_STEPS[this.mode];
+    const cell = this.projSize > 0 ? LSTM_PROJ_STEPS : CELL_STEPS[this.mode];
+    if (cache.P !== this.projSize) throw new RangeError(`${this.mode}: the cache was made for projSize ${cache.P}, the layer has ${this.projSize}`);
     cache.T = T;
     cache.x = x;
     cache.lengths = lengths;
+    cache.layout = "time";
+    cache.packed = null;
     cache.tableInput = Boolean(input0);
     cache.dropped = this.training && this.dropout > 0 && this.numLayers > 1;
     for (let l = 0; l < this.numLayers; l++) {
@@ -577,8 +863,8 @@ export class Recurrent {
         if (p.biasHh && this.mode !== "GRU") k.addRowVector(gates, 0, p.biasHh.value, 0, T * B, G);
         // the initial state sits before the first step processed
         const first = fwd ? 0 : T;
-        if (state) k.copy(hs, first * BH, state[0], idx * BH, BH);
-        else hs.fill(0, first * BH, (first + 1) * BH);
+        if (state) k.copy(hs, first * BS, state[0], idx * BS, BS);
+        else hs.fill(0, first * BS, (first + 1) * BS);
         if (cs) {
           if (state) k.copy(cs, first * BH, state[1], idx * BH, BH);
           else cs.fill(0, first * BH, (first + 1) * BH);
@@ -587,28 +873,30 @@ export class Recurrent {
         for (let s = 0; s < T; s++) {
           const t = fwd ? s : T - 1 - s; // the time step processed
           step.t = t;
-          step.prev = (fwd ? t : t + 1) * BH; // seek to the state before step t
-          step.next = (fwd ? t + 1 : t) * BH; // and the state after it
+          step.prev = (fwd ? t : t + 1) * BS; // seek to the state before step t
+          step.next = (fwd ? t + 1 : t) * BS; // and the state after it
+          step.cPrev = (fwd ? t : t + 1) * BH; // the same for the cell state (of H features)
+          step.cNext = (fwd ? t + 1 : t) * BH;
           step.gOff = t * B * G;
           cell.forward(step);
           if (D === 1 && !lengths) {
-            k.copy(lb.out, t * BH, hs, step.next, BH); // the output rows are the state rows
+            k.copy(lb.out, t * BS, hs, step.next, BS); // the output rows are the state rows
             continue;
           }
           // rows past their length keep their state and output 0
           for (let b = 0; b < B; b++) {
-            const o = (t * B + b) * DH + d * H;
+            const o = (t * B + b) * DS + d * S;
             if (lengths && t >= lengths[b]) {
-              k.copy(hs, step.next + b * H, hs, step.prev + b * H, H);
-              if (cs) k.copy(cs, step.next + b * H, cs, step.prev + b * H, H);
-              lb.out.fill(0, o, o + H);
+              k.copy(hs, step.next + b * S, hs, step.prev + b * S, S);
+              if (cs) k.copy(cs, step.cNext + b * H, cs, step.cPrev + b * H, H);
+              lb.out.fill(0, o, o + S);
             } else {
-              k.copy(lb.out, o, hs, step.next + b * H, H);
+              k.copy(lb.out, o, hs, step.next + b * S, S);
             }
           }
         }
         const last = fwd ? T : 0;
-        k.copy(cache.hN, idx * BH, hs, last * BH, BH);
+        k.copy(cache.hN, idx * BS, hs, last * BS, BS);
         if (cs) k.copy(cache.cN!, idx * BH, cs, last * BH, BH);
       }
       if (cache.dropped && l < this.numLayers - 1) {
@@ -620,21 +908,24 @@ export class Recurrent {
         for (let t = 0; t < T; t++) {
           for (let b = 0; b < B; b++) {
             const hb = mix32(mix32(mix32(call ^ Math.imul(l + 1, 0x9e3779b9)) ^ t) ^ (this.rowOffset + b));
-            const o = (t * B + b) * DH;
-            for (let j = 0; j < DH; j++) mask[o + j] = mix32(hb + Math.imul(j, 0x9e3779b9)) < threshold ? 0 : keep;
+            const o = (t * B + b) * DS;
+            for (let j = 0; j < DS; j++) mask[o + j] = mix32(hb + Math.imul(j, 0x9e3779b9)) < threshold ? 0 : keep;
           }
         }
-        k.mul(lb.dropped!, 0, lb.out, 0, mask, 0, T * B * DH);
+        k.mul(lb.dropped!, 0, lb.out, 0, mask, 0, T * B * DS);
       }
     }
     if (cache.dropped) this.dropoutCalls++;
   }
 
   /**
-   * Backpropagation through time for the last forward on `cache`. dOutput (T, B, D*H) is the loss
-   * gradient with respect to every output step, dhN (and dcN) with respect to h_n (and c_n);
-   * each may be null (zero). Accumulates into every parameter's grad; returns dx (T, B, I),
-   * dh0 (and dc0) (L*D, B, H), views into the cache that the next backward overwrites.
+   * Backpropagation through time for the last forward on `cache`. dOutput is the loss gradient
+   * with respect to every output step, in the layout of that forward's output ((T, B, D*S),
+   * batchFirst (B, T, D*S), unbatched (T, D*S), or packed (N, D*S), the gradient of the packed
+   * output's data); dhN (and dcN) with respect to h_n (and c_n); each may be null (zero).
+   * Accumulates into every parameter's grad; returns dx in the input's layout ((T, B, I),
+   * (B, T, I), (T, I) or packed (N, I)) and dh0 (and dc0), (L*D, B, ·) or unbatched (L*D, ·):
+   * views into the cache that the next backward overwrites.
    */
   backward(
     cache: RecurrentCache,
@@ -642,41 +933,72 @@ export class Recurrent {
     dhN?: Tensor | Float | null,
     dcN?: Tensor | Float | null,
   ): { dx: Tensor; dh0: Tensor; dc0: Tensor | null } {
-    const { T, B } = cache;
+    const { T, B, layout } = cache;
     const H = this.hiddenSize;
+    const S = this.outputSize;
+    const I = this.inputSize;
+    const DS = this.numDirections * S;
     const LD = this.numLayers * this.numDirections;
+    const k = this.k;
     const raw = (t: Tensor | Float | null | undefined) => (t == null ? null : "data" in t ? t.data : t);
-    const dOut = raw(dOutput);
+    let dOut = raw(dOutput);
     const dh = raw(dhN);
     const dcn = raw(dcN);
-    if (dOut && dOut.length !== T * B * this.numDirections * H)
-      throw new RangeError(`${this.mode} backward: dOutput must have ${T}*${B}*${this.numDirections * H} elements, got ${dOut.length}`);
-    if (dh && dh.length !== LD * B * H) throw new RangeError(`${this.mode} backward: dhN must have ${LD}*${B}*${H} elements`);
+    const rows = layout === "packed" ? cache.packed!.N : T * B;
+    if (dOut && dOut.length !== rows * DS) {
+      const shape = layout === "packed" ? `${rows}*${DS}` : layout === "unbatched" ? `${T}*${DS}` : layout === "batch" ? `${B}*${T}*${DS}` : `${T}*${B}*${DS}`;
+      throw new RangeError(`${this.mode} backward: dOutput must have ${shape} elements, got ${dOut.length}`);
+    }
+    if (dh && dh.length !== LD * B * S) throw new RangeError(`${this.mode} backward: dhN must have ${LD}*${B}*${S} elements`);
     if (dcn && (this.mode !== "LSTM" || dcn.length !== LD * B * H))
       throw new RangeError(`${this.mode} backward: dcN is for LSTMs, with ${LD}*${B}*${H} elements`);
-    this.backwardRaw(cache, dOut, dh || dcn ? [dh ?? new Float64Array(LD * B * H), ...(dcn ? [dcn] : [])] : null);
-    const I = this.inputSize;
+    // the output's gradient into the time loops' (T, B, D*S) order
+    if (dOut && (layout === "batch" || layout === "packed")) {
+      const io = cache.layoutBuffers();
+      if (layout === "batch") transposeTB(k, io.dOut, dOut, B, T, DS);
+      else {
+        io.dOut.fill(0, 0, T * B * DS);
+        scatterPacked(k, io.dOut, dOut, packedLayoutOf(cache), B, DS);
+      }
+      dOut = io.dOut;
+    }
+    this.backwardRaw(cache, dOut, dh || dcn ? [dh ?? this.store.alloc(LD * B * S), ...(dcn ? [dcn] : [])] : null);
+    let dx: Tensor;
+    if (layout === "batch") {
+      const out = cache.layoutBuffers().dx;
+      transposeTB(k, out, cache.inputGrad, T, B, I); // (T, B, I) -> (B, T, I)
+      dx = { data: out.subarray(0, T * B * I), shape: [B, T, I] };
+    } else if (layout === "packed") {
+      const out = cache.layoutBuffers().dx;
+      gatherPacked(k, out, cache.inputGrad, packedLayoutOf(cache), B, I);
+      dx = { data: out.subarray(0, rows * I), shape: [rows, I] };
+    } else {
+      dx = { data: cache.inputGrad.subarray(0, T * B * I), shape: layout === "unbatched" ? [T, I] : [T, B, I] };
+    }
+    const un = layout === "unbatched";
     return {
-      dx: { data: cache.inputGrad.subarray(0, T * B * I), shape: [T, B, I] },
-      dh0: { data: cache.dh0, shape: [LD, B, H] },
-      dc0: cache.dc0 ? { data: cache.dc0, shape: [LD, B, H] } : null,
+      dx,
+      dh0: { data: cache.dh0, shape: un ? [LD, S] : [LD, B, S] },
+      dc0: cache.dc0 ? { data: cache.dc0, shape: un ? [LD, H] : [LD, B, H] } : null,
     };
   }
 
-  /** backward on raw buffers: dOut (T, B, D*H) or null; dState `[dhN]` or `[dhN, dcN]` or null. */
+  /** backward on raw buffers, always in time order: dOut (T, B, D*S) or null; dState `[dhN]` or `[dhN, dcN]` (each (L*D, B, ·)) or null. */
   backwardRaw(cache: RecurrentCache, dOut: Float | null, dState: Float[] | null): void {
     const { T, B, lengths } = cache;
     const H = this.hiddenSize;
+    const S = this.outputSize;
     const D = this.numDirections;
     const G = GATES[this.mode] * H;
     const BH = B * H;
-    const DH = D * H;
+    const BS = B * S;
+    const DS = D * S;
     const k = this.k;
-    const cell = CELL_STEPS[this.mode];
+    const cell = this.projSize > 0 ? LSTM_PROJ_STEPS : CELL_STEPS[this.mode];
     const { dh, dhNext } = cache;
     const flow = cache.flow;
-    if (cache.stateGrads && cache.stateGrads.length < this.numLayers * D * T * BH) {
-      throw new RangeError(`${this.mode} backward: cache.stateGrads needs (L*D, T, B, H) = ${this.numLayers * D}*${T}*${B}*${H} elements`);
+    if (cache.stateGrads && cache.stateGrads.length < this.numLayers * D * T * BS) {
+      throw new RangeError(`${this.mode} backward: cache.stateGrads needs (L*D, T, B, S) = ${this.numLayers * D}*${T}*${B}*${S} elements`);
     }
     if (flow && (flow.h.length < this.numLayers * D * T || (flow.c && flow.c.length < this.numLayers * D * T))) {
       throw new RangeError(`${this.mode} backward: cache.flow needs (L*D, T) = ${this.numLayers * D}*${T} elements`);
@@ -688,17 +1010,17 @@ export class Recurrent {
       let dl: Float | null = dOut;
       if (l < this.numLayers - 1) {
         dl = cache.layers[l + 1].dIn;
-        if (cache.dropped) k.mul(dl, 0, dl, 0, lb.mask!, 0, T * B * DH); // back through the dropout mask
+        if (cache.dropped) k.mul(dl, 0, dl, 0, lb.mask!, 0, T * B * DS); // back through the dropout mask
       }
       const xl = l === 0 ? cache.x : cache.dropped ? cache.layers[l - 1].dropped! : cache.layers[l - 1].out;
       for (let d = 0; d < D; d++) {
         const p = this.params[l * D + d];
         const buf = lb.dirs[d];
-        const { gates, hs, dgh } = buf;
+        const { gates, hs, dgh, ms, dhs } = buf;
         const fwd = d === 0;
         const idx = l * D + d;
         const step = this.stepOf(cache, buf, p);
-        if (dState) k.copy(dhNext, 0, dState[0], idx * BH, BH);
+        if (dState) k.copy(dhNext, 0, dState[0], idx * BS, BS);
         else dhNext.fill(0);
         if (step.dcNext) {
           if (dState?.[1]) k.copy(step.dcNext, 0, dState[1], idx * BH, BH);
@@ -707,40 +1029,43 @@ export class Recurrent {
         for (let s = 0; s < T; s++) {
           const t = fwd ? T - 1 - s : s; // steps in the reverse of their processing order
           step.t = t;
-          step.prev = (fwd ? t : t + 1) * BH;
-          step.next = (fwd ? t + 1 : t) * BH;
+          step.prev = (fwd ? t : t + 1) * BS;
+          step.next = (fwd ? t + 1 : t) * BS;
+          step.cPrev = (fwd ? t : t + 1) * BH;
+          step.cNext = (fwd ? t + 1 : t) * BH;
           step.gOff = t * B * G;
           // dh_t = the loss's gradient at output t + what flows back from the step processed after t
           if (D === 1 && !lengths) {
-            k.copy(dh, 0, dhNext, 0, BH);
-            if (dl) k.axpy(dh, 0, 1, dl, t * BH, BH);
+            k.copy(dh, 0, dhNext, 0, BS);
+            if (dl) k.axpy(dh, 0, 1, dl, t * BS, BS);
           } else {
             for (let b = 0; b < B; b++) {
-              const r = b * H;
+              const r = b * S;
               if (dl && !(lengths && t >= lengths[b])) {
-                k.copy(dh, r, dl, (t * B + b) * DH + d * H, H);
-                k.axpy(dh, r, 1, dhNext, r, H);
+                k.copy(dh, r, dl, (t * B + b) * DS + d * S, S);
+                k.axpy(dh, r, 1, dhNext, r, S);
               } else {
-                k.copy(dh, r, dhNext, r, H);
+                k.copy(dh, r, dhNext, r, S);
               }
             }
           }
-          if (cache.stateGrads) k.copy(cache.stateGrads, (idx * T + t) * BH, dh, 0, BH);
+          if (cache.stateGrads) k.copy(cache.stateGrads, (idx * T + t) * BS, dh, 0, BS);
           if (flow) {
-            flow.h[idx * T + t] = Math.sqrt(k.sumSquares(dh, 0, BH));
+            flow.h[idx * T + t] = Math.sqrt(k.sumSquares(dh, 0, BS));
             if (flow.c) flow.c[idx * T + t] = Math.sqrt(k.sumSquares(step.dcNext!, 0, BH));
           }
           cell.backward(step); // dgates over gates, and dhNext (and dcNext) for the step before
           // padded rows pass their gradient through unchanged, as their state did
-          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(dhNext, b * H, dh, b * H, H);
+          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(dhNext, b * S, dh, b * S, S);
         }
-        k.copy(cache.dh0, idx * BH, dhNext, 0, BH);
+        k.copy(cache.dh0, idx * BS, dhNext, 0, BS);
         if (cache.dc0) k.copy(cache.dc0, idx * BH, step.dcNext!, 0, BH);
         // weight gradients, one GEMM each over all T*B rows; W_hh's is the sum over every step's use
         const dhid = dgh ?? gates;
         const external = l === 0 && cache.tableInput; // the caller owns layer 0's input gradients
         if (!external) k.gemm(true, false, G, I, T * B, 1, gates, 0, G, xl!, 0, I, 1, p.weightIh.grad, 0, I);
-        k.gemm(true, false, G, H, T * B, 1, dhid, 0, G, hs, fwd ? 0 : BH, H, 1, p.weightHh.grad, 0, H);
+        k.gemm(true, false, G, S, T * B, 1, dhid, 0, G, hs, fwd ? 0 : BS, S, 1, p.weightHh.grad, 0, S);
+        if (p.weightHr) k.gemm(true, false, S, H, T * B, 1, dhs!, 0, S, ms!, 0, H, 1, p.weightHr.grad, 0, H); // W_hr's: sum over steps of dh_t^T m_t
         if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
         if (p.biasHh) k.sumRows(p.biasHh.grad, 0, dhid, 0, T * B, G);
         // gradient with respect to this layer's input, summed over the directions
@@ -756,34 +1081,40 @@ export class Recurrent {
       B: cache.B,
       H: this.hiddenSize,
       G: GATES[this.mode] * this.hiddenSize,
+      S: this.outputSize,
       act: this.mode === "RNN_RELU" ? "relu" : "tanh",
       wHh: p.weightHh.value,
       bHh: p.biasHh ? p.biasHh.value : null,
+      wHr: p.weightHr ? p.weightHr.value : null,
       buf,
       gh: cache.gh,
       t: 0,
       prev: 0,
       next: 0,
+      cPrev: 0,
+      cNext: 0,
       gOff: 0,
       dh: cache.dh,
       dhNext: cache.dhNext,
       dcNext: cache.dcNext,
       dcPrev: cache.dcPrev,
+      dm: cache.dm,
       lengths: cache.lengths,
     };
   }
 
   /**
    * Copies the state after `t` steps of the last forward (t = 0: the initial state) into `into`
-   * (`[h]` or `[h, c]`, each (L, B, H)). Unidirectional layers only: a reverse direction's state
-   * depends on the steps after t.
+   * (`[h]` or `[h, c]`, h (L, B, S) and c (L, B, H)). Unidirectional layers only: a reverse
+   * direction's state depends on the steps after t.
    */
   stateAt(c: RecurrentCache, t: number, into: Float[]): void {
     if (this.numDirections !== 1) throw new Error(`${this.mode}.stateAt: a bidirectional layer has no state after step t`);
+    const BS = c.B * this.outputSize;
     const BH = c.B * this.hiddenSize;
     for (let l = 0; l < this.numLayers; l++) {
       const buf = c.layers[l].dirs[0];
-      this.k.copy(into[0], l * BH, buf.hs, t * BH, BH);
+      this.k.copy(into[0], l * BS, buf.hs, t * BS, BS);
       if (buf.cs) this.k.copy(into[1], l * BH, buf.cs, t * BH, BH);
     }
   }
@@ -816,9 +1147,11 @@ export class RNN extends Recurrent {
 /**
  * Long short-term memory, as torch.nn.LSTM (Hochreiter & Schmidhuber 1997; PyTorch's form):
  * `[i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh` (gate order i, f, g, o),
- * `c_t = σ(f)*c_{t-1} + σ(i)*tanh(g)`, `h_t = σ(o)*tanh(c_t)`.
- * Parameters weight_ih_l{k} (4H, I_k) = (W_ii|W_if|W_ig|W_io), weight_hh_l{k} (4H, H), biases (4H).
- * State: `[h0, c0]`, each (L*D, B, H).
+ * `c_t = σ(f)*c_{t-1} + σ(i)*tanh(g)`, `h_t = σ(o)*tanh(c_t)`; with `projSize` P > 0 (PyTorch's
+ * proj_size, Sak et al. 2014) `h_t = W_hr (σ(o)*tanh(c_t))`, of P features.
+ * Parameters weight_ih_l{k} (4H, I_k) = (W_ii|W_if|W_ig|W_io), weight_hh_l{k} (4H, S), biases
+ * (4H), and with projections weight_hr_l{k} (P, H); S = P with projections, else H.
+ * State: `[h0, c0]`, h0 (L*D, B, S), c0 (L*D, B, H).
  * @example
  * const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, forgetBias: 1, seed: 1 });
  * const c = lstm.forward(x);        // c.output (T, B, 4), c.hNTensor and c.cNTensor (1, B, 4)
@@ -828,6 +1161,9 @@ export class LSTM extends Recurrent {
     super("LSTM", options);
   }
 }
+
+/** Every key `createRecurrent` accepts: RecurrentOptions and `nonlinearity`. */
+const FACTORY_OPTION_KEYS: readonly string[] = [...RECURRENT_OPTION_KEYS, "nonlinearity"];
 
 /**
  * Gated recurrent unit, as torch.nn.GRU (Cho et al. 2014; PyTorch's form, gate order r, z, n):
@@ -845,16 +1181,21 @@ export class GRU extends Recurrent {
 }
 
 /**
- * A recurrent stack of the named cell (nn/cells.ts): the one factory every model uses.
+ * A recurrent stack of the named cell (nn/cells.ts): the one factory every model uses. Takes
+ * RNNOptions for every cell: `nonlinearity` applies to the Elman RNN and is ignored for LSTM and
+ * GRU (whose nonlinearities are fixed), so one options object serves every cell; any other key
+ * the cell does not know is an error.
  * @example
  * const rnn = createRecurrent("gru", { inputSize: 3, hiddenSize: 4, seed: 1 }); // a GRU
  */
 export function createRecurrent(cell: CellName, options: RNNOptions): Recurrent {
+  checkOptions("createRecurrent", options, FACTORY_OPTION_KEYS);
+  const { nonlinearity, ...gated } = options;
   switch (cell) {
     case "lstm":
-      return new LSTM(options);
+      return new LSTM(gated);
     case "gru":
-      return new GRU(options);
+      return new GRU(gated);
     case "rnn":
       return new RNN(options);
     default:

@@ -3,14 +3,14 @@
 // an InputError that says what is wrong and how to fix it.
 
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { TokenEncoder, VocabCollector, type TokenArray } from "../data/corpus.js";
 import { CharVocab, type Vocab } from "../data/vocab.js";
-import { WordCounter, WordEncoder, type WordVocab } from "../data/words.js";
+import { UnknownWordError, WordCounter, WordEncoder, WordVocab } from "../data/words.js";
 import { errnoOf, InputError, whyOf } from "./files.js";
+import { packagePath } from "./package.js";
 
 /** The embedded default corpus: tiny Shakespeare (public domain; compiled by the char-rnn project). */
-export const DEFAULT_CORPUS = fileURLToPath(new URL("../../data/tinyshakespeare.txt", import.meta.url));
+export const DEFAULT_CORPUS = packagePath("data", "tinyshakespeare.txt");
 
 /** A text file, encoded. */
 export interface Corpus {
@@ -23,8 +23,12 @@ export interface Corpus {
 
 const CHUNK = 1 << 20;
 
-/** Calls `each` with the file's text in chunks, after checking it is readable, non-empty, UTF-8 and not binary. */
-function readChunks(path: string, each: (s: string) => void, missing: string): void {
+/**
+ * Calls `each` with the file's text in chunks, after checking it is readable, non-empty, UTF-8 and
+ * not binary. A byte order mark opening the file is dropped, unless `keepBom` (Python's
+ * `open(path, encoding="utf8")` keeps it, as U+FEFF in the first line).
+ */
+function readChunks(path: string, each: (s: string) => void, missing: string, keepBom = false): void {
   let size: number;
   try {
     const st = statSync(path);
@@ -45,7 +49,7 @@ function readChunks(path: string, each: (s: string) => void, missing: string): v
   }
   try {
     const buf = new Uint8Array(CHUNK);
-    const dec = new TextDecoder("utf-8", { fatal: true });
+    const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: keepBom });
     let offset = 0;
     for (;;) {
       let n: number;
@@ -82,7 +86,12 @@ function readChunks(path: string, each: (s: string) => void, missing: string): v
 
 /** How a text becomes tokens. */
 export interface TokenizeOptions {
-  /** Characters (default), or words: whitespace-separated, <eos> at each line's end. */
+  /**
+   * Characters (default: every character of the file as it is, \r included), or words: split as
+   * PyTorch's word_language_model example splits a file it opens in text mode (data/words.ts:
+   * Python's str.split() on each line, lines ending at \n, \r\n or \r, <eos> at each line's end,
+   * a byte order mark kept as part of the first word).
+   */
   tokens?: "chars" | "words";
   /** Words: keep the most frequent, up to this many tokens with <unk> and <eos>. Default 10000. */
   vocabSize?: number;
@@ -93,19 +102,31 @@ export interface TokenizeOptions {
 /**
  * Reads and encodes a text file: its vocabulary (distinct code points, sorted; or the most
  * frequent words) and its ids. With `vocab`, encodes with that vocabulary instead (a character
- * outside it is an InputError; a word outside it is <unk>).
+ * outside it is an InputError; a word outside it is the vocabulary's unknown token, or an
+ * InputError naming the word and its line when the vocabulary has none).
  */
 export function loadCorpus(path: string, vocab?: Vocab, options: TokenizeOptions = {}): Corpus {
   const missing = options.missing ?? "give the path of a text file";
   const words = vocab ? vocab.kind === "words" : options.tokens === "words";
   if (words) {
-    const counter = new WordCounter();
-    readChunks(path, (s) => counter.add(s), missing);
+    if (vocab && !(vocab instanceof WordVocab)) throw new Error("loadCorpus: a word vocabulary must be a WordVocab");
+    const v0 = vocab as WordVocab | undefined;
+    const counter = new WordCounter(v0?.eos);
+    readChunks(path, (s) => counter.add(s), missing, true);
     counter.finish();
-    const v = (vocab as WordVocab | undefined) ?? counter.vocab(options.vocabSize ?? 10000);
+    const v = v0 ?? counter.vocab(options.vocabSize ?? 10000);
     const enc = new WordEncoder(v, counter.count);
-    readChunks(path, (s) => enc.add(s), missing);
-    enc.finish();
+    try {
+      readChunks(path, (s) => enc.add(s), missing, true);
+      enc.finish();
+    } catch (e) {
+      if (e instanceof UnknownWordError) {
+        throw new InputError(
+          `${path}: ${e.message}; use a text made of the model's words, or import the model again with --config '{"unk":"TOKEN"}' naming the token that stands for unknown words`,
+        );
+      }
+      throw e;
+    }
     return { path, vocab: v, tokens: enc.tokens, hash: enc.hash };
   }
   if (vocab && !(vocab instanceof CharVocab)) throw new Error("loadCorpus: a character vocabulary must be a CharVocab");

@@ -1,12 +1,13 @@
 // Worker threads for data parallelism in Node (train/parallel.ts holds the platform-neutral part).
 
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { packagePath } from "./package.js";
 import type { ShardInit, Spawn } from "../train/parallel.js";
 
-/** The worker script: the built file beside this one (from the TypeScript sources, the build's copy). */
+/** The worker script: the build's (an ES module, also when the caller runs the CommonJS bundle or the TypeScript sources). */
 function workerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../dist/node/shard-worker.js", here) : new URL("./shard-worker.js", here);
+  return pathToFileURL(packagePath("dist", "node", "shard-worker.js"));
 }
 
 /** Starts Node worker threads running shards; they never keep the process alive on their own. */

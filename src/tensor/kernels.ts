@@ -7,6 +7,11 @@
 
 import type { Float, Ids } from "./dtype.js";
 
+/**
+ * One implementation of every bulk numeric loop (GEMM, the fused cell kernels, elementwise ops,
+ * reductions, the optimizers' update rules): `jsKernels` (reference), `jsTiledKernels`, and the
+ * WebAssembly SIMD set (`wasmKernels()`). A model computes with its store's set.
+ */
 export interface Kernels {
   /** A short name for reports and benchmarks, e.g. `"js"`. */
   readonly name: string;

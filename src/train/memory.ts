@@ -49,6 +49,9 @@ export function languageModelActivationBytes(m: ModelConfig, B: number, T: numbe
     floats += n * G * (gru ? 2 : 1) + (T + 1) * B * H * (lstm ? 2 : 1) + n * H * (lstm || gru ? 1 : 0) + n * H + n * I + (drop ? 2 * n * H : 0);
   }
   floats += n * E + 2 * n * V + n * H + V * G;
+  // the language model's own dropout: the embedding's mask (n, E); the output's mask and dropped output (n, H) each
+  if ((m.embeddingDropout ?? 0) > 0) floats += n * E;
+  if ((m.outputDropout ?? 0) > 0) floats += 2 * n * H;
   return 4 * floats;
 }
 

@@ -8,6 +8,7 @@
 import { finiteInFloat32 } from "../errors.js";
 import type { Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
+import { checkOptions } from "../nn/module.js";
 import type { ParamStore } from "../nn/params.js";
 
 /** What every optimizer offers. */
@@ -41,6 +42,15 @@ export interface OptimizerOptions {
   /** Kernel set of the update. Default: the model's (its store's). */
   kernels?: Kernels;
 }
+
+/** The option keys of each optimizer's constructor (an unknown key is refused, naming it). */
+export const OPTIMIZER_OPTION_KEYS: Readonly<Record<OptimizerName, readonly string[]>> = {
+  sgd: ["lr", "momentum", "dampening", "weightDecay", "nesterov", "kernels"],
+  adagrad: ["lr", "lrDecay", "weightDecay", "initialAccumulatorValue", "eps", "kernels"],
+  rmsprop: ["lr", "alpha", "eps", "weightDecay", "momentum", "centered", "kernels"],
+  adam: ["lr", "betas", "eps", "weightDecay", "amsgrad", "kernels"],
+  adamw: ["lr", "betas", "eps", "weightDecay", "amsgrad", "kernels"],
+};
 
 abstract class Base {
   private _lr = 0;
@@ -76,6 +86,7 @@ abstract class Base {
   setStepCount(n: number): void {
     this.steps = n;
   }
+  /** A zeroed buffer of one value per parameter element (a state buffer: momentum, squares, ...). */
   protected buffer(): Float {
     return this.store.alloc(this.p.length);
   }
@@ -107,6 +118,7 @@ export class SGD extends Base implements Optimizer {
   private readonly buf: Float | null;
 
   constructor(store: ParamStore, o: SGDOptions) {
+    checkOptions("SGD", o, OPTIMIZER_OPTION_KEYS.sgd);
     super(store, o.lr, o.kernels);
     this.momentum = o.momentum ?? 0;
     this.dampening = o.dampening ?? 0;
@@ -153,6 +165,7 @@ export class Adagrad extends Base implements Optimizer {
   private readonly sum: Float;
 
   constructor(store: ParamStore, o: AdagradOptions = {}) {
+    checkOptions("Adagrad", o, OPTIMIZER_OPTION_KEYS.adagrad);
     super(store, o.lr ?? 1e-2, o.kernels);
     this.lrDecay = o.lrDecay ?? 0;
     this.weightDecay = o.weightDecay ?? 0;
@@ -207,6 +220,7 @@ export class RMSprop extends Base implements Optimizer {
   private readonly buf: Float | null;
 
   constructor(store: ParamStore, o: RMSpropOptions = {}) {
+    checkOptions("RMSprop", o, OPTIMIZER_OPTION_KEYS.rmsprop);
     super(store, o.lr ?? 1e-2, o.kernels);
     this.alpha = o.alpha ?? 0.99;
     this.eps = o.eps ?? 1e-8;
@@ -278,6 +292,7 @@ export class Adam extends Base implements Optimizer {
   private readonly maxExpAvgSq: Float | null;
 
   constructor(store: ParamStore, o: AdamOptions = {}, defaultWeightDecay = 0) {
+    checkOptions(new.target === AdamW ? "AdamW" : "Adam", o, OPTIMIZER_OPTION_KEYS.adam);
     super(store, o.lr ?? 1e-3, o.kernels);
     [this.beta1, this.beta2] = o.betas ?? [0.9, 0.999];
     this.eps = o.eps ?? 1e-8;
@@ -325,7 +340,11 @@ export class AdamW extends Adam {
 /** Optimizer names accepted by `createOptimizer`. */
 export type OptimizerName = "sgd" | "adagrad" | "rmsprop" | "adam" | "adamw";
 
-/** Options for `createOptimizer`: the union of every optimizer's options. */
+/**
+ * Options for `createOptimizer`: the union of every optimizer's options. Each optimizer takes its
+ * own keys (OPTIMIZER_OPTION_KEYS) and leaves the others' alone (a config's momentum means nothing
+ * to Adam); a key no optimizer has is refused.
+ */
 export type AnyOptimizerOptions = { lr?: number } & Omit<SGDOptions, "lr"> & AdagradOptions & RMSpropOptions & AdamOptions;
 
 /** What the rest of rnnlab knows about an optimizer. */
@@ -339,9 +358,11 @@ export interface OptimizerSpec {
   momentum: boolean;
   /** Its state buffers (each as long as the parameters) for these options, by name as in checkpoints. */
   state(o: AnyOptimizerOptions): string[];
+  /** Builds it from the union of options: its own keys are passed on, the other optimizers' ignored, any other key refused (RangeError). */
   create(store: ParamStore, o: AnyOptimizerOptions): Optimizer;
 }
 
+/** The optimizers rnnlab has, by name: PyTorch's class, default rate, state buffers and factory (adding an optimizer starts here). */
 export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
   sgd: {
     name: "sgd",
@@ -350,18 +371,26 @@ export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
     momentum: true,
     state: (o) => ((o.momentum ?? 0) > 0 ? ["momentum_buffer"] : []),
     create: (store, o) => {
-      if (o.lr === undefined) throw new RangeError("SGD needs a learning rate (lr)");
-      return new SGD(store, { ...o, lr: o.lr });
+      const own = optionsFor<SGDOptions>("sgd", o);
+      if (own.lr === undefined) throw new RangeError("SGD needs a learning rate (lr)");
+      return new SGD(store, own);
     },
   },
-  adagrad: { name: "adagrad", pytorch: "Adagrad", defaultLr: 1e-2, momentum: false, state: () => ["sum"], create: (store, o) => new Adagrad(store, o) },
+  adagrad: {
+    name: "adagrad",
+    pytorch: "Adagrad",
+    defaultLr: 1e-2,
+    momentum: false,
+    state: () => ["sum"],
+    create: (store, o) => new Adagrad(store, optionsFor("adagrad", o)),
+  },
   rmsprop: {
     name: "rmsprop",
     pytorch: "RMSprop",
     defaultLr: 2e-3,
     momentum: true,
     state: (o) => ["square_avg", ...(o.centered ? ["grad_avg"] : []), ...((o.momentum ?? 0) > 0 ? ["momentum_buffer"] : [])],
-    create: (store, o) => new RMSprop(store, o),
+    create: (store, o) => new RMSprop(store, optionsFor("rmsprop", o)),
   },
   adam: {
     name: "adam",
@@ -369,7 +398,7 @@ export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
     defaultLr: 2e-3,
     momentum: false,
     state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])],
-    create: (store, o) => new Adam(store, o),
+    create: (store, o) => new Adam(store, optionsFor("adam", o)),
   },
   adamw: {
     name: "adamw",
@@ -377,7 +406,7 @@ export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerSpec>> = {
     defaultLr: 2e-3,
     momentum: false,
     state: (o) => ["exp_avg", "exp_avg_sq", ...(o.amsgrad ? ["max_exp_avg_sq"] : [])],
-    create: (store, o) => new AdamW(store, o),
+    create: (store, o) => new AdamW(store, optionsFor("adamw", o)),
   },
 };
 
@@ -389,7 +418,23 @@ export function isOptimizerName(s: unknown): s is OptimizerName {
   return typeof s === "string" && Object.hasOwn(OPTIMIZERS, s);
 }
 
-/** Builds an optimizer by name (for configs and the CLI). SGD has no default lr, as in PyTorch. */
+/** Every key of AnyOptimizerOptions: the union of the optimizers' own. */
+export const ANY_OPTIMIZER_OPTION_KEYS: readonly string[] = [...new Set(Object.values(OPTIMIZER_OPTION_KEYS).flat())];
+
+/**
+ * The options of `o` that optimizer `name` takes, after refusing a key that no optimizer has
+ * (RangeError naming it): what the registry's factories pass to the constructors.
+ */
+export function optionsFor<T extends object>(name: OptimizerName, o: AnyOptimizerOptions): T {
+  checkOptions(`optimizer ${name}`, o, ANY_OPTIMIZER_OPTION_KEYS);
+  const own = OPTIMIZER_OPTION_KEYS[name];
+  return Object.fromEntries(Object.entries(o).filter(([k]) => own.includes(k))) as T;
+}
+
+/**
+ * Builds an optimizer by name (for configs and the CLI) from the union of the optimizers' options:
+ * it takes its own, ignores the other optimizers' and refuses any other key. SGD has no default lr, as in PyTorch.
+ */
 export function createOptimizer(name: OptimizerName, store: ParamStore, o: AnyOptimizerOptions = {}): Optimizer {
   if (!isOptimizerName(name)) throw new RangeError(`unknown optimizer "${name as string}" (have: ${OPTIMIZER_NAMES.join(", ")})`);
   return OPTIMIZERS[name].create(store, o);

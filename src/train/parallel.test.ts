@@ -9,26 +9,28 @@ import { TrainingRun, type RunConfig } from "./run.js";
 
 const TEXT = "It was late in the day. Jane said hi to John. Jane walked into the room. ".repeat(40);
 
-function run(threads: number, cell: RunConfig["model"]["cell"], dropout: number) {
+function run(threads: number, cell: RunConfig["model"]["cell"], dropout: number, lm: Partial<RunConfig["model"]> = {}) {
   useKernels("wasm");
   const { vocab, tokens } = encodeText(TEXT);
   const n = Math.floor(tokens.length * 0.9);
   const config: RunConfig = {
-    model: { cell, vocabSize: vocab.size, embedSize: 8, hiddenSize: 20, numLayers: 2, nonlinearity: "tanh", tieWeights: false, dropout },
+    model: { cell, vocabSize: vocab.size, embedSize: 8, hiddenSize: 20, numLayers: 2, nonlinearity: "tanh", tieWeights: false, dropout, ...lm },
     train: { batch: 6, k1: 10, k2: 14, optimizer: "adam", lr: 5e-3, momentum: 0, weightDecay: 0, clipNorm: 1, clipValue: null, nonFinite: "stop", seed: 2 },
   };
   return new TrainingRun(config, vocab, tokens.subarray(0, n) as TokenArray, tokens.subarray(n) as TokenArray, { threads, spawn: nodeSpawn });
 }
 
 describe.skipIf(!wasmKernels())("data parallelism on threads", () => {
-  for (const [cell, dropout] of [
-    ["lstm", 0.3],
-    ["gru", 0],
-    ["rnn", 0],
+  for (const [cell, dropout, lm] of [
+    ["lstm", 0.3, {}],
+    ["gru", 0, {}],
+    ["rnn", 0, {}],
+    ["gru", 0.2, { embeddingDropout: 0.3, outputDropout: 0.4 }], // word_language_model's dropouts
   ] as const) {
-    it(`${cell}${dropout ? " with dropout" : ""}: 2 and 3 threads agree with 1 to float32 rounding, and repeat themselves exactly`, () => {
+    const what = `${dropout ? " with dropout" : ""}${"embeddingDropout" in lm ? " and embedding and output dropout" : ""}`;
+    it(`${cell}${what}: 2 and 3 threads agree with 1 to float32 rounding, and repeat themselves exactly`, () => {
       const results = [1, 2, 3, 2].map((threads) => {
-        const r = run(threads, cell, dropout);
+        const r = run(threads, cell, dropout, lm);
         try {
           expect(r.threads).toBe(threads);
           const losses = Array.from({ length: 12 }, () => r.step().loss);

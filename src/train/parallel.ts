@@ -7,8 +7,9 @@
 // completions pass through Atomics on a control block in the shared memory, never messages, so
 // a step costs two wake-ups per worker. The gradients are summed in shard order, always, so a
 // given thread count gives the same numbers every run; with another count only the order of
-// float32 additions differs. Dropout masks are a hash of the global row (recurrent.ts), so they
-// do not depend on the split either.
+// float32 additions differs. Dropout masks are a hash of the global row (recurrent.ts between the
+// layers, language-model.ts on the embedding and the output), and their counters travel with each
+// forward command, so they do not depend on the split either.
 //
 // No platform API here: the caller passes a `spawn` function that starts a worker running
 // `runShardWorker` with the ShardInit (Node: io/threads.ts; a browser: a Web Worker).
@@ -29,6 +30,7 @@ const HAS_STATE = 5;
 const TRAINING = 6;
 const DROPOUT_CALLS = 7;
 const FAILED = 8;
+const LM_DROPOUT_CALLS = 9; // the language model's embedding and output masks' counter
 const DONE = 16; // + worker index
 const READY = 48; // + worker index
 const CTRL_INTS = 80; // DONE and READY hold a slot per worker: at most 32 (MAX_THREADS)
@@ -71,7 +73,10 @@ export interface ShardInit {
 }
 
 /** Starts a worker thread that calls runShardWorker(init); returns a handle to stop it. */
-export type Spawn = (init: ShardInit) => { terminate(): void };
+export type Spawn = (init: ShardInit) => {
+  /** Stops the thread. */
+  terminate(): void;
+};
 
 interface Views {
   ctrl: Int32Array;
@@ -114,7 +119,7 @@ class Shard {
     this.inputs = new Int32Array(capacity * this.Bw);
     this.targets = new Int32Array(capacity * this.Bw);
     this.state = lm.createState(this.Bw);
-    lm.rnn.rowOffset = b0;
+    lm.rowOffset = b0; // dropout masks are keyed on global rows
   }
 
   private rowsOfState(from: Float32Array, to: Float, toB: number, fromB: number, fromRow: number, toRow: number, n: number): void {
@@ -134,8 +139,9 @@ class Shard {
     }
     const hasState = v.ctrl[HAS_STATE] === 1;
     if (hasState) this.state.forEach((s, i) => this.rowsOfState(v.state0[i], s, Bw, B, b0, 0, Bw));
-    this.lm.rnn.training = v.ctrl[TRAINING] === 1;
+    this.lm.train(v.ctrl[TRAINING] === 1);
     this.lm.rnn.dropoutCalls = v.ctrl[DROPOUT_CALLS];
+    this.lm.dropoutCalls = v.ctrl[LM_DROPOUT_CALLS];
     const lossFrom = v.ctrl[LOSS_FROM];
     const loss = this.lm.forward(this.inputs, this.targets, T, Bw, hasState ? this.state : null, lossFrom);
     this.count = (T - lossFrom) * Bw;
@@ -208,7 +214,16 @@ export function runShardWorker(init: ShardInit, createKernels: (module: WebAssem
 
 /** What DataParallelLM needs of the WebAssembly side on the calling thread. */
 export interface SharedMemoryKernels extends Kernels {
-  arena: { memory: WebAssembly.Memory; f32(n: number): Float32Array; i32(n: number): Int32Array; holds(x: ArrayBufferView): boolean };
+  /** The kernels' shared memory (tensor/wasm/arena.ts). */
+  arena: {
+    memory: WebAssembly.Memory;
+    /** n float32 values in the shared memory. */
+    f32(n: number): Float32Array;
+    /** n int32 values in the shared memory. */
+    i32(n: number): Int32Array;
+    /** Whether a buffer lives in the shared memory. */
+    holds(x: ArrayBufferView): boolean;
+  };
 }
 
 /**
@@ -357,15 +372,18 @@ export class DataParallelLM implements SequenceModel<Ids, Ids> {
     v.inputs.set(inputs.subarray(0, T * B));
     v.targets.set(targets.subarray(0, T * B));
     if (state0) state0.forEach((s, i) => v.state0[i].set(s));
-    const rnn = this.lm.rnn;
+    const lm = this.lm;
+    const rnn = lm.rnn;
     v.ctrl[STEPS] = T;
     v.ctrl[LOSS_FROM] = lossFrom;
     v.ctrl[HAS_STATE] = state0 ? 1 : 0;
     v.ctrl[TRAINING] = rnn.training ? 1 : 0;
     v.ctrl[DROPOUT_CALLS] = rnn.dropoutCalls;
+    v.ctrl[LM_DROPOUT_CALLS] = lm.dropoutCalls;
     this.command(FORWARD, () => this.shard0.forward());
-    // the shards drew their masks with this call's counter; advance it as one model would
+    // the shards drew their masks with this call's counters; advance them as one model would
     if (rnn.training && rnn.dropout > 0 && rnn.numLayers > 1) rnn.dropoutCalls++;
+    if (lm.training && (lm.options.embeddingDropout > 0 || lm.options.outputDropout > 0)) lm.dropoutCalls++;
     let sum = 0;
     let count = 0;
     for (let s = 0; s < this.threads; s++) {

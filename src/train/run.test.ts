@@ -48,6 +48,49 @@ describe("TrainingRun snapshots", () => {
     });
   }
 
+  it("restore continues bit for bit with embedding and output dropout: the masks' counter is in the snapshot", () => {
+    const { vocab, tokens } = encodeText(TEXT);
+    const n = Math.floor(tokens.length * 0.9);
+    const train = tokens.subarray(0, n) as TokenArray;
+    const val = tokens.subarray(n) as TokenArray;
+    const cfg = config(6, 9, "adam", "lstm", 0.2);
+    cfg.model = { ...cfg.model, embeddingDropout: 0.3, outputDropout: 0.4 };
+    const a = new TrainingRun(cfg, vocab, train, val);
+    a.validate();
+    for (let i = 0; i < 5; i++) a.step();
+    const snap = a.snapshot();
+    expect(snap.metadata.lm_dropout_calls).toBe("5");
+    expect(JSON.parse(snap.metadata.config).model).toMatchObject({ embeddingDropout: 0.3, outputDropout: 0.4 });
+    const copy = {
+      metadata: { ...snap.metadata },
+      tensors: Object.fromEntries(Object.entries(snap.tensors).map(([k, t]) => [k, { shape: [...t.shape], data: t.data.slice() }])),
+    };
+    const la = Array.from({ length: 6 }, () => a.step().loss);
+    const b = TrainingRun.restore(copy, train, val);
+    expect(b.model.dropoutCalls).toBe(5);
+    expect(b.model.options).toMatchObject({ embeddingDropout: 0.3, outputDropout: 0.4 });
+    const lb = Array.from({ length: 6 }, () => b.step().loss);
+    expect(lb).toEqual(la);
+    expect(b.model.store.values).toEqual(a.model.store.values);
+    // another counter would be other masks: the counter is what makes the resume exact
+    const c = TrainingRun.restore({ ...copy, metadata: { ...copy.metadata, lm_dropout_calls: "6" } }, train, val);
+    expect(Array.from({ length: 6 }, () => c.step().loss)).not.toEqual(la);
+    // a model with these dropouts needs the counter; a bad one is named
+    const { lm_dropout_calls: _, ...without } = copy.metadata;
+    expect(() => TrainingRun.restore({ ...copy, metadata: without }, train, val)).toThrow(/"lm_dropout_calls" must be a whole number, is missing/);
+    expect(() => TrainingRun.restore({ ...copy, metadata: { ...copy.metadata, lm_dropout_calls: "-1" } }, train, val)).toThrow(/"lm_dropout_calls"/);
+  });
+
+  it("a model without embedding or output dropout writes the snapshot it always wrote (no new keys)", () => {
+    const a = setup(6, 6, "adam", "lstm", 0.3);
+    a.run.step();
+    const snap = a.run.snapshot();
+    expect(snap.metadata.lm_dropout_calls).toBeUndefined();
+    const model = JSON.parse(snap.metadata.config).model;
+    expect(Object.keys(model)).toEqual(["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers", "nonlinearity", "tieWeights", "dropout"]);
+    expect(TrainingRun.restore(snap, a.train, a.val).model.dropoutCalls).toBe(0);
+  });
+
   it("weights alone make a model that predicts the same", () => {
     const a = setup(8, 8);
     for (let i = 0; i < 3; i++) a.run.step();

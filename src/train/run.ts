@@ -8,7 +8,7 @@
 // metadata holds the config, vocabulary, step, RNG state and data position as JSON.
 
 import { CharVocab, type Vocab } from "../data/vocab.js";
-import { WordVocab } from "../data/words.js";
+import { vocabMetadata, WordVocab, wordVocabOptionsOf } from "../data/words.js";
 import { StreamBatcher } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";
 import { generate, type SampleOptions } from "../nn/generate.js";
@@ -20,6 +20,7 @@ import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js"
 import { Trainer, type NonFinitePolicy, type StepReport } from "./trainer.js";
 import type { ScheduleSpec } from "./schedule.js";
 import type { Kernels } from "../tensor/kernels.js";
+import type { DType } from "../tensor/dtype.js";
 import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
 import { CheckpointError } from "../errors.js";
 import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js";
@@ -51,6 +52,7 @@ export interface TrainConfig {
   warmup?: number;
 }
 
+/** A run's whole config, as checkpoints keep it (metadata "config"): the model's shape and the training settings. */
 export interface RunConfig {
   model: ModelConfig;
   train: TrainConfig;
@@ -62,12 +64,34 @@ export interface Snapshot {
   metadata: Record<string, string>;
 }
 
+/** A snapshot as the caller has it: tensors in a plain object or a Map (decodeSafetensors returns a Map). */
+export interface SnapshotInput {
+  tensors:
+    | Readonly<Record<string, { readonly shape: readonly number[]; readonly data: Float32Array | Float64Array | Int32Array }>>
+    | ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array | Float64Array | Int32Array }>;
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** A Snapshot from either form of its tensors (names become own properties: "__proto__" is a name like any other). */
+export function snapshotOf(input: SnapshotInput): Snapshot {
+  if (!input || typeof input !== "object" || !input.tensors || typeof input.tensors !== "object")
+    throw new CheckpointError("not a snapshot: expected { tensors, metadata } (decodeSafetensors(bytes) gives one)");
+  const tensors: Snapshot["tensors"] = {};
+  const entries = input.tensors instanceof Map ? [...input.tensors] : Object.entries(input.tensors);
+  for (const [name, t] of entries) Object.defineProperty(tensors, name, { value: { shape: [...t.shape], data: t.data }, enumerable: true, writable: true });
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.metadata ?? {})) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true });
+  return { tensors, metadata };
+}
+
 export { CheckpointError };
 
+/** The metadata "format" of every rnnlab checkpoint and model file. */
 export const SNAPSHOT_FORMAT = "rnnlab-checkpoint/1";
 
-function buildModel(m: ModelConfig, seed: number, kernels?: Kernels): LanguageModel {
+function buildModel(m: ModelConfig, seed: number, kernels?: Kernels, dtype?: DType): LanguageModel {
   return new LanguageModel({
+    ...(dtype ? { dtype } : {}),
     vocabSize: m.vocabSize,
     embedSize: m.embedSize,
     hiddenSize: m.hiddenSize,
@@ -77,10 +101,17 @@ function buildModel(m: ModelConfig, seed: number, kernels?: Kernels): LanguageMo
     tieWeights: m.tieWeights,
     seed,
     dropout: m.dropout ?? 0,
+    embeddingDropout: m.embeddingDropout ?? 0,
+    outputDropout: m.outputDropout ?? 0,
     init: m.init ?? "default",
     forgetBias: m.forgetBias,
     kernels,
   });
+}
+
+/** Whether a model config has embedding or output dropout (whose mask counter a snapshot keeps as "lm_dropout_calls"). */
+function hasModelDropout(m: ModelConfig): boolean {
+  return (m.embeddingDropout ?? 0) > 0 || (m.outputDropout ?? 0) > 0;
 }
 
 /** How a run computes: threads, and how to start one (platform-specific). */
@@ -211,13 +242,14 @@ export class TrainingRun {
       metadata: {
         format: SNAPSHOT_FORMAT,
         config: JSON.stringify(this.config),
-        vocab: JSON.stringify(this.vocab.tokens),
-        tokens: this.vocab.kind,
+        ...vocabMetadata(this.vocab),
         step: String(this.steps),
         optimizer_steps: String(optimizer.stepCount),
         stats: JSON.stringify(trainer.stats),
         rng: JSON.stringify(this.rng.getState()),
         dropout_calls: String(model.rnn.dropoutCalls),
+        // the embedding and output masks' counter: only models with those dropouts have one (older checkpoints stay as they were)
+        ...(hasModelDropout(this.config.model) ? { lm_dropout_calls: String(model.dropoutCalls) } : {}),
         data_position: String(this.batcher.position),
         ...extra,
       },
@@ -228,7 +260,8 @@ export class TrainingRun {
    * A run continuing from a snapshot, on the same training and validation tokens. Everything the
    * snapshot says is checked first (train/schema.ts): a CheckpointError names what is wrong.
    */
-  static restore(snap: Snapshot, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions & { vocab?: Vocab } = {}): TrainingRun {
+  static restore(input: SnapshotInput, trainTokens: TokenArray, valTokens: TokenArray | null, options: RunOptions & { vocab?: Vocab } = {}): TrainingRun {
+    const snap = snapshotOf(input);
     const { config, vocab } = readHeader(snap);
     // the ids of the text mean the checkpoint's tokens only when the text's vocabulary is the same
     if (
@@ -254,6 +287,8 @@ export class TrainingRun {
     };
     const position = intOf(meta, "data_position", step, step);
     const dropoutCalls = intOf(meta, "dropout_calls");
+    // required when the model draws embedding or output masks; absent otherwise (0)
+    const lmDropoutCalls = hasModelDropout(config.model) || meta.lm_dropout_calls !== undefined ? intOf(meta, "lm_dropout_calls") : 0;
     const rng = jsonOf(meta, "rng");
     const hist = snap.tensors["state.history_inputs"] ? snap.tensors["state.history_inputs"].shape[0] : 0;
     if (hist > config.train.k2 - config.train.k1)
@@ -300,6 +335,7 @@ export class TrainingRun {
         throw new CheckpointError(`metadata "rng" is not a generator state: ${(e as Error).message}`);
       }
       run.model.rnn.dropoutCalls = dropoutCalls;
+      run.model.dropoutCalls = lmDropoutCalls;
     } catch (e) {
       run.dispose();
       throw e;
@@ -312,10 +348,14 @@ export class TrainingRun {
  * The model, vocabulary and config of a snapshot (weights only: enough to sample and evaluate).
  * The config, vocabulary and weights are checked first: a CheckpointError names what is wrong.
  */
-export function modelFromSnapshot(snap: Snapshot): { model: LanguageModel; vocab: Vocab; config: RunConfig } {
+export function modelFromSnapshot(
+  input: SnapshotInput,
+  options: { kernels?: Kernels; dtype?: DType } = {},
+): { model: LanguageModel; vocab: Vocab; config: RunConfig } {
+  const snap = snapshotOf(input);
   const { config, vocab } = readHeader(snap);
   checkInferenceFits(config.model, 1, 1); // the weights themselves; evaluation checks its own windows
-  const model = buildModel(config.model, config.train.seed);
+  const model = buildModel(config.model, config.train.seed, options.kernels, options.dtype);
   loadParams(model, snap);
   return { model, vocab, config };
 }
@@ -324,8 +364,8 @@ export function modelFromSnapshot(snap: Snapshot): { model: LanguageModel; vocab
  * Throws a CheckpointError when a snapshot holds a non-finite number in any float tensor; used
  * before every save, so that no checkpoint ever holds NaN or an infinity.
  */
-export function checkSnapshotFinite(snap: Snapshot): void {
-  for (const [name, t] of Object.entries(snap.tensors)) {
+export function checkSnapshotFinite(snap: SnapshotInput): void {
+  for (const [name, t] of snap.tensors instanceof Map ? snap.tensors : Object.entries(snap.tensors)) {
     if (!(t.data instanceof Int32Array)) checkFinite(name, t.data, "refusing to save non-finite numbers");
   }
 }
@@ -342,20 +382,35 @@ function readHeader(snap: Snapshot): { config: RunConfig; vocab: Vocab } {
       `not an rnnlab checkpoint (metadata "format" is ${typeof f === "string" ? JSON.stringify(f.slice(0, 40)) : "missing"}, expected "${SNAPSHOT_FORMAT}")`,
     );
   }
-  const config = parseRunConfig(jsonOf(snap.metadata, "config"));
-  const chars = jsonOf(snap.metadata, "vocab");
-  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError('metadata "vocab" is not a list of tokens');
-  const kind = snap.metadata.tokens ?? "chars";
-  if (kind !== "chars" && kind !== "words") throw new CheckpointError(`metadata "tokens" must be "chars" or "words", got ${JSON.stringify(kind)}`);
-  let vocab: Vocab;
-  try {
-    vocab = kind === "words" ? new WordVocab(chars as string[]) : new CharVocab(chars as string[]);
-  } catch (e) {
-    throw new CheckpointError(`metadata "vocab": ${(e as Error).message}`);
+  const kind = snap.metadata.model ?? MODEL_KINDS[0];
+  if (kind !== MODEL_KINDS[0]) {
+    throw new CheckpointError(
+      `the file holds ${kind === "sequence-classifier" ? "a sequence classifier" : kind === "recurrent" ? "a bare recurrent layer (RNN, LSTM or GRU)" : `a model of kind ${JSON.stringify(kind.slice(0, 40))}`}, not a language model${kind === "sequence-classifier" ? " (use rnnlab classify predict, or loadModel in code)" : " (load it in code with loadModel)"}`,
+    );
   }
+  const config = parseRunConfig(jsonOf(snap.metadata, "config"));
+  const vocab = vocabFromMetadata(snap.metadata);
   if (vocab.size !== config.model.vocabSize)
     throw new CheckpointError(`vocabulary of ${vocab.size} tokens does not match the model's ${config.model.vocabSize}`);
   return { config, vocab };
+}
+
+/** What a saved file holds (its metadata "model"; absent: a language model, as every CLI checkpoint). */
+export const MODEL_KINDS = ["language-model", "sequence-classifier", "recurrent"] as const;
+/** One of MODEL_KINDS. */
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The vocabulary in a file's metadata ("vocab": the tokens in id order; "tokens": "chars" or "words"; for words, "unk_token" and "eos_token" when not <unk> and <eos>: data/words.ts wordVocabMetadata), checked. */
+export function vocabFromMetadata(meta: Record<string, string>): Vocab {
+  const chars = jsonOf(meta, "vocab");
+  if (!Array.isArray(chars) || chars.some((c) => typeof c !== "string")) throw new CheckpointError('metadata "vocab" is not a list of tokens');
+  const kind = meta.tokens ?? "chars";
+  if (kind !== "chars" && kind !== "words") throw new CheckpointError(`metadata "tokens" must be "chars" or "words", got ${JSON.stringify(kind)}`);
+  try {
+    return kind === "words" ? new WordVocab(chars as string[], wordVocabOptionsOf(meta)) : new CharVocab(chars as string[]);
+  } catch (e) {
+    throw new CheckpointError(`metadata "vocab": ${(e as Error).message}`);
+  }
 }
 
 /** Loads every parameter's tensor, each checked for shape, dtype and finiteness before the first is written. */

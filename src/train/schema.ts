@@ -80,8 +80,37 @@ export const MAX_SIZE = 2 ** 31 - 1;
 /** Batch rows and steps per window a config may claim. */
 export const MAX_WINDOW = 2 ** 20;
 
-const MODEL_KEYS = ["cell", "vocabSize", "embedSize", "hiddenSize", "numLayers", "nonlinearity", "tieWeights", "dropout", "init", "forgetBias"];
-const TRAIN_KEYS = ["batch", "k1", "k2", "optimizer", "lr", "momentum", "weightDecay", "clipNorm", "clipValue", "nonFinite", "seed", "schedule", "warmup"];
+/** Every key a ModelConfig may have (a config with another is refused). */
+export const MODEL_KEYS: readonly string[] = [
+  "cell",
+  "vocabSize",
+  "embedSize",
+  "hiddenSize",
+  "numLayers",
+  "nonlinearity",
+  "tieWeights",
+  "dropout",
+  "embeddingDropout",
+  "outputDropout",
+  "init",
+  "forgetBias",
+];
+/** Every key a TrainConfig may have (a config with another is refused). */
+export const TRAIN_KEYS: readonly string[] = [
+  "batch",
+  "k1",
+  "k2",
+  "optimizer",
+  "lr",
+  "momentum",
+  "weightDecay",
+  "clipNorm",
+  "clipValue",
+  "nonFinite",
+  "seed",
+  "schedule",
+  "warmup",
+];
 
 /** A ModelConfig, checked. */
 export function parseModelConfig(v: unknown, where: Where = "config.model"): ModelConfig {
@@ -97,6 +126,9 @@ export function parseModelConfig(v: unknown, where: Where = "config.model"): Mod
     tieWeights: bool(o.tieWeights, `${where}.tieWeights`),
   };
   if (o.dropout !== undefined) m.dropout = num(o.dropout, `${where}.dropout`, 0, 0.99);
+  // absent in configs older than these options: no dropout there
+  if (o.embeddingDropout !== undefined) m.embeddingDropout = num(o.embeddingDropout, `${where}.embeddingDropout`, 0, 0.99);
+  if (o.outputDropout !== undefined) m.outputDropout = num(o.outputDropout, `${where}.outputDropout`, 0, 0.99);
   if (o.init !== undefined) m.init = oneOf(o.init, `${where}.init`, INITS);
   if (o.forgetBias !== undefined) m.forgetBias = num(o.forgetBias, `${where}.forgetBias`, -Infinity);
   if (m.tieWeights && m.embedSize !== m.hiddenSize)

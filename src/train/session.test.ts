@@ -101,4 +101,38 @@ describe("TrainingSession", () => {
     expect(() => TrainingSession.restore(s.snapshot(), { ...other, path: "other.txt" })).toThrow(/not the text the run was trained on/);
     s.dispose();
   });
+
+  it("refuses a setting it does not know, at every level, naming its path", () => {
+    const bad: [SessionSettings, string][] = [
+      [{ ...SMALL, model: { ...SMALL.model, hiden: 8 } as never }, "model.hiden"],
+      [{ ...SMALL, model: { ...SMALL.model, vocabSize: 10 } as never }, "model.vocabSize"], // the text's, not a setting
+      [{ ...SMALL, train: { ...SMALL.train, clipnorm: 1 } as never }, "train.clipnorm"],
+      [{ ...SMALL, train: { ...SMALL.train, schedule: { type: "step", stepSize: 5, gama: 0.5 } as never } }, "train.schedule.gama"],
+      [{ ...SMALL, train: { ...SMALL.train, schedule: { type: "cosine", tMax: 9, stepSize: 5 } as never } }, "train.schedule.stepSize"],
+      [{ ...SMALL, earlyStop: { patience: 2, mindelta: 0.1 } as never }, "earlyStop.mindelta"],
+      [{ ...SMALL, evalEvry: 5 } as never, "evalEvry"],
+    ];
+    for (const [settings, path] of bad) {
+      expect(() => new TrainingSession(data, settings), path).toThrow(new RegExp(`^TrainingSession: unknown setting "${path.replace(/\./g, "\\.")}"`));
+    }
+    expect(() => new TrainingSession(data, SMALL, { onStpe: () => {} } as never)).toThrow(/unknown setting "hooks\.onStpe"/);
+  });
+
+  it("takes the language model's dropouts, and refuses settings on restore that are the checkpoint's", () => {
+    const s = new TrainingSession(data, {
+      ...SMALL,
+      model: { ...SMALL.model, numLayers: 2, dropout: 0.1, embeddingDropout: 0.2, outputDropout: 0.3 },
+      steps: 3,
+    });
+    s.step();
+    expect(s.run.model.options).toMatchObject({ dropout: 0.1, embeddingDropout: 0.2, outputDropout: 0.3 });
+    expect(s.run.model.dropoutCalls).toBe(1);
+    const snap = s.snapshot();
+    expect(() => TrainingSession.restore(snap, data, { stesp: 4 } as never)).toThrow(/^TrainingSession\.restore: unknown setting "stesp"/);
+    expect(() => TrainingSession.restore(snap, data, { model: { hiddenSize: 4 } })).toThrow(/setting "model" is the checkpoint's/);
+    expect(() => TrainingSession.restore(snap, data, { valFraction: 0.2 })).toThrow(/setting "valFraction" is the checkpoint's/);
+    const r = TrainingSession.restore(snap, data, { steps: 3 });
+    expect(r.run.model.dropoutCalls).toBe(1);
+    for (const x of [s, r]) x.dispose();
+  });
 });

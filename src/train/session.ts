@@ -23,7 +23,7 @@ import type { Kernels } from "../tensor/kernels.js";
 import { OPTIMIZERS } from "./optim.js";
 import { TrainingRun, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig } from "./run.js";
 import { LrSchedule, normalizeSchedule, type PlateauState } from "./schedule.js";
-import { checkFinite, checkRunInfo, jsonOf, parseRunInfo, type RunInfo } from "./schema.js";
+import { checkFinite, checkRunInfo, jsonOf, MODEL_KEYS, parseRunInfo, TRAIN_KEYS, type RunInfo } from "./schema.js";
 import type { Spawn } from "./parallel.js";
 import type { StepReport } from "./trainer.js";
 
@@ -131,9 +131,13 @@ export interface CheckpointEvent {
 
 /** What a session calls as it goes. Each may throw: the error ends the step (and `train()`) where it is. */
 export interface SessionHooks {
+  /** After every step: its metrics record (a line of metrics.jsonl) and the trainer's report. */
   onStep?(record: StepRecord, report: StepReport): void;
+  /** After every evaluation: the validation loss, whether it is the best so far, the next rate. */
   onEval?(event: EvalEvent): void;
+  /** After every diagnostics pass: gradient flow, spectra and clipping statistics. */
   onDiagnostics?(record: DiagnosticsRecord): void;
+  /** When a snapshot is due (the run's checkpoint, the best weights, a trajectory point): the snapshot to keep. */
   onCheckpoint?(event: CheckpointEvent): void;
   /** Asked before every step: true ends the run (its checkpoint is saved). */
   shouldStop?(): boolean;
@@ -153,6 +157,7 @@ export const DEFAULT_MODEL: Omit<ModelConfig, "vocabSize"> = {
   dropout: 0,
   init: "default",
 };
+/** rnnlab train's training defaults (the rate is the optimizer's default: OPTIMIZERS[optimizer].defaultLr). */
 export const DEFAULT_TRAIN: Omit<TrainConfig, "lr"> = {
   batch: 32,
   k1: 64,
@@ -165,7 +170,75 @@ export const DEFAULT_TRAIN: Omit<TrainConfig, "lr"> = {
   nonFinite: "stop",
   seed: 1,
 };
+/** rnnlab train's default number of steps. */
 export const DEFAULT_STEPS = 3000;
+
+/** Every key of SessionSettings. */
+export const SESSION_SETTING_KEYS: readonly string[] = [
+  "model",
+  "train",
+  "steps",
+  "epochs",
+  "time",
+  "valFraction",
+  "evalEvery",
+  "saveEvery",
+  "sampleLength",
+  "sampleTemperature",
+  "maxValTokens",
+  "diagnoseEvery",
+  "diagnoseRows",
+  "diagnoseLags",
+  "explodeFactor",
+  "earlyStop",
+  "threads",
+  "spawn",
+  "waitForThreads",
+  "kernels",
+];
+const HOOK_KEYS = ["onStep", "onEval", "onDiagnostics", "onCheckpoint", "shouldStop"];
+const SCHEDULE_KEYS: Record<string, readonly string[]> = {
+  constant: [],
+  step: ["stepSize", "gamma"],
+  exponential: ["gamma"],
+  cosine: ["tMax", "etaMin"],
+  onecycle: ["totalSteps", "pctStart", "anneal", "divFactor", "finalDivFactor", "threePhase"],
+  plateau: ["factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"],
+};
+
+/** Throws a RangeError naming the first key of `o` (an object at `path`) that is not in `known`, e.g. `model.hiden`. */
+function checkKeys(what: string, path: string, o: unknown, known: readonly string[]): void {
+  if (o === null || typeof o !== "object") return;
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) {
+      const at = path ? `${path}.${key}` : key;
+      throw new RangeError(`${what}: unknown setting "${at}" (known${path ? ` in ${path}` : ""}: ${known.join(", ")})`);
+    }
+  }
+}
+
+/**
+ * Refuses a key a session does not know, at every level of its settings and in its hooks (a
+ * misspelt `model.hiden` would otherwise leave the default in place, silently, and write a
+ * checkpoint that no resume accepts). RangeError naming the key's path. (The data is not checked:
+ * `{ ...corpus, path }` with a corpus of more fields is a fine SessionData.)
+ */
+export function checkSessionSettings(what: string, settings: SessionSettings, hooks?: SessionHooks): void {
+  if (hooks) checkKeys(what, "hooks", hooks, HOOK_KEYS);
+  checkKeys(what, "", settings, SESSION_SETTING_KEYS);
+  checkKeys(
+    what,
+    "model",
+    settings.model,
+    MODEL_KEYS.filter((k) => k !== "vocabSize"),
+  );
+  checkKeys(what, "train", settings.train, TRAIN_KEYS);
+  const schedule = settings.train?.schedule as { type?: unknown } | undefined;
+  if (schedule && typeof schedule === "object" && typeof schedule.type === "string" && Object.hasOwn(SCHEDULE_KEYS, schedule.type)) {
+    checkKeys(what, "train.schedule", schedule, ["type", ...SCHEDULE_KEYS[schedule.type]]);
+  }
+  checkKeys(what, "earlyStop", settings.earlyStop, ["patience", "minDelta"]);
+}
 
 /** The config a session's settings give (defaults filled in) for a vocabulary of V tokens. */
 export function sessionConfig(s: SessionSettings, V: number): RunConfig {
@@ -219,6 +292,7 @@ export class TrainingSession {
 
   /** A new run (settings as `rnnlab train`'s defaults where not given). */
   constructor(data: SessionData, settings: SessionSettings = {}, hooks: SessionHooks = {}) {
+    checkSessionSettings("TrainingSession", settings, hooks);
     const config = sessionConfig(settings, data.vocab.size);
     const valFraction = settings.valFraction ?? 0.1;
     if (!(valFraction >= 0 && valFraction <= 0.9)) throw new RangeError(`valFraction must be in [0, 0.9], got ${valFraction}`);
@@ -264,6 +338,11 @@ export class TrainingSession {
    * of the steps so far (from metrics.jsonl), for the clipping statistics.
    */
   static restore(snap: Snapshot, data: SessionData, settings: SessionSettings = {}, hooks: SessionHooks = {}, norms: number[] = []): TrainingSession {
+    checkSessionSettings("TrainingSession.restore", settings, hooks);
+    for (const key of ["model", "train", "valFraction"] as const) {
+      if (settings[key] !== undefined)
+        throw new RangeError(`TrainingSession.restore: setting "${key}" is the checkpoint's; a resumed run keeps it (leave it out)`);
+    }
     if (snap.metadata.run === undefined)
       throw new CheckpointError('it is not a training checkpoint (no "run" metadata): sample and eval take it, resuming does not');
     const saved = parseRunInfo(jsonOf(snap.metadata, "run"));

@@ -15,6 +15,7 @@
 // work and makes every window's gradient the exact gradient of its loss under the current weights.)
 
 import type { Float } from "../tensor/dtype.js";
+import { checkOptions } from "../nn/module.js";
 import type { ParamStore } from "../nn/params.js";
 
 /** Time-major data: T rows of equal width (e.g. (T, B) token ids or (T, B, F) features). */
@@ -35,6 +36,9 @@ export interface SequenceModel<X extends StepArray = StepArray, Y extends StepAr
   /** Copies the state after `t` steps of the last forward into `into`. */
   stateAt(t: number, into: Float[]): void;
 }
+
+/** Every key of TBPTTOptions (an unknown key is refused). */
+export const TBPTT_OPTION_KEYS: readonly string[] = ["k1", "k2", "batch"];
 
 /** Options of TruncatedBPTT. */
 export interface TBPTTOptions {
@@ -76,6 +80,7 @@ export class TruncatedBPTT<X extends StepArray = StepArray, Y extends StepArray 
     readonly model: SequenceModel<X, Y>,
     o: TBPTTOptions,
   ) {
+    checkOptions("TruncatedBPTT", o, TBPTT_OPTION_KEYS);
     const k2 = o.k2 ?? o.k1;
     if (!Number.isInteger(o.k1) || o.k1 < 1) throw new RangeError(`truncated BPTT: k1 must be a whole number >= 1, got ${o.k1}`);
     if (!Number.isInteger(k2) || k2 < o.k1) throw new RangeError(`truncated BPTT: k2 must be a whole number >= k1 = ${o.k1}, got ${k2}`);

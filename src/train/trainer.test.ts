@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LanguageModel } from "../nn/language-model.js";
 import { Adam, RMSprop, SGD } from "./optim.js";
+import { TruncatedBPTT } from "./tbptt.js";
 import { NonFiniteError, Trainer, Updater } from "./trainer.js";
 
 function tinyLM(seed = 1) {
@@ -119,5 +120,23 @@ describe("Trainer", () => {
     expect(() => (opt.lr = Infinity)).toThrow(RangeError);
     expect(opt.lr).toBe(1e-3);
     expect(new SGD(tinyLM().store, { lr: 1e39 }).lr).toBe(1e39); // float64 holds it
+  });
+});
+
+describe("unknown options are refused, naming them", () => {
+  it("Trainer, Updater and TruncatedBPTT", () => {
+    const lm = tinyLM();
+    const optimizer = new SGD(lm.store, { lr: 0.1 });
+    expect(() => new Trainer(lm, { optimizer, batch: B, k1: T, clipnorm: 1 } as never)).toThrow(
+      /^Trainer: unknown option "clipnorm" \(known options: clipNorm, /,
+    );
+    expect(() => new Trainer(lm, { optimizer, batch: B, k1: T, lr: 0.1 } as never)).toThrow(/Trainer: unknown option "lr"/);
+    expect(() => new Updater(lm.store, optimizer, { nonfinite: "skip" } as never)).toThrow(/^Updater: unknown option "nonfinite"/);
+    expect(() => new Updater(lm.store, optimizer, { k1: 4 } as never)).toThrow(/Updater: unknown option "k1"/);
+    expect(() => new TruncatedBPTT(lm, { k1: T, bacth: B } as never)).toThrow(/^TruncatedBPTT: unknown option "bacth" \(known options: k1, k2, batch\)/);
+    // every documented option is accepted
+    const tr = new Trainer(lm, { optimizer, batch: B, k1: T, k2: T + 1, clipNorm: 1, normType: 2, clipValue: 3, nonFinite: "skip" });
+    expect(tr.tbptt.k2).toBe(T + 1);
+    expect(tr.step(inputs, targets, T).skipped).toBe(false);
   });
 });

@@ -1,9 +1,12 @@
 // One training step as the lecture prescribes it for recurrent nets: truncated BPTT over the next
 // chunk of a stream, the gradient norm measured, non-finite values caught, the gradient clipped
 // (Pascanu et al. 2013), then the optimizer update. Returns what happened, for progress and metrics.
+// A model trained on whole sequences (a sequence classifier: every batch starts from a zero state
+// and nothing is carried to the next) takes the same update without the truncated BPTT driver.
 
 import type { Float } from "../tensor/dtype.js";
 import { clipGradNorm, clipGradValue, gradNorm, isClipped, type NormType } from "./clip.js";
+import { checkOptions } from "../nn/module.js";
 import type { ParamStore } from "../nn/params.js";
 import type { Optimizer } from "./optim.js";
 import { TruncatedBPTT, type SequenceModel, type StepArray } from "./tbptt.js";
@@ -27,6 +30,33 @@ export interface UpdateOptions {
    * (a learning rate too large for float32, say) is undone.
    */
   nonFinite?: NonFinitePolicy;
+}
+
+/** Every key of UpdateOptions (an unknown key is refused). */
+export const UPDATE_OPTION_KEYS: readonly string[] = ["clipNorm", "normType", "clipValue", "nonFinite"];
+
+/** Every key of TrainerOptions: UpdateOptions' and the optimizer and truncated BPTT's (an unknown key is refused). */
+export const TRAINER_OPTION_KEYS: readonly string[] = [...UPDATE_OPTION_KEYS, "optimizer", "batch", "k1", "k2"];
+
+/** Every key of WholeSequenceTrainerOptions (an unknown key is refused). */
+export const WHOLE_SEQUENCE_TRAINER_OPTION_KEYS: readonly string[] = [...UPDATE_OPTION_KEYS, "optimizer"];
+
+/**
+ * What a Trainer needs of a model trained on whole sequences: each batch starts from a zero
+ * state and nothing is carried to the next, so there is no truncated BPTT and no state to keep
+ * (e.g. SequenceClassifier, whose batches are nn/sequence-classifier.ts's ClassifierBatch).
+ */
+export interface WholeSequenceModel<Batch> {
+  readonly store: ParamStore;
+  /** The mean loss of one batch; keeps what backward needs. */
+  forward(batch: Batch): number;
+  /** Accumulates into the parameters' gradients the gradient of the last forward's loss. */
+  backward(): void;
+}
+
+/** Options of a Trainer of a whole-sequence model: the update's and the optimizer (each batch brings its own size). */
+export interface WholeSequenceTrainerOptions extends UpdateOptions {
+  optimizer: Optimizer;
 }
 
 /** Options of a Trainer. */
@@ -88,7 +118,8 @@ function firstBad(a: Float): number {
  * Turns the gradients in a store into an update, as the lecture prescribes: measure the norm,
  * refuse non-finite numbers, clip (Pascanu et al. 2013), step the optimizer, and undo the step
  * if it made any parameter or optimizer state non-finite. The one place where an update happens:
- * Trainer (language models, truncated BPTT) and TaskRun (the long-range tasks) both call it.
+ * Trainer (language models with truncated BPTT, and whole-sequence models such as classifiers)
+ * and TaskRun (the long-range tasks) both call it.
  * Mutates the store's values and gradients and the optimizer's state.
  */
 export class Updater {
@@ -105,6 +136,7 @@ export class Updater {
     readonly optimizer: Optimizer,
     options: UpdateOptions = {},
   ) {
+    checkOptions("Updater", options, UPDATE_OPTION_KEYS);
     this.o = options;
     if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${options.clipNorm}`);
     if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`clipValue must be > 0, got ${options.clipValue}`);
@@ -169,23 +201,48 @@ export class Updater {
 }
 
 /**
- * Drives a SequenceModel with truncated BPTT, clipping and an optimizer.
+ * Drives a SequenceModel with truncated BPTT, clipping and an optimizer; or a whole-sequence
+ * model (WholeSequenceModel, e.g. SequenceClassifier) with the same clipping, non-finite
+ * handling and optimizer, one batch per step. The update is the Updater's either way.
  * @example
  * const trainer = new Trainer(model, { optimizer: new Adam(model.store, { lr: 2e-3 }), batch: 32, k1: 64, clipNorm: 5 });
  * const r = trainer.step(inputs, targets, 64); // { step: 1, loss: 4.17, gradNorm: 1.3, clipped: false, skipped: false }
+ * const t2 = new Trainer(classifier, { optimizer: new Adam(classifier.store), clipNorm: 5 });
+ * t2.step({ x, labels, T, B, lengths });       // one update from one padded batch
  */
-export class Trainer<X extends StepArray = StepArray, Y extends StepArray = StepArray> {
-  readonly tbptt: TruncatedBPTT<X, Y>;
+export class Trainer<X extends StepArray = StepArray, Y extends StepArray = StepArray, Batch = never> {
+  readonly model: SequenceModel<X, Y> | WholeSequenceModel<Batch>;
   readonly optimizer: Optimizer;
   readonly updater: Updater;
+  private readonly driver: TruncatedBPTT<X, Y> | null;
 
-  constructor(
-    readonly model: SequenceModel<X, Y>,
-    options: TrainerOptions,
-  ) {
+  constructor(model: SequenceModel<X, Y>, options: TrainerOptions);
+  constructor(model: WholeSequenceModel<Batch>, options: WholeSequenceTrainerOptions);
+  constructor(model: SequenceModel<X, Y> | WholeSequenceModel<Batch>, options: TrainerOptions | WholeSequenceTrainerOptions) {
+    this.model = model;
+    const stream = typeof (model as SequenceModel<X, Y>).createState === "function";
+    if (stream) {
+      checkOptions("Trainer", options, TRAINER_OPTION_KEYS);
+      const o = options as TrainerOptions;
+      this.driver = new TruncatedBPTT(model as SequenceModel<X, Y>, { k1: o.k1, k2: o.k2, batch: o.batch });
+    } else {
+      for (const key of ["batch", "k1", "k2"])
+        if (key in options)
+          throw new RangeError(
+            `Trainer: this model trains on whole sequences (no state is carried between steps): drop "${key}"; each batch brings its own size`,
+          );
+      checkOptions("Trainer", options, WHOLE_SEQUENCE_TRAINER_OPTION_KEYS);
+      this.driver = null;
+    }
     this.optimizer = options.optimizer;
-    this.tbptt = new TruncatedBPTT(model, { k1: options.k1, k2: options.k2, batch: options.batch });
-    this.updater = new Updater(model.store, options.optimizer, options);
+    const { clipNorm, normType, clipValue, nonFinite } = options;
+    this.updater = new Updater(model.store, options.optimizer, { clipNorm, normType, clipValue, nonFinite });
+  }
+
+  /** The truncated BPTT driver of a stream model (its carried state); a whole-sequence model has none (an Error). */
+  get tbptt(): TruncatedBPTT<X, Y> {
+    if (!this.driver) throw new Error("Trainer: a whole-sequence model has no truncated BPTT (nothing is carried between batches)");
+    return this.driver;
   }
 
   /** Steps taken, updates skipped and updates whose gradient was clipped. */
@@ -194,12 +251,25 @@ export class Trainer<X extends StepArray = StepArray, Y extends StepArray = Step
   }
 
   /** One update from the next T (<= k1) steps of the stream. */
-  step(inputs: X, targets: Y, T: number): StepReport {
+  step(inputs: X, targets: Y, T: number): StepReport;
+  /** One update of a whole-sequence model from one batch (the mean loss over its counted positions). */
+  step(batch: Batch): StepReport;
+  step(a: X | Batch, targets?: Y, T?: number): StepReport {
+    const { driver } = this;
+    if (!driver) {
+      if (targets !== undefined || T !== undefined) throw new RangeError("Trainer: a whole-sequence model takes one batch per step: trainer.step(batch)");
+      const m = this.model as WholeSequenceModel<Batch>;
+      m.store.zeroGrad();
+      const loss = m.forward(a as Batch);
+      m.backward();
+      return { ...this.updater.apply(loss), loss };
+    }
+    if (targets === undefined || T === undefined) throw new RangeError("Trainer: a stream model takes trainer.step(inputs, targets, T)");
     this.model.store.zeroGrad();
-    const loss = this.tbptt.step(inputs, targets, T);
+    const loss = driver.step(a as X, targets, T);
     const r = this.updater.apply(loss);
     // a skipped step may leave a carried state that is no longer finite: start the stream afresh
-    if (r.skipped && !this.tbptt.state.every(allFinite)) this.tbptt.reset();
+    if (r.skipped && !driver.state.every(allFinite)) driver.reset();
     return { ...r, loss };
   }
 }

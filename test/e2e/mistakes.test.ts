@@ -11,6 +11,9 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSyn
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
+import { CharVocab } from "../../src/data/vocab.js";
+import { SequenceClassifier } from "../../src/nn/sequence-classifier.js";
+import { saveModel } from "../../src/train/model-file.js";
 import { joinSafetensors, splitSafetensors } from "../helpers/safetensors-bytes.js";
 import { BIN, exited, isOneLineError, rnnlab, rnnlabAsync, scratch } from "../helpers/cli.js";
 
@@ -72,6 +75,26 @@ beforeAll(() => {
   writeFileSync(join(dir, "latin1.txt"), Buffer.from("caf\xe9 au lait\n".repeat(50), "latin1"));
   writeFileSync(join(dir, "garbage.safetensors"), "this is not a safetensors file at all, just words");
   mkdirSync(join(dir, "afolder"));
+  // classify: labelled data with one mistake each, and classifiers predict cannot use
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `line ${i}`, label: i % 2 ? "odd" : "even" }));
+  writeFileSync(join(dir, "labelled.jsonl"), `${rows(40).join("\n")}\n`);
+  writeFileSync(join(dir, "empty.jsonl"), "");
+  writeFileSync(join(dir, "not-json.jsonl"), `${rows(5).join("\n")}\n{"text": "a", label: b}\n`);
+  writeFileSync(join(dir, "no-label.jsonl"), `${rows(3).join("\n")}\n{"text": "a", "class": "b"}\n`);
+  writeFileSync(join(dir, "no-text.jsonl"), `{"label": "b"}\n${rows(3).join("\n")}\n`);
+  writeFileSync(join(dir, "one-class.jsonl"), `${Array.from({ length: 20 }, () => '{"text": "same", "label": "only"}').join("\n")}\n`);
+  writeFileSync(join(dir, "columns.csv"), "sentence,category\nhello,a\nbye,b\n");
+  writeFileSync(join(dir, "unclosed.csv"), 'text,label\nhello,a\n"bye,b\n');
+  writeFileSync(join(dir, "blank-text.jsonl"), `${rows(30).join("\n")}\n{"text": "", "label": "odd"}\n`);
+  writeFileSync(join(dir, "tiny.jsonl"), `${rows(4).join("\n")}\n`);
+  const textClf = new SequenceClassifier({ vocabSize: 3, embedSize: 2, hiddenSize: 3, numClasses: 2 });
+  writeFileSync(join(dir, "text-clf.safetensors"), saveModel(textClf, { vocab: new CharVocab(["a", "b", "\ufffd"]), labels: ["x", "y"] }));
+  writeFileSync(join(dir, "no-vocab-clf.safetensors"), saveModel(textClf));
+  writeFileSync(join(dir, "features-clf.safetensors"), saveModel(new SequenceClassifier({ inputSize: 2, hiddenSize: 3, numClasses: 2 })));
+  writeFileSync(
+    join(dir, "per-step-clf.safetensors"),
+    saveModel(new SequenceClassifier({ vocabSize: 4, embedSize: 2, hiddenSize: 3, numClasses: 2, perStep: true })),
+  );
   const made = rnnlab(dir, "train", "jane.txt", ...SMALL, "--steps", "20", "--eval-every", "10", "--out", "done");
   if (made.status !== 0) throw new Error(made.stderr);
   copyFileSync(join(dir, "jane.txt"), join(dir, "story.svg")); // a text whose name a plot could take
@@ -393,6 +416,64 @@ const CASES: Case[] = [
     ["import", "done/best.safetensors", "--config", '{"__proto__":{"hiddenSize":3}}', "--out", "imp.safetensors"],
     /unknown key "__proto__"/,
   ],
+  // classify
+  ["classify train: a missing file", ["classify", "train", "nope.jsonl"], /data file nope\.jsonl does not exist/],
+  ["classify train: an empty file", ["classify", "train", "empty.jsonl"], /data file empty\.jsonl is empty/],
+  ["classify train: a binary file", ["classify", "train", "binary.bin"], /looks like a binary file/],
+  [
+    "classify train: a line that is not JSON",
+    ["classify", "train", "not-json.jsonl"],
+    /not-json\.jsonl: line 6 is not JSON .*\{"text": "\.\.\.", "label": "\.\.\."\}/,
+  ],
+  ["classify train: a line without a label", ["classify", "train", "no-label.jsonl"], /no-label\.jsonl: line 4 has no "label"/],
+  ["classify train: a line without text", ["classify", "train", "no-text.jsonl"], /no-text\.jsonl: line 1 has no "text" string/],
+  ["classify train: one class only", ["classify", "train", "one-class.jsonl"], /every example has the label "only"; a classifier needs two labels or more/],
+  ["classify train: a CSV without the columns", ["classify", "train", "columns.csv"], /the CSV header has no "text" column \(it has "sentence", "category"\)/],
+  ["classify train: a CSV with an unclosed quote", ["classify", "train", "unclosed.csv"], /unclosed\.csv is not a CSV file rnnlab can read \(Quote Not Closed/],
+  ["classify train: a text with nothing to classify", ["classify", "train", "blank-text.jsonl"], /line 31 has no characters to classify/],
+  ["classify train: too few examples to hold any out", ["classify", "train", "tiny.jsonl"], /4 examples are too few for a validation share of 0\.1/],
+  ["classify train: --out is the data", ["classify", "train", "labelled.jsonl", "--out", "labelled.jsonl"], /is the input file .* itself/],
+  ["classify train: --out is a training checkpoint", ["classify", "train", "labelled.jsonl", "--out", ck], /is a training checkpoint of rnnlab train/],
+  ["classify train: --split-punctuation on characters", ["classify", "train", "labelled.jsonl", "--split-punctuation"], /add --tokens words/],
+  [
+    "classify train: no validation share",
+    ["classify", "train", "labelled.jsonl", "--val-fraction", "0"],
+    /expected a number > 0 and <= 0\.9 \(see rnnlab classify train --help\)/,
+  ],
+  [
+    "classify train: an unknown option",
+    ["classify", "train", "labelled.jsonl", "--hiden", "8"],
+    /unknown option '--hiden' .*\(see rnnlab classify train --help\)/,
+  ],
+  [
+    "classify predict: a language model's checkpoint",
+    ["classify", "predict", "--checkpoint", ck, "hello"],
+    /holds a language model, not a classifier: rnnlab sample and eval take it/,
+  ],
+  ["classify predict: a missing checkpoint", ["classify", "predict", "--checkpoint", "none.safetensors", "hello"], /none\.safetensors does not exist/],
+  [
+    "classify predict: nothing to classify",
+    ["classify", "predict", "--checkpoint", "features-clf.safetensors"],
+    /give the text to classify, a FILE of lines, or -/,
+  ],
+  [
+    "classify predict: a classifier of features",
+    ["classify", "predict", "--checkpoint", "features-clf.safetensors", "hi"],
+    /a classifier of float features, which reads no text/,
+  ],
+  [
+    "classify predict: a classifier of token ids saved without its vocabulary",
+    ["classify", "predict", "--checkpoint", "no-vocab-clf.safetensors", "hi"],
+    /a classifier of token ids without its vocabulary/,
+  ],
+  [
+    "classify predict: a classifier of every step",
+    ["classify", "predict", "--checkpoint", "per-step-clf.safetensors", "hi"],
+    /labels every step of a sequence \(perStep\)/,
+  ],
+  ["classify predict: a folder as the input", ["classify", "predict", "--checkpoint", "text-clf.safetensors", "afolder"], /input afolder is a folder/],
+  ["classify dataset: a text without speeches", ["classify", "dataset", "speakers", "--text", "jane.txt", "--out", "x"], /jane\.txt has no speeches/],
+  ["classify dataset: an unknown data set", ["classify", "dataset", "poems"], /expected one of speakers \(see rnnlab classify dataset --help\)/],
   [
     "experiment: a sweep of a billion runs",
     ["experiment", "clipping", "--seeds", "1000000000", "--variants", "rnn", "--lengths", "10"],

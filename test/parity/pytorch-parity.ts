@@ -13,6 +13,16 @@ import {
   singleNeuron,
   tensor,
   TruncatedBPTT,
+  RNNCell,
+  LSTMCell,
+  GRUCell,
+  packPaddedSequence,
+  padPackedSequence,
+  padSequence,
+  packSequence,
+  type PackedSequence,
+  type Float,
+  type Tensor,
   type ScheduleSpec,
   type DType,
   type Kernels,
@@ -35,9 +45,9 @@ export function notImplemented(fx: Fx): string | null {
   if ((fx.kind === "recurrent" || fx.kind === "tbptt" || fx.kind === "charlm") && !(cell in CELL_OF)) {
     return `${fx.kind} with cell ${cell}`;
   }
-  if (fx.module?.batch_first) return "batch_first layout";
-  if (fx.module?.proj_size) return "LSTM projections (proj_size)";
   if (fx.module?.dropout > 0 && fx.module?.mode !== "eval") return "dropout in training mode (PyTorch's own random masks)";
+  const lmDropout = fx.kind === "charlm" && [fx.model?.dropout, fx.model?.embedding_dropout, fx.model?.output_dropout].some((p) => p > 0);
+  if (lmDropout && fx.model?.mode !== "eval") return "language-model dropout in training mode (PyTorch's own random masks)";
   return null;
 }
 
@@ -56,6 +66,10 @@ export function runFixture(fx: Fx, dtype: DType, kernels?: Kernels): void {
       return singleNeuronFixture(fx, dtype);
     case "lr_schedule":
       return lrScheduleFixture(fx);
+    case "cell":
+      return cellFixture(fx, dtype, kernels);
+    case "pack":
+      return packFixture(fx, dtype);
     default:
       throw new Error(`unknown fixture kind "${fx.kind}"`);
   }
@@ -86,6 +100,8 @@ function rnnOf(module: Fx, dtype: DType, kernels?: Kernels): Recurrent {
     bias: module.bias ?? true,
     bidirectional: module.bidirectional ?? false,
     dropout: module.dropout ?? 0,
+    batchFirst: module.batch_first ?? false,
+    projSize: module.proj_size ?? 0,
     dtype,
     kernels,
   };
@@ -100,15 +116,19 @@ function recurrent(fx: Fx, dtype: DType, kernels?: Kernels): void {
   assertPlaced(rnn.store, kernels);
   loadParams(rnn.store, fx.params);
   const t = (f: FixtureTensor) => tensor(f.data, f.shape, dtype);
-  const { x, h0, c0, lengths } = fx.inputs as Record<string, FixtureTensor>;
+  const { x, h0, c0, lengths: lens } = fx.inputs as Record<string, FixtureTensor>;
+  const lengths = lens ? (Array.isArray(lens) ? lens : lens.data) : undefined;
   const hx = rnn.mode === "LSTM" ? [t(h0), t(c0)] : t(h0);
-  const c = rnn.forward(t(x), hx, { lengths: lengths ? (Array.isArray(lengths) ? lengths : lengths.data) : undefined });
-  expectClose("output", c.output.data, fx.outputs.output.data, tol);
-  expectClose("h_n", c.hN, fx.outputs.h_n.data, tol);
-  if (fx.outputs.c_n) expectClose("c_n", c.cN!, fx.outputs.c_n.data, tol);
   const Ro = buf(fx.loss.R_out, dtype);
   const Rh = buf(fx.loss.R_h, dtype);
   const Rc = fx.loss.R_c ? buf(fx.loss.R_c, dtype) : null;
+  // the padded input with its lengths (as the fixture has it: (T, B, I), (B, T, I) with batch_first, or unbatched (T, I))
+  const c = rnn.forward(t(x), hx, { lengths });
+  if (c.output.shape.join() !== fx.outputs.output.shape.join()) throw new Error(`output shape [${c.output.shape}] vs fixture [${fx.outputs.output.shape}]`);
+  if (c.hNTensor.shape.join() !== fx.outputs.h_n.shape.join()) throw new Error(`h_n shape [${c.hNTensor.shape}] vs fixture [${fx.outputs.h_n.shape}]`);
+  expectClose("output", c.output.data, fx.outputs.output.data, tol);
+  expectClose("h_n", c.hN, fx.outputs.h_n.data, tol);
+  if (fx.outputs.c_n) expectClose("c_n", c.cN!, fx.outputs.c_n.data, tol);
   let loss = 0;
   for (let i = 0; i < Ro.length; i++) loss += c.output.data[i] * Ro[i];
   for (let i = 0; i < Rh.length; i++) loss += c.hN[i] * Rh[i];
@@ -116,9 +136,184 @@ function recurrent(fx: Fx, dtype: DType, kernels?: Kernels): void {
   expectCloseScalar("loss", loss, fx.loss.value, tol);
   rnn.store.zeroGrad();
   const { dx, dh0, dc0 } = rnn.backward(c, Ro, Rh, Rc);
+  if (dx.shape.join() !== fx.grads.x.shape.join()) throw new Error(`grad x shape [${dx.shape}] vs fixture [${fx.grads.x.shape}]`);
   for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
     const actual = name === "x" ? dx.data : name === "h0" ? dh0.data : name === "c0" ? dc0!.data : rnn.store.get(name).grad;
     expectClose(`grad ${name}`, actual, g.data, tol);
+  }
+  if (lengths) recurrentPacked(fx, rnn, t(x), hx, lengths, Ro, Rh, Rc, dtype);
+}
+
+/**
+ * The same fixture through PyTorch's other road: pack the padded input (packPaddedSequence,
+ * enforceSorted false), run the layer on the PackedSequence, compare its packed output with
+ * PyTorch's (when the fixture has it) and, unpacked, with the padded output; back from the
+ * packed output's gradient (the packed R_out) to the packed input's gradient, unpacked.
+ */
+function recurrentPacked(
+  fx: Fx,
+  rnn: Recurrent,
+  x: Tensor,
+  hx: Tensor | Tensor[],
+  lengths: number[],
+  Ro: Float,
+  Rh: Float,
+  Rc: Float | null,
+  dtype: DType,
+): void {
+  const tol = tolerance(dtype);
+  const batchFirst = fx.module.batch_first ?? false;
+  const T = fx.outputs.output.shape[batchFirst ? 1 : 0];
+  const packed = packPaddedSequence(x, lengths, { batchFirst, enforceSorted: false });
+  const c = rnn.forward(packed, hx);
+  const po = c.packedOutput!;
+  const want = fx.outputs.output_packed;
+  if (want) {
+    expectClose("packed output data", po.data.data, want.data.data, tol);
+    expectClose("packed output batch_sizes", po.batchSizes, want.batch_sizes, 0);
+    expectClose("packed output sorted_indices", po.sortedIndices!, want.sorted_indices, 0);
+    expectClose("packed output unsorted_indices", po.unsortedIndices!, want.unsorted_indices, 0);
+  }
+  const { output } = padPackedSequence(po, { batchFirst, totalLength: T });
+  expectClose("packed: output", output.data, fx.outputs.output.data, tol);
+  expectClose("packed: h_n", c.hN, fx.outputs.h_n.data, tol);
+  if (fx.outputs.c_n) expectClose("packed: c_n", c.cN!, fx.outputs.c_n.data, tol);
+  rnn.store.zeroGrad();
+  const dOut = packPaddedSequence({ data: Ro, shape: fx.outputs.output.shape }, lengths, { batchFirst, enforceSorted: false });
+  const { dx, dh0, dc0 } = rnn.backward(c, dOut.data, Rh, Rc);
+  const dxPadded = padPackedSequence({ ...packed, data: dx }, { batchFirst, totalLength: T }).output;
+  for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
+    const actual = name === "x" ? dxPadded.data : name === "h0" ? dh0.data : name === "c0" ? dc0!.data : rnn.store.get(name).grad;
+    expectClose(`packed: grad ${name}`, actual, g.data, tol);
+  }
+}
+
+/** A single-step cell (RNNCell, LSTMCell, GRUCell) stepped over x's steps, one cache per step, and back through them in reverse. */
+function cellFixture(fx: Fx, dtype: DType, kernels?: Kernels): void {
+  const tol = tolerance(dtype);
+  const m = fx.module;
+  const o = { inputSize: m.input_size, hiddenSize: m.hidden_size, bias: m.bias ?? true, dtype, kernels };
+  const cell =
+    m.type === "RNNCell"
+      ? new RNNCell({ ...o, nonlinearity: m.nonlinearity ?? "tanh" })
+      : m.type === "LSTMCell"
+        ? new LSTMCell(o)
+        : m.type === "GRUCell"
+          ? new GRUCell(o)
+          : null;
+  if (!cell) throw new Error(`cell fixture: unknown cell ${m.type}`);
+  assertPlaced(cell.store, kernels);
+  loadParams(cell.store, fx.params);
+  const { x, h0, c0 } = fx.inputs as Record<string, FixtureTensor>;
+  const unbatched = x.shape.length === 2;
+  const [T] = x.shape;
+  const B = unbatched ? 1 : x.shape[1];
+  const I = m.input_size;
+  const H = m.hidden_size;
+  const step = (xb: Float, t: number): Tensor => ({ data: xb.subarray(t * B * I, (t + 1) * B * I), shape: unbatched ? [I] : [B, I] });
+  const xs = buf(x, dtype);
+  const caches = Array.from({ length: T }, () => cell.createCache(B));
+  const hs = new Float64Array(T * B * H);
+  const cs = new Float64Array(T * B * H);
+  let h: Tensor | null = h0 ? tensor(h0.data, h0.shape, dtype) : null;
+  let c: Tensor | null = c0 ? tensor(c0.data, c0.shape, dtype) : null;
+  for (let t = 0; t < T; t++) {
+    if (cell instanceof LSTMCell) {
+      [h, c] = cell.forward(step(xs, t), h && c ? [h, c] : null, caches[t]);
+      cs.set(c.data, t * B * H);
+    } else {
+      h = (cell as RNNCell | GRUCell).forward(step(xs, t), h, caches[t]);
+    }
+    if (h.shape.join() !== (unbatched ? [H] : [B, H]).join()) throw new Error(`h' has shape [${h.shape}]`);
+    hs.set(h.data, t * B * H);
+  }
+  expectClose("h", hs, fx.outputs.h.data, tol);
+  if (fx.outputs.c) expectClose("c", cs, fx.outputs.c.data, tol);
+  const Rh = buf(fx.loss.R_h, dtype);
+  const Rc = fx.loss.R_c ? buf(fx.loss.R_c, dtype) : null;
+  let loss = 0;
+  for (let i = 0; i < Rh.length; i++) loss += hs[i] * Rh[i];
+  if (Rc) for (let i = 0; i < Rc.length; i++) loss += cs[i] * Rc[i];
+  expectCloseScalar("loss", loss, fx.loss.value, tol);
+  // backward through the steps in reverse: dh_t = R_h[t] + what step t+1 sent back
+  cell.store.zeroGrad();
+  const dx = new Float64Array(T * B * I);
+  const dh = Rh.slice(0, B * H).fill(0);
+  const dc = Rh.slice(0, B * H).fill(0);
+  let dhx: Float | null = null;
+  let dcx: Float | null = null;
+  for (let t = T - 1; t >= 0; t--) {
+    for (let i = 0; i < B * H; i++) {
+      dh[i] = Rh[t * B * H + i] + (dhx ? dhx[i] : 0);
+      dc[i] = (Rc ? Rc[t * B * H + i] : 0) + (dcx ? dcx[i] : 0);
+    }
+    const g = cell instanceof LSTMCell ? cell.backward(caches[t], dh, dc) : (cell as RNNCell | GRUCell).backward(caches[t], dh);
+    if (g.dx.shape.join() !== (unbatched ? [I] : [B, I]).join()) throw new Error(`dx has shape [${g.dx.shape}]`);
+    dx.set(g.dx.data, t * B * I);
+    dhx = g.dhx.data;
+    dcx = g.dcx ? g.dcx.data : null;
+  }
+  for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
+    const actual = name === "x" ? dx : name === "h0" ? dhx! : name === "c0" ? dcx! : cell.store.get(name).grad;
+    expectClose(`grad ${name}`, actual, g.data, tol);
+  }
+}
+
+/** torch.nn.utils.rnn's helpers: each case's op on its arguments must give PyTorch's result (shapes, values, indices). */
+function packFixture(fx: Fx, dtype: DType): void {
+  const tol = tolerance(dtype);
+  const t = (f: FixtureTensor) => tensor(f.data, f.shape, dtype);
+  const sameShape = (what: string, a: readonly number[], b: readonly number[]) => {
+    if (a.join() !== b.join()) throw new Error(`${what}: shape [${a}] vs PyTorch's [${b}]`);
+  };
+  const checkPacked = (what: string, p: PackedSequence, want: Fx) => {
+    sameShape(`${what} data`, p.data.shape, want.data.shape);
+    expectClose(`${what} data`, p.data.data, want.data.data, tol);
+    expectClose(`${what} batch_sizes`, p.batchSizes, want.batch_sizes, 0);
+    for (const [k, w] of [
+      ["sorted_indices", want.sorted_indices],
+      ["unsorted_indices", want.unsorted_indices],
+    ] as const) {
+      const got = k === "sorted_indices" ? p.sortedIndices : p.unsortedIndices;
+      if ((got === null) !== (w === null)) throw new Error(`${what} ${k}: ${got === null ? "null" : "given"}, PyTorch's ${w === null ? "null" : "given"}`);
+      if (got) expectClose(`${what} ${k}`, got, w, 0);
+    }
+  };
+  const packedOf = (w: Fx): PackedSequence => ({
+    data: t(w.data),
+    batchSizes: Int32Array.from(w.batch_sizes),
+    sortedIndices: w.sorted_indices ? Int32Array.from(w.sorted_indices) : null,
+    unsortedIndices: w.unsorted_indices ? Int32Array.from(w.unsorted_indices) : null,
+  });
+  for (const [i, cs] of (fx.cases as Fx[]).entries()) {
+    const at = `case ${i} (${cs.op})`;
+    switch (cs.op) {
+      case "pack_padded_sequence":
+        checkPacked(at, packPaddedSequence(t(cs.input), cs.lengths, { batchFirst: cs.batch_first, enforceSorted: cs.enforce_sorted }), cs.expected);
+        break;
+      case "pad_packed_sequence": {
+        const r = padPackedSequence(packedOf(cs.packed), {
+          batchFirst: cs.batch_first,
+          paddingValue: cs.padding_value,
+          totalLength: cs.total_length ?? undefined,
+        });
+        sameShape(at, r.output.shape, cs.expected.output.shape);
+        expectClose(`${at} output`, r.output.data, cs.expected.output.data, tol);
+        expectClose(`${at} lengths`, r.lengths, cs.expected.lengths, 0);
+        break;
+      }
+      case "pad_sequence": {
+        const r = padSequence((cs.sequences as FixtureTensor[]).map(t), { batchFirst: cs.batch_first, paddingValue: cs.padding_value });
+        sameShape(at, r.shape, cs.expected.shape);
+        expectClose(at, r.data, cs.expected.data, tol);
+        break;
+      }
+      case "pack_sequence":
+        checkPacked(at, packSequence((cs.sequences as FixtureTensor[]).map(t), { enforceSorted: cs.enforce_sorted }), cs.expected);
+        break;
+      default:
+        throw new Error(`pack fixture: unknown op ${cs.op}`);
+    }
   }
 }
 
@@ -138,7 +333,7 @@ function tbptt(fx: Fx, dtype: DType, kernels?: Kernels): void {
     inputSize: fx.module.input_size,
     hiddenSize: fx.module.hidden_size,
     numLayers: fx.module.num_layers ?? 1,
-    nonlinearity: fx.module.nonlinearity ?? "tanh",
+    ...(fx.module.type === "RNN" ? { nonlinearity: fx.module.nonlinearity ?? "tanh" } : {}), // LSTM and GRU take no nonlinearity
     bias: fx.module.bias ?? true,
     dtype,
     kernels,
@@ -217,11 +412,16 @@ function charlmOnce(fx: Fx, dtype: DType, foldEmbedding: boolean, kernels?: Kern
     nonlinearity: m.nonlinearity ?? "tanh",
     bias: m.bias ?? true,
     tieWeights: m.tied_embedding_and_head,
+    // word_language_model's dropouts (inactive in eval mode, which such fixtures are in)
+    dropout: m.dropout ?? 0,
+    embeddingDropout: m.embedding_dropout ?? 0,
+    outputDropout: m.output_dropout ?? 0,
     dtype,
     cell: CELL_OF[m.cell],
     kernels,
     foldEmbedding,
   });
+  if (m.mode === "eval") lm.eval();
   const [T, B] = fx.tokens_in.shape as number[];
   const xin = ids(fx.tokens_in);
   const tgt = ids(fx.tokens_target);

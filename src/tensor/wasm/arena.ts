@@ -19,6 +19,11 @@ export function fmtBytes(n: number): string {
   return n >= 2 ** 30 ? `${fmt(n / 2 ** 30)} GiB` : n >= 2 ** 20 ? `${fmt(n / 2 ** 20)} MiB` : `${Math.ceil(n / 2 ** 10)} KiB`;
 }
 
+/**
+ * The WebAssembly kernels' memory, handed out as float32 and int32 buffers (a bump allocator over
+ * one shared WebAssembly.Memory that worker threads share too); `holds(x)` says whether a buffer
+ * lives there, which is what the kernels take their fast path on.
+ */
 export class Arena {
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private header: Uint32Array;
