@@ -95,6 +95,8 @@ export {
 } from "./data/classify-data.js";
 export { speechesOf, speakerDataset, type Speech, type SpeakerDatasetOptions } from "./data/speakers.js";
 export { LanguageModel, dropoutMask, type LanguageModelOptions } from "./nn/language-model.js";
+export { FeedForwardLM, FEEDFORWARD_LM_OPTION_KEYS, MAX_WINDOW, type FeedForwardLMOptions } from "./nn/feedforward-lm.js";
+export { LM_CELLS, isLMCell, isRecurrentLM, buildLanguageModel, stateTensors, type LMCell, type AnyLanguageModel } from "./nn/lm.js";
 
 // train
 export {

@@ -5,7 +5,7 @@ Needs Debian's python3-torch (apt-get install python3-torch); rnnlab itself neve
 Every number is computed by PyTorch in float64 from seeded random weights and inputs.
 
 Usage:
-  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants|schedules|dropout|api]
+  /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--seed N] [--set extra|variants|schedules|dropout|api|feedforward]
 
   --set extra     what the shared fixtures do not cover: every optimizer (SGD with Nesterov and
                   weight decay, Adagrad, RMSprop centred with momentum, Adam with weight decay and
@@ -25,6 +25,11 @@ Usage:
                   outputs as PyTorch returns them, the single-step cells (kind "cell": RNNCell,
                   LSTMCell, GRUCell unrolled over a few steps) and torch.nn.utils.rnn's pack/pad
                   helpers (kind "pack").
+  --set feedforward Bengio et al. (2003)'s feed-forward language model over a window of n tokens
+                  (kind "ffnlm"): embedded window concatenated oldest first, hidden layers, softmax,
+                  optional direct connections; windows reaching before the chunk (a context of
+                  earlier tokens, -1 before the stream's start: a zero vector); loss, gradients,
+                  3 clipped updates.
 """
 import argparse
 import json
@@ -525,11 +530,92 @@ def schedules(out):
     lr_schedule(out, "lr_warmup_step", {"type": "StepLR", "step_size": 5, "gamma": 0.1}, 1.0, 25, warmup=4)
 
 
+class FFNLM(torch.nn.Module):
+    """Bengio et al. 2003: logits = U phi(H x + d) + b (+ W x), x the window's embeddings, oldest first.
+    Submodules named as rnnlab's parameters (embedding, hidden.l, head, direct)."""
+
+    def __init__(self, V, E, H, n, L, direct, nonlin):
+        super().__init__()
+        self.V, self.E, self.n = V, E, n
+        self.embedding = torch.nn.Embedding(V, E)
+        self.hidden = torch.nn.ModuleList([torch.nn.Linear(n * E if l == 0 else H, H) for l in range(L)])
+        self.head = torch.nn.Linear(H, V)
+        self.direct = torch.nn.Linear(n * E, V, bias=False) if direct else None
+        self.phi = torch.tanh if nonlin == "tanh" else torch.relu
+
+    def forward(self, context, xin):
+        """context (n-1, B) ids before the chunk (-1: before the stream: a zero vector), xin (T, B)."""
+        full = torch.cat([context, xin])  # (n-1+T, B)
+        table = torch.cat([self.embedding.weight, torch.zeros(1, self.E)])  # row V: the padding
+        e = torch.nn.functional.embedding(torch.where(full < 0, torch.full_like(full, self.V), full), table)
+        Tn = xin.shape[0]
+        x = torch.stack([e[t:t + self.n].permute(1, 0, 2).reshape(e.shape[1], -1) for t in range(Tn)])  # (T, B, n*E)
+        a = x
+        for lin in self.hidden:
+            a = self.phi(lin(a))
+        y = self.head(a)
+        if self.direct is not None:
+            y = y + self.direct(x)
+        return y
+
+
+def ffnlm(out, name, V, E, H, n, L, Tn, B, direct=False, nonlin="tanh", optims=("adam", "sgd_momentum"), clip_max=0.5, start_of_stream=False):
+    m = FFNLM(V, E, H, n, L, direct, nonlin)
+    start = {k: v.detach().clone() for k, v in m.named_parameters()}
+    ids = torch.randint(0, V, (Tn + 1, B))
+    xin, tgt = ids[:-1], ids[1:]
+    context = torch.randint(0, V, (n - 1, B))
+    if start_of_stream:
+        context[:] = -1
+    elif n > 2:
+        context[0, 0] = -1  # one stream started within the window
+
+    def loss_of():
+        return torch.nn.functional.cross_entropy(m(context, xin).reshape(-1, V), tgt.reshape(-1))
+
+    loss = loss_of()
+    loss.backward()
+    grads = {k: T(v.grad) for k, v in m.named_parameters()}
+    optim = {"clip_max_norm": clip_max}
+    for oname in optims:
+        with torch.no_grad():
+            for k, v in m.named_parameters():
+                v.copy_(start[k])
+        opt, hyper = OPTIMS[oname](list(m.parameters()))
+        norms = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss_of().backward()
+            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
+            opt.step()
+        optim[oname] = dict(hyper, pre_clip_norms=norms, params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    write(out, name, {
+        "kind": "ffnlm",
+        "model": {"vocab": V, "embed": E, "hidden": H, "window": n, "layers": L, "direct": direct, "nonlinearity": nonlin},
+        "params": {k: T(v) for k, v in start.items()},
+        "context_in": T(context.to(torch.float64)),
+        "tokens_in": T(xin.to(torch.float64)), "tokens_target": T(tgt.to(torch.float64)),
+        "loss": {"definition": "mean cross-entropy (natural log) over all T*B positions, each predicted from the n tokens "
+                               "ending at its input (context_in, then tokens_in)", "value": loss.item()},
+        "grads": grads, "optim": optim,
+        "note": "x_t = [embedding(w_{t-n+1}), ..., embedding(w_t)] oldest first over context_in then tokens_in; -1 in "
+                "context_in is before the stream's start: a zero vector. logits = head(phi(hidden.L-1(...phi(hidden.0(x))))) "
+                "+ direct(x) when direct.",
+    })
+
+
+def feedforward_set(out):
+    ffnlm(out, "ffnlm_window3", 7, 3, 5, 3, 1, 5, 3, start_of_stream=True)
+    ffnlm(out, "ffnlm_window4_direct_2layer", 8, 3, 6, 4, 2, 6, 2, direct=True, optims=["adam", "adamw"])
+    ffnlm(out, "ffnlm_window6_relu_context", 6, 2, 4, 6, 1, 4, 3, nonlin="relu", optims=["sgd_momentum", "rmsprop"])
+    ffnlm(out, "ffnlm_window1_bigram_direct", 5, 4, 3, 1, 1, 5, 2, direct=True, optims=["adam"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--set", choices=["extra", "variants", "schedules", "dropout", "api"], default="extra")
+    ap.add_argument("--set", choices=["extra", "variants", "schedules", "dropout", "api", "feedforward"], default="extra")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
@@ -539,6 +625,8 @@ def main():
         dropout_set(a.out)
     elif a.set == "api":
         api(a.out)
+    elif a.set == "feedforward":
+        feedforward_set(a.out)
     elif a.set == "extra":
         charlm(a.out, "charlm_rnn_all_optimizers", 8, 4, 5, 1, 5, 2, False, optims=list(OPTIMS))
         charlm(a.out, "charlm_rnn_tied_2layer", 7, 6, 6, 2, 4, 3, True, optims=list(OPTIMS))

@@ -13,6 +13,7 @@ import { clipSummary } from "../train/clip.js";
 import type { DiagnosticsRecord, LayerFlow, SpectrumSummary, StepMetrics } from "../analysis/report-data.js";
 import { probeBatch } from "../data/batches.js";
 import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
+import { isRecurrentLM } from "../nn/lm.js";
 import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
 import { checkInferenceFits } from "../train/memory.js";
 import {
@@ -134,6 +135,10 @@ export function diagnoseCommand(): Command {
             config.train.clipNorm,
           )
         : undefined;
+      if (!isRecurrentLM(model))
+        throw new InputError(
+          `${o.checkpoint} holds a feed-forward model (--cell mlp): diagnose reads a recurrent layer's gradient flow and spectra, which it has none of; use rnnlab eval or rnnlab probe`,
+        );
       const rec = diagnose(model, inputs, targets, T, { step, ...(clip ? { clip } : {}) });
 
       const m = config.model;

@@ -8,7 +8,7 @@ import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
 import { encodeSafetensors } from "../io/safetensors.js";
 import { stateDictOf } from "../io/statedict.js";
-import type { LanguageModel } from "../nn/language-model.js";
+import { isRecurrentLM, type AnyLanguageModel } from "../nn/lm.js";
 import { modelFromSnapshot, type RunConfig } from "../train/run.js";
 import type { Vocab } from "../data/vocab.js";
 import { vocabMetadata } from "../data/words.js";
@@ -32,6 +32,15 @@ interface ExportOpts {
 /** The PyTorch modules that take an export's weights, as one line of Python. */
 export function pytorchModules(config: RunConfig): string {
   const m = config.model;
+  if (m.cell === "mlp") {
+    const nE = (m.window ?? 1) * m.embedSize;
+    const layers = Array.from({ length: m.numLayers }, (_, l) => `nn.Linear(${l === 0 ? nE : m.hiddenSize}, ${m.hiddenSize})`).join(", ");
+    return (
+      `embedding = nn.Embedding(${m.vocabSize}, ${m.embedSize}); hidden = nn.ModuleList([${layers}]); head = nn.Linear(${m.hiddenSize}, ${m.vocabSize})` +
+      (m.direct ? `; direct = nn.Linear(${nE}, ${m.vocabSize}, bias=False)` : "") +
+      ` (feed-forward over a window of ${m.window}: x = the window's embeddings concatenated oldest first, logits = head(${m.nonlinearity}(hidden[-1](...${m.nonlinearity}(hidden[0](x)))))${m.direct ? " + direct(x)" : ""})`
+    );
+  }
   const Cell = CELLS[m.cell].pytorch;
   const extra = `${m.numLayers > 1 ? `, num_layers=${m.numLayers}` : ""}${m.cell === "rnn" && m.nonlinearity === "relu" ? ", nonlinearity='relu'" : ""}`;
   return (
@@ -51,7 +60,7 @@ export function writeOut(out: string, bytes: Uint8Array): void {
 }
 
 /** Safetensors bytes of a model: its weights under PyTorch's names, config and vocabulary in the metadata. */
-export function exportSafetensors(model: LanguageModel, config: RunConfig, vocab: Vocab, meta: Record<string, string>): Uint8Array {
+export function exportSafetensors(model: AnyLanguageModel, config: RunConfig, vocab: Vocab, meta: Record<string, string>): Uint8Array {
   const m = config.model;
   return encodeSafetensors(stateDictOf(model), {
     format: EXPORT_FORMAT,
@@ -90,6 +99,10 @@ export function exportCommand(): Command {
         bytes = exportSafetensors(model, config, vocab, snap.metadata);
       } else {
         const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+        if (!isRecurrentLM(model))
+          throw new InputError(
+            "ONNX export is of recurrent models (RNN, LSTM, GRU); this checkpoint holds a feed-forward model (--cell mlp): use --format safetensors",
+          );
         const { exportOnnx } = await import("../io/onnx.js"); // protobufjs loads only when needed
         try {
           // the vocabulary travels with the graph, as in the safetensors export (ids → tokens)
@@ -107,7 +120,7 @@ export function exportCommand(): Command {
       writeOut(o.out, bytes);
       const m = config.model;
       say(
-        `${o.out}: ${m.cell.toUpperCase()} language model (${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}, ` +
+        `${o.out}: ${m.cell === "mlp" ? `feed-forward language model over a window of ${m.window}` : `${m.cell.toUpperCase()} language model`} (${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}, ` +
           `${fmtInt(m.vocabSize)} tokens${m.tieWeights ? ", tied weights" : ""}) as ${format}, ${fmtInt(bytes.length)} bytes (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"})\n`,
       );
     });

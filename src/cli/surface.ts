@@ -15,7 +15,7 @@ import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus } from "../node/corpus.js";
 import { checkOutputFile, InputError, writeFilesAtomic } from "../node/files.js";
 import { checkFinite, parseRunInfo, type RunInfo } from "../train/schema.js";
-import type { LanguageModel } from "../nn/language-model.js";
+import { isRecurrentLM, type AnyLanguageModel } from "../nn/lm.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
 import { evaluateLoss } from "../train/evaluate.js";
 import { modelFromSnapshot, type Snapshot } from "../train/run.js";
@@ -248,7 +248,7 @@ function trajectoryFiles(checkpoint: string): string[] {
 }
 
 /** The trajectory snapshots beside the checkpoint, in step order, as flat weight vectors (each checked like a checkpoint's weights). */
-function readTrajectory(checkpoint: string, model: LanguageModel): { step: number; values: Float64Array }[] {
+function readTrajectory(checkpoint: string, model: AnyLanguageModel): { step: number; values: Float64Array }[] {
   return trajectoryFiles(checkpoint).map((path) => {
     const snap = readCheckpoint(path);
     const values = new Float64Array(model.store.values.length);
@@ -278,8 +278,12 @@ function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
   const tokens = text.tokens.subarray(0, Math.min(text.tokens.length, o.tokens + 1)) as TokenArray;
   // B streams of at least 16 steps each, windows of the run's k1 steps, the last one partial
   const B = Math.max(1, Math.min(config.train.batch, Math.floor((tokens.length - 1) / 16)));
-  const lossOf = (m: LanguageModel) => evaluateLoss(m, tokens, B, config.train.k1, { partial: true }).loss;
+  const lossOf = (m: AnyLanguageModel) => evaluateLoss(m, tokens, B, config.train.k1, { partial: true }).loss;
   const trajectory = readTrajectory(path, model);
+  if (o.mode === "whh" && !isRecurrentLM(model))
+    throw new InputError(
+      "--mode whh scales the recurrent weights W_hh; this checkpoint holds a feed-forward model (--cell mlp), which has none: use --mode random or pca",
+    );
   if (o.mode === "pca" && trajectory.length < 2) {
     throw new InputError(
       `--mode pca needs the training trajectory: at least 2 snapshots in ${join(dirname(path), "trajectory")} (found ${trajectory.length}); train with --diagnose-every N, or use --mode random or whh`,

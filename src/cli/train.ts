@@ -6,7 +6,9 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { Command } from "commander";
-import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
+import { CELL_NAMES, CELLS } from "../nn/cells.js";
+import { MAX_WINDOW } from "../nn/feedforward-lm.js";
+import { LM_CELLS, type LMCell } from "../nn/lm.js";
 import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus, type Corpus } from "../node/corpus.js";
 import { checkOutputFolder, InputError, lockFolder, makeFolder, removeStaleTemps, WriteError } from "../node/files.js";
@@ -26,10 +28,14 @@ import { TrainReport } from "./progress.js";
 
 const LN2 = Math.log(2);
 const EMBEDDED = "<embedded tinyshakespeare.txt>";
+/** --cell mlp's window when --window is not given. */
+const DEFAULT_WINDOW = 16;
 
 /** The options of `rnnlab train`, as commander parses them. */
 export interface TrainOpts {
-  cell: CellName;
+  cell: LMCell;
+  window?: number;
+  direct: boolean;
   dropout: number;
   embeddingDropout: number;
   outputDropout: number;
@@ -75,7 +81,14 @@ export function trainCommand(): Command {
   return new Command("train")
     .description("train a character-level language model (default text: the embedded tiny Shakespeare)")
     .argument("[file]", "UTF-8 text file to learn from")
-    .option("--cell <type>", `recurrent cell: ${CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", ")}`, choiceArg(CELL_NAMES), "lstm")
+    .option(
+      "--cell <type>",
+      `recurrent cell: ${CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", ")}; or mlp, a feed-forward model over a window of tokens (Bengio et al. 2003)`,
+      choiceArg(LM_CELLS),
+      "lstm",
+    )
+    .option("--window <n>", `--cell mlp: the tokens each prediction sees, the current one included (default ${DEFAULT_WINDOW})`, intArg(1))
+    .option("--direct", "--cell mlp: direct connections from the window's embeddings to the output (Bengio et al.)", false)
     .option("--hidden <n>", "hidden units per layer", intArg(1), 256)
     .option("--layers <n>", "stacked recurrent layers", intArg(1), 1)
     .option("--embed <n>", "embedding size", intArg(1), 64)
@@ -151,7 +164,13 @@ function timestamp(): string {
 }
 
 /** Threads to use: as given (checked against the batch and the maximum), else all cores up to the batch. */
-function threadsFor(o: TrainOpts, batch: number): number {
+function threadsFor(o: TrainOpts, batch: number, cell: LMCell): number {
+  if (cell === "mlp") {
+    // data parallelism is the recurrent models' (train/parallel.ts); a feed-forward step is one matrix product per layer
+    if (o.threads !== undefined && o.threads > 1)
+      throw new InputError("--threads is for the recurrent cells; the feed-forward model (--cell mlp) trains on one thread");
+    return 1;
+  }
   if (o.threads === undefined) return Math.max(1, Math.min(availableParallelism(), batch, 32));
   checkThreads(o.threads, batch);
   return o.threads;
@@ -190,6 +209,7 @@ function settingsOf(config: RunConfig, info: RunInfo): Record<string, unknown> {
   const { model: m, train: t } = config;
   return {
     cell: m.cell,
+    ...(m.cell === "mlp" ? { window: m.window, direct: m.direct ?? false } : {}),
     hidden: m.hiddenSize,
     layers: m.numLayers,
     embed: m.embedSize,
@@ -243,9 +263,35 @@ function scheduleOf(o: TrainOpts, target: number | null): ScheduleSpec {
   return a as ScheduleSpec;
 }
 
+/** The feed-forward model's options against the recurrent ones: each given where it means nothing is one line. */
+function checkCellOptions(o: TrainOpts, given: (name: string) => boolean): void {
+  if (o.cell !== "mlp") {
+    if (o.window !== undefined) throw new InputError(`--window is for --cell mlp (the feed-forward model); --cell ${o.cell} sees the whole past`);
+    if (o.direct) throw new InputError("--direct is for --cell mlp (the feed-forward model)");
+    return;
+  }
+  if (o.window !== undefined && o.window > MAX_WINDOW)
+    throw new InputError(`--window ${o.window} is more than ${MAX_WINDOW} tokens; the feed-forward model's window is at most ${MAX_WINDOW}`);
+  const recurrentOnly: [keyof TrainOpts, string][] = [
+    ["tieWeights", "--tie-weights"],
+    ["dropout", "--dropout"],
+    ["embeddingDropout", "--embedding-dropout"],
+    ["outputDropout", "--output-dropout"],
+    ["init", "--init"],
+    ["forgetBias", "--forget-bias"],
+    ["diagnoseEvery", "--diagnose-every"],
+  ];
+  for (const [key, flag] of recurrentOnly) {
+    const v = o[key];
+    if (given(key) && v !== undefined && v !== false && v !== 0 && v !== "default")
+      throw new InputError(`${flag} is for the recurrent cells (rnn, lstm, gru); the feed-forward model (--cell mlp) has no such setting`);
+  }
+}
+
 /** The session's settings from the options (model and training checked here, with the fix in each message). Exported for tests. */
 export function settingsFrom(o: TrainOpts, threads: number, given: (name: string) => boolean): SessionSettings {
   const [k1, k2] = o.tbptt ?? [o.seq, o.seq];
+  checkCellOptions(o, given);
   if (o.tieWeights && o.embed !== o.hidden) throw new InputError(`--tie-weights needs --embed equal to --hidden (got ${o.embed} and ${o.hidden})`);
   if (o.forgetBias !== undefined && o.cell !== "lstm") throw new InputError("--forget-bias is for --cell lstm");
   if (o.dropout > 0 && o.layers < 2) {
@@ -266,6 +312,7 @@ export function settingsFrom(o: TrainOpts, threads: number, given: (name: string
   return {
     model: {
       cell: o.cell,
+      ...(o.cell === "mlp" ? { window: o.window ?? DEFAULT_WINDOW, ...(o.direct ? { direct: true } : {}) } : {}),
       embedSize: o.embed,
       hiddenSize: o.hidden,
       numLayers: o.layers,
@@ -386,7 +433,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
         );
       }
     }
-    const threads = threadsFor(o, config.train.batch);
+    const threads = threadsFor(o, config.train.batch, config.model.cell);
     const dataPath = file ?? (runInfo.data.path === EMBEDDED ? DEFAULT_CORPUS : runInfo.data.path);
     folder.checkNotOurs(dataPath);
     corpus = loadCorpus(dataPath, undefined, {
@@ -438,7 +485,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       vocabSize: o.vocabSize,
       missing: "give the path of a text file (or none, for the embedded Shakespeare)",
     });
-    const threads = threadsFor(o, o.batch);
+    const threads = threadsFor(o, o.batch, o.cell);
     const data = { ...corpus, path: file ?? EMBEDDED, ...(o.tokens === "words" ? { vocabSize: o.vocabSize } : {}) };
     session = new TrainingSession(data, settingsFrom(o, threads, given), hooks);
     try {
@@ -478,7 +525,7 @@ async function trainLoop(session: TrainingSession, folder: RunFolder, report: Tr
       : `rnnlab train: ${dataName}, ${fmtInt(corpus.tokens.length)} characters (${fmtInt(nTrain)} train, ${fmtInt(nVal)} validation), ${corpus.vocab.size} distinct`,
   );
   progress.line(
-    `model: ${m.cell === "rnn" ? `rnn (${m.nonlinearity})` : m.cell}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
+    `model: ${m.cell === "rnn" ? `rnn (${m.nonlinearity})` : m.cell === "mlp" ? `feed-forward (${m.nonlinearity}) over a window of ${m.window}${m.direct ? ", direct connections" : ""}` : m.cell}, ${m.numLayers} ${m.cell === "mlp" ? "hidden " : ""}layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, embedding ${m.embedSize}` +
       `${m.tieWeights ? ", tied" : ""}${m.dropout ? `, dropout ${m.dropout}` : ""}` +
       `${m.embeddingDropout ? `, embedding dropout ${m.embeddingDropout}` : ""}${m.outputDropout ? `, output dropout ${m.outputDropout}` : ""}${m.init && m.init !== "default" ? `, ${m.init} init` : ""}` +
       `${m.forgetBias !== undefined ? `, forget bias ${m.forgetBias}` : ""}, ${fmtInt(run.model.store.size)} parameters`,

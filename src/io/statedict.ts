@@ -19,7 +19,8 @@ import type { Parameter } from "../nn/params.js";
 import { createRecurrent, Recurrent } from "../nn/recurrent.js";
 import { SequenceClassifier } from "../nn/sequence-classifier.js";
 import { RNNCellBase } from "../nn/rnn-cells.js";
-import { cellOfGateCount } from "../nn/cells.js";
+import { cellOfGateCount, type CellName } from "../nn/cells.js";
+import { FeedForwardLM } from "../nn/feedforward-lm.js";
 import type { DType, Float } from "../tensor/dtype.js";
 import type { Kernels } from "../tensor/kernels.js";
 import type { ModelConfig } from "../nn/language-model.js";
@@ -48,7 +49,7 @@ export class StateDictError extends Error {
 }
 
 /** Recurrent cells, in rnnlab's spelling. */
-export type CellType = ModelConfig["cell"];
+export type CellType = CellName;
 
 function entriesOf(sd: StateDictInput): Map<string, StateTensor> {
   return sd instanceof Map ? new Map(sd as ReadonlyMap<string, StateTensor>) : new Map(Object.entries(sd as Record<string, StateTensor>));
@@ -106,10 +107,14 @@ function isTied(lm: LanguageModel): boolean {
 }
 
 /** What a model's state_dict() would hold: name, parameter, and whether the name may be absent (a tied head.weight). */
-function expectedOf(model: LanguageModel | Recurrent | RNNCellBase | SequenceClassifier): { name: string; param: Parameter; optional: boolean }[] {
+function expectedOf(
+  model: LanguageModel | FeedForwardLM | Recurrent | RNNCellBase | SequenceClassifier,
+): { name: string; param: Parameter; optional: boolean }[] {
   if (model instanceof RNNCellBase) return cellEntries(model).map(({ local, param }) => ({ name: local, param, optional: false }));
   // a classifier's store holds embedding.weight (token ids), rnn.*, head.weight, head.bias, declared in PyTorch's order
   if (model instanceof SequenceClassifier) return model.store.params.map((param) => ({ name: param.name, param, optional: false }));
+  // so does the feed-forward language model's: embedding.weight, hidden.l.*, head.*, direct.weight
+  if (model instanceof FeedForwardLM) return model.store.params.map((param) => ({ name: param.name, param, optional: false }));
   if (!(model instanceof LanguageModel) && !(model instanceof Recurrent)) {
     // plain JavaScript can pass anything: an empty state dict would look like success
     throw new TypeError("state dicts are of a LanguageModel, a SequenceClassifier, an RNN/LSTM/GRU stack or an RNNCell/LSTMCell/GRUCell");
@@ -134,7 +139,7 @@ function expectedOf(model: LanguageModel | Recurrent | RNNCellBase | SequenceCla
  * const sd = stateDictOf(new LanguageModel({ vocabSize: 5, embedSize: 4, hiddenSize: 4, cell: "gru" }));
  * Object.keys(sd) // => ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight", "head.bias"]
  */
-export function stateDictOf(model: LanguageModel | Recurrent | RNNCellBase | SequenceClassifier): StateDict {
+export function stateDictOf(model: LanguageModel | FeedForwardLM | Recurrent | RNNCellBase | SequenceClassifier): StateDict {
   const sd: StateDict = {};
   for (const { name, param } of expectedOf(model)) setOwn(sd, name, { shape: [...param.shape], data: param.value.slice() });
   return sd;
@@ -182,7 +187,7 @@ export interface LoadReport {
  * loadStateDict(new LSTM({ inputSize: 3, hiddenSize: 4 }), tensors);
  */
 export function loadStateDict(
-  model: LanguageModel | Recurrent | RNNCellBase | SequenceClassifier,
+  model: LanguageModel | FeedForwardLM | Recurrent | RNNCellBase | SequenceClassifier,
   tensors: StateDictInput,
   options: LoadStateDictOptions = {},
 ): LoadReport {
@@ -401,8 +406,9 @@ export function recurrentFromStateDict(
 }
 
 /** A language model as its state dict describes it: the model half of a run's config, and what the file has of biases. */
-export interface LanguageModelConfig
-  extends Pick<ModelConfig, "cell" | "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "nonlinearity" | "tieWeights"> {
+export interface LanguageModelConfig extends Pick<ModelConfig, "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "nonlinearity" | "tieWeights"> {
+  /** The recurrent cell (a state dict of this shape is of a recurrent model). */
+  cell: CellName;
   /** Whether the recurrent layers have biases. */
   bias: boolean;
   /** Whether the file has head.bias (rnnlab's head always has one: a missing one loads as zeros). */

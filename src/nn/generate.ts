@@ -3,7 +3,6 @@
 
 import type { Float, Ids } from "../tensor/dtype.js";
 import type { Rng } from "../tensor/rng.js";
-import type { LanguageModel } from "./language-model.js";
 
 /** How to turn logits into a choice. */
 export interface SampleOptions {
@@ -57,6 +56,15 @@ export interface GenerateOptions extends SampleOptions {
   onToken?: (id: number) => void;
 }
 
+/** What generation needs of a model: a state, and the logits after some inputs (LanguageModel and FeedForwardLM have both). */
+export interface Predictor {
+  readonly options: { readonly vocabSize: number };
+  /** A fresh state for batch B. */
+  createState(B: number): Float[];
+  /** Logits (B, V) of the last of T steps of inputs (T, B), from `state`, which becomes the state after them. */
+  predict(inputs: Ids, T: number, B: number, state: Float[]): Float;
+}
+
 /**
  * Feeds the prime, then generates `length` tokens, each fed back as the next input.
  * Returns the generated ids (without the prime).
@@ -64,7 +72,7 @@ export interface GenerateOptions extends SampleOptions {
  * const ids = generate(model, { prime: vocab.encode("\n"), length: 200, rng: new Rng(1), temperature: 0.8 });
  * console.log(vocab.decode(ids));
  */
-export function generate(model: LanguageModel, o: GenerateOptions): Int32Array {
+export function generate(model: Predictor, o: GenerateOptions): Int32Array {
   if (o.prime.length < 1) throw new RangeError("generate: the prime needs at least one token");
   if (!(o.length >= 0 && Number.isInteger(o.length))) throw new RangeError(`generate: length must be a whole number >= 0, got ${o.length}`);
   const t = o.temperature ?? 1;

@@ -31,7 +31,12 @@ import { crossEntropyBackward, crossEntropyForward, IGNORE_INDEX } from "./softm
 
 /** A language model's shape as a serializable config: the model half of a run's config (train/run.ts) and of checkpoints. */
 export interface ModelConfig {
-  cell: CellName;
+  /** A recurrent cell, or "mlp": the feed-forward model over a window (FeedForwardLM; numLayers counts its hidden layers). */
+  cell: CellName | "mlp";
+  /** "mlp" only: the tokens one prediction sees (n). */
+  window?: number;
+  /** "mlp" only: Bengio's direct connections from the window to the logits. Absent: false. */
+  direct?: boolean;
   vocabSize: number;
   embedSize: number;
   hiddenSize: number;

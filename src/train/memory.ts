@@ -18,8 +18,15 @@ export const MEMORY_LIMIT = ARENA_LIMIT;
 export const MAX_THREADS = 32;
 
 /** Parameters of a language model of this shape (PyTorch's layout: both biases, embedding, head unless tied). */
-export function languageModelParams(m: Pick<ModelConfig, "cell" | "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "tieWeights">): number {
+export function languageModelParams(
+  m: Pick<ModelConfig, "cell" | "vocabSize" | "embedSize" | "hiddenSize" | "numLayers" | "tieWeights" | "window" | "direct">,
+): number {
   const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L } = m;
+  if (m.cell === "mlp") {
+    // embedding, hidden layers (n*E -> H, then H -> H) with biases, head, direct connections
+    const nE = (m.window ?? 1) * E;
+    return V * E + H * (nE + 1) + (L - 1) * H * (H + 1) + V * (H + 1) + (m.direct ? V * nE : 0);
+  }
   const G = gateWidth(m.cell, H);
   let p = V * E + (m.tieWeights ? 0 : V * H) + V;
   for (let l = 0; l < L; l++) p += G * (l === 0 ? E : H) + G * H + 2 * G;
@@ -27,7 +34,7 @@ export function languageModelParams(m: Pick<ModelConfig, "cell" | "vocabSize" | 
 }
 
 function gateWidth(cell: ModelConfig["cell"], H: number): number {
-  return CELLS[cell].gates.length * H;
+  return cell === "mlp" ? 0 : CELLS[cell].gates.length * H;
 }
 
 /** Float buffers as long as the parameters that an optimizer keeps (train/optim.ts's registry). */
@@ -40,6 +47,12 @@ export function languageModelActivationBytes(m: ModelConfig, B: number, T: numbe
   const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, cell } = m;
   const G = gateWidth(cell, H);
   const n = T * B;
+  if (cell === "mlp") {
+    // the window's embeddings and their gradient (twice with direct connections), every hidden
+    // layer's activations, two gradient buffers, logits and probabilities; the same for inference rows
+    const nE = (m.window ?? 1) * E;
+    return 4 * (n * nE * (m.direct ? 3 : 2) + n * H * (L + 2) + 2 * n * V) + 4 * 2 * n * (m.window ?? 1);
+  }
   const lstm = cell === "lstm";
   const gru = cell === "gru";
   const drop = (m.dropout ?? 0) > 0;
@@ -97,7 +110,7 @@ export function checkTrainingFits(m: ModelConfig, t: TrainConfig, threads = 1, l
     B >= 1 ? `batch ${fmt(B)} (--batch)` : "",
   ].filter(Boolean);
   throw new ResourceError(
-    `the ${CELLS[m.cell].title} of hidden size ${fmt(m.hiddenSize)}, embedding ${fmt(m.embedSize)}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} ` +
+    `the ${m.cell === "mlp" ? `feed-forward model (window ${m.window})` : CELLS[m.cell].title} of hidden size ${fmt(m.hiddenSize)}, embedding ${fmt(m.embedSize)}, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""} ` +
       `(${fmt(languageModelParams(m))} parameters), trained on batches of ${fmt(t.batch)} x ${fmt(t.k2)} steps, needs about ${fmtBytes(need)}, ` +
       `more than the ${fmtBytes(limit)} rnnlab can use; ${fixes.length ? `with the other settings as they are, at most ${fixes.join(" or ")} fits` : "make the model smaller (--hidden, --embed, --layers)"}`,
   );

@@ -8,6 +8,7 @@ import { CharVocab } from "../data/vocab.js";
 import { encodeText } from "../data/corpus.js";
 import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
 import { LanguageModel } from "../nn/language-model.js";
+import type { AnyLanguageModel } from "../nn/lm.js";
 import { GRU, LSTM, RNN } from "../nn/recurrent.js";
 import { SequenceClassifier } from "../nn/sequence-classifier.js";
 import { tensor } from "../tensor/tensor.js";
@@ -19,7 +20,7 @@ const vocab = CharVocab.fromText("hello world\n");
 const ids = (n: number, V: number) => Int32Array.from({ length: n }, (_, i) => (i * 7 + 3) % V);
 
 /** The loss of a language model on a fixed window (eval mode). */
-function lmLoss(lm: LanguageModel): number {
+function lmLoss(lm: AnyLanguageModel): number {
   const T = 6;
   const B = 2;
   const V = lm.options.vocabSize;

@@ -21,7 +21,9 @@ import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../io/sa
 import type { Vocab } from "../data/vocab.js";
 import { vocabMetadata } from "../data/words.js";
 import { CELL_NAMES, cellOfMode, type CellName } from "../nn/cells.js";
-import { LanguageModel } from "../nn/language-model.js";
+import { LanguageModel, type ModelConfig } from "../nn/language-model.js";
+import { FeedForwardLM } from "../nn/feedforward-lm.js";
+import type { AnyLanguageModel } from "../nn/lm.js";
 import type { ParamStore } from "../nn/params.js";
 import { createRecurrent, Recurrent } from "../nn/recurrent.js";
 import { SequenceClassifier, type SequenceClassifierConfig } from "../nn/sequence-classifier.js";
@@ -44,8 +46,42 @@ import {
 import { bool, checkFinite, int, jsonOf, MAX_SIZE, num, object, oneOf, parseModelConfig, parseTrainConfig } from "./schema.js";
 import { DEFAULT_TRAIN } from "./session.js";
 
+/** A language model's config, read off the model (rnnlab's checkpoint config: train/run.ts ModelConfig). */
+function modelConfigOf(model: LanguageModel | FeedForwardLM): ModelConfig {
+  if (model instanceof FeedForwardLM) {
+    const o = model.options;
+    return {
+      cell: "mlp",
+      vocabSize: o.vocabSize,
+      embedSize: o.embedSize,
+      hiddenSize: o.hiddenSize,
+      numLayers: o.numLayers,
+      nonlinearity: o.nonlinearity,
+      tieWeights: false,
+      window: o.window,
+      ...(o.direct ? { direct: true } : {}),
+    };
+  }
+  const o = model.options;
+  if (!o.bias) throw new RangeError("saveModel: a language model without recurrent biases (bias: false) has no checkpoint config yet");
+  return {
+    cell: o.cell,
+    vocabSize: o.vocabSize,
+    embedSize: o.embedSize,
+    hiddenSize: o.hiddenSize,
+    numLayers: o.numLayers,
+    nonlinearity: o.nonlinearity,
+    tieWeights: o.tieWeights,
+    dropout: o.dropout,
+    init: o.init,
+    ...(o.forgetBias !== undefined ? { forgetBias: o.forgetBias } : {}),
+    ...(o.embeddingDropout ? { embeddingDropout: o.embeddingDropout } : {}),
+    ...(o.outputDropout ? { outputDropout: o.outputDropout } : {}),
+  };
+}
+
 /** A model saveModel takes: a language model, a sequence classifier, or a bare RNN/LSTM/GRU stack. */
-export type SavableModel = LanguageModel | SequenceClassifier | Recurrent;
+export type SavableModel = LanguageModel | FeedForwardLM | SequenceClassifier | Recurrent;
 
 /** What the weights cannot tell, for saveModel. */
 export interface SaveModelOptions {
@@ -81,7 +117,7 @@ export interface SavedRecurrentConfig {
 
 /** What loadModel returns: the model, built and loaded, and what its file says about it. */
 export type LoadedModel =
-  | { kind: "language-model"; model: LanguageModel; vocab: Vocab; config: RunConfig; metadata: Record<string, string> }
+  | { kind: "language-model"; model: AnyLanguageModel; vocab: Vocab; config: RunConfig; metadata: Record<string, string> }
   | {
       kind: "sequence-classifier";
       model: SequenceClassifier;
@@ -163,31 +199,16 @@ export function modelSnapshot(model: SavableModel, options: SaveModelOptions = {
   const meta: Record<string, string> = { format: SNAPSHOT_FORMAT };
   let kind: ModelKind;
   let cfg: unknown;
-  if (model instanceof LanguageModel) {
+  if (model instanceof LanguageModel || model instanceof FeedForwardLM) {
     kind = "language-model";
     if (!vocab) throw new RangeError("saveModel: a language model needs its vocabulary: saveModel(model, { vocab }), e.g. vocab = CharVocab.fromText(text)");
     if (vocab.size !== model.options.vocabSize)
       throw new RangeError(`saveModel: the vocabulary has ${vocab.size} tokens, the model ${model.options.vocabSize}`);
     if (labels) throw new RangeError("saveModel: labels are a classifier's; a language model has none");
-    const o = model.options;
-    if (!o.bias) throw new RangeError("saveModel: a language model without recurrent biases (bias: false) has no checkpoint config yet");
-    const m = parseModelConfig({
-      cell: o.cell,
-      vocabSize: o.vocabSize,
-      embedSize: o.embedSize,
-      hiddenSize: o.hiddenSize,
-      numLayers: o.numLayers,
-      nonlinearity: o.nonlinearity,
-      tieWeights: o.tieWeights,
-      dropout: o.dropout,
-      init: o.init,
-      ...(o.forgetBias !== undefined ? { forgetBias: o.forgetBias } : {}),
-      ...(o.embeddingDropout ? { embeddingDropout: o.embeddingDropout } : {}),
-      ...(o.outputDropout ? { outputDropout: o.outputDropout } : {}),
-    });
+    const m = parseModelConfig(modelConfigOf(model));
     if (config?.model !== undefined && JSON.stringify(config.model) !== JSON.stringify(m))
       throw new RangeError(`saveModel: config.model differs from the model's own (${JSON.stringify(m)}); leave it out`);
-    const train = parseTrainConfig({ ...defaultTrain(), seed: o.seed, ...config?.train }, "config.train");
+    const train = parseTrainConfig({ ...defaultTrain(), seed: model.options.seed, ...config?.train }, "config.train");
     cfg = { model: m, train };
   } else if (model instanceof SequenceClassifier) {
     kind = "sequence-classifier";

@@ -15,6 +15,7 @@ import { encodeText, type TokenArray } from "../data/corpus.js";
 import { useKernels, wasmKernels } from "../tensor/select.js";
 import type { ShardInit, Spawn } from "./parallel.js";
 import { TrainingRun, type RunConfig } from "./run.js";
+import type { LanguageModel } from "../nn/language-model.js";
 
 const TEXT = "It was late in the day. Jane said hi to John. Jane walked into the room. ".repeat(40);
 
@@ -64,7 +65,7 @@ describe.skipIf(!wasmKernels())("data parallelism with embedding and output drop
           expect(r.threads).toBe(threads);
           // counters part-way, as a resumed run has them: the workers must take them from the command
           r.model.dropoutCalls = 7;
-          r.model.rnn.dropoutCalls = 3;
+          (r.model as LanguageModel).rnn.dropoutCalls = 3;
           const losses = Array.from({ length: 12 }, () => r.step().loss);
           const val = r.validate()!;
           const snap = r.snapshot();
@@ -73,7 +74,7 @@ describe.skipIf(!wasmKernels())("data parallelism with embedding and output drop
             val,
             values: Float32Array.from(r.model.store.values),
             calls: r.model.dropoutCalls,
-            rnnCalls: r.model.rnn.dropoutCalls,
+            rnnCalls: (r.model as LanguageModel).rnn.dropoutCalls,
             meta: snap.metadata.lm_dropout_calls,
           });
         } finally {

@@ -12,8 +12,8 @@ import { vocabMetadata, WordVocab, wordVocabOptionsOf } from "../data/words.js";
 import { StreamBatcher } from "../data/batches.js";
 import type { TokenArray } from "../data/corpus.js";
 import { generate, type SampleOptions } from "../nn/generate.js";
-import { LanguageModel, type ModelConfig } from "../nn/language-model.js";
-import { CELLS } from "../nn/cells.js";
+import type { ModelConfig } from "../nn/language-model.js";
+import { buildLanguageModel as buildModel, isRecurrentLM, stateTensors, type AnyLanguageModel } from "../nn/lm.js";
 import { Rng } from "../tensor/rng.js";
 import { evaluateLoss } from "./evaluate.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
@@ -89,26 +89,6 @@ export { CheckpointError };
 /** The metadata "format" of every rnnlab checkpoint and model file. */
 export const SNAPSHOT_FORMAT = "rnnlab-checkpoint/1";
 
-function buildModel(m: ModelConfig, seed: number, kernels?: Kernels, dtype?: DType): LanguageModel {
-  return new LanguageModel({
-    ...(dtype ? { dtype } : {}),
-    vocabSize: m.vocabSize,
-    embedSize: m.embedSize,
-    hiddenSize: m.hiddenSize,
-    numLayers: m.numLayers,
-    cell: m.cell,
-    nonlinearity: m.nonlinearity,
-    tieWeights: m.tieWeights,
-    seed,
-    dropout: m.dropout ?? 0,
-    embeddingDropout: m.embeddingDropout ?? 0,
-    outputDropout: m.outputDropout ?? 0,
-    init: m.init ?? "default",
-    forgetBias: m.forgetBias,
-    kernels,
-  });
-}
-
 /** Whether a model config has embedding or output dropout (whose mask counter a snapshot keeps as "lm_dropout_calls"). */
 function hasModelDropout(m: ModelConfig): boolean {
   return (m.embeddingDropout ?? 0) > 0 || (m.outputDropout ?? 0) > 0;
@@ -135,7 +115,7 @@ export interface RunOptions {
 
 /** One training run of a character language model. */
 export class TrainingRun {
-  readonly model: LanguageModel;
+  readonly model: AnyLanguageModel;
   readonly optimizer: Optimizer;
   readonly trainer: Trainer<Int32Array, Int32Array>;
   readonly batcher: StreamBatcher;
@@ -159,7 +139,7 @@ export class TrainingRun {
     this.model = buildModel(m, t.seed, options.kernels);
     this.optimizer = createOptimizer(t.optimizer, this.model.store, { lr: t.lr, momentum: t.momentum, weightDecay: t.weightDecay });
     const k = this.model.store.kernels as Partial<SharedMemoryKernels> & { module?: WebAssembly.Module };
-    if (threads > 1 && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {
+    if (threads > 1 && isRecurrentLM(this.model) && options.spawn && k.arena && k.module && k.arena.holds(this.model.store.values)) {
       this.parallel = new DataParallelLM(this.model, t.batch, t.k2, threads, k as SharedMemoryKernels, k.module, options.spawn, options.waitForThreads ?? true);
     }
     this.threads = this.parallel ? threads : 1;
@@ -229,10 +209,9 @@ export class TrainingRun {
     for (const [buf, flat] of Object.entries(optimizer.stateBuffers())) {
       for (const p of model.store.params) tensors[`optim.${buf}.${p.name}`] = { shape: [...p.shape], data: flat.subarray(p.offset, p.offset + p.size) };
     }
-    const { numLayers: L, hiddenSize: H } = this.config.model;
     const B = this.config.train.batch;
     const carried = trainer.tbptt.carried();
-    CELLS[this.config.model.cell].states.forEach((s, i) => (tensors[`state.${s}`] = { shape: [L, B, H], data: carried.state[i] })); // state.h (and state.c)
+    stateTensors(this.config.model, B).forEach((s, i) => (tensors[s.name] = { shape: s.shape, data: carried.state[i] })); // state.h (and state.c), or state.window
     if (carried.history > 0) {
       tensors["state.history_inputs"] = { shape: [carried.history, B], data: carried.inputs! };
       tensors["state.history_targets"] = { shape: [carried.history, B], data: carried.targets! };
@@ -247,7 +226,7 @@ export class TrainingRun {
         optimizer_steps: String(optimizer.stepCount),
         stats: JSON.stringify(trainer.stats),
         rng: JSON.stringify(this.rng.getState()),
-        dropout_calls: String(model.rnn.dropoutCalls),
+        dropout_calls: String(isRecurrentLM(model) ? model.rnn.dropoutCalls : 0),
         // the embedding and output masks' counter: only models with those dropouts have one (older checkpoints stay as they were)
         ...(hasModelDropout(this.config.model) ? { lm_dropout_calls: String(model.dropoutCalls) } : {}),
         data_position: String(this.batcher.position),
@@ -274,7 +253,7 @@ export class TrainingRun {
       );
     }
     const meta = snap.metadata;
-    const { numLayers: L, hiddenSize: H, vocabSize: V } = config.model;
+    const V = config.model.vocabSize;
     const B = config.train.batch;
     // the counters, against each other, before anything is built
     const step = intOf(meta, "step");
@@ -303,7 +282,15 @@ export class TrainingRun {
       return d;
     };
     const carried = {
-      state: CELLS[config.model.cell].states.map((s) => tensorOf(snap, `state.${s}`, [L, B, H]).data),
+      state: stateTensors(config.model, B).map((s) => {
+        const d = tensorOf(snap, s.name, s.shape).data;
+        // a window's ids + 1: whole numbers in [0, V]
+        if (config.model.cell === "mlp")
+          for (let i = 0; i < d.length; i++)
+            if (!(Number.isInteger(d[i]) && d[i] >= 0 && d[i] <= V))
+              throw new CheckpointError(`tensor "${s.name}" holds ${d[i]} at element ${i}, not a token id + 1 in [0, ${V}]; the checkpoint is corrupt`);
+        return d;
+      }),
       history: hist,
       inputs: hist ? ids("state.history_inputs") : null,
       targets: hist ? ids("state.history_targets") : null,
@@ -334,7 +321,7 @@ export class TrainingRun {
       } catch (e) {
         throw new CheckpointError(`metadata "rng" is not a generator state: ${(e as Error).message}`);
       }
-      run.model.rnn.dropoutCalls = dropoutCalls;
+      if (isRecurrentLM(run.model)) run.model.rnn.dropoutCalls = dropoutCalls;
       run.model.dropoutCalls = lmDropoutCalls;
     } catch (e) {
       run.dispose();
@@ -351,7 +338,7 @@ export class TrainingRun {
 export function modelFromSnapshot(
   input: SnapshotInput,
   options: { kernels?: Kernels; dtype?: DType } = {},
-): { model: LanguageModel; vocab: Vocab; config: RunConfig } {
+): { model: AnyLanguageModel; vocab: Vocab; config: RunConfig } {
   const snap = snapshotOf(input);
   const { config, vocab } = readHeader(snap);
   checkInferenceFits(config.model, 1, 1); // the weights themselves; evaluation checks its own windows
@@ -414,7 +401,7 @@ export function vocabFromMetadata(meta: Record<string, string>): Vocab {
 }
 
 /** Loads every parameter's tensor, each checked for shape, dtype and finiteness before the first is written. */
-function loadParams(model: LanguageModel, snap: Snapshot): void {
+function loadParams(model: AnyLanguageModel, snap: Snapshot): void {
   const tensors = model.store.params.map((p) => tensorOf(snap, p.name, p.shape));
   model.store.params.forEach((p, i) => p.value.set(tensors[i].data));
 }

@@ -10,7 +10,8 @@
 import { CheckpointError, finiteInFloat32 } from "../errors.js";
 import type { Float } from "../tensor/dtype.js";
 import type { ModelConfig, RunConfig, TrainConfig } from "./run.js";
-import { CELL_NAMES } from "../nn/cells.js";
+import { LM_CELLS } from "../nn/lm.js";
+import { MAX_WINDOW as MAX_FF_WINDOW } from "../nn/feedforward-lm.js";
 import { OPTIMIZER_NAMES } from "./optim.js";
 import { normalizeSchedule, type ScheduleSpec } from "./schedule.js";
 
@@ -94,6 +95,8 @@ export const MODEL_KEYS: readonly string[] = [
   "outputDropout",
   "init",
   "forgetBias",
+  "window",
+  "direct",
 ];
 /** Every key a TrainConfig may have (a config with another is refused). */
 export const TRAIN_KEYS: readonly string[] = [
@@ -117,7 +120,7 @@ export function parseModelConfig(v: unknown, where: Where = "config.model"): Mod
   const o = object(v, where);
   onlyKeys(o, where, MODEL_KEYS);
   const m: ModelConfig = {
-    cell: oneOf(o.cell, `${where}.cell`, CELL_NAMES),
+    cell: oneOf(o.cell, `${where}.cell`, LM_CELLS),
     vocabSize: int(o.vocabSize, `${where}.vocabSize`, 1, MAX_SIZE),
     embedSize: int(o.embedSize, `${where}.embedSize`, 1, MAX_SIZE),
     hiddenSize: int(o.hiddenSize, `${where}.hiddenSize`, 1, MAX_SIZE),
@@ -131,6 +134,18 @@ export function parseModelConfig(v: unknown, where: Where = "config.model"): Mod
   if (o.outputDropout !== undefined) m.outputDropout = num(o.outputDropout, `${where}.outputDropout`, 0, 0.99);
   if (o.init !== undefined) m.init = oneOf(o.init, `${where}.init`, INITS);
   if (o.forgetBias !== undefined) m.forgetBias = num(o.forgetBias, `${where}.forgetBias`, -Infinity);
+  if (m.cell === "mlp") {
+    // the feed-forward model: a window, optional direct connections, none of the recurrent options
+    m.window = int(o.window, `${where}.window`, 1, MAX_FF_WINDOW);
+    if (o.direct !== undefined) m.direct = bool(o.direct, `${where}.direct`);
+    if (m.tieWeights) fail(`${where}.tieWeights`, "is true, but the feed-forward model (cell mlp) has no tied weights");
+    for (const k of ["dropout", "embeddingDropout", "outputDropout"] as const)
+      if ((m[k] ?? 0) > 0) fail(`${where}.${k}`, "is above 0, but the feed-forward model (cell mlp) has no dropout");
+    if ((m.init ?? "default") !== "default")
+      fail(`${where}.init`, `is "${m.init}", but the feed-forward model (cell mlp) has PyTorch's default initialisation only`);
+  } else if (o.window !== undefined || o.direct !== undefined) {
+    fail(`${where}.${o.window !== undefined ? "window" : "direct"}`, `is for the feed-forward model (cell mlp), the cell is ${m.cell}`);
+  }
   if (m.tieWeights && m.embedSize !== m.hiddenSize)
     fail(`${where}.tieWeights`, `is true, but tying needs embedSize = hiddenSize (${m.embedSize} and ${m.hiddenSize})`);
   if (m.forgetBias !== undefined && m.cell !== "lstm") fail(`${where}.forgetBias`, `is for an LSTM, the cell is ${m.cell}`);

@@ -20,6 +20,7 @@ import type { TokenArray } from "../data/corpus.js";
 import type { Vocab } from "../data/vocab.js";
 import { CheckpointError, InputError } from "../errors.js";
 import type { Kernels } from "../tensor/kernels.js";
+import { isRecurrentLM } from "../nn/lm.js";
 import { OPTIMIZERS } from "./optim.js";
 import { TrainingRun, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig } from "./run.js";
 import { LrSchedule, normalizeSchedule, type PlateauState } from "./schedule.js";
@@ -298,6 +299,8 @@ export class TrainingSession {
     if (!(valFraction >= 0 && valFraction <= 0.9)) throw new RangeError(`valFraction must be in [0, 0.9], got ${valFraction}`);
     const { train, val } = splitText(data.tokens, valFraction);
     checkSizes(data, train, val, config.train.batch, config.train.k2);
+    if (config.model.cell === "mlp" && (settings.diagnoseEvery ?? 0) > 0)
+      throw new InputError("diagnostics (--diagnose-every) read the recurrent layer's gradient flow and spectra; the feed-forward model (--cell mlp) has none");
     const run = new TrainingRun(config, data.vocab, train, val, runOptions(settings));
     const evalEvery = settings.evalEvery ?? 500;
     const info: RunInfo = {
@@ -526,8 +529,8 @@ export class TrainingSession {
 
   /** Diagnostics on the probe batch (a float64 copy: training is untouched); onDiagnostics, and the weights as a trajectory snapshot. */
   diagnose(): DiagnosticsRecord | null {
-    if (!this.probe) return null;
     const { run } = this;
+    if (!this.probe || !isRecurrentLM(run.model)) return null;
     const rec = diagnose(run.model, this.probe.inputs, this.probe.targets, run.config.train.k1, {
       step: run.steps,
       clip: clipSummary(this.norms, run.config.train.clipNorm),
@@ -582,6 +585,7 @@ export class TrainingSession {
     const every = this.info.diagnose?.every ?? 0;
     if (every <= 0) return null;
     const { run } = this;
+    if (!isRecurrentLM(run.model)) return null; // the diagnostics read a recurrent layer: a feed-forward model has none
     const k1 = run.config.train.k1;
     return probeBatch(run.valTokens && run.valTokens.length > k1 ? run.valTokens : run.trainTokens, this.info.diagnose!.rows, k1);
   }

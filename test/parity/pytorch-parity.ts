@@ -6,6 +6,7 @@ import {
   CELLS,
   clipGradNorm,
   createRecurrent,
+  FeedForwardLM,
   LanguageModel,
   LrSchedule,
   OPTIMIZER_NAMES,
@@ -62,6 +63,8 @@ export function runFixture(fx: Fx, dtype: DType, kernels?: Kernels): void {
       return tbptt(fx, dtype, kernels);
     case "charlm":
       return charlm(fx, dtype, kernels);
+    case "ffnlm":
+      return feedforwardLM(fx, dtype, kernels);
     case "single_neuron":
       return singleNeuronFixture(fx, dtype);
     case "lr_schedule":
@@ -448,6 +451,51 @@ function charlmOnce(fx: Fx, dtype: DType, foldEmbedding: boolean, kernels?: Kern
     }
     for (const [name, t] of Object.entries(h.params_after_3_steps as Record<string, FixtureTensor>)) {
       expectClose(`${key}: ${name} after ${h.pre_clip_norms.length} steps`, lm.store.get(name).value, t.data, tol);
+    }
+  }
+}
+
+/** Bengio et al.'s feed-forward language model (kind "ffnlm"): loss, gradients and 3 clipped updates per optimizer. */
+function feedforwardLM(fx: Fx, dtype: DType, kernels?: Kernels): void {
+  const tol = tolerance(dtype);
+  const m = fx.model;
+  const ff = new FeedForwardLM({
+    vocabSize: m.vocab,
+    embedSize: m.embed,
+    hiddenSize: m.hidden,
+    window: m.window,
+    numLayers: m.layers ?? 1,
+    direct: m.direct ?? false,
+    nonlinearity: m.nonlinearity ?? "tanh",
+    dtype,
+    kernels,
+  });
+  const [T, B] = fx.tokens_in.shape as number[];
+  const xin = ids(fx.tokens_in);
+  const tgt = ids(fx.tokens_target);
+  // the window before the chunk: ids + 1, 0 before the stream's start (-1 in the fixture)
+  const state = ff.createState(B);
+  (fx.context_in.data as number[]).forEach((id, i) => (state[0][i] = id + 1));
+  assertPlaced(ff.store, kernels);
+  const run = () => ff.forward(xin, tgt, T, B, state, 0);
+  loadParams(ff.store, fx.params);
+  ff.store.zeroGrad();
+  expectCloseScalar("loss", run(), fx.loss.value, tol);
+  ff.backward();
+  for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) expectClose(`grad ${name}`, ff.store.get(name).grad, g.data, tol);
+  const { clip_max_norm: clipMax, ...optims } = fx.optim as Fx;
+  for (const [key, h] of Object.entries(optims as Record<string, Fx>)) {
+    loadParams(ff.store, fx.params);
+    const opt = optimizerFor(key, ff.store, h);
+    for (let s = 0; s < h.pre_clip_norms.length; s++) {
+      ff.store.zeroGrad();
+      run();
+      ff.backward();
+      expectCloseScalar(`${key} step ${s + 1} pre-clip norm`, clipGradNorm(ff.store, clipMax), h.pre_clip_norms[s], tol);
+      opt.step();
+    }
+    for (const [name, t] of Object.entries(h.params_after_3_steps as Record<string, FixtureTensor>)) {
+      expectClose(`${key}: ${name} after ${h.pre_clip_norms.length} steps`, ff.store.get(name).value, t.data, tol);
     }
   }
 }
