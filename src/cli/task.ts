@@ -10,13 +10,19 @@ import { TaskRun, type TaskRunConfig } from "../train/task-run.js";
 import { checkTaskFits } from "../train/memory.js";
 import { clipSummary } from "../train/clip.js";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../train/optim.js";
-import { CELL_NAMES, CELLS, type CellName } from "../nn/cells.js";
+import { CELL_NAMES, CELLS } from "../nn/cells.js";
+import { LM_CELLS, type LMCell } from "../nn/lm.js";
+import { MAX_WINDOW } from "../nn/feedforward-lm.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
 import { say as print } from "./output.js";
 
+/** --cell mlp's window when --window is not given. */
+const DEFAULT_TASK_WINDOW = 10;
+
 interface TaskOpts {
   length: number;
-  cell: CellName;
+  cell: LMCell;
+  window?: number;
   hidden: number;
   nonlinearity: "tanh" | "relu";
   init?: "default" | "orthogonal" | "identity" | "chrono";
@@ -61,7 +67,13 @@ export function taskCommand(): Command {
     .description("train on a long-range dependency benchmark until its success criterion is met (exit 0) or the budget ends (exit 1)")
     .argument("<name>", `the task: ${TASK_NAMES.join(", ")}`)
     .option("--length <T>", "sequence length parameter T", intArg(1), 100)
-    .option("--cell <type>", CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", "), choiceArg(CELL_NAMES), "lstm")
+    .option(
+      "--cell <type>",
+      `${CELL_NAMES.map((c) => `${c} (${CELLS[c].title})`).join(", ")}, or mlp (feed-forward over a window of the last --window steps: no recurrence)`,
+      choiceArg(LM_CELLS),
+      "lstm",
+    )
+    .option("--window <n>", "--cell mlp: the steps each output sees, the current one included (default: 10)", intArg(1))
     .option("--hidden <n>", "hidden units", intArg(1), 64)
     .option("--nonlinearity <f>", "Elman activation", choiceArg(["tanh", "relu"] as const), "tanh")
     .option(
@@ -89,8 +101,14 @@ export function taskCommand(): Command {
 
 /** Trains one task run as the options say; prints progress (or the JSON result) and returns the result. */
 export function runTask(name: TaskName, o: TaskOpts): TaskResult {
+  if (o.window !== undefined && o.cell !== "mlp")
+    throw new InputError(`--window is for --cell mlp (the feed-forward window model); --cell ${o.cell} sees the whole sequence`);
+  if (o.cell === "mlp" && o.init !== undefined)
+    throw new InputError("--init is for the recurrent cells; the feed-forward model (--cell mlp) has PyTorch's default initialisation");
+  const window = o.cell === "mlp" ? (o.window ?? DEFAULT_TASK_WINDOW) : undefined;
+  if (window !== undefined && window > MAX_WINDOW) throw new InputError(`--window ${window} is more than ${MAX_WINDOW} steps`);
   if (o.omega > 0 && o.cell !== "rnn") throw new InputError("--omega (Pascanu's regulariser) is for --cell rnn");
-  const init = o.init ?? (o.cell === "rnn" ? "default" : "chrono");
+  const init = o.init ?? (o.cell === "lstm" || o.cell === "gru" ? "chrono" : "default");
   if (init === "chrono" && o.cell === "rnn") throw new InputError("--init chrono sets LSTM and GRU gate biases; use it with --cell lstm or gru");
   if (init === "identity" && o.cell !== "rnn") throw new InputError("--init identity (IRNN) is for --cell rnn");
   try {
@@ -110,11 +128,13 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
     layers: 1,
     batch: o.batch,
     evalSize: o.evalSize,
+    ...(window !== undefined ? { window } : {}),
   });
   const config: TaskRunConfig = {
     task: name,
     length: o.length,
     cell: o.cell,
+    ...(window !== undefined ? { window } : {}),
     hidden: o.hidden,
     nonlinearity: o.nonlinearity,
     init,
@@ -130,13 +150,14 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   const say = (s: string) => {
     if (!o.json) print(`${s}\n`);
   };
-  const model = o.cell === "rnn" ? `${o.nonlinearity} RNN` : o.cell.toUpperCase();
+  const model =
+    o.cell === "rnn" ? `${o.nonlinearity} RNN` : o.cell === "mlp" ? `feed-forward (${o.nonlinearity}) over a window of ${window} steps` : o.cell.toUpperCase();
   say(`rnnlab task: ${task.title}, T = ${task.length} (${task.steps} steps per sequence)`);
   say(`source: ${task.source}`);
   say(`success: ${task.criterion}`);
   say(`baseline: ${task.baseline.toPrecision(4)} (${task.baselineNote})`);
   say(
-    `model: ${model}, hidden ${o.hidden}, ${init} init, ${fmtInt(run.model.store.size)} parameters; ${o.optimizer} lr ${o.lr}, batch ${o.batch}` +
+    `model: ${model}, hidden ${o.hidden}${o.cell === "mlp" ? "" : `, ${init} init`}, ${fmtInt(run.model.store.size)} parameters; ${o.optimizer} lr ${o.lr}, batch ${o.batch}` +
       `${config.clip ? `, clip norm ${config.clip}` : ", no clipping"}${o.omega ? `, Ω λ = ${o.omega}` : ""}, seed ${o.seed}`,
   );
   const t0 = performance.now();
@@ -170,7 +191,7 @@ export function runTask(name: TaskName, o: TaskOpts): TaskResult {
   const result: TaskResult = {
     task: name,
     length: o.length,
-    cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell,
+    cell: o.cell === "rnn" ? `rnn-${o.nonlinearity}` : o.cell === "mlp" ? `mlp-${window}` : o.cell,
     clip: config.clip,
     omega: o.omega,
     seed: o.seed,

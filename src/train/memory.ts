@@ -151,6 +151,8 @@ export interface TaskShape {
   hidden: number;
   layers: number;
   batch: number;
+  /** cell "mlp": the steps each output sees. */
+  window?: number;
   /** Held-out sequences of the criterion (0: not counted). */
   evalSize?: number;
 }
@@ -161,7 +163,13 @@ export function taskBytes(s: TaskShape): number {
   const G = gateWidth(s.cell, H);
   let P = O * (H + 1);
   for (let l = 0; l < L; l++) P += G * ((l === 0 ? I : H) + H + 2);
+  if (s.cell === "mlp") P += H * ((s.window ?? 1) * I + 1) + (L - 1) * H * (H + 1);
   const acts = (rows: number) => {
+    if (s.cell === "mlp") {
+      // rows of windows (every step, or the last), their activations and gradients, and the float64 batch
+      const r = s.every ? T * rows : rows;
+      return 4 * (r * (s.window ?? 1) * I + r * H * (L + 2) + 2 * r * O) + 8 * (T * rows * I + r * O);
+    }
     const n = T * rows;
     let f = 0;
     for (let l = 0; l < L; l++) f += n * G * 2 + (T + 1) * rows * H * 2 + 2 * n * H + n * (l === 0 ? I : H);

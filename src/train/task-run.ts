@@ -8,6 +8,7 @@
 // Parameters: rnn.<PyTorch names>, head.weight (O, H), head.bias (O).
 
 import { createTask, type Task, type TaskBatch, type TaskEvaluation, type TaskName } from "../data/tasks.js";
+import { activationBackward, activationForward } from "../nn/activations.js";
 import { Linear } from "../nn/linear.js";
 import { ParamStore } from "../nn/params.js";
 import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentInit } from "../nn/recurrent.js";
@@ -29,7 +30,10 @@ export interface TaskRunConfig {
   task: TaskName;
   /** The task's length parameter T. */
   length: number;
-  cell: CellName;
+  /** A recurrent cell, or "mlp": a feed-forward network over a window of the last `window` steps (no recurrence). */
+  cell: CellName | "mlp";
+  /** cell "mlp": the steps each output sees, the current one included. */
+  window?: number;
   hidden: number;
   layers?: number;
   /** Elman nonlinearity. Default "tanh". */
@@ -96,7 +100,7 @@ export class TaskModel {
 
   constructor(
     readonly task: Task,
-    c: Pick<TaskRunConfig, "cell" | "hidden" | "layers" | "nonlinearity" | "init" | "forgetBias" | "seed" | "dtype" | "omega">,
+    c: Pick<TaskRunConfig, "hidden" | "layers" | "nonlinearity" | "init" | "forgetBias" | "seed" | "dtype" | "omega"> & { cell: CellName },
     kernels?: Kernels,
   ) {
     const dtype = c.dtype ?? "float32";
@@ -162,25 +166,8 @@ export class TaskModel {
 
   /** The task's loss on a batch (MSE, or mean cross-entropy in nats); keeps what backward needs. */
   forward(batch: TaskBatch): number {
-    const { T, B } = batch;
-    const O = this.task.outputSize;
     const y = this.predict(batch);
-    const s = this.cur!;
-    if (this.task.output === "regression-last") {
-      const t = batch.targets as Float64Array;
-      let sum = 0;
-      for (let i = 0; i < B * O; i++) {
-        const e = y[i] - t[i];
-        sum += e * e;
-        s.dy[i] = (2 * e) / (B * O); // d(mean squared error)/dy
-      }
-      return sum / (B * O);
-    }
-    const ids = batch.targets as Int32Array;
-    const N = this.task.output === "class-every" ? T * B : B;
-    const { loss, count } = crossEntropyForward(s.dy, y, ids, N, O, this.k);
-    crossEntropyBackward(s.dy, s.dy, ids, N, O, count, 1, this.k);
-    return loss;
+    return taskLoss(this.task, batch, y, this.cur!.dy, this.k);
   }
 
   /**
@@ -215,6 +202,131 @@ export class TaskModel {
   }
 }
 
+/** The task's loss of outputs y (MSE, or mean cross-entropy in nats), and into dy its gradient with respect to y. */
+function taskLoss(task: Task, batch: TaskBatch, y: Float, dy: Float, k: Kernels): number {
+  const { T, B } = batch;
+  const O = task.outputSize;
+  if (task.output === "regression-last") {
+    const t = batch.targets as Float64Array;
+    let sum = 0;
+    for (let i = 0; i < B * O; i++) {
+      const e = y[i] - t[i];
+      sum += e * e;
+      dy[i] = (2 * e) / (B * O); // d(mean squared error)/dy
+    }
+    return sum / (B * O);
+  }
+  const ids = batch.targets as Int32Array;
+  const N = task.output === "class-every" ? T * B : B;
+  const { loss, count } = crossEntropyForward(dy, y, ids, N, O, k);
+  crossEntropyBackward(dy, dy, ids, N, O, count, 1, k);
+  return loss;
+}
+
+/**
+ * A feed-forward network over a window of the last n steps, for the tasks: the input at step t is
+ * [x_{t-n+1}, ..., x_t] (zeros before the sequence's start), then hidden layers (tanh or relu)
+ * and the Linear head, read after the last step or at every step as the task asks. It has no
+ * recurrence: what lies more than n - 1 steps back it cannot see, which is what the tasks show.
+ * Parameters: hidden.l.weight/bias (H, n*I) then (H, H), head.weight (O, H), head.bias (O).
+ */
+export class WindowTaskModel {
+  readonly store: ParamStore;
+  readonly hidden: Linear[] = [];
+  readonly head: Linear;
+  readonly k: Kernels;
+  readonly window: number;
+  private readonly act: "tanh" | "relu";
+  private cap = 0;
+  private x: Float = new Float32Array(0); // (rows, n*I)
+  private acts: Float[] = []; // (rows, H) per layer
+  private y: Float = new Float32Array(0); // (rows, O)
+  private dy: Float = new Float32Array(0);
+  private dA: Float[] = [];
+  private rows = 0;
+
+  constructor(
+    readonly task: Task,
+    c: Pick<TaskRunConfig, "hidden" | "layers" | "nonlinearity" | "window" | "seed" | "dtype">,
+    kernels?: Kernels,
+  ) {
+    this.store = new ParamStore({ dtype: c.dtype ?? "float32", seed: c.seed, kernels });
+    this.k = this.store.kernels;
+    this.window = c.window ?? 1;
+    this.act = c.nonlinearity ?? "tanh";
+    const nI = this.window * task.inputSize;
+    for (let l = 0; l < (c.layers ?? 1); l++) {
+      this.hidden.push(new Linear(l === 0 ? nI : c.hidden, c.hidden, { store: this.store, prefix: `hidden.${l}`, kernels: this.k }));
+    }
+    this.head = new Linear(c.hidden, task.outputSize, { store: this.store, prefix: "head", kernels: this.k });
+  }
+
+  /** Head outputs of a batch: (B, O) after the last step, or (T, B, O) for class-every (a view). */
+  predict(batch: TaskBatch): Float {
+    const { T, B } = batch;
+    const I = this.task.inputSize;
+    const n = this.window;
+    const H = this.hidden[0].outFeatures;
+    const O = this.task.outputSize;
+    const every = this.task.output === "class-every";
+    const rows = every ? T * B : B;
+    if (rows > this.cap) {
+      this.cap = rows;
+      this.x = this.store.alloc(rows * n * I);
+      this.acts = this.hidden.map(() => this.store.alloc(rows * H));
+      this.y = this.store.alloc(rows * O);
+      this.dy = this.store.alloc(rows * O);
+      this.dA = [this.store.alloc(rows * H), this.store.alloc(rows * H)];
+    }
+    this.rows = rows;
+    // the windows: row r = (t, b) (every) or (T-1, b), slot j = step t-n+1+j
+    const x = this.x;
+    for (let r = 0; r < rows; r++) {
+      const t = every ? Math.floor(r / B) : T - 1;
+      const b = every ? r % B : r;
+      for (let j = 0; j < n; j++) {
+        const s = t - n + 1 + j;
+        const o = (r * n + j) * I;
+        if (s < 0) x.fill(0, o, o + I);
+        else for (let i = 0; i < I; i++) x[o + i] = batch.inputs[(s * B + b) * I + i];
+      }
+    }
+    let input = x;
+    for (let l = 0; l < this.hidden.length; l++) {
+      const a = this.acts[l];
+      this.hidden[l].forward(a, input, rows);
+      activationForward(this.act, a, 0, a, 0, rows * H, this.k);
+      input = a;
+    }
+    this.head.forward(this.y, input, rows);
+    return this.y.subarray(0, rows * O);
+  }
+
+  /** The task's loss on a batch; keeps what backward needs. */
+  forward(batch: TaskBatch): number {
+    const y = this.predict(batch);
+    return taskLoss(this.task, batch, y, this.dy, this.k);
+  }
+
+  /** Accumulates the gradient of the last forward's loss into every parameter; returns null (no Ω here). */
+  backward(_batch: TaskBatch, lambda = 0): number | null {
+    if (lambda > 0) throw new RangeError("the Ω regulariser is for recurrent models");
+    const rows = this.rows;
+    if (rows === 0) throw new Error("WindowTaskModel.backward: call forward first");
+    const H = this.hidden[0].outFeatures;
+    const L = this.hidden.length;
+    let d = this.dA[0];
+    this.head.backward(d, this.dy, this.acts[L - 1], rows);
+    for (let l = L - 1; l >= 0; l--) {
+      activationBackward(this.act, d, 0, d, 0, this.acts[l], 0, rows * H, this.k);
+      const dIn = l === 0 ? null : this.dA[(L - l) % 2];
+      this.hidden[l].backward(dIn, d, l === 0 ? this.x : this.acts[l - 1], rows);
+      if (dIn) d = dIn;
+    }
+    return null;
+  }
+}
+
 /**
  * A task, a model, an optimizer and a stream of fresh training sequences.
  * @example
@@ -224,7 +336,7 @@ export class TaskModel {
  */
 export class TaskRun {
   readonly task: Task;
-  readonly model: TaskModel;
+  readonly model: TaskModel | WindowTaskModel;
   readonly optimizer: Optimizer;
   /** The one place an update happens (train/trainer.ts): clipping, non-finite checks, undo. */
   readonly updater: Updater;
@@ -239,6 +351,8 @@ export class TaskRun {
     kernels?: Kernels,
   ) {
     this.task = createTask(config.task, config.length);
+    if (config.cell === "mlp" && !(Number.isInteger(config.window) && config.window! >= 1))
+      throw new RangeError(`a feed-forward task model (cell "mlp") needs window >= 1, got ${config.window}`);
     if (config.omega && config.cell !== "rnn") throw new RangeError("the Ω regulariser is for --cell rnn (Pascanu et al. 2013 used it on tanh RNNs)");
     const t = this.task;
     checkTaskFits({
@@ -250,8 +364,10 @@ export class TaskRun {
       hidden: config.hidden,
       layers: config.layers ?? 1,
       batch: config.batch,
+      ...(config.cell === "mlp" ? { window: config.window } : {}),
     });
-    this.model = new TaskModel(this.task, config, kernels);
+    const { cell } = config;
+    this.model = cell === "mlp" ? new WindowTaskModel(this.task, config, kernels) : new TaskModel(this.task, { ...config, cell }, kernels);
     this.optimizer = createOptimizer(config.optimizer, this.model.store, { lr: config.lr, momentum: config.momentum ?? 0, kernels: this.model.k });
     this.updater = new Updater(this.model.store, this.optimizer, { clipNorm: config.clip ?? undefined, nonFinite: config.nonFinite ?? "skip" });
     this.rng = new Rng(config.seed * 2 + 1);
@@ -286,7 +402,9 @@ export class TaskRun {
    * block's spectrum (analysis/spectra.ts).
    */
   diagnose(probe: TaskBatch): { gradByLag: number[]; spectra: RecurrentSpectrum[] } {
-    const copy = new TaskModel(this.task, { ...this.config, dtype: "float64" });
+    const { cell } = this.config;
+    if (cell === "mlp") throw new RangeError("gradient flow and spectra are of recurrent models; the window model has no recurrence");
+    const copy = new TaskModel(this.task, { ...this.config, cell, dtype: "float64" });
     copy.store.values.set(this.model.store.values);
     return { gradByLag: flowByLag(copy, probe, probe.T), spectra: recurrentSpectra(copy.rnn) };
   }

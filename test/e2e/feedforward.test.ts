@@ -91,3 +91,42 @@ describe("rnnlab train --cell mlp", () => {
     });
   }
 });
+
+describe("rnnlab task --cell mlp", () => {
+  it("runs a task through a window, and says so in its result", () => {
+    const r = rnnlab(
+      dir,
+      "task",
+      "adding",
+      "--length",
+      "10",
+      "--cell",
+      "mlp",
+      "--window",
+      "4",
+      "--steps",
+      "50",
+      "--eval-every",
+      "50",
+      "--eval-size",
+      "100",
+      "--json",
+    );
+    expect([0, 1]).toContain(r.status);
+    const result = JSON.parse(r.stdout.trim());
+    expect(result.cell).toBe("mlp-4");
+    expect(result.steps).toBe(50);
+  });
+  for (const [name, args, message] of [
+    ["--window with a recurrent cell", ["task", "adding", "--cell", "gru", "--window", "4"], /--window is for --cell mlp/],
+    ["--init with mlp", ["task", "adding", "--cell", "mlp", "--init", "orthogonal"], /--init is for the recurrent cells/],
+    ["--omega with mlp", ["task", "adding", "--cell", "mlp", "--omega", "2"], /--omega .* is for --cell rnn/],
+  ] as [string, string[], RegExp][]) {
+    it(`refuses ${name}: one line, exit 2`, () => {
+      const r = rnnlab(dir, ...args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(isOneLineError(r.stderr), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(message);
+    });
+  }
+});
