@@ -23,6 +23,7 @@ import {
   encodeText,
   surfaceGrid,
   wasmKernels,
+  type CellName,
   type DiagnosticsRecord,
   type SessionHooks,
   type SessionSettings,
@@ -139,7 +140,7 @@ function settingsOf(session: TrainingSession): Settings {
   const c = session.run.config;
   const t = c.train;
   return {
-    cell: c.model.cell,
+    cell: c.model.cell as CellName, // a feed-forward checkpoint is refused before a session is made of it
     hidden: c.model.hiddenSize,
     layers: c.model.numLayers,
     seq: t.k1,
@@ -206,7 +207,7 @@ function announce(): void {
       step: run.steps,
       parameters: run.model.store.size,
       settings: {
-        cell: c.cell,
+        cell: c.cell as CellName, // the lab's task mode offers the recurrent cells only
         hidden: c.hidden,
         layers: c.layers ?? 1,
         seq: c.length,
@@ -452,6 +453,11 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   } catch (e) {
     throw new Error(`${name} was not trained on ${textName}: ${(e as Error).message}; choose the text it was trained on, then upload again`);
   }
+  // the lab trains and draws recurrent models; a feed-forward one (rnnlab train --cell mlp) is the CLI's
+  if (/"cell"\s*:\s*"mlp"/.test(snap.metadata.config ?? ""))
+    throw new Error(
+      `${name} holds a feed-forward model (rnnlab train --cell mlp); the lab trains recurrent models: sample or evaluate it with the rnnlab command`,
+    );
   let session: TrainingSession;
   try {
     session = TrainingSession.restore(
