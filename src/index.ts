@@ -61,7 +61,7 @@ export {
   type PadSequenceOptions,
 } from "./nn/pack.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
-export { generate, sampleLogits, type GenerateOptions, type SampleOptions } from "./nn/generate.js";
+export { generate, sampleLogits, type GenerateOptions, type SampleOptions, type Predictor } from "./nn/generate.js";
 export {
   SequenceClassifier,
   SEQUENCE_CLASSIFIER_OPTION_KEYS,
@@ -192,7 +192,7 @@ export {
 } from "./train/memory.js";
 export { DataParallelLM, runShardWorker, type Spawn, type ShardInit, type ShardLayout, type SharedMemoryKernels } from "./train/parallel.js";
 export { OmegaRegularizer } from "./train/omega.js";
-export { TaskRun, TaskModel, type TaskRunConfig, type TaskStepReport } from "./train/task-run.js";
+export { TaskRun, TaskModel, WindowTaskModel, type TaskRunConfig, type TaskStepReport } from "./train/task-run.js";
 
 // analysis
 export { gradCheck, type GradCheckTarget, type GradCheckOptions, type GradCheckResult } from "./analysis/gradcheck.js";
@@ -233,3 +233,25 @@ export { encodeSafetensors, decodeSafetensors, SafetensorsError, type Safetensor
 export * from "./io/statedict.js";
 export { exportOnnx, exportRecurrentOnnx, decodeOnnx, ONNX_DEFAULT_OPSET, ONNX_OPSET_RANGE, type OnnxExportOptions } from "./io/onnx.js";
 export { StreamBatcher, probeBatch, type StreamBatch } from "./data/batches.js";
+
+// analysis: probes (how far back a language model looks; which earlier tokens a prediction rests on)
+export {
+  probeContext,
+  logDistances,
+  effectiveContext,
+  samplePositions,
+  tokenClasses,
+  rowLoss,
+  BatchRunner,
+  PERTURBATIONS,
+  PERTURBATION_MEANINGS,
+  type ContextModel,
+  type Perturbation,
+  type TokenClasses,
+  type ContextProbeOptions,
+  type ContextProbeResult,
+  type ContextCurve,
+  type ClassCurve,
+} from "./analysis/context.js";
+export { saliency, type SaliencyModel, type SaliencyOptions, type SaliencyResult } from "./analysis/saliency.js";
+export { contextProbeSpec } from "./plot/probe-spec.js";

@@ -14,6 +14,7 @@ import { experimentCommand } from "./experiment.js";
 import { exportCommand } from "./export.js";
 import { importCommand } from "./import.js";
 import { labCommand } from "./lab.js";
+import { probeCommand } from "./probe.js";
 import { sampleCommand } from "./sample.js";
 import { surfaceCommand } from "./surface.js";
 import { taskCommand } from "./task.js";
@@ -57,7 +58,8 @@ export function buildProgram(): Command {
     .addCommand(exportCommand())
     .addCommand(importCommand())
     .addCommand(labCommand())
-    .addCommand(classifyCommand());
+    .addCommand(classifyCommand())
+    .addCommand(probeCommand());
   return configure(program);
 }
 

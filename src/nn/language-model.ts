@@ -218,6 +218,8 @@ export class LanguageModel {
     emb: new Float32Array(0),
     logits: new Float32Array(0),
   };
+  // logProbGradient's own buffers (batch 1), grown on demand: nothing is freed in the WebAssembly arena, so they are kept
+  private lpg: { cap: number; cache: RecurrentCache; emb: Float; dOut: Float; z: Float; saved: Float } | null = null;
   // the last forward, for backward
   private last = {
     T: 0,
@@ -452,6 +454,65 @@ export class LanguageModel {
     const top = f.cache.topOutput;
     this.head.forward(f.logits, top, B, 0, (T - 1) * B * H);
     return f.logits;
+  }
+
+  /**
+   * log p(target | inputs) at the last of T steps of `inputs` (batch 1, from the zero state, in
+   * evaluation mode: no dropout), and into `into` (T, E) its gradient with respect to each step's
+   * embedded input x_t (the embedding's output): ∂ log p / ∂ x_t, by the recurrent layer's own
+   * backward through time. The embedding is never folded here (its input gradient is needed).
+   * Uses buffers of its own: the training buffers, predict's and every parameter's gradient are
+   * as they were (backwardRaw accumulates into the parameters' gradients: they are put back).
+   * @example
+   * const dx = new Float32Array(ids.length * lm.options.embedSize);
+   * const logp = lm.logProbGradient(ids, ids.length, target, dx); // dx[t*E..(t+1)*E): ∂ log p / ∂ x_t
+   */
+  logProbGradient(inputs: Ids, T: number, target: number, into: Float): number {
+    const { vocabSize: V, embedSize: E, hiddenSize: H } = this.options;
+    checkSize("LanguageModel.logProbGradient: steps", T);
+    if (inputs.length < T) throw new RangeError(`LanguageModel.logProbGradient: inputs need ${T} ids, got ${inputs.length}`);
+    if (!(Number.isInteger(target) && target >= 0 && target < V)) throw new RangeError(`LanguageModel.logProbGradient: target ${target} is outside [0, ${V})`);
+    if (into.length < T * E) throw new RangeError(`LanguageModel.logProbGradient: into needs T*E = ${T}*${E} values, got ${into.length}`);
+    // buffers of its own (the training and predict buffers stay untouched), kept for the next call
+    if (!this.lpg || this.lpg.cap < T) {
+      this.lpg = {
+        cap: T,
+        cache: this.rnn.createCache(T, 1),
+        emb: this.store.alloc(T * E), // (T, E) embedded inputs
+        dOut: this.store.alloc(T * H), // (T, H) gradient at the top layer's outputs
+        z: this.lpg?.z ?? this.store.alloc(V), // (V) logits of the last step, then ∂ log p / ∂ logits
+        saved: this.lpg?.saved ?? this.store.alloc(this.store.size), // the parameters' gradients while backward runs
+      };
+    }
+    const { cache: c, emb, dOut, z, saved } = this.lpg;
+    this.embedding.forward(emb, inputs, T);
+    const training = this.rnn.training;
+    this.rnn.training = false; // evaluation: no dropout between the layers
+    try {
+      this.rnn.forwardRaw(c, emb, T, null, null);
+      this.head.forward(z, c.topOutput, 1, 0, (T - 1) * H);
+      // log-softmax of the last step, in float64
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) if (z[v] > max) max = z[v];
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(z[v] - max);
+      const logZ = max + Math.log(sum);
+      const logp = z[target] - logZ;
+      // ∂ log p / ∂ z_v = [v = target] - softmax_v, in place over the logits
+      for (let v = 0; v < V; v++) z[v] = (v === target ? 1 : 0) - Math.exp(z[v] - logZ);
+      // back through the head into the last step's output: dy_{T-1} (1, H) = dz (1, V) · W_head (V, H); earlier steps get none
+      dOut.fill(0, 0, (T - 1) * H);
+      this.k.gemm(false, false, 1, H, V, 1, z, 0, V, this.head.weight.value, 0, H, 0, dOut, (T - 1) * H, H);
+      // back through time; it accumulates into the parameters' gradients, which are put back after
+      const grads = this.store.grads;
+      saved.set(grads);
+      this.rnn.backwardRaw(c, dOut, null);
+      grads.set(saved);
+      for (let i = 0; i < T * E; i++) into[i] = c.inputGrad[i];
+      return logp;
+    } finally {
+      this.rnn.training = training;
+    }
   }
 
   /** The recurrent cache of the last forward (for analysis: gradient flow, Jacobians), or null before the first. */
