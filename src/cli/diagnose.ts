@@ -14,6 +14,8 @@ import type { DiagnosticsRecord, LayerFlow, SpectrumSummary, StepMetrics } from 
 import { probeBatch } from "../data/batches.js";
 import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { isRecurrentLM } from "../nn/lm.js";
+import { probeContext } from "../analysis/context.js";
+import { contextProbeSpec } from "../plot/probe-spec.js";
 import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
 import { checkInferenceFits } from "../train/memory.js";
 import {
@@ -39,7 +41,11 @@ interface DiagnoseOpts {
   text?: string;
   batch: number;
   seq: number;
+  contextPositions: number;
 }
+
+/** The longest context the report's context probe measures (rnnlab probe context goes further). */
+const REPORT_CONTEXT = 256;
 
 const finiteNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const numList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => x === null || typeof x === "number");
@@ -108,6 +114,12 @@ export function diagnoseCommand(): Command {
     .option("--text <file>", "text to probe the model on (default: the run's validation text)")
     .option("--batch <n>", "windows of text probed at once", intArg(1), 8)
     .option("--seq <n>", "steps per window: how far back the gradient is followed", intArg(2), 64)
+    .option(
+      "--context-positions <n>",
+      `targets of the context probe (how far back the model looks, as rnnlab probe context, up to ${REPORT_CONTEXT} tokens back; 0: leave it out)`,
+      intArg(0),
+      32,
+    )
     .action(async (o: DiagnoseOpts) => {
       const metricsPath = join(dirname(o.checkpoint), "metrics.jsonl");
       const snap = readCheckpoint(o.checkpoint);
@@ -192,6 +204,20 @@ export function diagnoseCommand(): Command {
           diagnosticsOverTrainingSpec(history.diagnostics),
           "From the diagnostics lines of metrics.jsonl (rnnlab train --diagnose-every): the largest singular value and the spectral radius of each W_hh block, and the gradient that reaches the oldest step of the probe window.",
         );
+      }
+      if (o.contextPositions > 0) {
+        // Khandelwal et al.'s ablation, small: what the model does with what lies d tokens back
+        const D = Math.min(REPORT_CONTEXT, tokens.length - 1 - Math.min(o.contextPositions, tokens.length - 2));
+        if (D >= 2) {
+          const r = probeContext(model, tokens, { maxDistance: D, positions: Math.min(o.contextPositions, tokens.length - D - 1), seed: 0 });
+          const unit = vocab.kind === "words" ? "words" : "characters";
+          const eff = r.curves.map((c) => `${c.perturbation} ${c.effective}`).join(", ");
+          await add(
+            "8. How far back it looks",
+            contextProbeSpec(r, { loss: vocab.kind === "words" ? "nats per word" : "nats per character", tokens: unit }),
+            `The loss on ${r.positions.length} targets of ${what} when the context beyond ${unit.slice(0, -1)} distance d is dropped (the model starts from its zero state d ${unit} back), shuffled or replaced by random ${unit} of the text, against the loss with the whole ${D} ${unit} (Khandelwal et al. 2018, "Sharp Nearby, Fuzzy Far Away"). Effective context (the smallest d within 1% of the full loss from there on): ${eff} ${unit}. rnnlab probe context measures it further back and on more targets.`,
+          );
+        }
       }
       const html = htmlPage({ title: `rnnlab diagnose: ${o.checkpoint}`, facts, intro: reportReadings(rec), sections });
       writeFileAtomic(o.out, html);

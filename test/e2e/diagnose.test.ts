@@ -75,22 +75,35 @@ describe("rnnlab diagnose", () => {
     expect(r.stdout).toBe("report.html\n");
     const html = readFileSync(join(dir, "report.html"), "utf8");
     expectSelfContained(html);
-    // 1 lag, 2 steps, 3 eigenvalues, 4 singular values, 5 clipping, 6 loss, 7 over training
-    expect(sections(html)).toEqual({ h2: 7, svg: 7 });
+    // 1 lag, 2 steps, 3 eigenvalues, 4 singular values, 5 clipping, 6 loss, 7 over training, 8 context
+    expect(sections(html)).toEqual({ h2: 8, svg: 8 });
     expect(html).toMatch(/layer 0 W_hh: σ_max = [\d.]+ (&gt;|≤) 1\/γ = 1: /);
     expect(html).toMatch(/Clipping: threshold 5, [\d.]+% of 30 steps clipped/);
     expect(html).toContain("30 steps, 2 diagnostics records");
     expect(html).toContain("2 windows of 16 steps from jane.txt, validation split");
     expect(html).toContain("7. Diagnostics over training");
+    expect(html).toContain("8. How far back it looks");
+    expect(html).toMatch(/Effective context \(the smallest d within 1% of the full loss from there on\): drop \d+, shuffle \d+, replace \d+ characters/);
     // the atomic write leaves no temporary file behind
     expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 
-  it("without metrics.jsonl: the four plots of the checkpoint alone, on a given text", () => {
+  it("without metrics.jsonl and without the context probe: the four plots of the checkpoint alone, on a given text", () => {
     const alone = scratch();
     copyFileSync(join(dir, "run", "checkpoint.safetensors"), join(alone, "model.safetensors"));
     mkdirSync(join(alone, "out"));
-    const r = rnnlab(alone, "diagnose", "--checkpoint", "model.safetensors", "--text", join(dir, "jane.txt"), "--out", "out/r.html");
+    const r = rnnlab(
+      alone,
+      "diagnose",
+      "--checkpoint",
+      "model.safetensors",
+      "--text",
+      join(dir, "jane.txt"),
+      "--out",
+      "out/r.html",
+      "--context-positions",
+      "0",
+    );
     expect(r.status, r.stderr).toBe(0);
     const html = readFileSync(join(alone, "out", "r.html"), "utf8");
     expectSelfContained(html);
@@ -105,7 +118,7 @@ describe("rnnlab diagnose", () => {
     expect(r.status, r.stderr).toBe(0);
     const html = readFileSync(join(dir, "lstm.html"), "utf8");
     expectSelfContained(html);
-    expect(sections(html)).toEqual({ h2: 6, svg: 6 });
+    expect(sections(html)).toEqual({ h2: 7, svg: 7 });
     expect(html).toContain("‖∂E_t/∂c_k‖");
     expect(html).toMatch(/layer 1 f W_hh: σ_max = [\d.]+ (&gt;|≤) 1\/γ = 4/);
     expect(html).toContain("LSTM: the cell state carries the gradient additively");
