@@ -428,11 +428,54 @@ function onMessage(e: MessageEvent<FromWorker>): void {
         requestSurface(surfaceStart);
       }
       break;
+    case "saliency":
+      showSaliency(m);
+      break;
     case "error":
       message(m.message);
       break;
   }
 }
+
+/** The text twice, each character shaded by how much the next prediction rests on it: by the gradient norm, then by occlusion. */
+function showSaliency(m: Extract<FromWorker, { type: "saliency" }>): void {
+  const row = (label: string, values: number[], title: (v: number) => string) => {
+    const max = Math.max(1e-12, ...values.map(Math.abs));
+    const text = document.createElement("span");
+    text.className = "sal-text";
+    m.tokens.forEach((tok, t) => {
+      const span = document.createElement("span");
+      span.textContent = tok;
+      const a = Math.abs(values[t]) / max;
+      // blue: the character helps the prediction; orange (occlusion only): the prediction is better without it
+      span.style.background = values[t] >= 0 ? `rgba(47, 111, 189, ${(0.85 * a).toFixed(3)})` : `rgba(245, 133, 24, ${(0.85 * a).toFixed(3)})`;
+      if (a > 0.55) span.style.color = "#fff";
+      span.title = title(values[t]);
+      text.append(span);
+    });
+    const div = document.createElement("div");
+    div.className = "sal-row";
+    const b = document.createElement("b");
+    b.textContent = label;
+    div.append(b, text);
+    return div;
+  };
+  const show = (s: string) => (s === "\n" ? "↵" : s === " " ? "␣" : s);
+  const next = document.createElement("div");
+  next.className = "sal-next";
+  next.textContent = `next: ${m.top.map((t) => `${show(t.token)} ${(100 * t.prob).toFixed(1)}%`).join(", ")}; explained: ${show(m.target)} (log p = ${m.logProb.toFixed(3)})`;
+  $("saliency-out").replaceChildren(
+    row("gradient", m.gradient, (v) => `‖∂ log p / ∂x‖ = ${fmt(v)}`),
+    row("occlusion", m.occlusion, (v) => `log p drops by ${fmt(v)} without it (replaced by ${show(m.replacement)})`),
+    next,
+  );
+  $("saliency-step").textContent = `at step ${m.step}`;
+}
+
+$("saliency-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  send({ type: "saliency", text: $<HTMLInputElement>("saliency-text").value });
+});
 
 /** Takes over the worker main.ts started (and asked for the first error surface), with the messages it has sent so far. */
 export function attach(w: Worker, early: MessageEvent<FromWorker>[]): void {

@@ -26,7 +26,8 @@ export type ToWorker =
   | { type: "reset" }
   | { type: "download" }
   | { type: "upload"; name: string; bytes: ArrayBuffer; source: Source }
-  | { type: "surface"; start: [number, number]; lr: number; clip: number; steps: number };
+  | { type: "surface"; start: [number, number]; lr: number; clip: number; steps: number }
+  | { type: "saliency"; text: string };
 
 export interface StepRow {
   step: number;
@@ -51,6 +52,18 @@ export type FromWorker =
       loss: number[];
       paths: { name: string; dashed: boolean; points: { x: number; y: number }[] }[];
       start: [number, number];
+    }
+  | {
+      /** Which characters of a text the model's next prediction rests on (analysis/saliency.ts), on the model being trained. */
+      type: "saliency";
+      step: number;
+      tokens: string[];
+      gradient: number[];
+      occlusion: number[];
+      target: string;
+      logProb: number;
+      top: { token: string; prob: number }[];
+      replacement: string;
     }
   | { type: "error"; message: string };
 

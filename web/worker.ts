@@ -16,6 +16,7 @@ import {
   SafetensorsError,
   TaskRun,
   TrainingSession,
+  saliency,
   decodeSafetensors,
   defaultKernels,
   descend,
@@ -483,6 +484,32 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   state();
 }
 
+/** The saliency of the text's last prediction on the model being trained (the CLI's rnnlab probe saliency). */
+function explain(text: string): void {
+  if (job?.kind !== "text") throw new Error("explaining a prediction needs a language model: start (or upload) a run on text first");
+  const { vocab, model } = { vocab: job.session.run.vocab, model: job.session.run.model };
+  if (text.length === 0) throw new Error("type a text whose next character the model should predict");
+  const chars = [...text];
+  if (chars.length > 300) throw new Error(`the text has ${chars.length} characters; explain at most 300 (occlusion runs it once per character)`);
+  const missing = chars.find((c) => !vocab.has(c));
+  if (missing !== undefined) throw new Error(`the character ${JSON.stringify(missing)} is not in the model's vocabulary; leave it out`);
+  const ids = vocab.encode(text);
+  const replacement = vocab.has(" ") ? vocab.encode(" ")[0] : 0;
+  const s = saliency(model, ids, { replacement, topK: 5 });
+  const tok = (id: number) => vocab.decode(Int32Array.of(id));
+  post({
+    type: "saliency",
+    step: job.session.steps,
+    tokens: s.inputs.map(tok),
+    gradient: s.gradient,
+    occlusion: s.occlusion,
+    target: tok(s.target),
+    logProb: s.logProb,
+    top: s.top.map((t) => ({ token: tok(t.token), prob: t.prob })),
+    replacement: tok(replacement),
+  });
+}
+
 function surface(start: [number, number], lr: number, clip: number, steps: number): void {
   const key = "4,8,-5,-1,48";
   if (!surfaceCache || surfaceCache.key !== key) surfaceCache = { key, grid: surfaceGrid({ wRange: [4, 8], bRange: [-5, -1], steps: 48 }) };
@@ -538,6 +565,9 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
       break;
     case "surface":
       void guard(surface(m.start, m.lr, m.clip, m.steps));
+      break;
+    case "saliency":
+      void guard(Promise.resolve().then(() => explain(m.text)));
       break;
   }
 });

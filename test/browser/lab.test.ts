@@ -152,6 +152,21 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     await expect.poll(() => page.textContent("#run-state")).toBe("paused");
   });
 
+  it("explains which characters the next one rests on, on the model being trained", async () => {
+    const text = await page.inputValue("#saliency-text");
+    expect(text).toContain("Jane said hi to");
+    await page.click("#saliency-go");
+    await page.waitForFunction(() => document.querySelectorAll("#saliency-out .sal-text").length === 2, null, { timeout: 15_000 });
+    const shaded = await page.evaluate(() => [...document.querySelectorAll("#saliency-out .sal-text")].map((r) => r.children.length));
+    expect(shaded).toEqual([text.length, text.length]); // one shaded span per character, in both rows
+    expect(await page.textContent("#saliency-out .sal-next")).toMatch(/^next: .+ \d+\.\d%.*; explained: /);
+    expect(await page.textContent("#saliency-step")).toMatch(/^at step \d+$/);
+    // a character the model never saw is a message, not a failure
+    await page.fill("#saliency-text", "Jane \u2603");
+    await page.click("#saliency-go");
+    await expect.poll(() => page.textContent("#message")).toMatch(/is not in the model's vocabulary/);
+  });
+
   it("a bad checkpoint upload shows a clear message and leaves the run alone", async () => {
     const before = await page.evaluate(() => window.rnnlab.step);
     await page.setInputFiles("#upload", {
