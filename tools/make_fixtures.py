@@ -329,6 +329,25 @@ class LM(torch.nn.Module):
         return self.head(y)
 
 
+def optimizer_runs(m, start, loss_of, optims, clip_max):
+    """Each optimizer from the same start: 3 updates with the gradient norm clipped to clip_max;
+    the pre-clip norms and the parameters after, keyed by optimizer, with the threshold."""
+    optim = {"clip_max_norm": clip_max}
+    for oname in optims:
+        with torch.no_grad():
+            for k, v in m.named_parameters():
+                v.copy_(start[k])
+        opt, hyper = OPTIMS[oname](list(m.parameters()))
+        norms = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss_of().backward()
+            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
+            opt.step()
+        optim[oname] = dict(hyper, pre_clip_norms=norms, params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    return optim
+
+
 OPTIMS = {
     "adam": lambda ps: (torch.optim.Adam(ps, lr=0.01), {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8}),
     "sgd_momentum": lambda ps: (torch.optim.SGD(ps, lr=0.1, momentum=0.9), {"lr": 0.1, "momentum": 0.9}),
@@ -357,20 +376,7 @@ def charlm(out, name, V, E, H, L, Tn, B, tied, nonlin="tanh", optims=("adam", "s
     loss = loss_of()
     loss.backward()
     grads = {k: T(v.grad) for k, v in m.named_parameters()}
-    optim = {"clip_max_norm": clip_max}
-    for oname in optims:
-        with torch.no_grad():
-            for k, v in m.named_parameters():
-                v.copy_(start[k])
-        opt, hyper = OPTIMS[oname](list(m.parameters()))
-        norms = []
-        for _ in range(3):
-            opt.zero_grad()
-            loss_of().backward()
-            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
-            opt.step()
-        optim[oname] = dict(hyper, pre_clip_norms=norms,
-                            params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    optim = optimizer_runs(m, start, loss_of, optims, clip_max)
     model = {"vocab": V, "embed": E, "hidden": H, "cell": kind, "tied_embedding_and_head": tied}
     if L != 1:
         model["layers"] = L
@@ -422,19 +428,7 @@ def charlm_dropout(out, name, V, E, H, L, Tn, B, tied, kind, p_emb, p_rnn, p_out
     loss = loss_of()
     loss.backward()
     grads = {k: T(v.grad) for k, v in m.named_parameters()}
-    optim = {"clip_max_norm": clip_max}
-    for oname in optims:
-        with torch.no_grad():
-            for k, v in m.named_parameters():
-                v.copy_(start[k])
-        opt, hyper = OPTIMS[oname](list(m.parameters()))
-        norms = []
-        for _ in range(3):
-            opt.zero_grad()
-            loss_of().backward()
-            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
-            opt.step()
-        optim[oname] = dict(hyper, pre_clip_norms=norms, params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    optim = optimizer_runs(m, start, loss_of, optims, clip_max)
     model = {"vocab": V, "embed": E, "hidden": H, "cell": kind, "tied_embedding_and_head": tied, "layers": L,
              "embedding_dropout": p_emb, "dropout": p_rnn, "output_dropout": p_out, "mode": "eval"}
     write(out, name, {
@@ -576,19 +570,7 @@ def ffnlm(out, name, V, E, H, n, L, Tn, B, direct=False, nonlin="tanh", optims=(
     loss = loss_of()
     loss.backward()
     grads = {k: T(v.grad) for k, v in m.named_parameters()}
-    optim = {"clip_max_norm": clip_max}
-    for oname in optims:
-        with torch.no_grad():
-            for k, v in m.named_parameters():
-                v.copy_(start[k])
-        opt, hyper = OPTIMS[oname](list(m.parameters()))
-        norms = []
-        for _ in range(3):
-            opt.zero_grad()
-            loss_of().backward()
-            norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), clip_max).item())
-            opt.step()
-        optim[oname] = dict(hyper, pre_clip_norms=norms, params_after_3_steps={k: T(v) for k, v in m.named_parameters()})
+    optim = optimizer_runs(m, start, loss_of, optims, clip_max)
     write(out, name, {
         "kind": "ffnlm",
         "model": {"vocab": V, "embed": E, "hidden": H, "window": n, "layers": L, "direct": direct, "nonlinearity": nonlin},

@@ -157,7 +157,7 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     expect(text).toContain("Jane said hi to");
     await page.click("#saliency-go");
     await page.waitForFunction(() => document.querySelectorAll("#saliency-out .sal-text").length === 2, null, { timeout: 15_000 });
-    const shaded = await page.evaluate(() => [...document.querySelectorAll("#saliency-out .sal-text")].map((r) => r.children.length));
+    const shaded = await page.evaluate(() => Array.from(document.querySelectorAll("#saliency-out .sal-text"), (r) => r.children.length));
     expect(shaded).toEqual([text.length, text.length]); // one shaded span per character, in both rows
     expect(await page.textContent("#saliency-out .sal-next")).toMatch(/^next: .+ \d+\.\d%.*; explained: /);
     expect(await page.textContent("#saliency-step")).toMatch(/^at step \d+$/);

@@ -437,20 +437,24 @@ function charlmOnce(fx: Fx, dtype: DType, foldEmbedding: boolean, kernels?: Kern
   for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
     expectClose(`grad ${name}`, lm.store.get(name).grad, g.data, tol);
   }
+  optimizerRuns(fx, lm, run, tol);
+}
+
+/** A fixture's `optim`: each optimizer from the fixture's start, 3 clipped updates, the pre-clip norms and the parameters after. */
+function optimizerRuns(fx: Fx, model: { store: ParamStore; backward(): void }, run: () => number, tol: number): void {
   const { clip_max_norm: clipMax, ...optims } = fx.optim as Fx;
   for (const [key, h] of Object.entries(optims as Record<string, Fx>)) {
-    loadParams(lm.store, fx.params);
-    const opt = optimizerFor(key, lm.store, h);
+    loadParams(model.store, fx.params);
+    const opt = optimizerFor(key, model.store, h);
     for (let s = 0; s < h.pre_clip_norms.length; s++) {
-      lm.store.zeroGrad();
+      model.store.zeroGrad();
       run();
-      lm.backward();
-      const norm = clipGradNorm(lm.store, clipMax);
-      expectCloseScalar(`${key} step ${s + 1} pre-clip norm`, norm, h.pre_clip_norms[s], tol);
+      model.backward();
+      expectCloseScalar(`${key} step ${s + 1} pre-clip norm`, clipGradNorm(model.store, clipMax), h.pre_clip_norms[s], tol);
       opt.step();
     }
     for (const [name, t] of Object.entries(h.params_after_3_steps as Record<string, FixtureTensor>)) {
-      expectClose(`${key}: ${name} after ${h.pre_clip_norms.length} steps`, lm.store.get(name).value, t.data, tol);
+      expectClose(`${key}: ${name} after ${h.pre_clip_norms.length} steps`, model.store.get(name).value, t.data, tol);
     }
   }
 }
@@ -483,21 +487,7 @@ function feedforwardLM(fx: Fx, dtype: DType, kernels?: Kernels): void {
   expectCloseScalar("loss", run(), fx.loss.value, tol);
   ff.backward();
   for (const [name, g] of Object.entries(fx.grads as Record<string, FixtureTensor>)) expectClose(`grad ${name}`, ff.store.get(name).grad, g.data, tol);
-  const { clip_max_norm: clipMax, ...optims } = fx.optim as Fx;
-  for (const [key, h] of Object.entries(optims as Record<string, Fx>)) {
-    loadParams(ff.store, fx.params);
-    const opt = optimizerFor(key, ff.store, h);
-    for (let s = 0; s < h.pre_clip_norms.length; s++) {
-      ff.store.zeroGrad();
-      run();
-      ff.backward();
-      expectCloseScalar(`${key} step ${s + 1} pre-clip norm`, clipGradNorm(ff.store, clipMax), h.pre_clip_norms[s], tol);
-      opt.step();
-    }
-    for (const [name, t] of Object.entries(h.params_after_3_steps as Record<string, FixtureTensor>)) {
-      expectClose(`${key}: ${name} after ${h.pre_clip_norms.length} steps`, ff.store.get(name).value, t.data, tol);
-    }
-  }
+  optimizerRuns(fx, ff, run, tol);
 }
 
 function singleNeuronFixture(fx: Fx, dtype: DType): void {
