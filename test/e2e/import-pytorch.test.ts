@@ -181,6 +181,36 @@ describe.runIf(hasTorch)("PyTorch's word_language_model example, imported", () =
     });
   }
 
+  it("rnnlab probe context and probe saliency run on an imported model (words)", () => {
+    const out = "lstm_tied.rnnlab.safetensors"; // imported by the case above
+    expect(existsSync(join(dir, out))).toBe(true);
+    const ctx = rnnlab(
+      dir,
+      "probe",
+      "context",
+      "--checkpoint",
+      out,
+      join("data", "valid.txt"),
+      "--max-distance",
+      "16",
+      "--positions",
+      "24",
+      "--json",
+      "ctx.json",
+    );
+    expect(ctx.status, ctx.stderr).toBe(0);
+    const r = JSON.parse(readFileSync(join(dir, "ctx.json"), "utf8"));
+    expect(r.maxDistance).toBe(16);
+    expect(r.curves.map((c: { perturbation: string }) => c.perturbation)).toEqual(["drop", "shuffle", "replace"]);
+    for (const c of r.curves) expect(c.effective).toBeGreaterThanOrEqual(1);
+    const sal = rnnlab(dir, "probe", "saliency", "--checkpoint", out, "--text", "the king is", "--json", "sal.json", "--out", "sal.html");
+    expect(sal.status, sal.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, "sal.json"), "utf8"));
+    expect(s.tokens ?? s.inputs).toHaveLength(3); // three words
+    expect(s.gradient).toHaveLength(3);
+    expect(s.occlusion).toHaveLength(3);
+  });
+
   it("the vocabulary file may end with a line break and use \\r\\n; eos and unk can be named", () => {
     const c = CASES[3];
     const py = results.get(c.name)!;
