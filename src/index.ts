@@ -255,3 +255,30 @@ export {
 } from "./analysis/context.js";
 export { saliency, type SaliencyModel, type SaliencyOptions, type SaliencyResult } from "./analysis/saliency.js";
 export { contextProbeSpec } from "./plot/probe-spec.js";
+
+// experiment: context ("Jane said hi to __": how far back a language model carries a name)
+export {
+  ContextStories,
+  fillerWords,
+  STORY_NAMES,
+  FILLER_CHARACTERS,
+  type Story,
+  type StoryTest,
+  type ContextStoriesOptions,
+} from "./data/context-stories.js";
+export {
+  CONTEXT_MODELS,
+  storyChance,
+  encodeStoryTests,
+  scoreStories,
+  sizeForParams,
+  summarizeContext,
+  contextTable,
+  type StoryPredictor,
+  type StoryCases,
+  type StoryScore,
+  type ContextModelRow,
+  type ContextRun,
+  type ContextSummaryRow,
+} from "./analysis/context-experiment.js";
+export { contextExperimentSpec } from "./plot/context-spec.js";

@@ -3,17 +3,41 @@
 // RNN without clipping, with clipping, with clipping and the Ω regulariser, and by an LSTM and a
 // GRU, over several seeds. Each cell of the table is one `rnnlab task ... --json` child process,
 // as many at a time as there are cores. Prints the success table beside the paper's, and writes
-// it as JSON, Markdown, SVG and PNG. No numerics here.
+// it as JSON, Markdown, SVG and PNG. `rnnlab experiment context` (the second half of the file):
+// the lecture's "Jane said hi to __" as language models of equal size against the distance back
+// to the name. No numerics here.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createTask, TASK_NAMES, type TaskName } from "../data/tasks.js";
-import { checkOutputFolder, InputError, makeFolder, writeFilesAtomic } from "../node/files.js";
-import { checkTaskFits } from "../train/memory.js";
+import { checkOutputFolder, InputError, makeFolder, whyOf, writeFilesAtomic } from "../node/files.js";
+import { checkTaskFits, checkTrainingFits, languageModelParams } from "../train/memory.js";
+import { ContextStories, FILLER_KINDS, fillerWords, type FillerKind } from "../data/context-stories.js";
+import { CharVocab } from "../data/vocab.js";
+import { encodeText } from "../data/corpus.js";
+import { ResourceError } from "../errors.js";
+import { MAX_WINDOW } from "../nn/feedforward-lm.js";
+import type { ModelConfig } from "../nn/language-model.js";
+import { Rng } from "../tensor/rng.js";
+import {
+  CONTEXT_MODELS,
+  contextTable,
+  encodeStoryTests,
+  scoreStories,
+  sizeForParams,
+  storyChance,
+  summarizeContext,
+  type ContextModelRow,
+  type StoryScore,
+} from "../analysis/context-experiment.js";
+import { DEFAULT_CORPUS } from "../node/corpus.js";
+import { contextExperimentSpec } from "../plot/context-spec.js";
+import { TrainingSession } from "../train/session.js";
+import type { TrainConfig } from "../train/run.js";
 import { CELL_NAMES } from "../nn/cells.js";
 import { OPTIMIZER_NAMES } from "../train/optim.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
@@ -75,31 +99,78 @@ function listArg<T>(parse: (s: string) => T) {
   };
 }
 
+/** The options that belong to one experiment only (commander's attribute names). */
+const CLIPPING_ONLY = ["task", "lengths", "variants", "hidden", "batch", "optimizer", "lr", "evalEvery", "evalSize"];
+const CONTEXT_ONLY = ["distances", "fillers", "models", "params", "window", "testSize", "seed", "child"];
+
+/** `rnnlab experiment <name>`: clipping or context. */
 export function experimentCommand(): Command {
   const int = intArg(1);
   return new Command("experiment")
-    .description("reproduce a published experiment; now: clipping (Pascanu et al. 2013, temporal order and other long-range tasks)")
-    .argument("<name>", "the experiment: clipping")
-    .option("--task <name>", `the task: ${TASK_NAMES.join(", ")}`, choiceArg(TASK_NAMES), "temporal-order")
-    .option("--lengths <list>", "sequence lengths T", listArg(int), [20, 50, 100, 200])
+    .description(
+      'reproduce an experiment: clipping (Pascanu et al. 2013, temporal order and other long-range tasks) or context (the lecture\'s "Jane said hi to __": how far back a language model carries a name)',
+    )
+    .argument("<name>", "the experiment: clipping or context")
+    .option("--task <name>", `clipping: the task: ${TASK_NAMES.join(", ")}`, choiceArg(TASK_NAMES), "temporal-order")
+    .option("--lengths <list>", "clipping: sequence lengths T", listArg(int), [20, 50, 100, 200])
     .option(
       "--variants <list>",
-      `rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`,
+      `clipping: rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`,
       listArg((s) => s),
       VARIANTS.map((v) => v.name),
     )
-    .option("--seeds <n>", "runs per cell, seeds 1..n", intArg(1), 1)
-    .option("--budget <minutes>", "wall-clock minutes for the whole sweep (split evenly between the runs)", numArg(0, Infinity, true), 30)
+    .option(
+      "--distances <list>",
+      `context: filler lengths d in characters (B's initial is D = d + ${new ContextStories({ words: ["a"] }).baseDistance} characters before the blank) (default: ${CONTEXT_DEFAULTS.distances.join(",")})`,
+      listArg(intArg(0)),
+    )
+    .option(
+      "--fillers <kind>",
+      `context: fixed (one filler per distance, the same in every story, as the lecture's "It was late in the day.") or random (new words in every story: much slower to learn) (default: ${CONTEXT_DEFAULTS.fillers})`,
+      choiceArg(FILLER_KINDS),
+    )
+    .option(
+      "--models <list>",
+      `context: rows of the table: ${CONTEXT_MODELS.map((m) => m.name).join(", ")} (default: all)`,
+      listArg((s) => s),
+    )
+    .option("--params <n>", `context: parameters of every model (each row's hidden size comes closest) (default: ${CONTEXT_DEFAULTS.params})`, intArg(1))
+    .option("--window <n>", `context: characters the feed-forward model sees, at most ${MAX_WINDOW} (default: ${CONTEXT_DEFAULTS.window})`, intArg(1))
+    .option("--test-size <n>", `context: held-out stories per distance (default: ${CONTEXT_DEFAULTS.testSize})`, intArg(1))
+    .option("--seed <n>", `context: seed of the stories (training text and test) (default: ${CONTEXT_DEFAULTS.seed})`, intArg(0))
+    .option("--seeds <n>", "runs per cell (clipping) or per model (context), seeds 1..n", intArg(1), 1)
+    .option(
+      "--budget <minutes>",
+      `wall-clock minutes for the whole sweep (split evenly between the runs) (default: ${CLIPPING_BUDGET} for clipping, ${CONTEXT_DEFAULTS.budget} for context)`,
+      numArg(0, Infinity, true),
+    )
     .option("--parallel <n>", "runs at a time (default: all cores)", intArg(1), availableParallelism())
-    .option("--hidden <n>", "hidden units (the paper: 50)", intArg(1), 50)
-    .option("--batch <n>", "sequences per step (the paper: 20)", intArg(1), 20)
-    .option("--optimizer <name>", `${OPTIMIZER_NAMES.join(", ")} (the paper: sgd)`, choiceArg(OPTIMIZER_NAMES), "sgd")
-    .option("--lr <x>", "learning rate (the paper: 0.01)", f32Arg(0), 0.01)
-    .option("--eval-every <n>", "test the criterion every n steps", intArg(1), 500)
-    .option("--eval-size <n>", "held-out sequences of the criterion (the paper: 10000)", intArg(1), 1000)
-    .option("--out <dir>", "where the table goes (results.json, table.md, success.svg, success.png)", "experiment-clipping")
-    .action(async (name: string, o: ExperimentOpts) => {
-      if (name !== "clipping") throw new InputError(`unknown experiment "${name}"; the one available is: clipping`);
+    .option("--hidden <n>", "clipping: hidden units (the paper: 50)", intArg(1), 50)
+    .option("--batch <n>", "clipping: sequences per step (the paper: 20)", intArg(1), 20)
+    .option("--optimizer <name>", `clipping: ${OPTIMIZER_NAMES.join(", ")} (the paper: sgd)`, choiceArg(OPTIMIZER_NAMES), "sgd")
+    .option("--lr <x>", "clipping: learning rate (the paper: 0.01)", f32Arg(0), 0.01)
+    .option("--eval-every <n>", "clipping: test the criterion every n steps", intArg(1), 500)
+    .option("--eval-size <n>", "clipping: held-out sequences of the criterion (the paper: 10000)", intArg(1), 1000)
+    .option(
+      "--out <dir>",
+      "where the table goes: results.json, table.md and success.svg/png (clipping) or accuracy.svg/png (context) (default: experiment-<name>)",
+    )
+    .addOption(new Option("--child <json>", "context: train and score one run, print it as JSON (what the sweep starts)").hideHelp())
+    .action(async (name: string, given: Omit<ExperimentOpts, "budget" | "out"> & ContextOpts, cmd: Command) => {
+      if (name !== "clipping" && name !== "context") throw new InputError(`unknown experiment "${name}"; the ones available are: clipping, context`);
+      // an option of the other experiment: refused, not silently ignored
+      const onCli = (key: string) => cmd.getOptionValueSource(key) === "cli";
+      const flag = (key: string) => cmd.options.find((x) => x.attributeName() === key)?.long ?? key;
+      const foreign = (name === "clipping" ? CONTEXT_ONLY : CLIPPING_ONLY).filter(onCli);
+      if (foreign.length)
+        throw new InputError(
+          `${foreign.map(flag).join(", ")} ${foreign.length > 1 ? "belong" : "belongs"} to experiment ${name === "clipping" ? "context" : "clipping"}, not ${name}; see rnnlab experiment --help`,
+        );
+      if (name === "context") {
+        await contextExperiment(given);
+        return;
+      }
+      const o: ExperimentOpts = { ...given, budget: given.budget ?? CLIPPING_BUDGET, out: given.out ?? "experiment-clipping" };
       const unknown = o.variants.filter((v) => !VARIANTS.some((x) => x.name === v));
       if (unknown.length) throw new InputError(`unknown variant ${unknown.join(", ")}; choose from ${VARIANTS.map((v) => v.name).join(", ")}`);
       const runs = o.lengths.length * o.variants.length * o.seeds;
@@ -300,4 +371,446 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
     throw e;
   }
   say(`files: ${join(o.out, "results.json")}, ${join(o.out, "table.md")}, ${join(o.out, "success.svg")}, ${join(o.out, "success.png")}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `rnnlab experiment context`: the lecture's "Jane walked into the room. John walked in too. It
+// was late in the day. Jane said hi to __" as a controlled experiment. Character-level language
+// models of equal parameter counts (the feed-forward window model, the tanh RNN without and with
+// clipping, the LSTM, the GRU) train on stories of the template family (data/context-stories.ts)
+// with fillers of every length, mixed; then each reads held-out stories up to "said hi to " and
+// is scored at each distance D back to where the answer appeared (analysis/context-experiment.ts).
+// Each (model, seed) is one child process (`experiment context --child`), as many at a time as
+// --parallel says; the table, JSON and plot are written after the whole sweep.
+
+/** What `experiment context` takes (undefined: the default). */
+interface ContextOpts {
+  distances?: number[];
+  fillers?: FillerKind;
+  models?: string[];
+  params?: number;
+  window?: number;
+  testSize?: number;
+  seed?: number;
+  seeds: number;
+  budget?: number;
+  parallel: number;
+  out?: string;
+  child?: string;
+}
+
+/** The default --budget of experiment clipping (minutes). */
+const CLIPPING_BUDGET = 30;
+
+/** The defaults of experiment context. */
+const CONTEXT_DEFAULTS = {
+  distances: [0, 16, 32, 64, 128],
+  fillers: "fixed" as FillerKind,
+  params: 40_000,
+  window: 64,
+  testSize: 500,
+  seed: 1,
+  budget: 60,
+};
+
+/**
+ * What every row trains with; only the cell, its hidden size and its clipping differ. Adam at a
+ * rate above its default (2e-3): in a budget of minutes the name is learned sooner, and the rows
+ * without clipping are the ones the comparison is about.
+ */
+const CONTEXT_RECIPE = { embedSize: 16, batch: 32, optimizer: "adam" as const, lr: 5e-3 };
+
+/** The longest filler (characters) and the most held-out stories per distance the experiment takes. */
+const MAX_FILLER = 4096;
+const MAX_TEST_SIZE = 100_000;
+
+/** The files experiment context writes into --out. */
+const CONTEXT_FILES = ["results.json", "table.md", "accuracy.svg", "accuracy.png"];
+
+/** Training text per second of a run's budget (more than a run reads: a run sees each story about once), and its bounds. */
+const CHARS_PER_SECOND = 60_000;
+const MIN_TEXT = 1_000_000;
+const MAX_TEXT = 8_000_000;
+
+/** The test stories come from their own generator: seed + this. */
+const TEST_STREAM = 1_000_003;
+
+/** A row of the sweep with its size. */
+interface SizedRow {
+  row: ContextModelRow;
+  hidden: number;
+  params: number;
+}
+
+/** Everything a sweep and each of its runs need, checked. */
+interface ContextPlan {
+  distances: number[];
+  fillers: FillerKind;
+  rows: SizedRow[];
+  params: number;
+  window: number;
+  testSize: number;
+  seed: number;
+  seeds: number;
+  budget: number;
+  parallel: number;
+  out: string;
+  stories: ContextStories;
+  vocab: CharVocab;
+  /** Truncated BPTT k1 = k2: the longest story, rounded up to a multiple of 32. */
+  k: number;
+}
+
+/** The result of one run, as its child process prints it. */
+interface ContextRunResult {
+  model: string;
+  seed: number;
+  hidden: number;
+  params: number;
+  steps: number;
+  /** Seconds of training. */
+  seconds: number;
+  /** Mean training loss (nats per character) of the last steps. */
+  loss: number;
+  /** Steps skipped for a non-finite loss or gradient. */
+  skipped: number;
+  scores: StoryScore[];
+}
+
+function planContext(o: ContextOpts): ContextPlan {
+  const distances = [...new Set(o.distances ?? CONTEXT_DEFAULTS.distances)].sort((a, b) => a - b);
+  const long = distances.find((d) => d > MAX_FILLER);
+  if (long !== undefined)
+    throw new InputError(`--distances ${long}: a filler of at most ${MAX_FILLER.toLocaleString("en-US")} characters; use shorter distances`);
+  const names = [...new Set(o.models ?? CONTEXT_MODELS.map((m) => m.name))];
+  const unknown = names.filter((n) => !CONTEXT_MODELS.some((m) => m.name === n));
+  if (unknown.length) throw new InputError(`unknown model ${unknown.join(", ")}; choose from ${CONTEXT_MODELS.map((m) => m.name).join(", ")}`);
+  const window = o.window ?? CONTEXT_DEFAULTS.window;
+  if (window > MAX_WINDOW) throw new InputError(`--window ${window}: the feed-forward model sees at most ${MAX_WINDOW} characters; use a smaller --window`);
+  const testSize = o.testSize ?? CONTEXT_DEFAULTS.testSize;
+  if (testSize > MAX_TEST_SIZE) throw new InputError(`--test-size ${testSize}: at most ${MAX_TEST_SIZE.toLocaleString("en-US")} stories per distance`);
+  const runs = names.length * o.seeds;
+  if (runs > MAX_RUNS)
+    throw new InputError(
+      `${runs.toLocaleString("en-US")} runs (models x seeds) are more than one sweep takes (at most ${MAX_RUNS.toLocaleString("en-US")}); use fewer --seeds`,
+    );
+  const target = o.params ?? CONTEXT_DEFAULTS.params;
+  let text: string;
+  try {
+    text = readFileSync(DEFAULT_CORPUS, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read the embedded corpus ${DEFAULT_CORPUS} (the fillers' words): ${whyOf(e)}; reinstall rnnlab`);
+  }
+  const fillers = o.fillers ?? CONTEXT_DEFAULTS.fillers;
+  const seed = o.seed ?? CONTEXT_DEFAULTS.seed;
+  const stories = new ContextStories({ words: fillerWords(text), fillers, fillerSeed: seed });
+  const vocab = new CharVocab([...stories.alphabet()]);
+  const k = Math.ceil(stories.lengthOf(distances[distances.length - 1]) / 32) * 32;
+  const rows = names.map((name) => {
+    const row = CONTEXT_MODELS.find((m) => m.name === name)!;
+    const config = (h: number): ModelConfig => ({
+      cell: row.cell,
+      vocabSize: vocab.size,
+      embedSize: CONTEXT_RECIPE.embedSize,
+      hiddenSize: h,
+      numLayers: 1,
+      nonlinearity: "tanh",
+      tieWeights: false,
+      ...(row.cell === "mlp" ? { window } : {}),
+    });
+    const hidden = sizeForParams((h) => languageModelParams(config(h)), target);
+    const params = languageModelParams(config(hidden));
+    if (Math.abs(params - target) > 0.25 * target) {
+      const why = row.cell === "mlp" ? `its window of ${window} characters alone makes it larger; lower --window or raise --params` : "raise --params";
+      throw new InputError(
+        `--params ${target}: the closest ${row.name} model has ${params.toLocaleString("en-US")} parameters (hidden size ${hidden}); ${why}`,
+      );
+    }
+    try {
+      checkTrainingFits(config(hidden), trainConfig(row, k, 1));
+    } catch (e) {
+      if (e instanceof ResourceError)
+        throw new InputError(
+          `the ${row.name} model of ${params.toLocaleString("en-US")} parameters, over windows of ${k} characters, needs more memory than a run may use; lower --params or the longest of --distances`,
+        );
+      throw e;
+    }
+    return { row, hidden, params };
+  });
+  return {
+    distances,
+    fillers,
+    rows,
+    params: target,
+    window,
+    testSize,
+    seed,
+    seeds: o.seeds,
+    budget: o.budget ?? CONTEXT_DEFAULTS.budget,
+    parallel: o.parallel,
+    out: o.out ?? "experiment-context",
+    stories,
+    vocab,
+    k,
+  };
+}
+
+/** The training settings of a row. */
+function trainConfig(row: ContextModelRow, k: number, seed: number): TrainConfig {
+  return {
+    batch: CONTEXT_RECIPE.batch,
+    k1: k,
+    k2: k,
+    optimizer: CONTEXT_RECIPE.optimizer,
+    lr: CONTEXT_RECIPE.lr,
+    momentum: 0,
+    weightDecay: 0,
+    clipNorm: row.clipNorm,
+    clipValue: null,
+    nonFinite: "skip",
+    seed,
+  };
+}
+
+/** The held-out stories of a plan (their own generator: the same for every run). */
+function contextTests(plan: ContextPlan) {
+  return plan.stories.tests(new Rng(plan.seed + TEST_STREAM), plan.distances, plan.testSize);
+}
+
+/** One run (a child process): trains a row for `seconds`, scores it, prints the result as one JSON line. */
+async function contextChild(plan: ContextPlan, json: string): Promise<void> {
+  let spec: { model?: unknown; seed?: unknown; seconds?: unknown };
+  try {
+    spec = JSON.parse(json);
+  } catch {
+    throw new InputError("--child: expected JSON {model, seed, seconds}");
+  }
+  const sized = plan.rows.find((r) => r.row.name === spec.model);
+  const seed = Number(spec.seed);
+  const seconds = Number(spec.seconds);
+  if (!sized || !Number.isSafeInteger(seed) || !(seconds >= 0)) throw new InputError("--child: expected JSON {model, seed, seconds} with a model of --models");
+  const { row, hidden, params } = sized;
+  const chars = Math.min(MAX_TEXT, Math.max(MIN_TEXT, Math.round(seconds * CHARS_PER_SECOND)));
+  const text = plan.stories.trainingText(new Rng(plan.seed), plan.distances, chars);
+  const { tokens, hash } = encodeText(text, plan.vocab);
+  const losses: number[] = [];
+  let skipped = 0;
+  const session = new TrainingSession(
+    { vocab: plan.vocab, tokens, hash, path: "<context stories>", name: "the stories" },
+    {
+      model: {
+        cell: row.cell,
+        hiddenSize: hidden,
+        embedSize: CONTEXT_RECIPE.embedSize,
+        numLayers: 1,
+        nonlinearity: "tanh",
+        tieWeights: false,
+        ...(row.cell === "mlp" ? { window: plan.window } : {}),
+        ...(row.forgetBias !== undefined ? { forgetBias: row.forgetBias } : {}),
+      },
+      train: trainConfig(row, plan.k, seed),
+      steps: null,
+      time: seconds,
+      valFraction: 0,
+      evalEvery: 1_000_000_000,
+      sampleLength: 0,
+    },
+    {
+      onStep: (rec) => {
+        if (rec.skipped) skipped++;
+        else losses.push(rec.loss);
+        if (losses.length > 100) losses.shift();
+      },
+    },
+  );
+  try {
+    const { steps } = await session.train();
+    const scores = scoreStories(session.run.model, encodeStoryTests(contextTests(plan), plan.vocab));
+    const loss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : Number.NaN;
+    const result: ContextRunResult = { model: row.name, seed, hidden, params, steps, seconds: session.trainSeconds, loss, skipped, scores };
+    say(`${JSON.stringify(result)}\n`);
+  } finally {
+    session.dispose();
+  }
+}
+
+/** Runs one (model, seed) as a child process; resolves with its result, or the first line of its error. */
+function spawnContextRun(plan: ContextPlan, model: string, seed: number, seconds: number): Promise<{ result?: ContextRunResult; error?: string }> {
+  const args = [
+    BIN,
+    "experiment",
+    "context",
+    "--distances",
+    plan.distances.join(","),
+    "--fillers",
+    plan.fillers,
+    "--models",
+    model,
+    "--params",
+    String(plan.params),
+    "--window",
+    String(plan.window),
+    "--test-size",
+    String(plan.testSize),
+    "--seed",
+    String(plan.seed),
+    "--child",
+    JSON.stringify({ model, seed, seconds }),
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
+    children.add(child);
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => {
+      children.delete(child);
+      try {
+        resolve({ result: JSON.parse(out.trim().split("\n").pop() ?? "") as ContextRunResult });
+      } catch {
+        resolve({ error: `exit ${code}: ${err.trim().split("\n")[0] ?? ""}` });
+      }
+    });
+  });
+}
+
+async function contextExperiment(o: ContextOpts): Promise<void> {
+  const plan = planContext(o);
+  if (o.child !== undefined) {
+    await contextChild(plan, o.child);
+    return;
+  }
+  // the table is written after the whole sweep: its place is checked before the first run
+  checkOutputFolder(plan.out, { flag: "--out" });
+  for (const f of CONTEXT_FILES) {
+    if (existsSync(join(plan.out, f)) && statSync(join(plan.out, f)).isDirectory())
+      throw new InputError(`--out ${plan.out}: ${join(plan.out, f)} is a folder; choose another --out`);
+  }
+  const { stories, rows } = plan;
+  const runs: { sized: SizedRow; seed: number; result?: ContextRunResult; error?: string }[] = [];
+  for (const sized of rows) for (let seed = 1; seed <= plan.seeds; seed++) runs.push({ sized, seed });
+  const slots = Math.min(plan.parallel, runs.length);
+  const seconds = (plan.budget * 60) / Math.ceil(runs.length / slots); // the runs in rounds of `slots`: the last round ends at the budget
+  const chance = storyChance(stories.names.length);
+  const Ds = plan.distances.map((d) => stories.distanceOf(d));
+  const hasWindow = rows.some((r) => r.row.cell === "mlp");
+  say(
+    `rnnlab experiment context: "A walked into the room. B walked in too.<d characters> A said hi to __" (names ${stories.names.join(", ")}; ${plan.fillers} fillers)\n` +
+      `distances D = ${Ds.join(", ")} characters back to B (d = ${plan.distances.join(", ")} + ${stories.baseDistance}); ` +
+      `${rows.length} model${rows.length > 1 ? "s" : ""} x ${plan.seeds} seed${plan.seeds > 1 ? "s" : ""} = ${runs.length} runs, ${slots} at a time, at most ${fmtDuration(seconds)} of training each (budget ${plan.budget} min)\n` +
+      `models at about ${plan.params.toLocaleString("en-US")} parameters: ${rows.map((r) => `${r.row.name}${r.row.cell === "mlp" ? ` (window ${plan.window})` : ""} hidden ${r.hidden}: ${r.params.toLocaleString("en-US")}`).join("; ")}\n` +
+      `recipe: ${CONTEXT_RECIPE.optimizer} lr ${CONTEXT_RECIPE.lr}, batch ${CONTEXT_RECIPE.batch}, truncated BPTT ${plan.k} characters (the longest story), embedding ${CONTEXT_RECIPE.embedSize}, clipping 1 except rnn, LSTM forget bias 1; ` +
+      `${plan.testSize} held-out stories per distance; chance ${(100 * chance).toFixed(1)}% (1/(names-1): A is in sight)\n`,
+  );
+  const t0 = performance.now();
+  let next = 0;
+  let stopped = false;
+  // Ctrl-C or SIGTERM: no new runs, the running ones stopped, exit 130 (no table: it would be partial)
+  const stop = () => {
+    stopped = true;
+    for (const c of children) c.kill("SIGTERM");
+    say("\nrnnlab experiment: stopped; no table was written\n");
+    process.exit(130);
+  };
+  const kill = () => {
+    for (const c of children) c.kill("SIGTERM");
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("exit", kill);
+  const worker = async () => {
+    while (next < runs.length && !stopped) {
+      const run = runs[next++];
+      Object.assign(run, await spawnContextRun(plan, run.sized.row.name, run.seed, seconds));
+      const r = run.result;
+      say(
+        `  ${run.sized.row.name} seed ${run.seed}: ` +
+          (r
+            ? `${r.steps} steps (${fmtDuration(r.seconds)})${r.skipped ? `, ${r.skipped} skipped (non-finite)` : ""}, loss ${Number.isFinite(r.loss) ? r.loss.toFixed(3) : "n/a"}; ` +
+              r.scores.map((s) => `D=${s.distance} ${(100 * s.accuracy).toFixed(0)}%`).join(" ")
+            : run.error) +
+          "\n",
+      );
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: slots }, worker));
+  } finally {
+    stopped = true;
+    kill();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    process.off("exit", kill);
+  }
+  const wall = (performance.now() - t0) / 1000;
+
+  const tests = plan.distances.map((d) => ({ d, distance: stories.distanceOf(d) }));
+  const summary = summarizeContext(
+    rows.map((r) => ({ name: r.row.name, label: r.row.cell === "mlp" ? `${r.row.label} (${plan.window})` : r.row.label, params: r.params })),
+    tests,
+    runs.map((r) => ({ model: r.sized.row.name, seed: r.seed, scores: r.result?.scores })),
+  );
+  const table = contextTable(summary, chance, hasWindow ? plan.window : undefined);
+  const command = `npx rnnlab experiment context ${process.argv.slice(4).join(" ")}`.trim();
+  const notes = [
+    `Accuracy (%) of the name after "said hi to": the share of ${plan.testSize} held-out stories per distance whose most likely next character is B's initial` +
+      `${plan.seeds > 1 ? `, the mean over ${plan.seeds} seeds (their range in brackets)` : ""}.`,
+    `D: characters from B's first letter (in "B walked in too.") to the blank; the filler is d = D - ${stories.baseDistance} characters of lowercase words` +
+      `${plan.fillers === "fixed" ? ", one per distance, the same in every story" : ", drawn anew in every story"}.` +
+      (hasWindow ? ` *: beyond the feed-forward model's window of ${plan.window} characters, where it cannot see B.` : ""),
+    `Chance: 1/(${stories.names.length}-1) = ${(100 * chance).toFixed(1)}%, a model that cannot see B still sees A just before the blank and excludes it.`,
+    `Every model has about ${plan.params.toLocaleString("en-US")} parameters and at most ${fmtDuration(seconds)} of training (${CONTEXT_RECIPE.optimizer} lr ${CONTEXT_RECIPE.lr}, batch ${CONTEXT_RECIPE.batch}, truncated BPTT ${plan.k}).`,
+  ];
+  say(`\naccuracy (%) at distance D, ${fmtDuration(wall)} wall:\n${table}\n`);
+  const { specToSvg, svgToPng } = await import("../node/render.js"); // vega and resvg: loaded when needed
+  const svg = await specToSvg(contextExperimentSpec(summary, chance, hasWindow ? plan.window : null));
+  const created = !existsSync(plan.out);
+  makeFolder(plan.out);
+  const options = {
+    distances: plan.distances,
+    fillers: plan.fillers,
+    models: rows.map((r) => r.row.name),
+    params: plan.params,
+    window: plan.window,
+    testSize: plan.testSize,
+    seed: plan.seed,
+    seeds: plan.seeds,
+    budget: plan.budget,
+    parallel: plan.parallel,
+    out: plan.out,
+  };
+  const results = {
+    experiment: "context",
+    template: "A walked into the room. B walked in too.<filler of d characters> A said hi to B.",
+    fillers: plan.fillers === "fixed" ? Object.fromEntries(plan.distances.map((d) => [d, stories.fixedFiller(d)])) : "random",
+    names: stories.names,
+    baseDistance: stories.baseDistance,
+    chance,
+    options,
+    recipe: {
+      ...CONTEXT_RECIPE,
+      k1: plan.k,
+      k2: plan.k,
+      clipNorm: Object.fromEntries(rows.map((r) => [r.row.name, r.row.clipNorm])),
+      forgetBias: Object.fromEntries(rows.filter((r) => r.row.forgetBias !== undefined).map((r) => [r.row.name, r.row.forgetBias])),
+      secondsPerRun: seconds,
+    },
+    seconds: wall,
+    rows: summary.map((s, i) => ({ ...s, cell: rows[i].row.cell, hidden: rows[i].hidden, clipNorm: rows[i].row.clipNorm })),
+    runs: runs.map((r) => r.result ?? { model: r.sized.row.name, seed: r.seed, error: r.error }),
+  };
+  try {
+    // the four files as one: a full disk leaves none of them changed
+    writeFilesAtomic([
+      [join(plan.out, "results.json"), `${JSON.stringify(results, null, 1)}\n`],
+      [join(plan.out, "table.md"), `${table}\n\n${notes.join("\n")}\n\nCommand: \`${command}\`; ${fmtDuration(wall)} on this machine.\n`],
+      [join(plan.out, "accuracy.svg"), svg],
+      [join(plan.out, "accuracy.png"), svgToPng(svg)],
+    ]);
+  } catch (e) {
+    if (created) rmSync(plan.out, { recursive: true, force: true });
+    throw e;
+  }
+  say(`files: ${CONTEXT_FILES.map((f) => join(plan.out, f)).join(", ")}\n`);
 }
