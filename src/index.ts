@@ -265,6 +265,8 @@ export {
   type Story,
   type StoryTest,
   type ContextStoriesOptions,
+  type FillerKind,
+  FILLER_KINDS,
 } from "./data/context-stories.js";
 export {
   CONTEXT_MODELS,
