@@ -26,6 +26,8 @@ describe("rnnlab experiment context", () => {
       "0.1",
       "--test-size",
       "50",
+      "--lr",
+      "0.004",
       "--parallel",
       "2",
       "--out",
@@ -52,6 +54,7 @@ describe("rnnlab experiment context", () => {
     expect(Object.keys(res.fillers)).toEqual(["0", "40"]);
     expect(res.fillers["40"]).toHaveLength(40);
     expect(res.options.fillers).toBe("fixed");
+    expect(res.recipe).toMatchObject({ optimizer: "adam", lr: 0.004, batch: 32, clipNorm: { mlp: 1, gru: 1 } });
     expect(res.rows.map((x: { model: string }) => x.model)).toEqual(["mlp", "gru"]);
     for (const row of res.rows) {
       expect(Math.abs(row.params - 8000) / 8000).toBeLessThan(0.1);
