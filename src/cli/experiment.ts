@@ -277,6 +277,40 @@ function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> 
   });
 }
 
+/**
+ * Runs `each` on every item, `slots` at a time, in order. Ctrl-C or SIGTERM: no new runs, the
+ * running child processes stopped, exit 130 (no table: it would be partial); the children are
+ * stopped too when this process exits for any other reason.
+ */
+async function runPool<T>(items: readonly T[], slots: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let stopped = false;
+  const kill = () => {
+    for (const c of children) c.kill("SIGTERM");
+  };
+  const stop = () => {
+    stopped = true;
+    kill();
+    say("\nrnnlab experiment: stopped; no table was written\n");
+    process.exit(130);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("exit", kill);
+  const worker = async () => {
+    while (next < items.length && !stopped) await each(items[next++]);
+  };
+  try {
+    await Promise.all(Array.from({ length: slots }, worker));
+  } finally {
+    stopped = true;
+    kill();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    process.off("exit", kill);
+  }
+}
+
 async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   const variants = VARIANTS.filter((v) => o.variants.includes(v.name));
   const cells: Cell[] = [];
@@ -289,46 +323,19 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
       `recipe: hidden ${o.hidden}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, clip threshold 1, Ω weight 4 (Pascanu et al. 2013 §4.1.1); criterion on ${o.evalSize} held-out sequences\n`,
   );
   const t0 = performance.now();
-  let next = 0;
-  let stopped = false;
-  // Ctrl-C or SIGTERM: no new runs, the running ones stopped, exit 130 (no table: it would be partial)
-  const stop = () => {
-    stopped = true;
-    for (const c of children) c.kill("SIGTERM");
-    say("\nrnnlab experiment: stopped; no table was written\n");
-    process.exit(130);
-  };
-  const kill = () => {
-    for (const c of children) c.kill("SIGTERM");
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  process.on("exit", kill);
   const num = (x: number | null | undefined, digits: number) => (typeof x === "number" && Number.isFinite(x) ? x.toPrecision(digits) : "n/a");
-  const worker = async () => {
-    while (next < cells.length && !stopped) {
-      const cell = cells[next++];
-      await runCell(cell, o, minutes);
-      const r = cell.result;
-      say(
-        `  T=${cell.length} ${cell.variant.name} seed ${cell.seed}: ` +
-          (r
-            ? `${r.solved ? "solved" : "not solved"} after ${r.steps} steps (${fmtDuration(r.seconds)}), ${typeof r.testError === "number" ? (100 * r.testError).toFixed(1) : "n/a"}% wrong, ` +
-              `loss ${num(r.testLoss, 3)} / baseline ${num(r.baseline, 3)}`
-            : cell.error) +
-          "\n",
-      );
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: slots }, worker));
-  } finally {
-    stopped = true;
-    kill();
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-    process.off("exit", kill);
-  }
+  await runPool(cells, slots, async (cell) => {
+    await runCell(cell, o, minutes);
+    const r = cell.result;
+    say(
+      `  T=${cell.length} ${cell.variant.name} seed ${cell.seed}: ` +
+        (r
+          ? `${r.solved ? "solved" : "not solved"} after ${r.steps} steps (${fmtDuration(r.seconds)}), ${typeof r.testError === "number" ? (100 * r.testError).toFixed(1) : "n/a"}% wrong, ` +
+            `loss ${num(r.testLoss, 3)} / baseline ${num(r.baseline, 3)}`
+          : cell.error) +
+        "\n",
+    );
+  });
   const wall = (performance.now() - t0) / 1000;
 
   // the table: rows variants, columns lengths, "solved/seeds"
@@ -717,45 +724,18 @@ async function contextExperiment(o: ContextOpts): Promise<void> {
       `${plan.testSize} held-out stories per distance; chance ${(100 * chance).toFixed(1)}% (1/(names-1): A is in sight)\n`,
   );
   const t0 = performance.now();
-  let next = 0;
-  let stopped = false;
-  // Ctrl-C or SIGTERM: no new runs, the running ones stopped, exit 130 (no table: it would be partial)
-  const stop = () => {
-    stopped = true;
-    for (const c of children) c.kill("SIGTERM");
-    say("\nrnnlab experiment: stopped; no table was written\n");
-    process.exit(130);
-  };
-  const kill = () => {
-    for (const c of children) c.kill("SIGTERM");
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  process.on("exit", kill);
-  const worker = async () => {
-    while (next < runs.length && !stopped) {
-      const run = runs[next++];
-      Object.assign(run, await spawnContextRun(plan, run.sized.row.name, run.seed, seconds));
-      const r = run.result;
-      say(
-        `  ${run.sized.row.name} seed ${run.seed}: ` +
-          (r
-            ? `${r.steps} steps (${fmtDuration(r.seconds)})${r.skipped ? `, ${r.skipped} skipped (non-finite)` : ""}, loss ${Number.isFinite(r.loss) ? r.loss.toFixed(3) : "n/a"}; ` +
-              r.scores.map((s) => `D=${s.distance} ${(100 * s.accuracy).toFixed(0)}%`).join(" ")
-            : run.error) +
-          "\n",
-      );
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: slots }, worker));
-  } finally {
-    stopped = true;
-    kill();
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-    process.off("exit", kill);
-  }
+  await runPool(runs, slots, async (run) => {
+    Object.assign(run, await spawnContextRun(plan, run.sized.row.name, run.seed, seconds));
+    const r = run.result;
+    say(
+      `  ${run.sized.row.name} seed ${run.seed}: ` +
+        (r
+          ? `${r.steps} steps (${fmtDuration(r.seconds)})${r.skipped ? `, ${r.skipped} skipped (non-finite)` : ""}, loss ${Number.isFinite(r.loss) ? r.loss.toFixed(3) : "n/a"}; ` +
+            r.scores.map((s) => `D=${s.distance} ${(100 * s.accuracy).toFixed(0)}%`).join(" ")
+          : run.error) +
+        "\n",
+    );
+  });
   const wall = (performance.now() - t0) / 1000;
 
   const tests = plan.distances.map((d) => ({ d, distance: stories.distanceOf(d) }));

@@ -112,6 +112,7 @@ export class FeedForwardLM {
   private dX2: Float = new Float32Array(0); // (rows, n*E) direct connections' share
   private probs: Float = new Float32Array(0); // (rows, V) softmax, then dlogits
   private prev: Float = new Float32Array(0); // (n-1, B) the last forward's state0
+  private lpg: { dl: Float; dA: Float[]; dX: Float } | null = null; // logProbGradient's buffers
   private last = { T: 0, B: 0, inputs: new Int32Array(0) as Ids, targets: new Int32Array(0) as Ids, r0: 0, rows: 0, count: 0 };
 
   constructor(options: FeedForwardLMOptions) {
@@ -331,12 +332,12 @@ export class FeedForwardLM {
     let sum = 0;
     for (let v = 0; v < V; v++) sum += Math.exp(logits[v] - max);
     const logp = logits[target] - max - Math.log(sum);
-    // backward of the one row, input gradients only (small buffers of this call: the training pass's stay)
-    const dl = this.store.alloc(V);
+    // backward of the one row, input gradients only, in buffers of its own (the training pass's stay);
+    // kept for the next call: nothing is freed in the WebAssembly arena
+    this.lpg ??= { dl: this.store.alloc(V), dA: [this.store.alloc(H), this.store.alloc(H)], dX: this.store.alloc(n * E) };
+    const { dl, dA, dX } = this.lpg;
     for (let v = 0; v < V; v++) dl[v] = (v === target ? 1 : 0) - Math.exp(logits[v] - max) / sum;
     const L = this.hidden.length;
-    const dA = [this.store.alloc(H), this.store.alloc(H)];
-    const dX = this.store.alloc(n * E);
     let d = dA[0];
     this.k.gemm(false, false, 1, H, V, 1, dl, 0, V, this.head.weight.value, 0, H, 0, d, 0, H);
     for (let l = L - 1; l >= 0; l--) {
