@@ -2,10 +2,11 @@
 // measures with the library, posts numbers, and this file turns them into vega-lite specs (the
 // CLI's own, from src/plot/specs.ts) and text.
 
-import { clipHistorySpec, eigenvaluesSpec, lossCurvesSpec, surfaceSpec } from "../src/plot/specs.js";
+import { clipHistorySpec, eigenvaluesSpec, lossCurvesSpec } from "../src/plot/specs.js";
 import type { ClipSummary, SpectrumSummary, StepMetrics } from "../src/analysis/report-data.js";
-import { chart, fmt, invalidate, lagHeatmapSpec, sized, timing, withAfterClip, type Chart } from "./charts.js";
-import { SURFACE, SURFACE_START, type FromWorker, type Settings, type Source, type ToWorker } from "./protocol.js";
+import { chart, fmt, invalidate, lagHeatmapSpec, sized, timing, withAfterClip } from "./charts.js";
+import { surfaceChart, surfaceView } from "./surface-view.js";
+import type { FromWorker, Settings, Source, ToWorker } from "./protocol.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 let worker!: Worker;
@@ -26,7 +27,6 @@ let unit = "nats/char";
 let running = false;
 let started = false;
 let stepNow = 0;
-let surfaceData: Extract<FromWorker, { type: "surface" }> | null = null;
 const MAX_COLUMNS = 160;
 
 function resetHistory(): void {
@@ -68,83 +68,6 @@ const eigChart = chart(plot("view-eig"), () => {
   if (!spectra.length) return null;
   return sized(eigenvaluesSpec(spectra), 250, 250);
 });
-
-let surfaceStart: [number, number] = [...SURFACE_START];
-const surfaceChart: Chart = chart(
-  plot("view-surface"),
-  () => {
-    const s = surfaceData;
-    if (!s) return null;
-    return sized(
-      surfaceSpec({
-        x: s.w,
-        y: s.b,
-        z: s.loss,
-        xTitle: "w (recurrent weight)",
-        yTitle: "b (bias)",
-        zTitle: "E (log)",
-        title: "Error surface of a single recurrent neuron",
-        subtitle: [
-          `x_t = w·σ(x_{t−1}) + b, T = 50, E = (σ(x_T) − 0.7)²; descent from (${fmt(s.start[0])}, ${fmt(s.start[1])}), lr ${SURFACE.lr}, ${SURFACE.steps} steps`,
-        ],
-        paths: s.paths.map((p, k) => ({ ...p, color: k === 0 ? "#ff2d2d" : "#000000" })),
-        width: 400,
-        height: 260,
-      }),
-      400,
-      260,
-    );
-  },
-  { renderer: "canvas", minGap: 40 },
-);
-
-function requestSurface(start: [number, number]): void {
-  surfaceStart = start;
-  if (surfaceBusy) {
-    surfacePending = true;
-    return;
-  }
-  surfaceBusy = true;
-  send({ type: "surface", start, ...SURFACE });
-}
-let surfaceBusy = false;
-let surfacePending = false;
-
-// drag the start point: pixel -> (w, b) through the chart's own scales
-{
-  const el = surfaceChart.el;
-  let dragging = false;
-  const at = (e: PointerEvent): [number, number] | null => {
-    const view = surfaceChart.view;
-    const target = el.querySelector("canvas, svg");
-    if (!view || !target) return null;
-    const r = target.getBoundingClientRect();
-    const [ox, oy] = view.origin();
-    const x = view.scale("x") as (v: number) => number & { invert?: unknown } as unknown as { invert(p: number): number; domain(): number[] };
-    const y = view.scale("y") as unknown as { invert(p: number): number; domain(): number[] };
-    const w = x.invert(e.clientX - r.left - ox);
-    const b = y.invert(e.clientY - r.top - oy);
-    const [w0, w1] = x.domain();
-    const [b0, b1] = y.domain();
-    if (!(w >= Math.min(w0, w1) && w <= Math.max(w0, w1) && b >= Math.min(b0, b1) && b <= Math.max(b0, b1))) return null;
-    return [+w.toFixed(3), +b.toFixed(3)];
-  };
-  el.addEventListener("pointerdown", (e) => {
-    const p = at(e);
-    if (!p) return;
-    dragging = true;
-    el.setPointerCapture(e.pointerId);
-    requestSurface(p);
-  });
-  el.addEventListener("pointermove", (e) => {
-    if (!dragging) return;
-    const p = at(e);
-    if (p) requestSurface(p);
-  });
-  const end = () => (dragging = false);
-  el.addEventListener("pointerup", end);
-  el.addEventListener("pointercancel", end);
-}
 
 // ---------------------------------------------------------------------------------------------
 // controls
@@ -420,13 +343,7 @@ function onMessage(e: MessageEvent<FromWorker>): void {
     }
     case "surface":
       if (timing.firstData < 0) timing.firstData = performance.now();
-      surfaceData = m;
-      surfaceBusy = false;
-      invalidate(surfaceChart, true);
-      if (surfacePending) {
-        surfacePending = false;
-        requestSurface(surfaceStart);
-      }
+      surfaceView.receive(m);
       break;
     case "saliency":
       showSaliency(m);
@@ -480,7 +397,7 @@ $("saliency-form").addEventListener("submit", (e) => {
 /** Takes over the worker main.ts started (and asked for the first error surface), with the messages it has sent so far. */
 export function attach(w: Worker, early: MessageEvent<FromWorker>[]): void {
   worker = w;
-  surfaceBusy = true;
+  surfaceView.connect(send);
   w.addEventListener("message", onMessage);
   w.addEventListener("error", (e) => message(`the training worker failed: ${e.message}`));
   for (const e of early) onMessage(e);
@@ -496,7 +413,7 @@ export function attach(w: Worker, early: MessageEvent<FromWorker>[]): void {
     return running;
   },
   get surfaceStart() {
-    return surfaceData?.start ?? null;
+    return surfaceView.start;
   },
   losses: () => steps.filter((r) => Number.isFinite(r.loss)).map((r) => r.loss),
   draws: () =>

@@ -19,10 +19,8 @@ import {
   saliency,
   decodeSafetensors,
   defaultKernels,
-  descend,
   encodeSafetensors,
   encodeText,
-  surfaceGrid,
   wasmKernels,
   type CellName,
   type DiagnosticsRecord,
@@ -34,6 +32,7 @@ import {
   type TaskBatch,
 } from "../src/index.js";
 import type { FromWorker, Settings, Source, StepRow, ToWorker } from "./protocol.js";
+import { surface } from "./surface-compute.js";
 
 const scope = globalThis as unknown as {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -84,7 +83,6 @@ let running = false;
 let generation = 0;
 let lastSample = 0;
 let shakespeare: string | null = null;
-let surfaceCache: { key: string; grid: ReturnType<typeof surfaceGrid> } | null = null;
 
 function fail(message: string): void {
   post({ type: "error", message });
@@ -510,25 +508,6 @@ function explain(text: string): void {
   });
 }
 
-function surface(start: [number, number], lr: number, clip: number, steps: number): void {
-  const key = "4,8,-5,-1,48";
-  if (!surfaceCache || surfaceCache.key !== key) surfaceCache = { key, grid: surfaceGrid({ wRange: [4, 8], bRange: [-5, -1], steps: 48 }) };
-  const g = surfaceCache.grid;
-  const plain = descend(start, { lr, steps, clip: null });
-  const clipped = descend(start, { lr, steps, clip });
-  post({
-    type: "surface",
-    w: Array.from(g.w),
-    b: Array.from(g.b),
-    loss: Array.from(g.loss),
-    start,
-    paths: [
-      { name: "gradient descent", dashed: false, points: plain.map((p) => ({ x: p.w, y: p.b })) },
-      { name: `with norm clipping at ${clip}`, dashed: true, points: clipped.map((p) => ({ x: p.w, y: p.b })) },
-    ],
-  });
-}
-
 scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   const guard = (p: Promise<void> | void) =>
@@ -564,7 +543,7 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
       void guard(upload(m.name, m.bytes, m.source));
       break;
     case "surface":
-      void guard(surface(m.start, m.lr, m.clip, m.steps));
+      void guard(Promise.resolve().then(() => post(surface(m))));
       break;
     case "saliency":
       void guard(Promise.resolve().then(() => explain(m.text)));
