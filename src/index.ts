@@ -151,6 +151,8 @@ export { Trainer, Updater, NonFiniteError, type TrainerOptions, type UpdateOptio
 export { evaluateLoss, type EvaluateOptions, type EvalModel } from "./train/evaluate.js";
 export {
   TrainingRun,
+  checkAdjustment,
+  type TrainingAdjustment,
   modelFromSnapshot,
   defaultPrime,
   checkSnapshotFinite,

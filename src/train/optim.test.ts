@@ -63,3 +63,36 @@ describe("the registry's factories", () => {
     expect(() => createOptimizer("sgd", store(), { momentum: 0.9 })).toThrow(/SGD needs a learning rate/);
   });
 });
+
+describe("momentum changed between steps (as PyTorch's param_groups[0]['momentum'])", () => {
+  it("SGD: from 0.9 to 0 the next update is plain SGD; back to 0.9 resumes the kept buffer; 0 to positive without a buffer is refused", () => {
+    const s = store();
+    const opt = new SGD(s, { lr: 0.1, momentum: 0.9 });
+    s.grads.fill(1);
+    opt.step(); // buf = 1, w = 0.9
+    opt.momentum = 0;
+    s.grads.fill(2);
+    opt.step(); // plain: w = 0.9 - 0.2
+    expect(s.values[0]).toBeCloseTo(0.7, 14);
+    opt.momentum = 0.9;
+    s.grads.fill(1);
+    opt.step(); // buf = 0.9·1 + 1 = 1.9 (the buffer kept from the first step), w = 0.7 - 0.19
+    expect(s.values[0]).toBeCloseTo(0.51, 14);
+    expect(() => (new SGD(store(), { lr: 0.1 }).momentum = 0.5)).toThrow(/without momentum/);
+    expect(() => (opt.momentum = -1)).toThrow(RangeError);
+    expect(() => (new SGD(store(), { lr: 0.1, momentum: 0.9, nesterov: true }).momentum = 0)).toThrow(/Nesterov/);
+  });
+
+  it("RMSprop: momentum to 0 gives the plain update", () => {
+    const a = store();
+    const b = store();
+    const withM = new RMSprop(a, { lr: 0.01, momentum: 0.5 });
+    const plain = new RMSprop(b, { lr: 0.01 });
+    withM.momentum = 0;
+    a.grads.fill(0.3);
+    b.grads.fill(0.3);
+    withM.step();
+    plain.step();
+    expect(Array.from(a.values)).toEqual(Array.from(b.values));
+  });
+});

@@ -31,6 +31,15 @@ function checkHyper(what: string, v: number, ok: boolean): void {
   if (!ok || !Number.isFinite(v)) throw new RangeError(`${what}: invalid value ${v}`);
 }
 
+/** A new momentum for an optimizer that has (or has not) a momentum buffer. */
+function checkMomentum(what: string, v: number, hasBuffer: boolean, nesterov: boolean): number {
+  checkHyper(`${what} momentum`, v, v >= 0);
+  if (v > 0 && !hasBuffer)
+    throw new RangeError(`${what} momentum: this optimizer was made without momentum (it keeps no momentum buffer); start a new run with momentum > 0`);
+  if (nesterov && v <= 0) throw new RangeError(`${what} momentum: Nesterov momentum needs momentum > 0`);
+  return v;
+}
+
 /**
  * State buffers that hold running sums or averages of squared gradients: never negative, so a
  * checkpoint holding a negative one is corrupt (its square root would be NaN).
@@ -111,7 +120,7 @@ export interface SGDOptions extends OptimizerOptions {
  */
 export class SGD extends Base implements Optimizer {
   readonly name = "sgd";
-  readonly momentum: number;
+  private mu: number;
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
@@ -120,7 +129,7 @@ export class SGD extends Base implements Optimizer {
   constructor(store: ParamStore, o: SGDOptions) {
     checkOptions("SGD", o, OPTIMIZER_OPTION_KEYS.sgd);
     super(store, o.lr, o.kernels);
-    this.momentum = o.momentum ?? 0;
+    this.mu = o.momentum ?? 0;
     this.dampening = o.dampening ?? 0;
     this.weightDecay = o.weightDecay ?? 0;
     this.nesterov = o.nesterov ?? false;
@@ -132,8 +141,32 @@ export class SGD extends Base implements Optimizer {
     this.buf = this.momentum !== 0 ? this.buffer() : null;
   }
 
+  /**
+   * The momentum μ. It may change between steps, as PyTorch's `param_groups[0]["momentum"]`:
+   * between positive values and to 0 (the buffer is kept, unused, as PyTorch keeps it), but not
+   * from 0 to positive on an optimizer made without momentum (it has no buffer: make a new one).
+   */
+  get momentum(): number {
+    return this.mu;
+  }
+  set momentum(v: number) {
+    this.mu = checkMomentum("SGD", v, this.buf !== null, this.nesterov);
+  }
+
   step(): void {
-    this.k.sgdStep(this.p, this.g, this.buf, 0, this.p.length, this.lr, this.momentum, this.dampening, this.weightDecay, this.nesterov, this.steps === 0);
+    this.k.sgdStep(
+      this.p,
+      this.g,
+      this.mu !== 0 ? this.buf : null,
+      0,
+      this.p.length,
+      this.lr,
+      this.momentum,
+      this.dampening,
+      this.weightDecay,
+      this.nesterov,
+      this.steps === 0,
+    );
     this.steps++;
   }
 
@@ -213,7 +246,7 @@ export class RMSprop extends Base implements Optimizer {
   readonly alpha: number;
   readonly eps: number;
   readonly weightDecay: number;
-  readonly momentum: number;
+  private mu: number;
   readonly centered: boolean;
   private readonly squareAvg: Float;
   private readonly gradAvg: Float | null;
@@ -225,7 +258,7 @@ export class RMSprop extends Base implements Optimizer {
     this.alpha = o.alpha ?? 0.99;
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0;
-    this.momentum = o.momentum ?? 0;
+    this.mu = o.momentum ?? 0;
     this.centered = o.centered ?? false;
     checkHyper("RMSprop alpha", this.alpha, this.alpha >= 0);
     checkHyper("RMSprop momentum", this.momentum, this.momentum >= 0);
@@ -234,13 +267,21 @@ export class RMSprop extends Base implements Optimizer {
     this.buf = this.momentum > 0 ? this.buffer() : null;
   }
 
+  /** The momentum μ; it may change between steps as SGD's may (not from 0 to positive: no buffer). */
+  get momentum(): number {
+    return this.mu;
+  }
+  set momentum(v: number) {
+    this.mu = checkMomentum("RMSprop", v, this.buf !== null, false);
+  }
+
   step(): void {
     this.k.rmspropStep(
       this.p,
       this.g,
       this.squareAvg,
       this.gradAvg,
-      this.buf,
+      this.mu > 0 ? this.buf : null,
       0,
       this.p.length,
       this.lr,

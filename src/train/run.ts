@@ -22,7 +22,7 @@ import type { ScheduleSpec } from "./schedule.js";
 import type { Kernels } from "../tensor/kernels.js";
 import type { DType } from "../tensor/dtype.js";
 import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError, finiteInFloat32 } from "../errors.js";
 import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js";
 import { checkFinite, int, intOf, jsonOf, object, parseRunConfig } from "./schema.js";
 import { NON_NEGATIVE_STATE } from "./optim.js";
@@ -50,6 +50,51 @@ export interface TrainConfig {
   schedule?: ScheduleSpec;
   /** Updates of linear warm-up before the schedule (0: none). */
   warmup?: number;
+}
+
+/** Settings a run may change between steps (TrainingRun.adjust, TaskRun.adjust; the lab's live controls). */
+export interface TrainingAdjustment {
+  /** The learning rate (> 0, finite in float32). */
+  lr?: number;
+  /** The momentum of SGD or RMSprop, in [0, 1] (not from 0 to positive: the optimizer keeps no buffer then). */
+  momentum?: number;
+  /** Clip the global gradient norm to this (null: no norm clipping). */
+  clipNorm?: number | null;
+  /** Clamp gradient elements to ± this (null: no value clipping). */
+  clipValue?: number | null;
+}
+
+/**
+ * `changes` checked against the ranges a checkpoint allows and what the optimizer can do;
+ * the keys given, or a RangeError naming the first bad one.
+ */
+export function checkAdjustment(changes: TrainingAdjustment, optimizer: OptimizerName, opt?: Optimizer): TrainingAdjustment {
+  const known = ["lr", "momentum", "clipNorm", "clipValue"];
+  for (const k of Object.keys(changes)) if (!known.includes(k)) throw new RangeError(`adjust: unknown setting "${k}" (known: ${known.join(", ")})`);
+  const positive = (k: string, v: number) => {
+    if (!(typeof v === "number" && v > 0 && finiteInFloat32(v))) throw new RangeError(`${k} must be a number > 0 that float32 holds, got ${v}`);
+  };
+  const out: TrainingAdjustment = {};
+  if (changes.lr !== undefined) {
+    positive("lr", changes.lr);
+    out.lr = changes.lr;
+  }
+  if (changes.momentum !== undefined) {
+    const m = changes.momentum;
+    if (optimizer !== "sgd" && optimizer !== "rmsprop") throw new RangeError(`momentum is a setting of sgd and rmsprop; ${optimizer} has none to change`);
+    if (!(typeof m === "number" && m >= 0 && m <= 1)) throw new RangeError(`momentum must be a number from 0 to 1, got ${m}`);
+    const o = opt as unknown as { momentum?: number; stateBuffers(): Record<string, unknown> } | undefined;
+    if (o && m > 0 && !("momentum_buffer" in o.stateBuffers()))
+      throw new RangeError(`momentum: this run's ${optimizer} was made without momentum (it keeps no momentum buffer); start a new run with momentum > 0`);
+    out.momentum = m;
+  }
+  for (const k of ["clipNorm", "clipValue"] as const) {
+    const v = changes[k];
+    if (v === undefined) continue;
+    if (v !== null) positive(k, v);
+    out[k] = v;
+  }
+  return out;
 }
 
 /** A run's whole config, as checkpoints keep it (metadata "config"): the model's shape and the training settings. */
@@ -171,6 +216,22 @@ export class TrainingRun {
     const b = this.batcher.next();
     if (b.first) this.trainer.tbptt.reset();
     return this.trainer.step(b.inputs, b.targets, b.T);
+  }
+
+  /**
+   * Changes settings of the running model between steps, as a PyTorch loop may change
+   * `param_groups[0]["lr"]` or the max_norm it passes to clip_grad_norm_: the learning rate, the
+   * momentum (SGD and RMSprop), norm clipping and value clipping (null: none). The run's config
+   * records the new values, so its snapshots continue with them. Throws a RangeError, changing
+   * nothing, when a value is out of range.
+   */
+  adjust(changes: TrainingAdjustment): void {
+    const t = this.config.train;
+    const next = checkAdjustment(changes, t.optimizer, this.optimizer);
+    if (next.lr !== undefined) this.optimizer.lr = next.lr;
+    if (next.momentum !== undefined) (this.optimizer as unknown as { momentum: number }).momentum = next.momentum;
+    this.trainer.updater.configure(next);
+    Object.assign(t, next);
   }
 
   /** Validation loss in nats per character (null without validation data). */

@@ -136,3 +136,60 @@ describe("TrainingSession", () => {
     for (const x of [s, r]) x.dispose();
   });
 });
+
+describe("TrainingSession.adjust: settings changed while it runs (the lab's live controls)", () => {
+  const base: SessionSettings = { ...SMALL, train: { ...SMALL.train, optimizer: "sgd", lr: 0.5, momentum: 0.9, clipNorm: null } };
+
+  it("applies a new rate, momentum and clipping from the next step, records them, and a snapshot continues with them bit for bit", () => {
+    const a = new TrainingSession(data, base);
+    for (let i = 0; i < 4; i++) a.step();
+    a.adjust({ lr: 0.05, momentum: 0.5, clipNorm: 1e-3 });
+    const r = a.step();
+    expect(r.lr).toBe(0.05);
+    expect(r.clipped).toBe(true); // every gradient here is far above 1e-3
+    expect(a.run.config.train).toMatchObject({ lr: 0.05, momentum: 0.5, clipNorm: 1e-3 });
+    const b = TrainingSession.restore(a.snapshot(), data, {});
+    for (let i = 0; i < 3; i++) {
+      const ra = a.step();
+      const rb = b.step();
+      expect(rb.loss).toBe(ra.loss);
+      expect(rb.clipped).toBe(true);
+    }
+    expect(Array.from(b.run.model.store.values)).toEqual(Array.from(a.run.model.store.values));
+    a.adjust({ clipNorm: null });
+    expect(a.step().clipped).toBe(false);
+    a.dispose();
+    b.dispose();
+  });
+
+  it("a run whose rate changes at step k matches one that had that rate set by hand at k (the same updates)", () => {
+    const a = new TrainingSession(data, base);
+    const b = new TrainingSession(data, base);
+    for (let i = 0; i < 3; i++) {
+      a.step();
+      b.step();
+    }
+    a.adjust({ lr: 0.1 });
+    // by hand, as a PyTorch loop sets param_groups[0]["lr"]: the rate and the schedule's base
+    (b as unknown as { schedule: LrSchedule }).schedule = new LrSchedule(0.1);
+    b.run.optimizer.lr = 0.1;
+    for (let i = 0; i < 3; i++) expect(a.step().loss).toBe(b.step().loss);
+    a.dispose();
+    b.dispose();
+  });
+
+  it("refuses a bad value with a RangeError and changes nothing", () => {
+    const a = new TrainingSession(data, base);
+    for (const bad of [{ lr: 0 }, { lr: Number.NaN }, { lr: 1e39 }, { momentum: 1.5 }, { clipNorm: -1 }, { clipValue: Infinity }, { lr: 0.1, nope: 1 }]) {
+      expect(() => a.adjust(bad as never)).toThrow(RangeError);
+    }
+    expect(() => a.adjust({ lr: 0.2, clipNorm: 0 })).toThrow(/clipNorm/);
+    expect(a.run.config.train).toMatchObject({ lr: 0.5, momentum: 0.9, clipNorm: null });
+    expect(a.step().lr).toBe(0.5);
+    const adam = new TrainingSession(data, SMALL);
+    expect(() => adam.adjust({ momentum: 0.5 })).toThrow(/sgd and rmsprop/);
+    const plain = new TrainingSession(data, { ...base, train: { ...base.train, momentum: 0 } });
+    expect(() => plain.adjust({ momentum: 0.5 })).toThrow(/without momentum/);
+    for (const s of [a, adam, plain]) s.dispose();
+  });
+});

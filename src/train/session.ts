@@ -22,7 +22,7 @@ import { CheckpointError, InputError } from "../errors.js";
 import type { Kernels } from "../tensor/kernels.js";
 import { isRecurrentLM } from "../nn/lm.js";
 import { OPTIMIZERS } from "./optim.js";
-import { TrainingRun, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig } from "./run.js";
+import { checkAdjustment, TrainingRun, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig, type TrainingAdjustment } from "./run.js";
 import { LrSchedule, normalizeSchedule, type PlateauState } from "./schedule.js";
 import { checkFinite, checkRunInfo, jsonOf, MODEL_KEYS, parseRunInfo, TRAIN_KEYS, type RunInfo } from "./schema.js";
 import type { Spawn } from "./parallel.js";
@@ -549,6 +549,24 @@ export class TrainingSession {
   /** A sample of `length` tokens after `prime`, from the run's sampling generator. */
   sample(length: number, temperature = this.s.sampleTemperature, prime?: string): string {
     return this.run.sample(length, { temperature, prime });
+  }
+
+  /**
+   * Changes the learning rate, momentum or clipping from the next step on (TrainingRun.adjust):
+   * the schedule continues over the new base rate (a plateau schedule from the new rate), and the
+   * checkpoints record the new values. A RangeError, changing nothing, when a value is out of range.
+   */
+  adjust(changes: TrainingAdjustment): void {
+    const { run } = this;
+    checkAdjustment(changes, run.config.train.optimizer, run.optimizer);
+    if (changes.lr !== undefined) {
+      const old = this.schedule;
+      const next = new LrSchedule(changes.lr, old.spec, old.warmup);
+      const state = old.state();
+      if (state) next.restore({ ...state, lr: changes.lr });
+      (this as { schedule: LrSchedule }).schedule = next;
+    }
+    run.adjust(changes);
   }
 
   /** Validation loss (nats per token) on up to `maxTokens` tokens; no side effects on the run's record. */

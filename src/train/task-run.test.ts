@@ -125,3 +125,19 @@ describe("TaskRun", () => {
     expect(chunked.metric).toBe(whole.metric);
   });
 });
+
+describe("TaskRun.adjust", () => {
+  it("turns norm clipping on and off and changes the rate from the next step, recorded in its config", () => {
+    const run = new TaskRun({ task: "adding", length: 10, cell: "rnn", hidden: 8, optimizer: "sgd", lr: 0.1, batch: 8, clip: null, seed: 3 }, jsKernels);
+    expect(run.step().clipped).toBe(false);
+    run.adjust({ clip: 1e-6, lr: 0.01 });
+    expect(run.step().clipped).toBe(true);
+    expect(run.optimizer.lr).toBe(0.01);
+    expect(run.config).toMatchObject({ clip: 1e-6, lr: 0.01 });
+    run.adjust({ clip: null });
+    expect(run.step().clipped).toBe(false);
+    expect(() => run.adjust({ clip: 0 })).toThrow(RangeError);
+    expect(() => run.adjust({ clipValue: 1 } as never)).toThrow(/value clipping/);
+    expect(run.config.clip).toBeNull();
+  });
+});

@@ -21,6 +21,7 @@ import { OmegaRegularizer } from "./omega.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "./optim.js";
 import { Updater, type NonFinitePolicy } from "./trainer.js";
 import { checkTaskFits } from "./memory.js";
+import { checkAdjustment, type TrainingAdjustment } from "./run.js";
 import { ExplosionWatch } from "./clip.js";
 import { flowByLag } from "../analysis/gradflow.js";
 import { recurrentSpectra, type RecurrentSpectrum } from "../analysis/spectra.js";
@@ -376,6 +377,23 @@ export class TaskRun {
   /** Steps taken so far. */
   get steps(): number {
     return this.updater.stats.steps;
+  }
+
+  /**
+   * Changes the learning rate, momentum or norm clipping (`clip`, null: none) from the next step
+   * on, as TrainingRun.adjust; the config records the new values. Task runs clip the norm only.
+   */
+  adjust(changes: Pick<TrainingAdjustment, "lr" | "momentum"> & { clip?: number | null }): void {
+    const { clip, ...rest } = changes;
+    if ("clipValue" in changes) throw new RangeError("a task run clips the gradient norm (clip) or nothing; value clipping is for language models");
+    const next = checkAdjustment({ ...rest, ...(clip !== undefined ? { clipNorm: clip } : {}) }, this.config.optimizer, this.optimizer);
+    if (next.lr !== undefined) this.optimizer.lr = next.lr;
+    if (next.momentum !== undefined) (this.optimizer as unknown as { momentum: number }).momentum = next.momentum;
+    this.updater.configure({ clipNorm: next.clipNorm });
+    const c = this.config as { -readonly [K in keyof TaskRunConfig]: TaskRunConfig[K] };
+    if (next.lr !== undefined) c.lr = next.lr;
+    if (next.momentum !== undefined) c.momentum = next.momentum;
+    if (next.clipNorm !== undefined) c.clip = next.clipNorm;
   }
 
   /** Steps taken, updates skipped (non-finite) and updates whose gradient was clipped. */

@@ -137,7 +137,7 @@ export class Updater {
     options: UpdateOptions = {},
   ) {
     checkOptions("Updater", options, UPDATE_OPTION_KEYS);
-    this.o = options;
+    this.o = { ...options };
     if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${options.clipNorm}`);
     if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`clipValue must be > 0, got ${options.clipValue}`);
     gradNorm([], options.normType ?? 2); // validates the norm type
@@ -145,6 +145,24 @@ export class Updater {
     this.saved = values instanceof Float64Array ? new Float64Array(values.length) : new Float32Array(values.length);
     this.state = Object.entries(optimizer.stateBuffers());
     this.savedState = this.state.map(([, b]) => (b instanceof Float64Array ? new Float64Array(b.length) : new Float32Array(b.length)));
+  }
+
+  /** The clipping now applied (undefined: none). */
+  get clipping(): { clipNorm?: number; clipValue?: number } {
+    return { clipNorm: this.o.clipNorm, clipValue: this.o.clipValue };
+  }
+
+  /**
+   * Changes the clipping between updates (null: none; a key left out: unchanged), as a PyTorch
+   * loop would pass another max_norm to clip_grad_norm_ from the next step on.
+   */
+  configure(o: { clipNorm?: number | null; clipValue?: number | null }): void {
+    for (const key of ["clipNorm", "clipValue"] as const) {
+      const v = o[key];
+      if (v !== undefined && v !== null && !(v > 0 && Number.isFinite(v))) throw new RangeError(`${key} must be a finite number > 0 (or null: none), got ${v}`);
+    }
+    if (o.clipNorm !== undefined) this.o.clipNorm = o.clipNorm ?? undefined;
+    if (o.clipValue !== undefined) this.o.clipValue = o.clipValue ?? undefined;
   }
 
   /**
