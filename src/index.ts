@@ -135,6 +135,8 @@ export {
   TrainingSession,
   sessionConfig,
   splitText,
+  textFits,
+  type TextFitProblem,
   DEFAULT_MODEL,
   DEFAULT_TRAIN,
   DEFAULT_STEPS,

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeText } from "../data/corpus.js";
 import { LrSchedule } from "./schedule.js";
-import { TrainingSession, type SessionSettings, type StepRecord } from "./session.js";
+import { TrainingSession, textFits, type SessionSettings, type StepRecord } from "./session.js";
 
 const TEXT = "Jane walked into the room. John walked in too. It was late in the day. Jane said hi to John.\n".repeat(40);
 const { vocab, tokens, hash } = encodeText(TEXT);
@@ -191,5 +191,34 @@ describe("TrainingSession.adjust: settings changed while it runs (the lab's live
     const plain = new TrainingSession(data, { ...base, train: { ...base.train, momentum: 0 } });
     expect(() => plain.adjust({ momentum: 0.5 })).toThrow(/without momentum/);
     for (const s of [a, adam, plain]) s.dispose();
+  });
+});
+
+describe("textFits: the size check a page can run before starting", () => {
+  it("agrees with TrainingSession's own refusal, and what it offers fits", async () => {
+    const { InputError } = await import("../errors.js");
+    for (const chars of [120, 400, 961, 2000]) {
+      for (const [batch, k] of [
+        [1, 8],
+        [4, 8],
+        [8, 50],
+        [32, 16],
+      ]) {
+        const text = TEXT.slice(0, chars);
+        const enc = encodeText(text);
+        const problem = textFits(enc.tokens.length, 0.1, batch, k);
+        let refused = false;
+        try {
+          new TrainingSession({ ...enc, path: "t.txt" }, { ...SMALL, train: { batch, k1: k } }).dispose();
+        } catch (e) {
+          expect(e).toBeInstanceOf(InputError);
+          refused = true;
+        }
+        expect(refused).toBe(problem !== null);
+        if (problem?.batch) expect(textFits(enc.tokens.length, 0.1, problem.batch, k)).toBeNull();
+        if (problem?.window) expect(textFits(enc.tokens.length, 0.1, batch, problem.window)).toBeNull();
+      }
+    }
+    expect(textFits(960, 0.1, 8, 50)).toEqual({ part: "validation", have: 96, need: 401, batch: 1, window: 11 });
   });
 });

@@ -620,6 +620,40 @@ export function splitText(tokens: TokenArray, valFraction: number): { train: Tok
   return { train: tokens.subarray(0, nTrain) as TokenArray, val: valFraction > 0 ? (tokens.subarray(nTrain) as TokenArray) : null };
 }
 
+/** Why a text of `tokens` tokens is too short for a run (TrainingSession checks it first), with the largest batch and window that would fit. */
+export interface TextFitProblem {
+  /** The part that is too short. */
+  part: "training" | "validation";
+  /** Its tokens. */
+  have: number;
+  /** What one batch needs: batch × window + 1. */
+  need: number;
+  /** The largest batch that fits with this window (0: none does). */
+  batch: number;
+  /** The largest window (>= 2) that fits with this batch (0: none does). */
+  window: number;
+}
+
+/**
+ * Whether a text of `tokens` tokens, split as TrainingSession splits it (the last `valFraction`
+ * held out), has room for one batch of `batch` streams × `window` steps in its training part and
+ * in its validation part; null when it has, else what is short and what would fit.
+ * @example
+ * textFits(960, 0.1, 8, 50) // { part: "validation", have: 96, need: 401, batch: 1, window: 11 }
+ */
+export function textFits(tokens: number, valFraction: number, batch: number, window: number): TextFitProblem | null {
+  const nTrain = Math.floor(tokens * (1 - valFraction));
+  const parts: [TextFitProblem["part"], number][] = [["training", nTrain]];
+  if (valFraction > 0) parts.push(["validation", tokens - nTrain]);
+  const shortest = Math.min(...parts.map(([, n]) => n));
+  const need = batch * window + 1;
+  const short = parts.find(([, n]) => n < need);
+  if (!short) return null;
+  const fitBatch = Math.max(0, Math.floor((shortest - 1) / window));
+  const fitWindow = Math.floor((shortest - 1) / batch);
+  return { part: short[0], have: short[1], need, batch: fitBatch, window: fitWindow >= 2 ? fitWindow : 0 };
+}
+
 function checkSizes(data: SessionData, train: TokenArray, val: TokenArray | null, B: number, T: number): void {
   const need = B * T + 1;
   const unit = data.vocab.kind === "words" ? "words" : "characters";
