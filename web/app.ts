@@ -1,12 +1,33 @@
-// The lab's page (loaded by main.ts once the worker is on its way): settings in, charts out. No numerics here: the worker (worker.ts) trains and
-// measures with the library, posts numbers, and this file turns them into vega-lite specs (the
-// CLI's own, from src/plot/specs.ts) and text.
+// The lab's page (loaded by main.ts once the worker is on its way): settings in, charts out. No
+// numerics here: the worker (worker.ts) trains and measures with the library, posts numbers, and
+// this file turns them into vega-lite specs (the CLI's own, from src/plot/specs.ts) and text.
+// Nothing fails silently: a run that diverges, a worker that dies, a setting that cannot apply
+// and an upload that cannot be restored whole each say so on the page.
 
-import { clipHistorySpec, eigenvaluesSpec, lossCurvesSpec } from "../src/plot/specs.js";
 import type { ClipSummary, SpectrumSummary, StepMetrics } from "../src/analysis/report-data.js";
-import { chart, fmt, invalidate, lagHeatmapSpec, sized, timing, withAfterClip } from "./charts.js";
+import { clipHistorySpec, eigenvaluesSpec, lossCurvesSpec } from "../src/plot/specs.js";
+import { textFits } from "../src/index.js";
+import {
+  chart,
+  describe,
+  fmt,
+  invalidate,
+  lagHeatmapSpec,
+  sized,
+  timing,
+  withAfterClip,
+  withBadPoints,
+  withMarkers,
+  withOverlay,
+  type Chart,
+} from "./charts.js";
+import { fitMessage } from "./checks.js";
+import type { LabControl, LiveSettings, SourceChoice, ViewName } from "./lab-control.js";
+import type { FromWorker, LabHistory, Settings, Source, StepRow, ToWorker } from "./protocol.js";
 import { surfaceChart, surfaceView } from "./surface-view.js";
-import type { FromWorker, Settings, Source, ToWorker } from "./protocol.js";
+import { createWorker } from "./spawn.js";
+import { mountLecture } from "./lecture.js";
+import { mountGlossary } from "./glossary.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 let worker!: Worker;
@@ -16,7 +37,9 @@ const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(
 // what the worker has told us
 
 const LN2 = Math.log(2);
+const VAL_FRACTION = 0.1; // the worker's (worker.ts)
 let steps: StepMetrics[] = [];
+let rows: StepRow[] = [];
 let after: { step: number; v: number }[] = [];
 let diag: { step: number; gradByLag: number[] }[] = [];
 let spectra: SpectrumSummary[] = [];
@@ -27,30 +50,64 @@ let unit = "nats/char";
 let running = false;
 let started = false;
 let stepNow = 0;
+/** The settings of the running model (what the controls are compared with). */
+let runSettings: Settings | null = null;
+let runSource: Source["kind"] | null = null;
+let task: { task: string; length: number; baseline: number } | null = null;
+/** Where a live setting changed: a marker on every time axis. */
+let markers: { step: number; label: string }[] = [];
+/** Updates skipped (non-finite) so far, and the first step whose loss or gradient was not finite. */
+let skipped = 0;
+let diverged: number | null = null;
 const MAX_COLUMNS = 160;
+const DEFAULT_HEAT_CAPTION = $("heat-caption").textContent ?? "";
+
+/** A pinned run: its losses, gradient norms and label, drawn faded behind the current run. */
+interface Pinned {
+  label: string;
+  loss: { step: number; v: number }[];
+  grad: { step: number; v: number }[];
+  unit: string;
+}
+let pinned: Pinned | null = null;
+const PIN_KEY = "rnnlab.pinned";
 
 function resetHistory(): void {
   steps = [];
+  rows = [];
   after = [];
   diag = [];
   spectra = [];
   clip = undefined;
+  markers = [];
+  skipped = 0;
+  diverged = null;
+  banner(null);
 }
 
 // ---------------------------------------------------------------------------------------------
 // the views
 
 const plot = (id: string) => $(id).querySelector<HTMLElement>(".plot")!;
+/** The plotting width a view has now (the page may be 390 px wide or 2,000). */
+const widthOf = (el: HTMLElement, max: number) => Math.max(220, Math.min(max, el.clientWidth - 80));
+const nonFinite = (): { step: number; kind: "nonfinite" | "zero" }[] => [
+  ...rows.filter((r) => !Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm) || r.skipped).map((r) => ({ step: r.step, kind: "nonfinite" as const })),
+  ...rows.filter((r) => r.gradNorm === 0).map((r) => ({ step: r.step, kind: "zero" as const })),
+];
 
 const lossChart = chart(plot("view-loss"), () => {
   if (steps.length < 2) return null;
-  const spec = lossCurvesSpec(steps);
-  const task = unit !== "nats/char";
-  return sized(spec, 440, 210, {
+  let spec = lossCurvesSpec(steps);
+  if (pinned && pinned.unit === unit) spec = withOverlay(spec, pinned.loss, `pinned: ${pinned.label}`);
+  if (task) spec = withMarkers(spec, [], "step", [{ v: task.baseline, label: `trivial baseline ${fmt(task.baseline)}` }]);
+  spec = withMarkers(withBadPoints(spec, nonFinite()), markers);
+  const isTask = unit !== "nats/char";
+  return sized(spec, widthOf(lossChart.el, 440), 210, {
     config: { legend: { orient: "bottom", direction: "horizontal" } },
     title: {
       text: "Loss",
-      subtitle: task ? `${unit} per sequence; validation: held-out sequences` : "nats per character, train (smoothed) and validation",
+      subtitle: isTask ? `${unit} per sequence (train) and on held-out sequences` : "nats per character, train (smoothed) and validation",
       anchor: "start",
     },
   });
@@ -58,25 +115,98 @@ const lossChart = chart(plot("view-loss"), () => {
 
 const gradChart = chart(plot("view-grad"), () => {
   if (steps.length < 2) return null;
-  const spec = clipHistorySpec(steps, { threshold, suggested: clip?.suggested });
-  return sized(withAfterClip(spec, after), 440, 220);
+  let spec = withAfterClip(clipHistorySpec(steps, { threshold, suggested: clip?.suggested }), after);
+  if (pinned) spec = withOverlay(spec, pinned.grad, `pinned: ${pinned.label}`);
+  spec = withMarkers(withBadPoints(spec, nonFinite()), markers);
+  return sized(spec, widthOf(gradChart.el, 440), 220, { title: { text: "Gradient norm during training", anchor: "start" } });
 });
 
-const heatChart = chart(plot("view-heat"), () => (diag.length ? sized(lagHeatmapSpec(diag, lagTitle, 10), 420, 210) : null), { renderer: "canvas" });
+const heatChart = chart(
+  plot("view-heat"),
+  () => (diag.length ? sized(withMarkers(lagHeatmapSpec(diag, lagTitle, 10), markers, "s0"), widthOf(heatChart.el, 420), 210) : null),
+  {
+    renderer: "canvas",
+  },
+);
 
 const eigChart = chart(plot("view-eig"), () => {
   if (!spectra.length) return null;
-  return sized(eigenvaluesSpec(spectra), 250, 250);
+  const side = Math.min(250, widthOf(eigChart.el, 250));
+  return sized(eigenvaluesSpec(spectra), side, side);
+});
+
+const CHARTS: [ViewName, Chart][] = [
+  ["loss", lossChart],
+  ["grad", gradChart],
+  ["heat", heatChart],
+  ["eig", eigChart],
+  ["surface", surfaceChart],
+];
+// the placeholders the page starts with, put back on Reset
+const placeholders = new Map(CHARTS.map(([, c]) => [c, c.el.innerHTML]));
+const samplePlaceholder = $("sample").innerHTML;
+
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => {
+    for (const [, c] of CHARTS) if (c.view) invalidate(c, true);
+  }, 200);
 });
 
 // ---------------------------------------------------------------------------------------------
-// controls
+// messages on the page
 
-function message(text: string | null): void {
+function message(text: string | null, fixes: { label: string; apply: () => void }[] = []): void {
   const m = $("message");
   m.hidden = text === null;
-  m.textContent = text ?? "";
+  m.replaceChildren(text ?? "");
+  for (const f of fixes) {
+    const b = document.createElement("button");
+    b.textContent = f.label;
+    b.className = "fix";
+    b.addEventListener("click", () => {
+      f.apply();
+      message(null);
+    });
+    m.append(" ", b);
+  }
 }
+
+function note(text: string | null): void {
+  $("note").hidden = text === null;
+  $("note").textContent = text ?? "";
+}
+
+/** The banner over the charts: divergence, a dead worker. */
+function banner(text: string | null, actions: { label: string; apply: () => void }[] = []): void {
+  $("banner").hidden = text === null;
+  $("banner-text").textContent = text ?? "";
+  $("banner-actions").replaceChildren(
+    ...actions.map((a) => {
+      const b = document.createElement("button");
+      b.textContent = a.label;
+      b.addEventListener("click", a.apply);
+      return b;
+    }),
+  );
+}
+
+function divergenceBanner(): void {
+  if (diverged === null) return;
+  const s = runSettings;
+  const fixes: { label: string; apply: () => void }[] = [];
+  if (s && s.clipMode === "none") fixes.push({ label: "Turn clipping on (norm 1)", apply: () => lab.live({ clipMode: "norm", clip: 1 }) });
+  if (s) fixes.push({ label: `Lower the learning rate to ${fmt(s.lr / 10)}`, apply: () => lab.live({ lr: s.lr / 10 }) });
+  banner(
+    `Diverged at step ${diverged.toLocaleString("en-US")}: ${skipped.toLocaleString("en-US")} of ${stepNow.toLocaleString("en-US")} updates skipped ` +
+      "(their loss or gradient was not finite, so the weights stayed as they were; red marks on the charts).",
+    fixes,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// controls
 
 function num(id: string, lo: number, hi: number, int: boolean): number {
   const el = $<HTMLInputElement>(id);
@@ -97,31 +227,47 @@ function settings(): Settings {
     batch: num("batch", 1, 256, true),
     optimizer: $<HTMLSelectElement>("optimizer").value as Settings["optimizer"],
     lr: num("lr", 1e-7, 10, false),
+    momentum: num("momentum", 0, 1, false),
     clipMode: $<HTMLSelectElement>("clip-mode").value as Settings["clipMode"],
     clip: num("clip", 1e-9, 1e6, false),
     seed: num("seed", 0, 2 ** 31, true),
   };
 }
 
-function show(s: Settings): void {
-  $<HTMLSelectElement>("cell").value = s.cell;
-  $<HTMLInputElement>("hidden").value = String(s.hidden);
-  $<HTMLInputElement>("layers").value = String(s.layers);
-  $<HTMLInputElement>("seq").value = String(s.seq);
-  $<HTMLInputElement>("batch").value = String(s.batch);
-  $<HTMLSelectElement>("optimizer").value = s.optimizer;
-  $<HTMLInputElement>("lr").value = String(s.lr);
-  $<HTMLSelectElement>("clip-mode").value = s.clipMode;
-  $<HTMLInputElement>("clip").value = String(s.clip);
-  $<HTMLInputElement>("seed").value = String(s.seed);
+const FIELDS: (keyof Settings)[] = ["cell", "hidden", "layers", "seq", "batch", "optimizer", "lr", "momentum", "clipMode", "clip", "seed"];
+const ID: Record<keyof Settings, string> = {
+  cell: "cell",
+  hidden: "hidden",
+  layers: "layers",
+  seq: "seq",
+  batch: "batch",
+  optimizer: "optimizer",
+  lr: "lr",
+  momentum: "momentum",
+  clipMode: "clip-mode",
+  clip: "clip",
+  seed: "seed",
+};
+const LIVE: ReadonlySet<keyof Settings> = new Set(["lr", "momentum", "clipMode", "clip"]);
+
+function show(s: Partial<Settings>): void {
+  // a run without clipping has no threshold of its own: the one in the control stays
+  for (const k of FIELDS) if (s[k] !== undefined && !(k === "clip" && s.clipMode === "none")) $<HTMLInputElement>(ID[k]).value = String(s[k]);
+  markPending();
 }
 
 let customText: { name: string; text: string } | null = null;
 const sourceKind = () => (document.querySelector<HTMLInputElement>('input[name="source"]:checked')?.value ?? "shakespeare") as Source["kind"];
+const shakespeareUrl = () => new URL("data/tinyshakespeare.txt", document.baseURI).href;
+
+function setSourceKind(kind: Source["kind"]): void {
+  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="source"]')) r.checked = r.value === kind;
+  sourceChanged();
+}
 
 function source(): Source {
   const kind = sourceKind();
-  if (kind === "shakespeare") return { kind, url: new URL("data/tinyshakespeare.txt", document.baseURI).href };
+  if (kind === "shakespeare") return { kind, url: shakespeareUrl() };
   if (kind === "text") {
     if (!customText || customText.text.length === 0) throw new Error("no text yet: drop a text file on the box, choose one, or paste text");
     return { kind, ...customText };
@@ -129,11 +275,64 @@ function source(): Source {
   return { kind, task: $<HTMLSelectElement>("task").value as Extract<Source, { kind: "task" }>["task"], length: num("task-length", 10, 1000, true) };
 }
 
-for (const r of document.querySelectorAll<HTMLInputElement>('input[name="source"]')) {
-  r.addEventListener("change", () => {
-    $("text-source").hidden = sourceKind() !== "text";
-    $("task-source").hidden = sourceKind() !== "task";
+/** Task runs clip the norm or nothing: value clipping is not offered while a task is chosen. */
+function sourceChanged(): void {
+  const kind = sourceKind();
+  $("text-source").hidden = kind !== "text";
+  $("task-source").hidden = kind !== "task";
+  const valueOption = $<HTMLSelectElement>("clip-mode").querySelector<HTMLOptionElement>('option[value="value"]')!;
+  valueOption.disabled = kind === "task";
+  if (kind === "task" && $<HTMLSelectElement>("clip-mode").value === "value") {
+    $<HTMLSelectElement>("clip-mode").value = "norm";
+    note("a task run clips the gradient norm or nothing: clipping is set to norm");
+  }
+  markPending();
+}
+for (const r of document.querySelectorAll<HTMLInputElement>('input[name="source"]')) r.addEventListener("change", sourceChanged);
+
+/** Marks the settings edited since the run started that only a restart applies. */
+function markPending(): void {
+  const changed: string[] = [];
+  for (const k of FIELDS) {
+    const label = $(ID[k]).closest("label")!;
+    const differs = runSettings !== null && !LIVE.has(k) && String(runSettings[k]) !== $<HTMLInputElement>(ID[k]).value;
+    label.classList.toggle("stale", differs);
+    if (differs) changed.push(label.firstChild?.textContent?.trim() ?? k);
+  }
+  if (runSource !== null && sourceKind() !== runSource) changed.push("data");
+  $("pending").hidden = changed.length === 0;
+  $("pending").textContent = changed.length ? `changed: ${changed.join(", ")}; press Restart to apply (the running model keeps its own)` : "";
+}
+for (const k of FIELDS) {
+  const el = $(ID[k]);
+  el.addEventListener("input", markPending);
+  el.addEventListener("change", () => {
+    markPending();
+    if (LIVE.has(k)) applyLive();
   });
+}
+$("task").addEventListener("change", markPending);
+$("task-length").addEventListener("input", markPending);
+
+/** Sends the live settings in the controls to the running model, if they differ from its own. */
+function applyLive(): void {
+  if (!started || !runSettings) return;
+  try {
+    const s = {
+      lr: num("lr", 1e-7, 10, false),
+      momentum: num("momentum", 0, 1, false),
+      clipMode: $<HTMLSelectElement>("clip-mode").value as Settings["clipMode"],
+      clip: num("clip", 1e-9, 1e6, false),
+    };
+    const change: Partial<LiveSettings> = {};
+    for (const k of ["lr", "momentum", "clipMode", "clip"] as const) if (s[k] !== runSettings[k]) Object.assign(change, { [k]: s[k] });
+    // the threshold of a run without clipping is only the control's value until clipping is turned on
+    if (s.clipMode === "none") delete change.clip;
+    if (Object.keys(change).length) send({ type: "adjust", settings: change });
+    message(null);
+  } catch (e) {
+    message((e as Error).message);
+  }
 }
 
 async function readText(file: File): Promise<void> {
@@ -147,11 +346,15 @@ async function readText(file: File): Promise<void> {
   } catch {
     throw new Error(`${file.name} is not valid UTF-8; convert it (e.g. iconv -f latin1 -t utf-8) and try again`);
   }
-  customText = { name: file.name, text };
+  setText(file.name, text);
+  message(null);
+}
+
+function setText(name: string, text: string): void {
+  customText = { name, text };
   $<HTMLTextAreaElement>("text").value = text.length > 20000 ? `${text.slice(0, 20000)}\n…` : text;
   $<HTMLTextAreaElement>("text").dataset.file = "1";
-  $("drop").textContent = `${file.name}: ${text.length.toLocaleString("en-US")} characters`;
-  message(null);
+  $("drop").firstChild!.textContent = `${name}: ${text.length.toLocaleString("en-US")} characters; drop another, or `;
 }
 
 $<HTMLInputElement>("text-file").addEventListener("change", (e) => {
@@ -186,6 +389,7 @@ function setRunning(r: boolean, step: number): void {
   $("pause").textContent = r || !started ? "Pause" : "Resume";
   $<HTMLButtonElement>("reset").disabled = !started;
   $<HTMLButtonElement>("download").disabled = !started || unit !== "nats/char";
+  $<HTMLButtonElement>("pin").disabled = steps.length < 2;
   $("start").textContent = started ? "Restart" : "Start";
   setStep(step);
 }
@@ -195,35 +399,69 @@ function setStep(step: number): void {
   $("step").textContent = step.toLocaleString("en-US");
 }
 
-$("start").addEventListener("click", () => {
+/** The checks a run needs, before it starts: a text long enough for the batch and window, with the fix offered. */
+function preflight(src: Source, s: Settings): boolean {
+  if (src.kind !== "text") return true;
+  const chars = [...src.text].length;
+  const p = textFits(chars, VAL_FRACTION, s.batch, s.seq);
+  if (!p) return true;
+  const fixes: { label: string; apply: () => void }[] = [];
+  if (p.batch > 0) fixes.push({ label: `Use batch ${p.batch}`, apply: () => (show({ batch: p.batch }), startRun()) });
+  if (p.window > 0) fixes.push({ label: `Use truncation ${p.window}`, apply: () => (show({ seq: p.window }), startRun()) });
+  message(fitMessage(src.name, p, s), fixes);
+  return false;
+}
+
+function startRun(): void {
   try {
     const src = source();
     const s = settings();
+    if (!preflight(src, s)) return;
     message(null);
+    note(null);
     resetHistory();
     send({ type: "start", source: src, settings: s });
     $("run-state").textContent = "starting";
   } catch (e) {
     message((e as Error).message);
   }
-});
+}
+
+/** Empties the charts and captions (Reset, and a new worker). */
+function clearViews(): void {
+  for (const [, c] of CHARTS) {
+    if (c === surfaceChart) continue;
+    c.view?.finalize();
+    c.view = null;
+    c.el.innerHTML = placeholders.get(c) ?? "";
+  }
+  $("sample").innerHTML = samplePlaceholder;
+  $("sample-step").textContent = "";
+  $("loss-readout").textContent = "";
+  $("grad-readout").textContent = "";
+  $("heat-caption").textContent = DEFAULT_HEAT_CAPTION;
+  $("eig-caption").textContent = "";
+  $("info").textContent = "";
+  $("speed").textContent = "";
+  $("saliency-out").replaceChildren();
+  $("saliency-step").textContent = "";
+}
+
+$("start").addEventListener("click", startRun);
 $("pause").addEventListener("click", () => send({ type: running ? "pause" : "resume" }));
 $("reset").addEventListener("click", () => {
   send({ type: "reset" });
   started = false;
+  runSettings = null;
+  runSource = null;
+  task = null;
   resetHistory();
-  for (const c of [lossChart, gradChart, heatChart, eigChart]) {
-    c.view?.finalize();
-    c.view = null;
-    c.el.replaceChildren();
-  }
-  $("sample").textContent = "";
-  $("sample-step").textContent = "";
-  $("loss-readout").textContent = "";
-  $("info").textContent = "";
-  $("speed").textContent = "";
+  clearViews();
+  note(null);
+  message(null);
+  markPending();
 });
-$("download").addEventListener("click", () => send({ type: "download" }));
+$("download").addEventListener("click", () => send({ type: "download", history: history() }));
 $<HTMLInputElement>("upload").addEventListener("change", async (e) => {
   const input = e.target as HTMLInputElement;
   const f = input.files?.[0];
@@ -231,30 +469,156 @@ $<HTMLInputElement>("upload").addEventListener("change", async (e) => {
   if (!f) return;
   let src: Source;
   try {
-    src = sourceKind() === "task" ? { kind: "shakespeare", url: new URL("data/tinyshakespeare.txt", document.baseURI).href } : source();
+    src = sourceKind() === "task" ? { kind: "shakespeare", url: shakespeareUrl() } : source();
   } catch {
-    src = { kind: "shakespeare", url: new URL("data/tinyshakespeare.txt", document.baseURI).href };
+    src = { kind: "shakespeare", url: shakespeareUrl() };
   }
   const bytes = await f.arrayBuffer();
   message(null);
   send({ type: "upload", name: f.name, bytes, source: src }, [bytes]);
 });
 
+/** The chart history kept in a downloaded checkpoint (the last 20,000 steps). */
+function history(): LabHistory {
+  return {
+    steps: rows.slice(-20000),
+    val: steps.filter((r) => r.val_loss !== undefined).map((r) => ({ step: r.step, loss: r.val_loss! })),
+    markers,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs side by side: a pinned run, kept in local storage
+
+function thinRows(a: { step: number; v: number }[], max: number) {
+  const every = Math.max(1, Math.ceil(a.length / max));
+  return a.filter((r, k) => Number.isFinite(r.v) && r.v > 0 && (k % every === 0 || k === a.length - 1));
+}
+
+function pinCurrent(): void {
+  if (steps.length < 2) return;
+  const s = runSettings;
+  const label = s
+    ? `${s.cell === "rnn" ? "tanh RNN" : s.cell.toUpperCase()} ${s.hidden}, ${s.optimizer} lr ${s.lr}, ${s.clipMode === "none" ? "no clipping" : `clip ${s.clipMode} ${s.clip}`}${task ? `, ${task.task} T = ${task.length}` : ""}`
+    : "a run";
+  pinned = {
+    label,
+    unit,
+    loss: thinRows(
+      steps.map((r) => ({ step: r.step, v: r.loss })),
+      1500,
+    ),
+    grad: thinRows(
+      steps.map((r) => ({ step: r.step, v: r.grad_norm })),
+      1500,
+    ),
+  };
+  try {
+    localStorage.setItem(PIN_KEY, JSON.stringify(pinned));
+  } catch {
+    note("the pinned run could not be kept in this browser's storage: it lasts until the page is reloaded");
+  }
+  showPinned();
+}
+
+function showPinned(): void {
+  $("pinned").textContent = pinned ? `pinned (grey on the charts): ${pinned.label}` : "";
+  $<HTMLButtonElement>("pin-download").disabled = !pinned;
+  $<HTMLButtonElement>("pin-clear").disabled = !pinned;
+  invalidate(lossChart);
+  invalidate(gradChart);
+}
+
+try {
+  const saved = localStorage.getItem(PIN_KEY);
+  if (saved) {
+    const p = JSON.parse(saved) as Pinned;
+    const ok = (a: unknown) => Array.isArray(a) && a.every((r) => typeof r?.step === "number" && typeof r?.v === "number");
+    if (typeof p.label === "string" && typeof p.unit === "string" && ok(p.loss) && ok(p.grad)) pinned = p;
+  }
+} catch {
+  // an unreadable pinned run is dropped
+}
+showPinned();
+$("pin").addEventListener("click", pinCurrent);
+$("pin-clear").addEventListener("click", () => {
+  pinned = null;
+  localStorage.removeItem(PIN_KEY);
+  showPinned();
+});
+$("pin-download").addEventListener("click", () => {
+  if (!pinned) return;
+  save("rnnlab-pinned-run.json", new Blob([JSON.stringify(pinned, null, 1)], { type: "application/json" }));
+});
+
+function save(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 // ---------------------------------------------------------------------------------------------
 // messages from the worker
 
 function lossReadout(): void {
-  const last = steps.slice(-50);
-  if (!last.length) return;
-  const train = last.reduce((s, r) => s + r.loss, 0) / last.length;
+  const last = steps.slice(-50).filter((r) => Number.isFinite(r.loss));
+  const train = last.length ? last.reduce((s, r) => s + r.loss, 0) / last.length : null;
   const val = [...steps].reverse().find((r) => r.val_loss !== undefined)?.val_loss;
+  const parts: string[] = [];
   if (unit === "nats/char") {
-    $("loss-readout").textContent =
-      `train ${fmt(train)} nats = ${fmt(train / LN2)} bits/char (last 50 steps)` +
-      (val !== undefined ? ` · validation ${fmt(val)} nats = ${fmt(val / LN2)} bits/char` : "");
+    if (train !== null) parts.push(`train ${fmt(train)} nats = ${fmt(train / LN2)} bits/char (last ${last.length} steps)`);
+    else if (steps.length) parts.push("train: no finite loss in the last 50 steps");
+    if (val !== undefined) parts.push(Number.isFinite(val) ? `validation ${fmt(val)} nats = ${fmt(val / LN2)} bits/char` : "validation: not finite");
   } else {
-    $("loss-readout").textContent = `train ${fmt(train)} ${unit} (last 50 steps)${val !== undefined ? ` · held-out ${fmt(val)} ${unit}` : ""}`;
+    if (train !== null) parts.push(`train ${fmt(train)} ${unit} (last ${last.length} steps)`);
+    if (val !== undefined) parts.push(`held-out ${fmt(val)} ${unit}`);
+    if (task) parts.push(`trivial baseline ${fmt(task.baseline)}`);
   }
+  $("loss-readout").textContent = parts.join(" · ");
+  describe(lossChart, `Loss chart. ${parts.join("; ") || "no steps yet"}.`);
+}
+
+function gradReadout(): void {
+  const n = rows.length;
+  const s = runSettings;
+  const clipped = rows.filter((r) => r.clipped).length;
+  const finite = rows.filter((r) => Number.isFinite(r.gradNorm));
+  const last = finite.length ? finite[finite.length - 1].gradNorm : null;
+  let text: string;
+  if (!s || s.clipMode === "none") text = `no clipping; blue: the gradient norm of each step`;
+  else if (s.clipMode === "value") text = `value clipping: each gradient element clamped to ±${fmt(s.clip)} (the norm shown is before clamping)`;
+  else
+    text = `norm clipping at ${fmt(s.clip)}: ${n ? ((100 * clipped) / n).toFixed(1) : "0.0"}% of ${n.toLocaleString("en-US")} steps clipped (red points); blue before, orange after`;
+  if (last !== null) text += `; last norm ${fmt(last)}`;
+  if (skipped) text += `; ${skipped.toLocaleString("en-US")} steps not finite (red marks at the top)`;
+  $("grad-readout").textContent = text;
+  describe(gradChart, `Gradient norm chart. ${text}.`);
+}
+
+/** The heat map's caption from its last column: vanished, exploded or kept, and by which lag. */
+function heatCaption(): void {
+  const c = diag[diag.length - 1];
+  if (!c) return;
+  const g = c.gradByLag;
+  const bad = g.findIndex((v) => !Number.isFinite(v));
+  let text: string;
+  if (bad >= 0) text = `at step ${c.step}: the gradient is not finite from lag ${bad} on (exploded); holes in the map are such steps`;
+  else {
+    const first = g.find((v) => v > 0) ?? 0;
+    const lastV = g[g.length - 1];
+    const ratio = first > 0 ? lastV / first : 0;
+    if (ratio < 1e-3)
+      text = `at step ${c.step}: the gradient has vanished by lag ${g.length - 1} (${fmt(ratio)} of lag 0's); dark: little gradient reaches that far back`;
+    else if (ratio > 1e3) text = `at step ${c.step}: the gradient grows with the lag (${fmt(ratio)} times lag 0's at lag ${g.length - 1}): exploding`;
+    else text = `at step ${c.step}: ${fmt(ratio)} of lag 0's gradient still reaches lag ${g.length - 1}`;
+  }
+  if (diverged !== null)
+    text = `the run diverged at step ${diverged} (its training gradients are not finite; the map is computed on the weights kept): ${text}`;
+  $("heat-caption").textContent = text;
+  describe(heatChart, `Heat map of the gradient by lag. ${text}.`);
 }
 
 /** Replaces a select's options, keeping its value when it is still offered. */
@@ -262,6 +626,15 @@ function fillSelect(el: HTMLSelectElement, options: [string, string][]): void {
   const value = el.value;
   el.replaceChildren(...options.map(([v, label]) => new Option(label, v)));
   if (options.some(([v]) => v === value)) el.value = value;
+}
+
+function addRows(r: StepRow[]): void {
+  for (const x of r) {
+    rows.push(x);
+    steps.push({ step: x.step, loss: x.loss, grad_norm: x.gradNorm, clipped: x.clipped });
+    after.push({ step: x.step, v: threshold !== null ? Math.min(x.gradNorm, threshold) : x.gradNorm });
+    if (diverged === null && (x.skipped || !Number.isFinite(x.loss) || !Number.isFinite(x.gradNorm))) diverged = x.step;
+  }
 }
 
 function onMessage(e: MessageEvent<FromWorker>): void {
@@ -280,30 +653,61 @@ function onMessage(e: MessageEvent<FromWorker>): void {
       );
       $("kernels").textContent = `kernels: ${m.kernels}${m.isolated ? "" : " — this page is not cross-origin isolated"}`;
       break;
-    case "started":
+    case "started": {
       started = true;
       unit = m.unit;
+      task = m.task ?? null;
       resetHistory();
+      clearViews();
+      runSettings = m.settings;
+      runSource = m.source;
+      if (m.source !== "task") setSourceKind(m.source);
       show(m.settings);
+      if (m.history) {
+        addRows(m.history.steps);
+        for (const v of m.history.val) {
+          const row = steps.find((r) => r.step === v.step);
+          if (row) row.val_loss = v.loss;
+        }
+        markers = m.history.markers;
+        skipped = m.history.steps.filter((r) => r.skipped).length;
+      }
+      note(m.notes?.length ? m.notes.join("; ") : null);
       $("info").textContent = m.description;
       setRunning(false, m.step);
+      lossReadout();
+      gradReadout();
+      for (const c of [lossChart, gradChart]) invalidate(c, true);
       break;
+    }
     case "steps":
       threshold = m.clipThreshold;
-      for (const r of m.rows) {
-        steps.push({ step: r.step, loss: r.loss, grad_norm: r.gradNorm, clipped: r.clipped });
-        after.push({ step: r.step, v: threshold !== null ? Math.min(r.gradNorm, threshold) : r.gradNorm });
-      }
+      addRows(m.rows);
+      skipped = m.skipped;
       if (m.rows.length) setStep(m.rows[m.rows.length - 1].step);
       $("speed").textContent = `${Math.round(m.charsPerSecond).toLocaleString("en-US")} ${unit === "nats/char" ? "chars" : "sequence steps"}/s`;
       lossReadout();
+      gradReadout();
+      divergenceBanner();
+      $<HTMLButtonElement>("pin").disabled = steps.length < 2;
       invalidate(lossChart);
       invalidate(gradChart);
+      for (const f of stepListeners) f(stepNow);
+      break;
+    case "adjusted":
+      runSettings = m.settings;
+      show({ lr: m.settings.lr, momentum: m.settings.momentum, clipMode: m.settings.clipMode, clip: m.settings.clip });
+      markers = [...markers, { step: m.step, label: m.label }];
+      note(`from step ${m.step.toLocaleString("en-US")}: ${m.label}`);
+      gradReadout();
+      // a run tamed by the change is no longer diverging: the banner goes with the next finite steps
+      if (diverged !== null) banner(`${$("banner-text").textContent} Changed at step ${m.step}: ${m.label}.`);
+      for (const c of [lossChart, gradChart, heatChart]) invalidate(c, true);
       break;
     case "validation": {
       const row = steps.find((r) => r.step === m.step);
       if (row) row.val_loss = m.loss;
-      else steps.push({ step: m.step, loss: NaN, grad_norm: NaN, clipped: false, val_loss: m.loss });
+      else steps.push({ step: m.step, loss: Number.NaN, grad_norm: Number.NaN, clipped: false, val_loss: m.loss });
       lossReadout();
       invalidate(lossChart);
       break;
@@ -317,10 +721,12 @@ function onMessage(e: MessageEvent<FromWorker>): void {
       $("eig-caption").textContent = spectra
         .map(
           (s) =>
-            `${s.block === "hh" ? "W_hh" : `block ${s.block}`}: radius ${fmt(s.radius)}, σ_max ${fmt(s.sigmaMax)} ${s.sigmaMax > s.bound ? ">" : "<"} 1/γ = ${fmt(s.bound)}`,
+            `${s.layer > 0 || spectra.some((x) => x.layer > 0) ? `layer ${s.layer + 1} ` : ""}${s.block === "hh" ? "W_hh" : `block ${s.block}`}: radius ${fmt(s.radius)}, σ_max ${fmt(s.sigmaMax)} ${s.sigmaMax > s.bound ? ">" : "<"} 1/γ = ${fmt(s.bound)}`,
         )
         .join(" · ");
-      if (m.warnings.length) $("heat-caption").textContent = m.warnings[m.warnings.length - 1];
+      describe(eigChart, `Eigenvalues of the recurrent weights. ${$("eig-caption").textContent}.`);
+      heatCaption();
+      if (m.warnings.length) $("heat-caption").textContent += ` — ${m.warnings[m.warnings.length - 1]}`;
       invalidate(heatChart);
       invalidate(eigChart);
       break;
@@ -330,17 +736,13 @@ function onMessage(e: MessageEvent<FromWorker>): void {
       break;
     case "state":
       started = m.job;
+      if (!m.job) runSettings = null;
       setRunning(m.running, m.step);
+      markPending();
       break;
-    case "checkpoint": {
-      const url = URL.createObjectURL(new Blob([m.bytes], { type: "application/octet-stream" }));
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = m.name;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    case "checkpoint":
+      save(m.name, new Blob([m.bytes], { type: "application/octet-stream" }));
       break;
-    }
     case "surface":
       if (timing.firstData < 0) timing.firstData = performance.now();
       surfaceView.receive(m);
@@ -351,7 +753,31 @@ function onMessage(e: MessageEvent<FromWorker>): void {
     case "error":
       message(m.message);
       break;
+    case "fatal":
+      workerDied(m.message);
+      break;
   }
+}
+
+/** The worker is gone (or broken): say so, stop showing it as training, and offer a new one. */
+function workerDied(why: string): void {
+  started = false;
+  runSettings = null;
+  setRunning(false, stepNow);
+  $("run-state").textContent = "stopped";
+  $("run-state").className = "badge failed";
+  banner(`The training worker stopped: ${why}. The charts show the run up to step ${stepNow.toLocaleString("en-US")}.`, [
+    { label: "Restart the worker", apply: restartWorker },
+  ]);
+}
+
+function restartWorker(): void {
+  worker.terminate();
+  const w = createWorker();
+  banner(null);
+  attach(w, []);
+  $("run-state").textContent = "idle";
+  $("run-state").className = "badge";
 }
 
 /** The text twice, each character shaded by how much the next prediction rests on it: by the gradient norm, then by occlusion. */
@@ -377,14 +803,25 @@ function showSaliency(m: Extract<FromWorker, { type: "saliency" }>): void {
     div.append(b, text);
     return div;
   };
-  const show = (s: string) => (s === "\n" ? "↵" : s === " " ? "␣" : s);
+  const visible = (s: string) => (s === "\n" ? "↵" : s === " " ? "␣" : s);
   const next = document.createElement("div");
   next.className = "sal-next";
-  next.textContent = `next: ${m.top.map((t) => `${show(t.token)} ${(100 * t.prob).toFixed(1)}%`).join(", ")}; explained: ${show(m.target)} (log p = ${m.logProb.toFixed(3)})`;
+  next.textContent = `next: ${m.top.map((t) => `${visible(t.token)} ${(100 * t.prob).toFixed(1)}%`).join(", ")}; explained: ${visible(m.target)} (log p = ${m.logProb.toFixed(3)})`;
+  const top = (values: number[]) =>
+    values
+      .map((v, t) => [v, t] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 3)
+      .map(([, t]) => `"${visible(m.tokens[t])}" at ${m.tokens.length - t} back`)
+      .join(", ");
+  const summary = document.createElement("p");
+  summary.className = "vh";
+  summary.textContent = `Most important by gradient: ${top(m.gradient)}; by occlusion: ${top(m.occlusion)}.`;
   $("saliency-out").replaceChildren(
     row("gradient", m.gradient, (v) => `‖∂ log p / ∂x‖ = ${fmt(v)}`),
-    row("occlusion", m.occlusion, (v) => `log p drops by ${fmt(v)} without it (replaced by ${show(m.replacement)})`),
+    row("occlusion", m.occlusion, (v) => `log p drops by ${fmt(v)} without it (replaced by ${visible(m.replacement)})`),
     next,
+    summary,
   );
   $("saliency-step").textContent = `at step ${m.step}`;
 }
@@ -394,18 +831,86 @@ $("saliency-form").addEventListener("submit", (e) => {
   send({ type: "saliency", text: $<HTMLInputElement>("saliency-text").value });
 });
 
-/** Takes over the worker main.ts started (and asked for the first error surface), with the messages it has sent so far. */
+// ---------------------------------------------------------------------------------------------
+// the lab driven by code (the lecture mode)
+
+const stepListeners = new Set<(step: number) => void>();
+
+const lab: LabControl = {
+  run(src: SourceChoice, s: Partial<Settings> = {}) {
+    if (src.kind === "text") setText(src.name, src.text);
+    if (src.kind === "task") {
+      $<HTMLSelectElement>("task").value = src.task;
+      $<HTMLInputElement>("task-length").value = String(src.length);
+    }
+    setSourceKind(src.kind);
+    show({ ...DEFAULTS, ...s });
+    startRun();
+  },
+  live(s: Partial<LiveSettings>) {
+    show(s);
+    applyLive();
+  },
+  pause() {
+    if (running) send({ type: "pause" });
+  },
+  pin: pinCurrent,
+  surface(o) {
+    surfaceView.set(o);
+  },
+  explain(text: string) {
+    $<HTMLInputElement>("saliency-text").value = text;
+    send({ type: "saliency", text });
+  },
+  show(view: ViewName) {
+    const el = $(`view-${view}`);
+    el.scrollIntoView({ behavior: "smooth", block: "center" });
+    el.classList.add("flash");
+    setTimeout(() => el.classList.remove("flash"), 1600);
+  },
+  onStep(f: (step: number) => void) {
+    stepListeners.add(f);
+    return () => stepListeners.delete(f);
+  },
+};
+const DEFAULTS: Settings = settingsOrDefaults();
+function settingsOrDefaults(): Settings {
+  return {
+    cell: "rnn",
+    hidden: Number($<HTMLInputElement>("hidden").defaultValue),
+    layers: Number($<HTMLInputElement>("layers").defaultValue),
+    seq: Number($<HTMLInputElement>("seq").defaultValue),
+    batch: Number($<HTMLInputElement>("batch").defaultValue),
+    optimizer: "adam",
+    lr: Number($<HTMLInputElement>("lr").defaultValue),
+    momentum: Number($<HTMLInputElement>("momentum").defaultValue),
+    clipMode: "norm",
+    clip: Number($<HTMLInputElement>("clip").defaultValue),
+    seed: Number($<HTMLInputElement>("seed").defaultValue),
+  };
+}
+
+// the guided lecture mode drives the page through `lab`; the glossary explains the terms on screen
+mountLecture($("lecture"), lab);
+mountGlossary(document.body);
+
+/** Takes over a worker (main.ts's first, or a restarted one), with the messages it has sent so far. */
 export function attach(w: Worker, early: MessageEvent<FromWorker>[]): void {
   worker = w;
   surfaceView.connect(send);
   w.addEventListener("message", onMessage);
-  w.addEventListener("error", (e) => message(`the training worker failed: ${e.message}`));
+  w.addEventListener("error", (e) => {
+    e.preventDefault();
+    workerDied(e.message || "an error the page could not read");
+  });
+  w.addEventListener("messageerror", () => workerDied("a message from it could not be read"));
   for (const e of early) onMessage(e);
 }
 
 // for tests and curious users: what has been drawn, and when
 (window as unknown as { rnnlab: unknown }).rnnlab = {
   timing,
+  lab,
   get step() {
     return stepNow;
   },
@@ -415,17 +920,15 @@ export function attach(w: Worker, early: MessageEvent<FromWorker>[]): void {
   get surfaceStart() {
     return surfaceView.start;
   },
+  get markers() {
+    return markers;
+  },
+  get skipped() {
+    return skipped;
+  },
   losses: () => steps.filter((r) => Number.isFinite(r.loss)).map((r) => r.loss),
-  draws: () =>
-    Object.fromEntries(
-      (
-        [
-          ["loss", lossChart],
-          ["grad", gradChart],
-          ["heat", heatChart],
-          ["eig", eigChart],
-          ["surface", surfaceChart],
-        ] as const
-      ).map(([k, c]) => [k, c.draws]),
-    ),
+  rows: () => rows,
+  crashWorkerForTest: () => send({ type: "crash-for-test" }),
+  draws: () => Object.fromEntries(CHARTS.map(([k, c]) => [k, c.draws])),
+  builds: () => Object.fromEntries(CHARTS.map(([k, c]) => [k, (c as Chart & { builds?: number }).builds ?? c.draws])),
 };

@@ -2,8 +2,9 @@
 // first error surface while the page loads vega), then load the page's code and hand it over.
 
 import { SURFACE, SURFACE_START, type FromWorker, type ToWorker } from "./protocol.js";
+import { createWorker } from "./spawn.js";
 
-const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+const worker = createWorker();
 const early: MessageEvent<FromWorker>[] = [];
 const hold = (e: MessageEvent<FromWorker>) => early.push(e);
 worker.addEventListener("message", hold);

@@ -17,6 +17,7 @@ import {
   TaskRun,
   TrainingSession,
   saliency,
+  textFits,
   decodeSafetensors,
   defaultKernels,
   encodeSafetensors,
@@ -31,8 +32,9 @@ import {
   type SpectrumSummary,
   type TaskBatch,
 } from "../src/index.js";
-import type { FromWorker, Settings, Source, StepRow, ToWorker } from "./protocol.js";
+import type { FromWorker, LabHistory, Settings, Source, StepRow, ToWorker } from "./protocol.js";
 import { surface } from "./surface-compute.js";
+import { fitMessage } from "./checks.js";
 
 const scope = globalThis as unknown as {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -126,6 +128,7 @@ function sessionSettings(s: Settings): SessionSettings {
       k2: s.seq,
       optimizer: s.optimizer,
       lr: s.lr,
+      momentum: s.momentum,
       clipNorm: s.clipMode === "norm" ? s.clip : null,
       clipValue: s.clipMode === "value" ? s.clip : null,
       nonFinite: "skip",
@@ -146,6 +149,7 @@ function settingsOf(session: TrainingSession): Settings {
     batch: t.batch,
     optimizer: t.optimizer,
     lr: t.lr,
+    momentum: t.momentum,
     clipMode: t.clipNorm !== null ? "norm" : t.clipValue !== null ? "value" : "none",
     clip: t.clipNorm ?? t.clipValue ?? 5,
     seed: t.seed,
@@ -182,7 +186,7 @@ function stepsOf(j: Job): number {
   return j.kind === "text" ? j.session.steps : j.run.steps;
 }
 
-function announce(): void {
+function announce(extra: { history?: LabHistory | null; notes?: string[] } = {}): void {
   if (!job) return;
   if (job.kind === "text") {
     const { session, name } = job;
@@ -194,6 +198,7 @@ function announce(): void {
       settings: settingsOf(session),
       step: run.steps,
       parameters: run.model.store.size,
+      ...extra,
       description: `${name}: ${session.info.data.chars.toLocaleString("en-US")} characters, ${run.vocab.size} distinct; ${run.model.store.size.toLocaleString("en-US")} parameters; ${run.threads} thread${run.threads > 1 ? "s" : ""}`,
     });
   } else {
@@ -213,10 +218,12 @@ function announce(): void {
         batch: c.batch,
         optimizer: c.optimizer,
         lr: c.lr,
+        momentum: c.momentum ?? 0,
         clipMode: c.clip === null ? "none" : "norm",
         clip: c.clip ?? 1,
         seed: c.seed,
       },
+      task: { task: c.task, length: c.length, baseline: run.task.baseline },
       description: `${run.task.title}, T = ${run.task.length}: ${run.task.criterion}; trivial baseline ${run.task.baseline.toPrecision(3)}; ${run.model.store.size.toLocaleString("en-US")} parameters`,
     });
   }
@@ -248,6 +255,7 @@ async function start(source: Source, s: Settings): Promise<void> {
         init: s.cell === "rnn" ? "default" : "chrono",
         optimizer: s.optimizer,
         lr: s.lr,
+        momentum: s.momentum,
         batch: s.batch,
         clip: s.clipMode === "norm" ? s.clip : null,
         seed: s.seed,
@@ -259,6 +267,8 @@ async function start(source: Source, s: Settings): Promise<void> {
     const { text, path, name } = await textOf(source);
     if (gen !== generation) return; // started again, or reset, while the text loaded
     const { vocab, tokens, hash } = encodeText(text);
+    const short = textFits(tokens.length, VAL_FRACTION, s.batch, s.seq);
+    if (short) throw new Error(fitMessage(name, short, s));
     let session: TrainingSession;
     try {
       session = new TrainingSession({ vocab, tokens, hash, path, name }, sessionSettings(s), hooks);
@@ -293,11 +303,11 @@ function state(): void {
 function step(j: Job): StepRow {
   if (j.kind === "text") {
     const r = j.session.step();
-    return { step: r.step, loss: r.loss, gradNorm: r.grad_norm, clipped: r.clipped };
+    return { step: r.step, loss: r.loss, gradNorm: r.grad_norm, clipped: r.clipped, skipped: r.skipped };
   }
   const r = j.run.step();
   if (r.warning) warnings.push(r.warning);
-  return { step: r.step, loss: r.loss, gradNorm: r.gradNorm, clipped: r.clipped };
+  return { step: r.step, loss: r.loss, gradNorm: r.gradNorm, clipped: r.clipped, skipped: r.skipped };
 }
 
 function loop(gen: number): void {
@@ -322,7 +332,8 @@ function loop(gen: number): void {
   const dt = (performance.now() - t0) / 1000;
   const per = j.kind === "text" ? j.session.run.config.train.batch * j.session.run.config.train.k1 : j.run.config.batch * j.run.task.steps;
   const clipThreshold = j.kind === "text" ? j.session.run.config.train.clipNorm : j.run.config.clip;
-  post({ type: "steps", rows, charsPerSecond: (rows.length * per) / Math.max(dt, 1e-3), clipThreshold });
+  const skipped = j.kind === "text" ? j.session.run.trainer.stats.skipped : j.run.stats.skipped;
+  post({ type: "steps", rows, charsPerSecond: (rows.length * per) / Math.max(dt, 1e-3), clipThreshold, skipped });
   if (j.kind === "task") {
     const last = j.run.steps;
     if (last % DIAG_EVERY === 0) diagnostics();
@@ -393,13 +404,13 @@ function diagnostics(): void {
   });
 }
 
-function download(): void {
+function download(history?: LabHistory): void {
   if (job?.kind !== "text") {
     fail("checkpoints are for text runs; a task run has no checkpoint to download");
     return;
   }
   const { session } = job;
-  const snap = session.snapshot({ lab: "1" });
+  const snap = session.snapshot({ lab: "1", ...(history ? { lab_history: JSON.stringify(history) } : {}) });
   // `rnnlab train --resume` on it finishes at once unless given --steps: the lab's run has no end of its own
   snap.metadata.run = JSON.stringify({ ...session.info, targetSteps: session.steps, sampleLength: 240 });
   checkSnapshotFinite(snap); // never hand out a checkpoint holding NaN or an infinity
@@ -475,11 +486,104 @@ async function upload(name: string, bytes: ArrayBuffer, current: Source): Promis
   stop();
   generation++;
   job = { kind: "text", session, name: textName };
-  announce();
+  const { history, notes } = historyOf(snap.metadata.lab_history, session.steps, name);
+  announce({ history, notes });
   diagnostics();
   sample();
   validation();
   state();
+}
+
+/** The chart history a lab checkpoint keeps (checked: anything malformed is left out, and said). */
+function historyOf(json: string | undefined, step: number, name: string): { history: LabHistory | null; notes: string[] } {
+  if (json === undefined)
+    return {
+      history: null,
+      notes: [
+        `${name} holds no chart history (rnnlab train keeps it in metrics.jsonl beside the checkpoint): the charts start at step ${step.toLocaleString("en-US")}`,
+      ],
+    };
+  try {
+    const h = JSON.parse(json) as LabHistory;
+    const num = (v: unknown) => typeof v === "number" || v === null; // JSON writes NaN and infinities as null
+    const ok =
+      Array.isArray(h.steps) &&
+      Array.isArray(h.val) &&
+      Array.isArray(h.markers) &&
+      h.steps.every((r) => Number.isSafeInteger(r.step) && r.step <= step && num(r.loss) && num(r.gradNorm) && typeof r.clipped === "boolean") &&
+      h.val.every((r) => Number.isSafeInteger(r.step) && num(r.loss)) &&
+      h.markers.every((m) => Number.isSafeInteger(m.step) && typeof m.label === "string");
+    if (!ok) throw new Error("malformed");
+    const nan = (v: number | null) => (v === null ? Number.NaN : v);
+    return {
+      history: {
+        steps: h.steps.map((r) => ({ step: r.step, loss: nan(r.loss), gradNorm: nan(r.gradNorm), clipped: r.clipped, skipped: r.skipped === true })),
+        val: h.val.map((r) => ({ step: r.step, loss: nan(r.loss) })),
+        markers: h.markers.map((m) => ({ step: m.step, label: m.label.slice(0, 80) })),
+      },
+      notes: [],
+    };
+  } catch {
+    return { history: null, notes: [`${name}'s chart history is unreadable and was left out: the charts start at step ${step.toLocaleString("en-US")}`] };
+  }
+}
+
+/** Applies live settings to the running model (TrainingSession.adjust, TaskRun.adjust) and says what changed. */
+function adjust(change: Extract<ToWorker, { type: "adjust" }>["settings"]): void {
+  if (!job) return;
+  const before = current();
+  if (!before) return;
+  const next = { ...before, ...change };
+  if (job.kind === "task" && next.clipMode === "value") throw new Error("a task run clips the gradient norm, or nothing: choose clipping norm or none");
+  const clipNorm = next.clipMode === "norm" ? next.clip : null;
+  const clipValue = next.clipMode === "value" ? next.clip : null;
+  const diff: string[] = [];
+  if (next.lr !== before.lr) diff.push(`lr ${next.lr}`);
+  if (next.momentum !== before.momentum) diff.push(`momentum ${next.momentum}`);
+  if (next.clipMode !== before.clipMode || (next.clipMode !== "none" && next.clip !== before.clip))
+    diff.push(next.clipMode === "none" ? "no clipping" : `clip ${next.clipMode} ${next.clip}`);
+  if (!diff.length) return;
+  try {
+    if (job.kind === "text") {
+      const t = job.session.run.config.train;
+      job.session.adjust({
+        ...(next.lr !== before.lr ? { lr: next.lr } : {}),
+        ...(next.momentum !== before.momentum ? { momentum: next.momentum } : {}),
+        ...(clipNorm !== t.clipNorm ? { clipNorm } : {}),
+        ...(clipValue !== t.clipValue ? { clipValue } : {}),
+      });
+    } else {
+      job.run.adjust({
+        ...(next.lr !== before.lr ? { lr: next.lr } : {}),
+        ...(next.momentum !== before.momentum ? { momentum: next.momentum } : {}),
+        ...(clipNorm !== job.run.config.clip ? { clip: clipNorm } : {}),
+      });
+    }
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`that setting cannot apply to the running model: ${e.message}`);
+    throw e;
+  }
+  post({ type: "adjusted", step: stepsOf(job), settings: current()!, label: diff.join(", ") });
+}
+
+/** The settings of the running job, as the page shows them. */
+function current(): Settings | null {
+  if (!job) return null;
+  if (job.kind === "text") return settingsOf(job.session);
+  const c = job.run.config;
+  return {
+    cell: c.cell as CellName,
+    hidden: c.hidden,
+    layers: c.layers ?? 1,
+    seq: c.length,
+    batch: c.batch,
+    optimizer: c.optimizer,
+    lr: c.lr,
+    momentum: c.momentum ?? 0,
+    clipMode: c.clip === null ? "none" : "norm",
+    clip: c.clip ?? 1,
+    seed: c.seed,
+  };
 }
 
 /** The saliency of the text's last prediction on the model being trained (the CLI's rnnlab probe saliency). */
@@ -537,7 +641,7 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
       state();
       break;
     case "download":
-      void guard(Promise.resolve().then(download));
+      void guard(Promise.resolve().then(() => download(m.history)));
       break;
     case "upload":
       void guard(upload(m.name, m.bytes, m.source));
@@ -548,7 +652,30 @@ scope.addEventListener("message", (e: MessageEvent<ToWorker>) => {
     case "saliency":
       void guard(Promise.resolve().then(() => explain(m.text)));
       break;
+    case "adjust":
+      void guard(Promise.resolve().then(() => adjust(m.settings)));
+      break;
+    case "crash-for-test":
+      setTimeout(() => {
+        throw new Error("a deliberate crash (browser test)");
+      });
+      break;
   }
+});
+
+// whatever escapes the handlers above (a bug): stop, and let the page say so and offer a restart
+const die = (what: unknown) => {
+  running = false;
+  generation++;
+  post({ type: "fatal", message: what instanceof Error ? what.message : String(what) });
+};
+(globalThis as unknown as { addEventListener(t: string, f: (e: Event) => void): void }).addEventListener("error", (e) => {
+  e.preventDefault();
+  die((e as ErrorEvent).error ?? (e as ErrorEvent).message);
+});
+(globalThis as unknown as { addEventListener(t: string, f: (e: Event) => void): void }).addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  die((e as PromiseRejectionEvent).reason);
 });
 
 defaultKernels();

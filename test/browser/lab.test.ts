@@ -26,6 +26,10 @@ if (!HAVE_CHROMIUM) console.log(`browser tests (test/browser/lab.test.ts) not ru
 interface LabHandle {
   step: number;
   running: boolean;
+  skipped: number;
+  markers: { step: number; label: string }[];
+  rows(): { step: number; loss: number; gradNorm: number; clipped: boolean; skipped: boolean }[];
+  builds(): Record<string, number>;
   timing: { firstChart: number };
   surfaceStart: [number, number] | null;
   losses(): number[];
@@ -115,6 +119,8 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     expect(h["cross-origin-embedder-policy"]).toBe("require-corp");
     await page.waitForFunction(() => window.rnnlab?.draws().surface > 0, null, { timeout: 15_000 });
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // the first screen says what to do, not four blank boxes
+    expect(await page.textContent("#view-loss .placeholder")).toMatch(/Press Start/);
     await expect.poll(() => page.textContent("#kernels")).toContain("WebAssembly SIMD");
     expect(problems).toEqual([]);
   });
@@ -212,6 +218,7 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
       await expect.poll(() => page.evaluate(() => window.rnnlab.step), { timeout: 10_000 }).toBe(20);
       expect(await page.inputValue("#hidden")).toBe("24");
       expect(await page.textContent("#info")).toContain("tiny Shakespeare");
+      expect(await page.textContent("#note")).toMatch(/holds no chart history \(rnnlab train keeps it in metrics\.jsonl/);
       await page.click("#pause"); // resume
       await page.waitForFunction(() => window.rnnlab.step > 25, null, { timeout: 10_000 });
       await page.click("#pause");
@@ -252,7 +259,7 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     await page.click("#start");
     await expect
       .poll(() => page.textContent("#message"))
-      .toMatch(/pasted text leaves \d+ characters for training, fewer than one batch needs .*a smaller batch or window/);
+      .toMatch(/pasted text leaves \d+ characters for training, fewer than one batch needs .*use a longer text/);
     await page.fill("#text", "the cat sat on the mat. the dog sat on the log. ".repeat(80));
     await page.click("#start");
     await page.waitForFunction(() => window.rnnlab.step >= 20, null, { timeout: 15_000 });
@@ -314,6 +321,225 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
       plain.close();
     }
   });
+
+  it("a text too short for the batch and window is caught before Start, with the fix offered", async () => {
+    await page.click("#reset");
+    await page.check('input[name="source"][value="text"]');
+    // 960 characters, batch 8, window 50: 864 for training would do, the 96 held out for validation would not
+    await page.fill("#text", "To be, or not to be, that is the question. ".repeat(23).slice(0, 960));
+    await page.fill("#batch", "8");
+    await page.fill("#seq", "50");
+    await page.fill("#hidden", "32");
+    await page.click("#start");
+    await expect.poll(() => page.textContent("#message")).toMatch(/leaves 96 characters for validation, fewer than one batch needs .*truncation 11 fits/);
+    expect(await page.textContent("#run-state")).toBe("idle"); // nothing started
+    await page.click("#message button:has-text('Use truncation 11')");
+    await page.waitForFunction(() => window.rnnlab.step >= 60, null, { timeout: 20_000 }); // past the first validation (step 50)
+    expect(await page.isHidden("#message")).toBe(true);
+    expect(await page.inputValue("#seq")).toBe("11");
+    expect(await page.textContent("#run-state")).toBe("training");
+    expect(await page.textContent("#loss-readout")).toMatch(/validation \d/);
+    await page.click("#pause");
+  });
+
+  it("a run that diverges says so: a banner with the step and the skipped updates, marks on the charts", async () => {
+    await page.click("#reset");
+    await page.check('input[name="source"][value="task"]');
+    await page.selectOption("#task", "adding");
+    await page.fill("#task-length", "50");
+    await page.selectOption("#cell", "rnn");
+    await page.fill("#hidden", "128");
+    await page.fill("#batch", "32");
+    await page.selectOption("#optimizer", "sgd");
+    await page.fill("#lr", "1");
+    await page.selectOption("#clip-mode", "none");
+    await page.click("#start");
+    await page.waitForSelector("#banner:not([hidden])", { timeout: 20_000 });
+    await page.waitForFunction(() => window.rnnlab.step >= 60, null, { timeout: 20_000 });
+    const text = (await page.textContent("#banner-text"))!;
+    const m = /^Diverged at step (\d+): ([\d,]+) of ([\d,]+) updates skipped/.exec(text);
+    expect(m, text).not.toBeNull();
+    const rows = await page.evaluate(() => window.rnnlab.rows());
+    const firstBad = rows.find((r) => r.skipped || !Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm))!;
+    expect(Number(m![1])).toBe(firstBad.step);
+    expect(await page.evaluate(() => window.rnnlab.skipped)).toBeGreaterThan(0);
+    expect(await page.textContent("#grad-readout")).toMatch(/steps not finite/);
+    // the heat map's caption says the run diverged (its probe is computed on the weights kept)
+    expect(await page.textContent("#heat-caption")).toMatch(/^the run diverged at step \d+/);
+    // the log-scale charts draw the non-finite steps (red marks), not holes
+    await expect.poll(() => page.evaluate(() => window.rnnlab.draws().grad), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(
+      await page.evaluate(() => document.querySelectorAll("#view-grad .plot svg .mark-symbol path, #view-grad .plot svg .mark-text text").length),
+    ).toBeGreaterThan(0);
+    await page.click("#pause");
+    // value clipping is not offered for a task
+    expect(await page.evaluate(() => document.querySelector<HTMLOptionElement>('#clip-mode option[value="value"]')!.disabled)).toBe(true);
+  });
+
+  it("clipping turned on mid-run applies to the running model within a few steps, marked on the charts", async () => {
+    await page.click("#reset");
+    await page.check('input[name="source"][value="shakespeare"]');
+    await page.fill("#hidden", "64");
+    await page.fill("#seq", "32");
+    await page.fill("#batch", "16");
+    await page.selectOption("#optimizer", "sgd");
+    await page.fill("#lr", "10");
+    await page.selectOption("#clip-mode", "none");
+    await page.click("#start");
+    await page.waitForFunction(() => window.rnnlab.step >= 30, null, { timeout: 20_000 });
+    // a restart-only setting edited while it runs is marked as such
+    await page.fill("#hidden", "65");
+    await expect.poll(() => page.textContent("#pending")).toMatch(/changed: hidden; press Restart/);
+    await page.fill("#hidden", "64");
+    // the threshold first (no clipping yet: nothing to apply), then the mode: clipping at 0.5 from the next step
+    await page.fill("#clip", "0.5");
+    await page.locator("#clip").dispatchEvent("change");
+    await page.selectOption("#clip-mode", "norm");
+    await expect.poll(() => page.evaluate(() => window.rnnlab.markers.length), { timeout: 5_000 }).toBeGreaterThan(0);
+    const marker = (await page.evaluate(() => window.rnnlab.markers)).at(-1)!;
+    expect(marker.label).toBe("clip norm 0.5");
+    await page.waitForFunction((s) => window.rnnlab.step >= s + 20, marker.step, { timeout: 20_000 });
+    const rows = await page.evaluate(() => window.rnnlab.rows());
+    const before = rows.filter((r) => r.step <= marker.step);
+    const afterRows = rows.filter((r) => r.step > marker.step + 2);
+    expect(before.every((r) => !r.clipped)).toBe(true);
+    // from the change on, exactly the steps whose norm exceeds 0.5 are clipped, and there are such steps
+    expect(afterRows.length).toBeGreaterThan(10);
+    expect(afterRows.map((r) => r.clipped)).toEqual(afterRows.map((r) => r.gradNorm > 0.5));
+    expect(afterRows.filter((r) => r.clipped).length).toBeGreaterThan(5);
+    expect(await page.textContent("#grad-readout")).toMatch(/norm clipping at 0\.5/);
+    await page.fill("#lr", "0.5");
+    await page.locator("#lr").dispatchEvent("change");
+    await expect.poll(() => page.evaluate(() => window.rnnlab.markers.at(-1)!.label), { timeout: 5_000 }).toBe("lr 0.5");
+    await page.click("#pause");
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+  });
+
+  it("a checkpoint uploaded with the task chosen restores the whole page: data, settings, chart history, markers", async () => {
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+    const step = await page.evaluate(() => window.rnnlab.step);
+    const markers = await page.evaluate(() => window.rnnlab.markers);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const path = (await download.path())!;
+    await page.click("#reset");
+    await page.check('input[name="source"][value="task"]');
+    await page.setInputFiles("#upload", path);
+    await expect.poll(() => page.evaluate(() => window.rnnlab.step), { timeout: 10_000 }).toBe(step);
+    expect(await page.isChecked('input[name="source"][value="shakespeare"]')).toBe(true);
+    expect(await page.inputValue("#lr")).toBe("0.5");
+    expect(await page.inputValue("#clip-mode")).toBe("norm");
+    expect(await page.evaluate(() => window.rnnlab.rows().length)).toBe(step);
+    expect(await page.evaluate(() => window.rnnlab.markers)).toEqual(markers);
+    expect(await page.textContent("#loss-readout")).not.toMatch(/NaN/);
+    expect(await page.isHidden("#message")).toBe(true);
+    await expect.poll(() => page.evaluate(() => window.rnnlab.draws().loss), { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+
+  it("a worker that dies is said on the page, with a restart that works", async () => {
+    await page.evaluate(() => (window.rnnlab as unknown as { crashWorkerForTest(): void }).crashWorkerForTest());
+    await page.waitForSelector("#banner:not([hidden])", { timeout: 10_000 });
+    expect(await page.textContent("#banner-text")).toMatch(/The training worker stopped: .*deliberate crash/);
+    expect(await page.textContent("#run-state")).toBe("stopped");
+    await page.click("#banner button:has-text('Restart the worker')");
+    expect(await page.isHidden("#banner")).toBe(true);
+    await page.check('input[name="source"][value="shakespeare"]');
+    await page.fill("#hidden", "32");
+    await page.selectOption("#optimizer", "adam");
+    await page.fill("#lr", "0.003");
+    await page.click("#start");
+    await page.waitForFunction(() => window.rnnlab.step >= 10, null, { timeout: 20_000 });
+    await page.click("#pause");
+    problems.length = 0; // the deliberate crash's console line
+  });
+
+  it("works by keyboard alone: every control has a label, the upload is reachable, Start by Tab and Enter", async () => {
+    const unlabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLElement>("aside input, aside select, aside textarea, aside button, .views input, .views button"))
+        .filter((el) => {
+          const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute("aria-label") || (el.tagName === "BUTTON" && el.textContent!.trim());
+          return !labelled;
+        })
+        .map((el) => el.id || el.outerHTML.slice(0, 60)),
+    );
+    expect(unlabelled).toEqual([]);
+    // the file inputs can take focus (they are not display: none)
+    for (const id of ["upload", "text-file"]) {
+      await page.check(id === "text-file" ? 'input[name="source"][value="text"]' : 'input[name="source"][value="shakespeare"]');
+      await page.focus(`#${id}`);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe(id);
+    }
+    await page.check('input[name="source"][value="shakespeare"]');
+    await page.click("#reset");
+    await page.focus("#seed");
+    let id = "";
+    for (let i = 0; i < 40 && id !== "start"; i++) {
+      await page.keyboard.press("Tab");
+      id = await page.evaluate(() => document.activeElement?.id ?? "");
+    }
+    expect(id).toBe("start");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => window.rnnlab.step >= 5, null, { timeout: 20_000 });
+    await page.keyboard.press("Tab"); // Pause is next
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("pause");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+  });
+
+  it("at phone width (390 px) and 1,024 px nothing scrolls sideways; the first screen says what to do", async () => {
+    for (const width of [390, 1024]) {
+      const small = await browser.newPage({ viewport: { width, height: 844 } });
+      try {
+        await small.goto(url);
+        expect(await small.textContent("#view-loss .placeholder")).toMatch(/Press Start/);
+        await small.waitForFunction(() => window.rnnlab?.draws().surface > 0, null, { timeout: 15_000 });
+        await small.fill("#hidden", "32");
+        await small.click("#start");
+        await small.waitForFunction(() => window.rnnlab.step >= 60, null, { timeout: 20_000 });
+        await expect.poll(() => small.evaluate(() => window.rnnlab.draws().loss), { timeout: 10_000 }).toBeGreaterThan(0);
+        await small.waitForTimeout(800);
+        const over = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(over, `${width} px`).toBeLessThanOrEqual(0);
+        await small.click("#pause");
+      } finally {
+        await small.close();
+      }
+    }
+  });
+
+  it("charts are updated in place: over a few thousand steps the page builds no new views and its memory stays flat", async () => {
+    await page.click("#reset");
+    await page.check('input[name="source"][value="shakespeare"]');
+    await page.fill("#hidden", "16");
+    await page.fill("#seq", "8");
+    await page.fill("#batch", "4");
+    await page.selectOption("#optimizer", "adam");
+    await page.fill("#lr", "0.003");
+    await page.selectOption("#clip-mode", "norm");
+    await page.fill("#clip", "1");
+    await page.click("#start");
+    const cdp = await page.context().newCDPSession(page);
+    const heap = async () => {
+      await cdp.send("HeapProfiler.collectGarbage");
+      return (await cdp.send("Runtime.getHeapUsage")).usedSize;
+    };
+    await page.waitForFunction(() => window.rnnlab.step >= 500, null, { timeout: 60_000 });
+    await page.waitForTimeout(1500);
+    const builds0 = await page.evaluate(() => window.rnnlab.builds());
+    const draws0 = await page.evaluate(() => window.rnnlab.draws());
+    const h0 = await heap();
+    await page.waitForFunction(() => window.rnnlab.step >= 3000, null, { timeout: 180_000 });
+    await page.waitForTimeout(1500);
+    const h1 = await heap();
+    const builds1 = await page.evaluate(() => window.rnnlab.builds());
+    const draws1 = await page.evaluate(() => window.rnnlab.draws());
+    await page.click("#pause");
+    for (const k of ["loss", "grad", "heat"]) {
+      expect(draws1[k] - draws0[k], k).toBeGreaterThan(5); // redrawn all along
+      expect(builds1[k] - builds0[k], `${k}: new views built`).toBeLessThanOrEqual(2);
+    }
+    console.log(`lab heap: ${(h0 / 1e6).toFixed(1)} MB at step 500, ${(h1 / 1e6).toFixed(1)} MB at step 3000`);
+    expect(h1).toBeLessThan(h0 * 1.5 + 5e6);
+  }, 240_000);
 
   it("rnnlab lab refuses a busy port with one line and exit status 2", () => {
     const port = new URL(url).port;
