@@ -13,6 +13,7 @@ import {
   fmt,
   invalidate,
   lagHeatmapSpec,
+  onHover,
   sized,
   timing,
   withAfterClip,
@@ -60,6 +61,9 @@ let markers: { step: number; label: string }[] = [];
 let skipped = 0;
 let diverged: number | null = null;
 const MAX_COLUMNS = 160;
+/** Samples and spectra by step, for the read-out of a hovered training step. */
+let samples: { step: number; text: string }[] = [];
+let spectraByStep: { step: number; text: string }[] = [];
 const DEFAULT_HEAT_CAPTION = $("heat-caption").textContent ?? "";
 
 /** A pinned run: its losses, gradient norms and label, drawn faded behind the current run. */
@@ -82,7 +86,10 @@ function resetHistory(): void {
   markers = [];
   skipped = 0;
   diverged = null;
+  samples = [];
+  spectraByStep = [];
   banner(null);
+  $("step-readout").textContent = "";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,6 +106,8 @@ const nonFinite = (): { step: number; kind: "nonfinite" | "zero" }[] => [
 const lossChart = chart(plot("view-loss"), () => {
   if (steps.length < 2) return null;
   let spec = lossCurvesSpec(steps);
+  // a task's loss is a mean squared error or nats per sequence, not nats per character
+  if (task) (spec as unknown as { encoding: { y: { title: string } } }).encoding.y.title = unit === "MSE" ? "loss (mean squared error)" : "loss (nats)";
   if (pinned && pinned.unit === unit) spec = withOverlay(spec, pinned.loss, `pinned: ${pinned.label}`);
   if (task) spec = withMarkers(spec, [], "step", [{ v: task.baseline, label: `trivial baseline ${fmt(task.baseline)}` }]);
   spec = withMarkers(withBadPoints(spec, nonFinite()), markers);
@@ -621,6 +630,46 @@ function heatCaption(): void {
   describe(heatChart, `Heat map of the gradient by lag. ${text}.`);
 }
 
+/** The last entry at or before `step` (entries in step order). */
+function atOrBefore<T extends { step: number }>(a: readonly T[], step: number): T | undefined {
+  let found: T | undefined;
+  for (const x of a) {
+    if (x.step > step) break;
+    found = x;
+  }
+  return found;
+}
+
+/** What the page knows of one training step (hovered on a chart): its numbers, and the sample, heat-map column and spectra nearest before it. */
+function stepReadout(step: number | null): void {
+  const out = $("step-readout");
+  if (step === null) {
+    out.textContent = "";
+    return;
+  }
+  const r = atOrBefore(rows, step);
+  const parts: string[] = [];
+  if (r) {
+    parts.push(`step ${r.step}: loss ${fmt(r.loss)}, gradient norm ${fmt(r.gradNorm)}${r.skipped ? " (not finite: skipped)" : r.clipped ? " (clipped)" : ""}`);
+  }
+  const col = atOrBefore(diag, step);
+  if (col) {
+    const g = col.gradByLag;
+    const first = g.find((v) => v > 0) ?? 0;
+    const last = g[g.length - 1];
+    parts.push(
+      `heat-map column at step ${col.step}: lag ${g.length - 1} gets ${first > 0 && Number.isFinite(last) ? fmt(last / first) : "—"} of lag 0's gradient`,
+    );
+  }
+  const sp = atOrBefore(spectraByStep, step);
+  if (sp) parts.push(`spectra at step ${sp.step}: ${sp.text}`);
+  const sm = atOrBefore(samples, step);
+  if (sm) parts.push(`sample at step ${sm.step}: “${sm.text.slice(0, 160).replace(/\s+/g, " ")}…”`);
+  out.textContent = parts.join(" · ");
+}
+
+for (const c of [lossChart, gradChart, heatChart]) onHover(c, (d) => stepReadout(d && typeof d.step === "number" ? d.step : null));
+
 /** Replaces a select's options, keeping its value when it is still offered. */
 function fillSelect(el: HTMLSelectElement, options: [string, string][]): void {
   const value = el.value;
@@ -725,12 +774,16 @@ function onMessage(e: MessageEvent<FromWorker>): void {
         )
         .join(" · ");
       describe(eigChart, `Eigenvalues of the recurrent weights. ${$("eig-caption").textContent}.`);
+      spectraByStep.push({ step: m.step, text: $("eig-caption").textContent ?? "" });
+      if (spectraByStep.length > MAX_COLUMNS) spectraByStep = spectraByStep.filter((_, k) => k % 2 === 0 || k === spectraByStep.length - 1);
       heatCaption();
       if (m.warnings.length) $("heat-caption").textContent += ` — ${m.warnings[m.warnings.length - 1]}`;
       invalidate(heatChart);
       invalidate(eigChart);
       break;
     case "sample":
+      samples.push({ step: m.step, text: m.text });
+      if (samples.length > 200) samples = samples.filter((_, k) => k % 2 === 0 || k === samples.length - 1);
       $("sample").textContent = m.text;
       $("sample-step").textContent = `at step ${m.step}`;
       break;

@@ -158,6 +158,19 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     await expect.poll(() => page.textContent("#run-state")).toBe("paused");
   });
 
+  it("hovering a training step reads out its numbers, sample, heat-map column and spectra", async () => {
+    const target = page.locator("#view-loss .plot canvas, #view-loss .plot svg").first();
+    await target.scrollIntoViewIfNeeded();
+    const box = (await target.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.5);
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 3 });
+    await expect
+      .poll(() => page.textContent("#step-readout"), { timeout: 5_000 })
+      .toMatch(/^step \d+: loss [\d.]+, gradient norm .* heat-map column at step \d+/);
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
   it("explains which characters the next one rests on, on the model being trained", async () => {
     const text = await page.inputValue("#saliency-text");
     expect(text).toContain("Jane said hi to");
