@@ -14,6 +14,7 @@ import {
   invalidate,
   lagHeatmapSpec,
   onHover,
+  pinnedHeatmapSpec,
   sized,
   timing,
   withAfterClip,
@@ -72,6 +73,9 @@ interface Pinned {
   loss: { step: number; v: number }[];
   grad: { step: number; v: number }[];
   unit: string;
+  /** Its heat map's columns (at most 80) and title. */
+  heat?: { step: number; gradByLag: number[] }[];
+  lagTitle?: string;
 }
 let pinned: Pinned | null = null;
 const PIN_KEY = "rnnlab.pinned";
@@ -132,7 +136,15 @@ const gradChart = chart(plot("view-grad"), () => {
 
 const heatChart = chart(
   plot("view-heat"),
-  () => (diag.length ? sized(withMarkers(lagHeatmapSpec(diag, lagTitle, 10), markers, "s0"), widthOf(heatChart.el, 420), 210) : null),
+  () => {
+    if (!diag.length) return null;
+    const full = widthOf(heatChart.el, 420);
+    if (!pinned?.heat?.length) return sized(withMarkers(lagHeatmapSpec(diag, lagTitle, 10), markers, "s0"), full, 210);
+    // the pinned run's map beside this one's, on one colour scale
+    const w = Math.max(150, Math.floor((full - 60) / 2));
+    const current = sized(withMarkers(lagHeatmapSpec(diag, lagTitle, 10), markers, "s0"), w, 190);
+    return pinnedHeatmapSpec(current, sized(lagHeatmapSpec(pinned.heat, pinned.lagTitle ?? "", 10), w, 190), `pinned: ${pinned.label}`);
+  },
   {
     renderer: "canvas",
   },
@@ -521,6 +533,8 @@ function pinCurrent(): void {
       steps.map((r) => ({ step: r.step, v: r.grad_norm })),
       1500,
     ),
+    heat: diag.filter((_, k) => k % Math.max(1, Math.ceil(diag.length / 80)) === 0 || k === diag.length - 1),
+    lagTitle,
   };
   try {
     localStorage.setItem(PIN_KEY, JSON.stringify(pinned));
@@ -536,6 +550,7 @@ function showPinned(): void {
   $<HTMLButtonElement>("pin-clear").disabled = !pinned;
   invalidate(lossChart);
   invalidate(gradChart);
+  invalidate(heatChart);
 }
 
 try {
@@ -543,7 +558,15 @@ try {
   if (saved) {
     const p = JSON.parse(saved) as Pinned;
     const ok = (a: unknown) => Array.isArray(a) && a.every((r) => typeof r?.step === "number" && typeof r?.v === "number");
-    if (typeof p.label === "string" && typeof p.unit === "string" && ok(p.loss) && ok(p.grad)) pinned = p;
+    const okHeat = (h: unknown) =>
+      h === undefined ||
+      (Array.isArray(h) &&
+        h.every((c) => typeof c?.step === "number" && Array.isArray(c.gradByLag) && c.gradByLag.every((v: unknown) => typeof v === "number" || v === null)));
+    if (typeof p.label === "string" && typeof p.unit === "string" && ok(p.loss) && ok(p.grad) && okHeat(p.heat)) {
+      // JSON keeps NaN and infinities as null
+      if (p.heat) p.heat = p.heat.map((c) => ({ step: c.step, gradByLag: c.gradByLag.map((v) => (v === null ? Number.NaN : v)) }));
+      pinned = p;
+    }
   }
 } catch {
   // an unreadable pinned run is dropped

@@ -70,6 +70,42 @@ try {
   console.log(`starting the run fetched ${corpus} more bytes (the embedded tiny Shakespeare, gzip)`);
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
+
+  // 3. the lecture mode's exploding step, with clipping turned on mid-run (docs/lab-clipping.png)
+  const docs = (name) => fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
+  await page.getByRole("button", { name: /Run this: Exploding gradients/ }).click();
+  await page.waitForFunction(() => window.rnnlab.step >= 80 && window.rnnlab.running, null, { timeout: 120_000 });
+  await page.getByRole("button", { name: /Now turn clipping on/ }).first().click();
+  await page.waitForFunction(() => window.rnnlab.markers.length > 0, null, { timeout: 10_000 });
+  const at = await page.evaluate(() => window.rnnlab.markers[0].step);
+  await page.waitForFunction((s) => window.rnnlab.step >= s + 120, at, { timeout: 120_000 });
+  await page.click("#pause");
+  await page.waitForTimeout(1500);
+  const rows = await page.evaluate(() => window.rnnlab.rows());
+  const mean = (a) => a.reduce((s, r) => s + r.loss, 0) / a.length;
+  console.log(
+    `exploding step: clipping on at step ${at}; mean loss ${mean(rows.filter((r) => r.step > at - 20 && r.step <= at)).toFixed(2)} (20 steps before), ` +
+      `${mean(rows.filter((r) => r.step > at + 100 && r.step <= at + 120)).toFixed(2)} (steps ${at + 101}–${at + 120}); largest norm before ${Math.max(...rows.filter((r) => r.step <= at).map((r) => r.gradNorm)).toFixed(0)}`,
+  );
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const a = (await page.locator("#view-loss").boundingBox());
+  const b = (await page.locator("#view-grad").boundingBox());
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  await page.screenshot({ path: docs("lab-clipping.png"), clip: { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y } });
+  console.log(`wrote ${docs("lab-clipping.png")}`);
+
+  // 4. at phone width (docs/lab-phone.png)
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  await phone.goto(url);
+  await phone.waitForFunction(() => window.rnnlab?.draws().surface > 0);
+  await phone.click("#start");
+  await phone.waitForFunction(() => window.rnnlab.step >= 150, null, { timeout: 120_000 });
+  await phone.click("#pause");
+  await phone.waitForTimeout(1500);
+  await phone.locator("#view-loss").scrollIntoViewIfNeeded();
+  await phone.screenshot({ path: docs("lab-phone.png") });
+  console.log(`wrote ${docs("lab-phone.png")}; horizontal overflow ${await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)} px`);
 } finally {
   await browser.close();
   server.kill("SIGINT");

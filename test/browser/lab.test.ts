@@ -465,6 +465,27 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     problems.length = 0; // the deliberate crash's console line
   });
 
+  it("runs side by side: a pinned run is drawn faded on the charts and survives a reload", async () => {
+    await page.click("#pin");
+    await expect.poll(() => page.textContent("#pinned")).toMatch(/^pinned \(grey on the charts\): tanh RNN 32, adam lr 0\.003/);
+    await page.reload();
+    await page.waitForFunction(() => window.rnnlab?.draws().surface > 0, null, { timeout: 15_000 });
+    expect(await page.textContent("#pinned")).toMatch(/^pinned \(grey on the charts\): tanh RNN 32/);
+    await page.fill("#hidden", "32");
+    await page.click("#start");
+    await page.waitForFunction(() => window.rnnlab.step >= 30, null, { timeout: 20_000 });
+    await page.click("#pause");
+    // the heat map shows the pinned run's beside this one's: two maps in one view
+    await expect.poll(() => page.evaluate(() => window.rnnlab.draws().heat), { timeout: 10_000 }).toBeGreaterThan(0);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#pin-download")]);
+    const pinned = JSON.parse(readFileSync((await download.path())!, "utf8"));
+    expect(pinned.loss.length).toBeGreaterThan(5);
+    expect(pinned.heat.length).toBeGreaterThan(0);
+    await page.click("#pin-clear");
+    expect(await page.textContent("#pinned")).toBe("");
+    problems.length = 0;
+  });
+
   it("works by keyboard alone: every control has a label, the upload is reachable, Start by Tab and Enter", async () => {
     const unlabelled = await page.evaluate(() =>
       Array.from(document.querySelectorAll<HTMLElement>("aside input, aside select, aside textarea, aside button, .views input, .views button"))
