@@ -101,7 +101,7 @@ function resetHistory(): void {
 
 const plot = (id: string) => $(id).querySelector<HTMLElement>(".plot")!;
 /** The plotting width a view has now (the page may be 390 px wide or 2,000). */
-const widthOf = (el: HTMLElement, max: number) => Math.max(220, Math.min(max, el.clientWidth - 80));
+const widthOf = (el: HTMLElement, max: number) => Math.max(200, Math.min(max, el.clientWidth - 115)); // axes and legends take about 115 px
 const nonFinite = (): { step: number; kind: "nonfinite" | "zero" }[] => [
   ...rows.filter((r) => !Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm) || r.skipped).map((r) => ({ step: r.step, kind: "nonfinite" as const })),
   ...rows.filter((r) => r.gradNorm === 0).map((r) => ({ step: r.step, kind: "zero" as const })),

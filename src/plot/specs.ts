@@ -609,7 +609,7 @@ export function clipHistorySpec(steps: readonly StepMetrics[], clip?: { threshol
         {
           transform: [{ filter: "datum.side === 'right'" }],
           mark: { type: "text", align: "right", baseline: "top", dx: -4, dy: 3 },
-          encoding: { y, x: { value: 460 }, text: { field: "label" }, color },
+          encoding: { y, x: { value: "width" }, text: { field: "label" }, color },
         },
       ],
     });

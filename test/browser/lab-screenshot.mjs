@@ -73,9 +73,9 @@ try {
 
   // 3. the lecture mode's exploding step, with clipping turned on mid-run (docs/lab-clipping.png)
   const docs = (name) => fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
-  await page.getByRole("button", { name: /Run this: Exploding gradients/ }).click();
+  await page.locator("#lecture button", { hasText: "Run this: Exploding gradients" }).click();
   await page.waitForFunction(() => window.rnnlab.step >= 80 && window.rnnlab.running, null, { timeout: 120_000 });
-  await page.getByRole("button", { name: /Now turn clipping on/ }).first().click();
+  await page.locator("#lecture button", { hasText: "Now turn clipping on" }).first().click();
   await page.waitForFunction(() => window.rnnlab.markers.length > 0, null, { timeout: 10_000 });
   const at = await page.evaluate(() => window.rnnlab.markers[0].step);
   await page.waitForFunction((s) => window.rnnlab.step >= s + 120, at, { timeout: 120_000 });
@@ -92,7 +92,7 @@ try {
   const b = (await page.locator("#view-grad").boundingBox());
   const x = Math.min(a.x, b.x);
   const y = Math.min(a.y, b.y);
-  await page.screenshot({ path: docs("lab-clipping.png"), clip: { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y } });
+  await page.screenshot({ path: docs("lab-clipping.png"), fullPage: true, clip: { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y } });
   console.log(`wrote ${docs("lab-clipping.png")}`);
 
   // 4. at phone width (docs/lab-phone.png)
