@@ -486,6 +486,22 @@ describe.skipIf(!HAVE_CHROMIUM)("rnnlab lab in Chromium", () => {
     problems.length = 0;
   });
 
+  it("lecture mode: a step's one click sets up and starts its run, its second button applies to the running model", async () => {
+    await page.locator("#lecture button", { hasText: "Run this: Exploding gradients" }).click();
+    await page.waitForFunction(() => window.rnnlab.step >= 15 && window.rnnlab.running, null, { timeout: 30_000 });
+    expect(await page.inputValue("#optimizer")).toBe("sgd");
+    expect(await page.inputValue("#lr")).toBe("5");
+    expect(await page.inputValue("#clip-mode")).toBe("none");
+    expect(await page.inputValue("#hidden")).toBe("128");
+    await page.locator("#lecture button", { hasText: "Now turn clipping on" }).first().click();
+    await expect.poll(() => page.evaluate(() => window.rnnlab.markers.at(-1)?.label), { timeout: 10_000 }).toBe("clip norm 1");
+    await page.click("#pause");
+    await expect.poll(() => page.textContent("#run-state")).toBe("paused");
+    await page.locator("#lecture button", { hasText: "Run this: The single-neuron wall" }).click();
+    await expect.poll(() => page.evaluate(() => window.rnnlab.surfaceStart), { timeout: 10_000 }).toEqual([5.2, -4]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
   it("works by keyboard alone: every control has a label, the upload is reachable, Start by Tab and Enter", async () => {
     const unlabelled = await page.evaluate(() =>
       Array.from(document.querySelectorAll<HTMLElement>("aside input, aside select, aside textarea, aside button, .views input, .views button"))
