@@ -5,7 +5,7 @@
 // and an upload that cannot be restored whole each say so on the page.
 
 import type { ClipSummary, SpectrumSummary, StepMetrics } from "../src/analysis/report-data.js";
-import { clipHistorySpec, eigenvaluesSpec, lossCurvesSpec } from "../src/plot/specs.js";
+import { clipHistorySpec, eigenvaluesSpec, lossCurvesSpec, thin } from "../src/plot/specs.js";
 import { textFits } from "../src/index.js";
 import {
   chart,
@@ -102,10 +102,17 @@ function resetHistory(): void {
 const plot = (id: string) => $(id).querySelector<HTMLElement>(".plot")!;
 /** The plotting width a view has now (the page may be 390 px wide or 2,000). */
 const widthOf = (el: HTMLElement, max: number) => Math.max(200, Math.min(max, el.clientWidth - 115)); // axes and legends take about 115 px
-const nonFinite = (): { step: number; kind: "nonfinite" | "zero" }[] => [
-  ...rows.filter((r) => !Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm) || r.skipped).map((r) => ({ step: r.step, kind: "nonfinite" as const })),
-  ...rows.filter((r) => r.gradNorm === 0).map((r) => ({ step: r.step, kind: "zero" as const })),
-];
+/** The steps the log-scale charts cannot draw (at most 500 marks of each kind, spread over the run). */
+const nonFinite = (): { step: number; kind: "nonfinite" | "zero" }[] => {
+  const spread = <T>(a: T[]) => a.filter((_, k) => k % Math.max(1, Math.ceil(a.length / 500)) === 0);
+  return [
+    ...spread(rows.filter((r) => !Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm) || r.skipped)).map((r) => ({
+      step: r.step,
+      kind: "nonfinite" as const,
+    })),
+    ...spread(rows.filter((r) => r.gradNorm === 0)).map((r) => ({ step: r.step, kind: "zero" as const })),
+  ];
+};
 
 const lossChart = chart(plot("view-loss"), () => {
   if (steps.length < 2) return null;
@@ -128,7 +135,11 @@ const lossChart = chart(plot("view-loss"), () => {
 
 const gradChart = chart(plot("view-grad"), () => {
   if (steps.length < 2) return null;
-  let spec = withAfterClip(clipHistorySpec(steps, { threshold, suggested: clip?.suggested }), after);
+  // the post-clip line thinned as the pre-clip one is (at most 2,000 points, the largest of each stretch), so a long run draws no more
+  let spec = withAfterClip(
+    clipHistorySpec(steps, { threshold, suggested: clip?.suggested }),
+    thin(after, 2000, (r) => r.v),
+  );
   if (pinned) spec = withOverlay(spec, pinned.grad, `pinned: ${pinned.label}`);
   spec = withMarkers(withBadPoints(spec, nonFinite()), markers);
   return sized(spec, widthOf(gradChart.el, 440), 220, { title: { text: "Gradient norm during training", anchor: "start" } });
