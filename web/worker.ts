@@ -50,6 +50,8 @@ const EMBED = 32;
 const DIAG_EVERY = 10;
 const VAL_EVERY = 50;
 const SAMPLE_MS = 2500;
+/** At most one diagnostics message in this many milliseconds. */
+const DIAG_MS = 200;
 
 /**
  * Data parallelism over batch rows, as `rnnlab train --threads`: the session runs the loop here
@@ -79,6 +81,10 @@ interface TaskJob {
 type Job = TextJob | TaskJob;
 
 let job: Job | null = null;
+/** The last diagnostics of a text run not yet posted, when they were last posted, and at which step (task runs). */
+let pendingDiagnostics: DiagnosticsRecord | null = null;
+let lastDiagnosticsAt = 0;
+let lastDiagnosticsStep = 0;
 /** Explosion warnings since the last diagnostics were posted. */
 let warnings: string[] = [];
 let running = false;
@@ -164,7 +170,10 @@ const hooks: SessionHooks = {
   onEval: (e) => {
     if (e.val !== null) post({ type: "validation", step: e.step, loss: e.val });
   },
-  onDiagnostics: (rec) => postDiagnostics(rec),
+  // kept, and posted at the end of a slice at most every DIAG_MS: a small model's run would flood the page otherwise
+  onDiagnostics: (rec) => {
+    pendingDiagnostics = rec;
+  },
 };
 
 function postDiagnostics(rec: DiagnosticsRecord): void {
@@ -291,6 +300,9 @@ async function start(source: Source, s: Settings): Promise<void> {
 
 function stop(): void {
   running = false;
+  pendingDiagnostics = null;
+  lastDiagnosticsAt = 0;
+  lastDiagnosticsStep = 0;
   if (job?.kind === "text") job.session.dispose(); // its shard workers, if any
   job = null;
   warnings = [];
@@ -315,14 +327,9 @@ function loop(gen: number): void {
   const j = job;
   const t0 = performance.now();
   const rows: StepRow[] = [];
-  let due = false;
+  const first = stepsOf(j);
   try {
-    while (performance.now() - t0 < 60 && !due) {
-      const r = step(j);
-      rows.push(r);
-      // a text run posts its own validation and diagnostics (hooks); a task run's are due here
-      due = r.step % DIAG_EVERY === 0 || r.step % VAL_EVERY === 0;
-    }
+    while (performance.now() - t0 < 60) rows.push(step(j));
   } catch (e) {
     running = false;
     fail(`training stopped: ${(e as Error).message}`);
@@ -334,11 +341,19 @@ function loop(gen: number): void {
   const clipThreshold = j.kind === "text" ? j.session.run.config.train.clipNorm : j.run.config.clip;
   const skipped = j.kind === "text" ? j.session.run.trainer.stats.skipped : j.run.stats.skipped;
   post({ type: "steps", rows, charsPerSecond: (rows.length * per) / Math.max(dt, 1e-3), clipThreshold, skipped });
-  if (j.kind === "task") {
-    const last = j.run.steps;
-    if (last % DIAG_EVERY === 0) diagnostics();
-    if (last % VAL_EVERY === 0) validation();
+  // a text run validates and diagnoses itself (hooks); its diagnostics, and a task run's, are posted here
+  const now = performance.now();
+  if (now - lastDiagnosticsAt >= DIAG_MS) {
+    if (j.kind === "text" && pendingDiagnostics) {
+      postDiagnostics(pendingDiagnostics);
+      pendingDiagnostics = null;
+      lastDiagnosticsAt = now;
+    } else if (j.kind === "task" && j.run.steps - lastDiagnosticsStep >= DIAG_EVERY) {
+      diagnostics();
+      lastDiagnosticsAt = now;
+    }
   }
+  if (j.kind === "task" && Math.floor(j.run.steps / VAL_EVERY) > Math.floor(first / VAL_EVERY)) validation();
   if (performance.now() - lastSample > SAMPLE_MS) sample();
   setTimeout(() => loop(gen), 0);
 }
@@ -392,6 +407,7 @@ function diagnostics(): void {
   const raised = warnings.slice(-3);
   warnings = [];
   const { gradByLag, spectra } = run.diagnose(probe);
+  lastDiagnosticsStep = run.steps;
   post({
     type: "diagnostics",
     step: run.steps,
