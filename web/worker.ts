@@ -219,19 +219,7 @@ function announce(extra: { history?: LabHistory | null; notes?: string[] } = {})
       unit: run.task.output === "regression-last" ? "MSE" : "nats",
       step: run.steps,
       parameters: run.model.store.size,
-      settings: {
-        cell: c.cell as CellName, // the lab's task mode offers the recurrent cells only
-        hidden: c.hidden,
-        layers: c.layers ?? 1,
-        seq: c.length,
-        batch: c.batch,
-        optimizer: c.optimizer,
-        lr: c.lr,
-        momentum: c.momentum ?? 0,
-        clipMode: c.clip === null ? "none" : "norm",
-        clip: c.clip ?? 1,
-        seed: c.seed,
-      },
+      settings: current()!,
       task: { task: c.task, length: c.length, baseline: run.task.baseline },
       description: `${run.task.title}, T = ${run.task.length}: ${run.task.criterion}; trivial baseline ${run.task.baseline.toPrecision(3)}; ${run.model.store.size.toLocaleString("en-US")} parameters`,
     });
@@ -588,7 +576,7 @@ function current(): Settings | null {
   if (job.kind === "text") return settingsOf(job.session);
   const c = job.run.config;
   return {
-    cell: c.cell as CellName,
+    cell: c.cell as CellName, // the lab's task mode offers the recurrent cells only
     hidden: c.hidden,
     layers: c.layers ?? 1,
     seq: c.length,

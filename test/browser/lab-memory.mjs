@@ -5,23 +5,12 @@
 // Run after `npm run build`:  node test/browser/lab-memory.mjs [minutes]
 // Uses Debian's chromium (/usr/bin/chromium, or RNNLAB_CHROMIUM) through playwright-core.
 
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startLab } from "./serve-lab.mjs";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const minutes = Number(process.argv[2] ?? 30);
-const server = spawn(process.execPath, ["dist/cli/main.js", "lab"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-const url = await new Promise((resolve, reject) => {
-  let text = "";
-  server.stdout.on("data", (d) => {
-    text += d;
-    const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text);
-    if (m) resolve(m[0]);
-  });
-  server.on("exit", (c) => reject(new Error(`rnnlab lab exited with ${c}`)));
-});
+const { url, server } = await startLab();
 
 /** Resident memory (MB) of this browser's renderer processes (the page's; its workers live in it), from /proc. */
 async function rendererRss(bcdp) {

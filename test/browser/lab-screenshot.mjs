@@ -2,23 +2,13 @@
 // Run after `npm run build`:  node test/browser/lab-screenshot.mjs [out.png]
 // Uses Debian's chromium (/usr/bin/chromium, or RNNLAB_CHROMIUM) through playwright-core.
 
-import { spawn } from "node:child_process";
 import { get } from "node:http";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startLab } from "./serve-lab.mjs";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const out = process.argv[2] ?? fileURLToPath(new URL("../../docs/lab.png", import.meta.url));
-const server = spawn(process.execPath, ["dist/cli/main.js", "lab"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-const url = await new Promise((resolve, reject) => {
-  let text = "";
-  server.stdout.on("data", (d) => {
-    text += d;
-    const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text);
-    if (m) resolve(m[0]);
-  });
-  server.on("exit", (c) => reject(new Error(`rnnlab lab exited with ${c}`)));
-});
+const { url, server } = await startLab();
 const browser = await chromium.launch({ executablePath: process.env.RNNLAB_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
 try {
   // 1. a cold load: bytes over the wire (as sent: gzip) and the time to the first chart
