@@ -1,9 +1,10 @@
 // `npm run bench`: every speed measurement, printed as Markdown tables with the machine line.
-// `npm run bench -- gemm`, `-- train` or `-- optimizer` runs one part.
+// `npm run bench -- gemm`, `-- train`, `-- optimizer` or `-- task` runs one part.
 import { availableParallelism } from "node:os";
 import { gemmBench } from "./gemm.bench.js";
 import { machineLine } from "./harness.js";
 import { optimizerBench } from "./optimizer.bench.js";
+import { taskBench } from "./task.bench.js";
 import { trainBench } from "./train.bench.js";
 
 const only = process.argv[2];
@@ -29,3 +30,4 @@ if (!only || only === "optimizer")
     ["lstm", 256, "sgd"],
     ["gru", 512, "adam"],
   ]);
+if (!only || only === "task") taskBench([50, 100, 200]);
