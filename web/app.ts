@@ -83,6 +83,7 @@ const PIN_KEY = "rnnlab.pinned";
 function resetHistory(): void {
   steps = [];
   rows = [];
+  counts = { steps: 0, clipped: 0 };
   after = [];
   diag = [];
   spectra = [];
@@ -625,11 +626,10 @@ function lossReadout(): void {
 }
 
 function gradReadout(): void {
-  const n = rows.length;
+  const { steps: n, clipped } = counts;
   const s = runSettings;
-  const clipped = rows.filter((r) => r.clipped).length;
-  const finite = rows.filter((r) => Number.isFinite(r.gradNorm));
-  const last = finite.length ? finite[finite.length - 1].gradNorm : null;
+  let last: number | null = null;
+  for (let i = rows.length - 1; i >= 0 && last === null; i--) if (Number.isFinite(rows[i].gradNorm)) last = rows[i].gradNorm;
   let text: string;
   if (!s || s.clipMode === "none") text = `no clipping; blue: the gradient norm of each step`;
   else if (s.clipMode === "value") text = `value clipping: each gradient element clamped to ±${fmt(s.clip)} (the norm shown is before clamping)`;
@@ -711,13 +711,35 @@ function fillSelect(el: HTMLSelectElement, options: [string, string][]): void {
   if (options.some(([v]) => v === value)) el.value = value;
 }
 
+/**
+ * The page keeps at most this many steps of history: beyond it the older half is thinned to every
+ * other step (validation points kept; the charts draw at most 2,000 points anyway), so a long
+ * run's memory stays flat.
+ */
+const MAX_ROWS = 10_000;
+/** Steps received and steps clipped, counted before any thinning. */
+let counts = { steps: 0, clipped: 0 };
+
+function thinHistory(): void {
+  const half = <T>(a: T[], keep: (x: T) => boolean = () => false) => {
+    const cut = a.length >> 1;
+    return a.filter((x, k) => k >= cut || k % 2 === 0 || keep(x));
+  };
+  rows = half(rows);
+  after = half(after);
+  steps = half(steps, (s) => s.val_loss !== undefined);
+}
+
 function addRows(r: StepRow[]): void {
   for (const x of r) {
+    counts.steps++;
+    if (x.clipped) counts.clipped++;
     rows.push(x);
     steps.push({ step: x.step, loss: x.loss, grad_norm: x.gradNorm, clipped: x.clipped });
     after.push({ step: x.step, v: threshold !== null ? Math.min(x.gradNorm, threshold) : x.gradNorm });
     if (diverged === null && (x.skipped || !Number.isFinite(x.loss) || !Number.isFinite(x.gradNorm))) diverged = x.step;
   }
+  if (rows.length > MAX_ROWS) thinHistory();
 }
 
 function onMessage(e: MessageEvent<FromWorker>): void {
