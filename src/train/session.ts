@@ -297,8 +297,8 @@ export class TrainingSession {
     const config = sessionConfig(settings, data.vocab.size);
     const valFraction = settings.valFraction ?? 0.1;
     if (!(valFraction >= 0 && valFraction <= 0.9)) throw new RangeError(`valFraction must be in [0, 0.9], got ${valFraction}`);
+    checkSizes(data, valFraction, config.train.batch, config.train.k2);
     const { train, val } = splitText(data.tokens, valFraction);
-    checkSizes(data, train, val, config.train.batch, config.train.k2);
     if (config.model.cell === "mlp" && (settings.diagnoseEvery ?? 0) > 0)
       throw new InputError("diagnostics (--diagnose-every) read the recurrent layer's gradient flow and spectra; the feed-forward model (--cell mlp) has none");
     const run = new TrainingRun(config, data.vocab, train, val, runOptions(settings));
@@ -654,20 +654,18 @@ export function textFits(tokens: number, valFraction: number, batch: number, win
   return { part: short[0], have: short[1], need, batch: fitBatch, window: fitWindow >= 2 ? fitWindow : 0 };
 }
 
-function checkSizes(data: SessionData, train: TokenArray, val: TokenArray | null, B: number, T: number): void {
-  const need = B * T + 1;
+/** TrainingSession's refusal of a text too short for one batch (the rule is textFits'). */
+function checkSizes(data: SessionData, valFraction: number, B: number, T: number): void {
+  const p = textFits(data.tokens.length, valFraction, B, T);
+  if (!p) return;
   const unit = data.vocab.kind === "words" ? "words" : "characters";
   const what = data.name ?? (data.path.startsWith("<embedded") ? "the embedded text" : data.path);
-  if (train.length < need) {
-    throw new InputError(
-      `${what} leaves ${train.length.toLocaleString("en-US")} ${unit} for training, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${need.toLocaleString("en-US")}); use a longer text or a smaller --batch or --seq`,
-    );
-  }
-  if (val && val.length < need) {
-    throw new InputError(
-      `${what} leaves ${val.length.toLocaleString("en-US")} ${unit} for validation, fewer than one batch needs (${need.toLocaleString("en-US")}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`,
-    );
-  }
+  const have = `${what} leaves ${p.have.toLocaleString("en-US")} ${unit} for ${p.part}`;
+  throw new InputError(
+    p.part === "training"
+      ? `${have}, fewer than one batch needs (batch ${B} x ${T} steps + 1 = ${p.need.toLocaleString("en-US")}); use a longer text or a smaller --batch or --seq`
+      : `${have}, fewer than one batch needs (${p.need.toLocaleString("en-US")}); raise --val-fraction, lower --batch or --seq, or use --val-fraction 0`,
+  );
 }
 
 /** The step limit of settings: the smaller of steps and epochs; with neither, `fallback` unless a time limit is set. */
