@@ -5,6 +5,7 @@ import { createRecurrent, GRU, LSTM, RNN, type Recurrent, type RecurrentOptions 
 import { packPaddedSequence, padPackedSequence } from "./pack.js";
 import { SequenceClassifier } from "./sequence-classifier.js";
 import { Adam } from "../train/optim.js";
+import { wasmKernels } from "../tensor/select.js";
 
 type Cell = "RNN" | "LSTM" | "GRU";
 function make(cell: Cell, o: RecurrentOptions): Recurrent {
@@ -419,5 +420,65 @@ describe("options", () => {
     expect(createRecurrent("lstm", { inputSize: 2, hiddenSize: 3, nonlinearity: "relu" }).mode).toBe("LSTM");
     expect(createRecurrent("gru", { inputSize: 2, hiddenSize: 3, nonlinearity: "tanh" }).mode).toBe("GRU");
     expect(createRecurrent("rnn", { inputSize: 2, hiddenSize: 3, nonlinearity: "relu" }).mode).toBe("RNN_RELU");
+  });
+});
+
+describe("the per-step products", () => {
+  const wasm = wasmKernels();
+  for (const cell of ["RNN", "LSTM", "GRU"] as const) {
+    for (const dtype of ["float64", "float32"] as const) {
+      it.skipIf(dtype === "float32" && !wasm)(`${cell} ${dtype}: a batch of 6 rows (W_hh packed once a pass) equals its rows run alone (W_hh in place)`, () => {
+        const [T, I, H, B, L] = [5, 3, 7, 6, 2];
+        const rng = new Rng(4);
+        const kernels = dtype === "float32" ? wasm! : undefined;
+        const m = make(cell, { inputSize: I, hiddenSize: H, numLayers: L, dtype, seed: 3, kernels });
+        const x = rand(rng, T * B * I);
+        const R = rand(rng, T * B * H);
+        const X = dtype === "float32" ? Float32Array.from(x) : x;
+        const c = m.forward(tensor(X, [T, B, I], dtype));
+        m.store.zeroGrad();
+        const dx = m.backward(c, R).dx.data.slice();
+        const grads = Float64Array.from(m.store.grads);
+        const out = c.output.data.slice();
+        const sum = new Float64Array(grads.length);
+        const tol = dtype === "float32" ? 5e-5 : 1e-12;
+        for (let b = 0; b < B; b++) {
+          const xb = new Float64Array(T * I);
+          const Rb = new Float64Array(T * H);
+          for (let t = 0; t < T; t++) {
+            xb.set(x.subarray((t * B + b) * I, (t * B + b + 1) * I), t * I);
+            Rb.set(R.subarray((t * B + b) * H, (t * B + b + 1) * H), t * H);
+          }
+          const cb = m.forward(tensor(dtype === "float32" ? Float32Array.from(xb) : xb, [T, 1, I], dtype));
+          m.store.zeroGrad();
+          const gb = m.backward(cb, Rb);
+          for (let i = 0; i < sum.length; i++) sum[i] += m.store.grads[i];
+          for (let t = 0; t < T; t++) {
+            for (let j = 0; j < H; j++) expect(Math.abs(out[(t * B + b) * H + j] - cb.output.data[t * H + j])).toBeLessThan(tol);
+            for (let j = 0; j < I; j++) expect(Math.abs(dx[(t * B + b) * I + j] - gb.dx.data[t * I + j])).toBeLessThan(tol);
+          }
+        }
+        for (let i = 0; i < sum.length; i++) expect(Math.abs(grads[i] - sum[i])).toBeLessThan(tol * 10);
+      });
+    }
+  }
+
+  it("needInputGrad false: the same parameter gradients, no input gradient (0)", () => {
+    const [T, I, H, B] = [4, 3, 5, 6];
+    const rng = new Rng(5);
+    const m = make("LSTM", { inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true, dtype: "float64", seed: 1 });
+    const x = tensor(rand(rng, T * B * I), [T, B, I], "float64");
+    const R = rand(rng, T * B * 2 * H);
+    const c = m.forward(x);
+    m.store.zeroGrad();
+    const dx = m.backward(c, R).dx.data.slice();
+    const grads = m.store.grads.slice();
+    expect(dx.some((v) => v !== 0)).toBe(true);
+    c.needInputGrad = false;
+    m.forward(x, null, { cache: c });
+    m.store.zeroGrad();
+    const dx2 = m.backward(c, R).dx.data;
+    expect(Array.from(m.store.grads)).toEqual(Array.from(grads));
+    expect(dx2.every((v) => v === 0)).toBe(true);
   });
 });

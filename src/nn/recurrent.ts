@@ -162,6 +162,12 @@ export interface DirectionBuffers {
   ms: Float | null;
   /** LSTM with projections (cap, B, P): ∂E/∂h_t of the backward's steps (0 on padded rows), for W_hr's gradient. */
   dhs: Float | null;
+  /**
+   * W_hh^T (S, G) and W_hh (G, S) packed by the kernels' packB, refreshed at the start of each
+   * forward and backward, for the per-step products; allocated by the first pass that packs.
+   */
+  packedT: Float | null;
+  packed: Float | null;
 }
 
 /** How forward's input was laid out: (T, B, ·), batchFirst (B, T, ·), unbatched (T, ·), or a PackedSequence. */
@@ -245,6 +251,13 @@ export class RecurrentCache {
    * (L*D, T, B, S), block (l*D + d)*T + t. Pascanu's Ω regulariser (train/omega.ts) reads it.
    */
   stateGrads: Float | null = null;
+  /**
+   * Whether the next backwards compute the gradient with respect to the input (`dx`, and the
+   * layer-0 `inputGrad`). A caller whose input is data, not the output of a parameter, sets it
+   * false and saves one GEMM per pass (the input gradient is then 0); parameter gradients are
+   * unchanged. Default true.
+   */
+  needInputGrad = true;
   private io: LayoutBuffers | null = null;
   private readonly allocate: (n: number) => Float;
 
@@ -282,6 +295,8 @@ export class RecurrentCache {
         dgh: gru ? alloc(n * G) : null,
         ms: proj ? alloc(n * H) : null,
         dhs: proj ? alloc(n * P) : null,
+        packedT: null,
+        packed: null,
       })),
       out: alloc(n * D * S),
       dIn: alloc(n * I),
@@ -298,6 +313,11 @@ export class RecurrentCache {
     this.dcPrev = lstm ? alloc(B * H) : null;
     this.gh = gru ? alloc(B * G) : null;
     this.dm = proj ? alloc(B * H) : null;
+  }
+
+  /** n floats from this cache's allocator (the layer's packed weights, once per cache). */
+  alloc(n: number): Float {
+    return this.allocate(n);
   }
 
   /**
@@ -419,6 +439,23 @@ interface Step {
   /** LSTM with projections, backward (B, H) scratch: the gradient of o*tanh(c_t). */
   dm: Float | null;
   lengths: Int32Array | null;
+  /** W_hh^T and W_hh packed for this pass (null: multiply by wHh directly). */
+  packedT: Float | null;
+  packed: Float | null;
+}
+
+/** C (B, G) = A (B, S) · W_hh^T + beta * C: the recurrent product of a forward step. */
+function timesWhhT(s: Step, A: Float, aOff: number, beta: number, C: Float, cOff: number): void {
+  const G = s.G;
+  if (s.packedT) s.k.gemmPacked(s.B, G, s.S, 1, A, aOff, s.S, s.packedT, beta, C, cOff, G);
+  else s.k.gemm(false, true, s.B, G, s.S, 1, A, aOff, s.S, s.wHh, 0, s.S, beta, C, cOff, G);
+}
+
+/** C (B, S) = A (B, G) · W_hh + beta * C: the recurrent product of a backward step. */
+function timesWhh(s: Step, A: Float, aOff: number, beta: number, C: Float, cOff: number): void {
+  const S = s.S;
+  if (s.packed) s.k.gemmPacked(s.B, S, s.G, 1, A, aOff, s.G, s.packed, beta, C, cOff, S);
+  else s.k.gemm(false, false, s.B, S, s.G, 1, A, aOff, s.G, s.wHh, 0, S, beta, C, cOff, S);
 }
 
 /** Zeroes the gate-gradient rows of rows past their length at step t (and, for the LSTM, carries their dc). */
@@ -434,28 +471,28 @@ function skipPadded(s: Step, g: Float, carryCell: boolean): void {
 /** Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). */
 function rnnStepForward(s: Step): void {
   const { k, B, H, buf } = s;
-  k.gemm(false, true, B, H, H, 1, buf.hs, s.prev, H, s.wHh, 0, H, 1, buf.gates, s.gOff, H); // gates += h_{t-1} W_hh^T
+  timesWhhT(s, buf.hs, s.prev, 1, buf.gates, s.gOff); // gates += h_{t-1} W_hh^T
   activationForward(s.act, buf.hs, s.next, buf.gates, s.gOff, B * H, k); // h_t = act(gates)
 }
 function rnnStepBackward(s: Step): void {
   const { k, B, H, buf } = s;
   activationBackward(s.act, buf.gates, s.gOff, s.dh, 0, buf.hs, s.next, B * H, k); // backprop through act, from h_t itself
   skipPadded(s, buf.gates, false);
-  k.gemm(false, false, B, H, H, 1, buf.gates, s.gOff, H, s.wHh, 0, H, 0, s.dhNext, 0, H); // into h_{t-1}: dhNext = dgates W_hh
+  timesWhh(s, buf.gates, s.gOff, 0, s.dhNext, 0); // into h_{t-1}: dhNext = dgates W_hh
 }
 
 /** LSTM: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh; c_t = σ(f)*c_{t-1} + σ(i)*tanh(g); h_t = σ(o)*tanh(c_t). */
 function lstmStepForward(s: Step): void {
-  const { k, B, H, G, buf } = s;
-  k.gemm(false, true, B, G, H, 1, buf.hs, s.prev, H, s.wHh, 0, H, 1, buf.gates, s.gOff, G); // gates += h_{t-1} W_hh^T
+  const { k, B, H, buf } = s;
+  timesWhhT(s, buf.hs, s.prev, 1, buf.gates, s.gOff); // gates += h_{t-1} W_hh^T
   k.lstmCellForward(buf.gates, s.gOff, buf.cs!, s.next, buf.tc!, s.t * B * H, buf.hs, s.next, buf.cs!, s.prev, B, H); // the fused cell
 }
 function lstmStepBackward(s: Step): void {
-  const { k, B, H, G, buf } = s;
+  const { k, B, H, buf } = s;
   // through the fused cell: dgates over gates, and the gradient of c_{t-1} into dcPrev
   k.lstmCellBackward(buf.gates, s.gOff, s.dcPrev!, 0, s.dh, 0, s.dcNext!, 0, buf.gates, s.gOff, buf.tc!, s.t * B * H, buf.cs!, s.prev, B, H);
   skipPadded(s, buf.gates, true);
-  k.gemm(false, false, B, H, G, 1, buf.gates, s.gOff, G, s.wHh, 0, H, 0, s.dhNext, 0, H); // into h_{t-1}: dhNext = dgates W_hh
+  timesWhh(s, buf.gates, s.gOff, 0, s.dhNext, 0); // into h_{t-1}: dhNext = dgates W_hh
   const dcPrev = s.dcPrev; // c_{t-1}'s gradient is the next (earlier) step's dcNext
   s.dcPrev = s.dcNext;
   s.dcNext = dcPrev;
@@ -465,29 +502,29 @@ function lstmStepBackward(s: Step): void {
 function gruStepForward(s: Step): void {
   const { k, B, H, G, buf } = s;
   // gh = h_{t-1} W_hh^T + b_hh, kept apart: r scales its n block
-  k.gemm(false, true, B, G, H, 1, buf.hs, s.prev, H, s.wHh, 0, H, 0, s.gh!, 0, G);
+  timesWhhT(s, buf.hs, s.prev, 0, s.gh!, 0);
   if (s.bHh) k.addRowVector(s.gh!, 0, s.bHh, 0, B, G);
   k.gruCellForward(buf.gates, s.gOff, buf.ghn!, s.t * B * H, buf.hs, s.next, buf.gates, s.gOff, s.gh!, 0, buf.hs, s.prev, B, H);
 }
 function gruStepBackward(s: Step): void {
-  const { k, B, H, G, buf } = s;
+  const { k, B, H, buf } = s;
   // through the fused cell: dgi over gates, dgh apart, dhNext = dh*z; then dhNext += dgh W_hh
   k.gruCellBackward(buf.gates, s.gOff, buf.dgh!, s.gOff, s.dhNext, 0, s.dh, 0, buf.gates, s.gOff, buf.ghn!, s.t * B * H, buf.hs, s.prev, B, H);
   skipPadded(s, buf.gates, false);
   skipPadded(s, buf.dgh!, false);
-  k.gemm(false, false, B, H, G, 1, buf.dgh!, s.gOff, G, s.wHh, 0, H, 1, s.dhNext, 0, H);
+  timesWhh(s, buf.dgh!, s.gOff, 1, s.dhNext, 0);
 }
 
 /** LSTM with projections (Sak et al. 2014; PyTorch's proj_size P): the LSTM step on an h of P features, then h_t = (o*tanh(c_t)) W_hr^T. */
 function lstmProjStepForward(s: Step): void {
-  const { k, B, H, G, S, buf } = s;
+  const { k, B, H, S, buf } = s;
   const mOff = s.t * B * H; // step t's (B, H) block of tanh(c_t) and of m_t = o*tanh(c_t)
-  k.gemm(false, true, B, G, S, 1, buf.hs, s.prev, S, s.wHh, 0, S, 1, buf.gates, s.gOff, G); // gates += h_{t-1} W_hh^T
+  timesWhhT(s, buf.hs, s.prev, 1, buf.gates, s.gOff); // gates += h_{t-1} W_hh^T
   k.lstmCellForward(buf.gates, s.gOff, buf.cs!, s.cNext, buf.tc!, mOff, buf.ms!, mOff, buf.cs!, s.cPrev, B, H); // the fused cell, m_t
   k.gemm(false, true, B, S, H, 1, buf.ms!, mOff, H, s.wHr!, 0, H, 0, buf.hs, s.next, S); // h_t = m_t W_hr^T
 }
 function lstmProjStepBackward(s: Step): void {
-  const { k, B, H, G, S, buf } = s;
+  const { k, B, H, S, buf } = s;
   const mOff = s.t * B * H;
   const dOff = s.t * B * S;
   const dhs = buf.dhs!;
@@ -498,11 +535,14 @@ function lstmProjStepBackward(s: Step): void {
   // through the fused cell: dgates over gates, and the gradient of c_{t-1} into dcPrev
   k.lstmCellBackward(buf.gates, s.gOff, s.dcPrev!, 0, s.dm!, 0, s.dcNext!, 0, buf.gates, s.gOff, buf.tc!, mOff, buf.cs!, s.cPrev, B, H);
   skipPadded(s, buf.gates, true);
-  k.gemm(false, false, B, S, G, 1, buf.gates, s.gOff, G, s.wHh, 0, S, 0, s.dhNext, 0, S); // into h_{t-1}: dhNext = dgates W_hh
+  timesWhh(s, buf.gates, s.gOff, 0, s.dhNext, 0); // into h_{t-1}: dhNext = dgates W_hh
   const dcPrev = s.dcPrev;
   s.dcPrev = s.dcNext;
   s.dcNext = dcPrev;
 }
+
+/** Batches of fewer rows multiply by W_hh in place (a packed strip holds 4 rows). */
+const PACK_MIN_ROWS = 4;
 
 /** Each mode's step twins. */
 const CELL_STEPS: Record<RecurrentMode, { forward(s: Step): void; backward(s: Step): void }> = {
@@ -870,6 +910,7 @@ export class Recurrent {
           else cs.fill(0, first * BH, (first + 1) * BH);
         }
         const step = this.stepOf(cache, buf, p);
+        step.packedT = this.packWeight(cache, buf, p, false);
         for (let s = 0; s < T; s++) {
           const t = fwd ? s : T - 1 - s; // the time step processed
           step.t = t;
@@ -1020,6 +1061,7 @@ export class Recurrent {
         const fwd = d === 0;
         const idx = l * D + d;
         const step = this.stepOf(cache, buf, p);
+        step.packed = this.packWeight(cache, buf, p, true);
         if (dState) k.copy(dhNext, 0, dState[0], idx * BS, BS);
         else dhNext.fill(0);
         if (step.dcNext) {
@@ -1069,7 +1111,9 @@ export class Recurrent {
         if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
         if (p.biasHh) k.sumRows(p.biasHh.grad, 0, dhid, 0, T * B, G);
         // gradient with respect to this layer's input, summed over the directions
-        if (!external) k.gemm(false, false, T * B, I, G, 1, gates, 0, G, p.weightIh.value, 0, I, d === 0 ? 0 : 1, lb.dIn, 0, I);
+        if (!external && (l > 0 || cache.needInputGrad))
+          k.gemm(false, false, T * B, I, G, 1, gates, 0, G, p.weightIh.value, 0, I, d === 0 ? 0 : 1, lb.dIn, 0, I);
+        else if (!external) lb.dIn.fill(0, 0, T * B * I);
       }
     }
   }
@@ -1100,7 +1144,29 @@ export class Recurrent {
       dcPrev: cache.dcPrev,
       dm: cache.dm,
       lengths: cache.lengths,
+      packedT: null,
+      packed: null,
     };
+  }
+
+  /**
+   * W_hh packed for one pass's per-step products (W_hh^T for forward, W_hh for backward), or
+   * null when the batch has too few rows to gain from it. Packed once per pass, before its loop.
+   */
+  private packWeight(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams, backward: boolean): Float | null {
+    if (cache.B < PACK_MIN_ROWS) return null;
+    const G = GATES[this.mode] * this.hiddenSize;
+    const S = this.outputSize;
+    const [K, N] = backward ? [G, S] : [S, G];
+    const k = this.k;
+    let dst = backward ? buf.packed : buf.packedT;
+    if (!dst) {
+      dst = cache.alloc(k.packedSize(K, N));
+      if (backward) buf.packed = dst;
+      else buf.packedT = dst;
+    }
+    k.packB(!backward, K, N, p.weightHh.value, 0, S, dst);
+    return dst;
   }
 
   /**

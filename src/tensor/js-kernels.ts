@@ -86,6 +86,15 @@ export const jsKernels: Kernels = {
   name: "js",
   gemm,
 
+  // packed = op(B) itself, K×N row-major
+  packedSize: (K, N) => K * N,
+  packB(transB, K, N, B, bOff, ldb, dst) {
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) dst[k * N + j] = transB ? B[bOff + j * ldb + k] : B[bOff + k * ldb + j];
+  },
+  gemmPacked(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc) {
+    this.gemm(false, false, M, N, K, alpha, A, aOff, lda, Bp, 0, N, beta, C, cOff, ldc);
+  },
+
   copy(y, yOff, x, xOff, n) {
     for (let i = 0; i < n; i++) y[yOff + i] = x[xOff + i];
   },

@@ -47,6 +47,36 @@ export interface Kernels {
     ldc: number,
   ): void;
 
+  /**
+   * Floats of a buffer that holds a K×N matrix packed by `packB` (at least K*N; the WebAssembly
+   * set pads the columns to a multiple of 8).
+   */
+  packedSize(K: number, N: number): number;
+  /**
+   * Packs op(B) (K×N; B is K×N, or N×K when `transB`, row stride `ldb`) into `dst`
+   * (`packedSize(K, N)` floats) in the layout `gemmPacked` reads fastest: a recurrent weight,
+   * used at every time step, is packed once per pass instead of at every step.
+   */
+  packB(transB: boolean, K: number, N: number, B: Float, bOff: number, ldb: number, dst: Float): void;
+  /**
+   * `C = alpha * A · op(B) + beta * C` with op(B) (K×N) packed by this set's `packB` into `Bp`;
+   * A is M×K (row stride `lda`), C is M×N (row stride `ldc`). `beta` 0 overwrites C.
+   */
+  gemmPacked(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float,
+    aOff: number,
+    lda: number,
+    Bp: Float,
+    beta: number,
+    C: Float,
+    cOff: number,
+    ldc: number,
+  ): void;
+
   /** `y[yOff+i] = x[xOff+i]` for i < n. */
   copy(y: Float, yOff: number, x: Float, xOff: number, n: number): void;
   /** `y[yOff+i] += alpha * x[xOff+i]` for i < n. */

@@ -129,8 +129,10 @@ export class TaskModel {
       O = this.task.outputSize,
       I = this.task.inputSize;
     const rows = this.task.output === "class-every" ? T * B : B;
+    const cache = this.rnn.createCache(T, B);
+    cache.needInputGrad = false; // the task's inputs are data
     const set: Buffers = {
-      cache: this.rnn.createCache(T, B),
+      cache,
       x: this.store.alloc(T * B * I),
       y: this.store.alloc(rows * O),
       dy: this.store.alloc(rows * O),

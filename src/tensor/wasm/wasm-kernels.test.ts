@@ -41,6 +41,9 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
     [33, 17, 130],
     [5, 300, 9],
     [64, 40, 260],
+    [131, 515, 133],
+    [16, 9, 257],
+    [200, 3, 5],
   ];
   for (const [tA, tB] of [
     [false, false],
@@ -65,6 +68,74 @@ describe.skipIf(!w)("wasm-simd kernels", () => {
           k.gemm(tA, tB, M, N, K, alpha, A.w, 5, lda, B.w, 7, ldb, beta, C.w, 2, ldc);
           close(C.w, C.r, 2e-5, `${M}x${N}x${K} alpha ${alpha} beta ${beta}`);
         }
+      }
+    });
+  }
+
+  it("many-row products (both operands packed) give each element the few-row arithmetic: rows one block at a time are bit-identical", () => {
+    for (const tA of [false, true]) {
+      const [M, N, K] = [37, 29, 300];
+      const lda = tA ? M : K;
+      const A = pair(lda * (tA ? K : M)),
+        B = pair(K * N);
+      const whole = k.arena.f32(M * N);
+      const parts = k.arena.f32(M * N);
+      k.gemm(tA, false, M, N, K, 1, A.w, 0, lda, B.w, 0, N, 0, whole, 0, N);
+      // 9 rows and fewer per call: the path without packing
+      for (let i = 0; i < M; i += 9) k.gemm(tA, false, Math.min(9, M - i), N, K, 1, A.w, tA ? i : i * K, lda, B.w, 0, N, 0, parts, i * N, N);
+      expect(Array.from(whole), `transA=${tA}`).toEqual(Array.from(parts));
+    }
+  });
+
+  for (const tB of [false, true]) {
+    it(`packB and gemmPacked (transB=${tB}): the product of gemm, the same bits where gemm packs too, and correct from any buffer`, () => {
+      for (const [M, N, K] of [
+        [1, 1, 1],
+        [4, 13, 7],
+        [20, 50, 50],
+        [37, 9, 130],
+        [16, 200, 300],
+      ]) {
+        const ldb = tB ? K : N;
+        const A = pair(K * M + 3),
+          B = pair(ldb * (tB ? N : K) + 2);
+        const P = k.arena.f32(k.packedSize(K, N));
+        k.packB(tB, K, N, B.w, 2, ldb, P);
+        for (const [alpha, beta] of [
+          [1, 0],
+          [-0.5, 1],
+        ]) {
+          const C = pair(M * N);
+          const want = Float32Array.from(C.r);
+          jsKernels.gemm(false, tB, M, N, K, alpha, A.r, 3, K, B.r, 2, ldb, beta, want, 0, N);
+          const got = Float32Array.from(C.w);
+          const gw = k.arena.f32(M * N);
+          gw.set(got);
+          k.gemmPacked(M, N, K, alpha, A.w, 3, K, P, beta, gw, 0, N);
+          close(gw, want, 2e-5, `${M}x${N}x${K}`);
+          if (M >= 16) {
+            const viaGemm = k.arena.f32(M * N);
+            viaGemm.set(got);
+            k.gemm(false, tB, M, N, K, alpha, A.w, 3, K, B.w, 2, ldb, beta, viaGemm, 0, N);
+            expect(Array.from(gw), `${M}x${N}x${K} as gemm`).toEqual(Array.from(viaGemm));
+          }
+          // A and C outside the arena read the packed layout in TypeScript
+          const plain = Float32Array.from(got);
+          k.gemmPacked(M, N, K, alpha, A.r, 3, K, P, beta, plain, 0, N);
+          close(plain, want, 2e-5, `${M}x${N}x${K} from plain buffers`);
+        }
+        // B outside the arena packs into the same layout
+        const P2 = k.arena.f32(k.packedSize(K, N));
+        k.packB(tB, K, N, B.r, 2, ldb, P2);
+        expect(Array.from(P2)).toEqual(Array.from(P));
+        // a packed buffer outside the arena has the reference layout, op(B) row by row
+        const Pr = new Float32Array(k.packedSize(K, N));
+        k.packB(tB, K, N, B.r, 2, ldb, Pr);
+        const C = new Float32Array(M * N);
+        const want = new Float32Array(M * N);
+        k.gemmPacked(M, N, K, 1, A.r, 3, K, Pr, 0, C, 0, N);
+        jsKernels.gemm(false, tB, M, N, K, 1, A.r, 3, K, B.r, 2, ldb, 0, want, 0, N);
+        close(C, want, 2e-5, `${M}x${N}x${K} packed outside the arena`);
       }
     });
   }

@@ -27,6 +27,39 @@ interface Exports {
     ldc: number,
     P: number,
   ): void;
+  gemmP(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: number,
+    sAi: number,
+    sAk: number,
+    B: number,
+    sBk: number,
+    sBj: number,
+    beta: number,
+    C: number,
+    ldc: number,
+    W: number,
+  ): void;
+  gemmPScratch(): number;
+  packedSize(K: number, N: number): number;
+  packB(K: number, N: number, B: number, sBk: number, sBj: number, dst: number): void;
+  gemmPB(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: number,
+    sAi: number,
+    sAk: number,
+    Bp: number,
+    beta: number,
+    C: number,
+    ldc: number,
+    W: number,
+  ): void;
   copy(y: number, x: number, n: number): void;
   axpy(y: number, alpha: number, x: number, n: number): void;
   scale(x: number, alpha: number, n: number): void;
@@ -66,6 +99,16 @@ interface Exports {
     bc2Sqrt: number,
   ): void;
   softmaxXentBackward(dlogits: number, probs: number, targets: number, N: number, V: number, ignoreIndex: number, s: number): void;
+}
+
+/** k values per block of the kernels' packed layout (PKC in as/kernels.ts). */
+const PACK_KC = 128;
+
+/** Where op(B)(k, j) of a K×N matrix sits in the kernels' packed layout (as/kernels.ts packB). */
+function packedAt(K: number, N: number, k: number, j: number): number {
+  const pc = k - (k % PACK_KC);
+  const kc = Math.min(PACK_KC, K - pc);
+  return pc * ((N + 7) & ~7) + (j - (j & 7)) * kc + (k - pc) * 8 + (j & 7);
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
@@ -110,7 +153,9 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
   const at = (x: Float, off: number): number => x.byteOffset + 4 * off;
   // scratch of gemmSA's packed A strips: K-block (128) x 4 floats
   const pack = a.f32(128 * 4);
-  // A^T for the rare A^T·B^T, grown on demand
+  // gemmP's packed panels, for products with many rows
+  const packP = a.f32(ex.gemmPScratch());
+  // A^T for the rare A^T·B^T with few rows, grown on demand
   let packT = a.f32(1024);
   // targets are Int32Array from anywhere: copied into an arena buffer grown on demand
   let ids = a.i32(1024);
@@ -127,6 +172,11 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
     gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
       if (M === 0 || N === 0) return;
       if (!on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      if (M >= 16) {
+        // many rows: both operands packed (the same arithmetic per element as gemmSA)
+        ex.gemmP(M, N, K, alpha, at(A, aOff), tA ? 1 : lda, tA ? lda : 1, at(B, bOff), tB ? 1 : ldb, tB ? ldb : 1, beta, at(C, cOff), ldc, packP.byteOffset);
+        return;
+      }
       if (tA && tB) {
         // A^T·B^T: pack A^T (M x K) and multiply it by B^T
         if (packT.length < M * K) packT = a.f32(M * K);
@@ -135,6 +185,26 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
       }
       if (!tA && tB) ex.gemmNT(M, N, K, alpha, at(A, aOff), lda, at(B, bOff), ldb, beta, at(C, cOff), ldc);
       else ex.gemmSA(M, N, K, alpha, at(A, aOff), tA ? 1 : lda, tA ? lda : 1, at(B, bOff), ldb, beta, at(C, cOff), ldc, pack.byteOffset);
+    },
+    // a packed buffer in this memory has the WebAssembly layout (packedAt); any other, jsKernels'
+    packedSize: (K, N) => ex.packedSize(K, N),
+    packB(tB, K, N, B, bOff, ldb, dst) {
+      if (!on(dst)) return js.packB(tB, K, N, B, bOff, ldb, dst);
+      if (on(B)) return ex.packB(K, N, at(B, bOff), tB ? 1 : ldb, tB ? ldb : 1, dst.byteOffset);
+      for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) dst[packedAt(K, N, k, j)] = tB ? B[bOff + j * ldb + k] : B[bOff + k * ldb + j];
+    },
+    gemmPacked(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc) {
+      if (M === 0 || N === 0) return;
+      if (!on(Bp)) return js.gemmPacked(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc);
+      if (on(A) && on(C)) return ex.gemmPB(M, N, K, alpha, at(A, aOff), lda, 1, Bp.byteOffset, beta, at(C, cOff), ldc, packP.byteOffset);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * Bp[packedAt(K, N, k, j)];
+          const c = cOff + i * ldc + j;
+          C[c] = beta === 0 ? alpha * s : alpha * s + beta * C[c];
+        }
+      }
     },
     copy(y, yOff, x, xOff, n) {
       if (on(y) && on(x)) ex.copy(at(y, yOff), at(x, xOff), n);

@@ -16,25 +16,35 @@ export function heapBase(): usize {
 // ---------------------------------------------------------------------------------------------
 // vector math
 
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
+
+// The constants of the vector functions, read by one broadcast load each (vk): a v128 constant
+// written inline is rebuilt by the engine at every use, which cost tanh three times its arithmetic.
+const VK: StaticArray<f32> = [
+  -87.33654, 88.72283, 1.44269504088896341, 0.693359375, -2.12194440e-4, // exp: clamp, log2(e), ln 2 (hi, lo)
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1, // exp: e^r - 1 - r
+  7.90531110763549805, -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, // tanh: clamp, p
+  1.48572235717979e-5, 6.37261928875436e-4, 4.89352455891786e-3, 1.19825839466702e-6, 1.18534705686654e-4, // tanh: p, q
+  2.26843463243900e-3, 4.89352518554385e-3, 0.0004, 0.5, -7.90531110763549805, // tanh: q, |x| exact below, 1/2; -clamp
+];
+@inline function vk(i: i32): v128 {
+  return v128.load32_splat(changetype<usize>(VK) + (<usize>i << 2));
+}
 
 /** exp(x) for 4 lanes: 2^n * e^r with n = round(x / ln 2), a degree-6 polynomial for e^r (rel. error ~1e-7), x clamped to [-87.3, 88.7]. */
 @inline function vexp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  x = f32x4.min(f32x4.max(x, vk(0)), vk(1));
+  const n = f32x4.nearest(f32x4.mul(x, vk(2)));
   // r = x - n ln2, in two parts for accuracy
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  let r = f32x4.sub(x, f32x4.mul(n, vk(3)));
+  r = f32x4.sub(r, f32x4.mul(n, vk(4)));
+  let p = vk(5);
+  p = f32x4.add(f32x4.mul(p, r), vk(6));
+  p = f32x4.add(f32x4.mul(p, r), vk(7));
+  p = f32x4.add(f32x4.mul(p, r), vk(8));
+  p = f32x4.add(f32x4.mul(p, r), vk(9));
+  p = f32x4.add(f32x4.mul(p, r), vk(10));
   const r2 = f32x4.mul(r, r);
-  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), vk(11));
   // scale by 2^n: add n to the exponent bits
   const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(p, e);
@@ -42,28 +52,28 @@ const LN2_LO: f32 = -2.12194440e-4;
 
 /** tanh(x) for 4 lanes: Eigen's rational approximation (13/6) on |x| <= 7.9, exact-to-float for |x| < 4e-4. */
 @inline function vtanh(x: v128): v128 {
-  const c = f32x4.min(f32x4.max(x, f32x4.splat(-7.90531110763549805)), f32x4.splat(7.90531110763549805));
+  const c = f32x4.min(f32x4.max(x, vk(26)), vk(12));
   const x2 = f32x4.mul(c, c);
-  let p = f32x4.splat(-2.76076847742355e-16);
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(2.00018790482477e-13));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-8.60467152213735e-11));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(5.12229709037114e-8));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(1.48572235717979e-5));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(6.37261928875436e-4));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(4.89352455891786e-3));
+  let p = vk(13);
+  p = f32x4.add(f32x4.mul(p, x2), vk(14));
+  p = f32x4.add(f32x4.mul(p, x2), vk(15));
+  p = f32x4.add(f32x4.mul(p, x2), vk(16));
+  p = f32x4.add(f32x4.mul(p, x2), vk(17));
+  p = f32x4.add(f32x4.mul(p, x2), vk(18));
+  p = f32x4.add(f32x4.mul(p, x2), vk(19));
   p = f32x4.mul(p, c);
-  let q = f32x4.splat(1.19825839466702e-6);
-  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(1.18534705686654e-4));
-  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(2.26843463243900e-3));
-  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(4.89352518554385e-3));
+  let q = vk(20);
+  q = f32x4.add(f32x4.mul(q, x2), vk(21));
+  q = f32x4.add(f32x4.mul(q, x2), vk(22));
+  q = f32x4.add(f32x4.mul(q, x2), vk(23));
   const t = f32x4.div(p, q);
-  const tiny = f32x4.lt(f32x4.abs(x), f32x4.splat(0.0004));
+  const tiny = f32x4.lt(f32x4.abs(x), vk(24));
   return v128.bitselect(x, t, tiny);
 }
 
 /** σ(x) = (1 + tanh(x/2)) / 2 for 4 lanes. */
 @inline function vsigmoid(x: v128): v128 {
-  const h = f32x4.splat(0.5);
+  const h = vk(25);
   return f32x4.add(h, f32x4.mul(h, vtanh(f32x4.mul(x, h))));
 }
 
@@ -154,10 +164,32 @@ export function gemmNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B
       store1(c0 + sc + (<usize>j << 2), hsum(s1) + dotTail(a1, b0, K4, K), alpha, beta);
     }
   }
+  // the last odd row (a matrix-vector product when M = 1): four columns at a time, so four
+  // independent sums hide the adds' latency; each element's arithmetic as in the one-column loop
   for (let i = M2; i < M; i++) {
     const a0 = A + <usize>i * sa;
     const c0 = C + <usize>i * sc;
-    for (let j = 0; j < N; j++) {
+    for (let j = 0; j < N4; j += 4) {
+      const b0 = B + <usize>j * sb;
+      const b1 = b0 + sb;
+      const b2 = b1 + sb;
+      const b3 = b2 + sb;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x = v128.load(a0 + o);
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(b0 + o)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(b1 + o)));
+        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(b2 + o)));
+        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(b3 + o)));
+      }
+      const c = c0 + (<usize>j << 2);
+      store1(c, hsum(s0) + dotTail(a0, b0, K4, K), alpha, beta);
+      store1(c + 4, hsum(s1) + dotTail(a0, b1, K4, K), alpha, beta);
+      store1(c + 8, hsum(s2) + dotTail(a0, b2, K4, K), alpha, beta);
+      store1(c + 12, hsum(s3) + dotTail(a0, b3, K4, K), alpha, beta);
+    }
+    for (let j = N4; j < N; j++) {
       const b0 = B + <usize>j * sb;
       let s0 = f32x4.splat(0);
       for (let k = 0; k < K4; k += 4) {
@@ -311,6 +343,180 @@ function saBlock(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i3
       }
       store1(c0 + (<usize>j << 2), s, alpha, beta);
     }
+  }
+}
+
+/** Blocking of gemmP (BLIS's loop order): a PKC x PNC panel of B packed into 8-column strips stays in L2, a PMC x PKC block of A packed into 4-row strips, and one B strip (PKC x 8, 8 KB) stays in L1 while A's strips pass over it. PKC = KC: every element sums its k in the same blocks as gemmSA. */
+const PKC = 128;
+const PNC = 512;
+const PMC = 128;
+
+/** Floats of gemmP's scratch W. */
+export function gemmPScratch(): i32 {
+  return PMC * PKC + PKC * PNC + 32;
+}
+
+/** The four 4x4 transposes of gemmP's packing: lane r of the result k is row r's element k. */
+@inline function tr0(r0: v128, r1: v128): v128 { return v128.shuffle<f32>(r0, r1, 0, 4, 1, 5); }
+@inline function tr1(r0: v128, r1: v128): v128 { return v128.shuffle<f32>(r0, r1, 2, 6, 3, 7); }
+@inline function lo(t0: v128, t1: v128): v128 { return v128.shuffle<f32>(t0, t1, 0, 1, 4, 5); }
+@inline function hi(t0: v128, t1: v128): v128 { return v128.shuffle<f32>(t0, t1, 2, 3, 6, 7); }
+
+/**
+ * Packs W consecutive "lanes" (rows i0.. of op(A), or columns of op(B)) over kc values of k into
+ * dst, W floats per k (W = 4 or 8), zero past `n` valid lanes. X(lane l, k) = X[l*sl + k*sk].
+ */
+function packStrip(dst: usize, X: usize, sl: i32, sk: i32, n: i32, kc: i32, W: i32): void {
+  const bl = <usize>sl << 2;
+  const bk = <usize>sk << 2;
+  const wb = <usize>W << 2;
+  if (n == W && sl == 1) {
+    // lanes contiguous: one or two vector loads per k
+    for (let k = 0; k < kc; k++) {
+      const s = X + <usize>k * bk;
+      const d = dst + <usize>k * wb;
+      v128.store(d, v128.load(s));
+      if (W == 8) v128.store(d, v128.load(s, 16), 16);
+    }
+    return;
+  }
+  if (n == W && sk == 1) {
+    // k contiguous in each lane: 4x4 transposes
+    const k4 = kc & ~3;
+    for (let g: i32 = 0; g < W; g += 4) {
+      const x0 = X + <usize>g * bl, x1 = x0 + bl, x2 = x1 + bl, x3 = x2 + bl;
+      const d0 = dst + (<usize>g << 2);
+      for (let k = 0; k < k4; k += 4) {
+        const o = <usize>k << 2;
+        const r0 = v128.load(x0 + o), r1 = v128.load(x1 + o), r2 = v128.load(x2 + o), r3 = v128.load(x3 + o);
+        const t0 = tr0(r0, r1), t1 = tr0(r2, r3), t2 = tr1(r0, r1), t3 = tr1(r2, r3);
+        const d = d0 + <usize>k * wb;
+        v128.store(d, lo(t0, t1));
+        v128.store(d + wb, hi(t0, t1));
+        v128.store(d + 2 * wb, lo(t2, t3));
+        v128.store(d + 3 * wb, hi(t2, t3));
+      }
+      for (let k = k4; k < kc; k++) {
+        const d = d0 + <usize>k * wb;
+        const o = <usize>k << 2;
+        store<f32>(d, load<f32>(x0 + o)); store<f32>(d + 4, load<f32>(x1 + o));
+        store<f32>(d + 8, load<f32>(x2 + o)); store<f32>(d + 12, load<f32>(x3 + o));
+      }
+    }
+    return;
+  }
+  for (let k = 0; k < kc; k++) {
+    const d = dst + <usize>k * wb;
+    for (let l = 0; l < W; l++) store<f32>(d + (<usize>l << 2), l < n ? load<f32>(X + <usize>l * bl + <usize>k * bk) : 0);
+  }
+}
+
+/**
+ * C (M x N) = alpha * op(A) · op(B) + beta * C for large M, with op(A)(i, k) = A[i*sAi + k*sAk]
+ * and op(B)(k, j) = B[k*sBk + j*sBj], so all four transposition cases take one path. Both
+ * operands are packed (W scratch: PMC*PKC + PKC*PNC + 32 floats), then 4x8 outer-product tiles
+ * read them contiguously. Each element gets gemmSA's arithmetic: a sum over k in order within
+ * blocks of PKC, scaled by alpha, plus beta*C (the first block) or C (later blocks).
+ */
+export function gemmP(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i32, B: usize, sBk: i32, sBj: i32, beta: f32, C: usize, ldc: i32, W: usize): void {
+  if (K == 0) {
+    gemmSA(M, N, 0, alpha, A, sAi, sAk, B, N, beta, C, ldc, W);
+    return;
+  }
+  const Bp = W + (<usize>(PMC * PKC) << 2);
+  for (let jc = 0; jc < N; jc += PNC) {
+    const nc = min<i32>(PNC, N - jc);
+    for (let pc = 0; pc < K; pc += PKC) {
+      const kc = min<i32>(PKC, K - pc);
+      const Bs = B + (<usize>pc * <usize>sBk << 2) + (<usize>jc * <usize>sBj << 2);
+      for (let jr = 0; jr < nc; jr += 8) packStrip(Bp + <usize>jr * (<usize>kc << 2), Bs + (<usize>jr * <usize>sBj << 2), sBj, sBk, min<i32>(8, nc - jr), kc, 8);
+      const As = A + (<usize>pc * <usize>sAk << 2);
+      macroP(M, nc, kc, alpha, As, sAi, sAk, Bp, pc == 0 ? beta : 1, C + (<usize>jc << 2), ldc, W);
+    }
+  }
+}
+
+/** Floats of a K x N matrix packed by packB: its columns padded to a multiple of 8. */
+export function packedSize(K: i32, N: i32): i32 {
+  return K * ((N + 7) & ~7);
+}
+
+/**
+ * Packs op(B) (K x N, op(B)(k, j) = B[k*sBk + j*sBj]) once for many gemmPB calls (a recurrent
+ * weight, used at every time step): for each block of PKC k, 8-column strips of kc x 8 floats.
+ */
+export function packB(K: i32, N: i32, B: usize, sBk: i32, sBj: i32, dst: usize): void {
+  const Np = (N + 7) & ~7;
+  for (let pc = 0; pc < K; pc += PKC) {
+    const kc = min<i32>(PKC, K - pc);
+    const Bs = B + (<usize>pc * <usize>sBk << 2);
+    const D = dst + (<usize>pc * <usize>Np << 2);
+    for (let jr = 0; jr < N; jr += 8) packStrip(D + <usize>jr * (<usize>kc << 2), Bs + (<usize>jr * <usize>sBj << 2), sBj, sBk, min<i32>(8, N - jr), kc, 8);
+  }
+}
+
+/** gemmP with op(B) packed by packB (Bp), op(A)(i, k) = A[i*sAi + k*sAk]: the same arithmetic per element. W: gemmP's scratch. */
+export function gemmPB(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i32, Bp: usize, beta: f32, C: usize, ldc: i32, W: usize): void {
+  if (K == 0) {
+    gemmSA(M, N, 0, alpha, A, sAi, sAk, Bp, N, beta, C, ldc, W);
+    return;
+  }
+  const Np = (N + 7) & ~7;
+  for (let pc = 0; pc < K; pc += PKC) {
+    const kc = min<i32>(PKC, K - pc);
+    macroP(M, N, kc, alpha, A + (<usize>pc * <usize>sAk << 2), sAi, sAk, Bp + (<usize>pc * <usize>Np << 2), pc == 0 ? beta : 1, C, ldc, W);
+  }
+}
+
+/** One k block of gemmP: C (M x nc) = alpha * op(A)[:, block] · Bp + beta * C, Bp's nc columns packed in 8-column strips of kc rows; A packed here in 4-row strips of PMC rows at a time. */
+function macroP(M: i32, nc: i32, kc: i32, alpha: f32, A: usize, sAi: i32, sAk: i32, Bp: usize, beta: f32, C: usize, ldc: i32, W: usize): void {
+  const Ap = W;
+  const tile = W + (<usize>(PMC * PKC + PKC * PNC) << 2);
+  const sc = <usize>ldc << 2;
+  for (let ic = 0; ic < M; ic += PMC) {
+    const mc = min<i32>(PMC, M - ic);
+    const As = A + (<usize>ic * <usize>sAi << 2);
+    for (let ir = 0; ir < mc; ir += 4) packStrip(Ap + <usize>ir * (<usize>kc << 2), As + (<usize>ir * <usize>sAi << 2), sAi, sAk, min<i32>(4, mc - ir), kc, 4);
+    for (let jr = 0; jr < nc; jr += 8) {
+      const bp = Bp + <usize>jr * (<usize>kc << 2);
+      const nr = min<i32>(8, nc - jr);
+      for (let ir = 0; ir < mc; ir += 4) {
+        const c = C + <usize>(ic + ir) * sc + (<usize>jr << 2);
+        tile4x8(kc, Ap + <usize>ir * (<usize>kc << 2), bp, alpha, beta, c, sc, min<i32>(4, mc - ir), nr, tile);
+      }
+    }
+  }
+}
+
+/** One 4x8 tile of gemmP over packed strips; a partial tile (mr < 4 or nr < 8) goes through `tile` and stores its valid elements one by one. */
+@inline function tile4x8(kc: i32, ap: usize, bp: usize, alpha: f32, beta: f32, c: usize, sc: usize, mr: i32, nr: i32, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a = ap;
+  let b = bp;
+  const end = ap + (<usize>kc << 4);
+  while (a < end) {
+    const y0 = v128.load(b), y1 = v128.load(b, 16);
+    const x0 = v128.load32_splat(a), x1 = v128.load32_splat(a, 4);
+    const x2 = v128.load32_splat(a, 8), x3 = v128.load32_splat(a, 12);
+    c00 = f32x4.add(c00, f32x4.mul(x0, y0)); c01 = f32x4.add(c01, f32x4.mul(x0, y1));
+    c10 = f32x4.add(c10, f32x4.mul(x1, y0)); c11 = f32x4.add(c11, f32x4.mul(x1, y1));
+    c20 = f32x4.add(c20, f32x4.mul(x2, y0)); c21 = f32x4.add(c21, f32x4.mul(x2, y1));
+    c30 = f32x4.add(c30, f32x4.mul(x3, y0)); c31 = f32x4.add(c31, f32x4.mul(x3, y1));
+    a += 16;
+    b += 32;
+  }
+  if (mr == 4 && nr == 8) {
+    store4(c, c00, alpha, beta); store4(c + 16, c01, alpha, beta);
+    store4(c + sc, c10, alpha, beta); store4(c + sc + 16, c11, alpha, beta);
+    store4(c + 2 * sc, c20, alpha, beta); store4(c + 2 * sc + 16, c21, alpha, beta);
+    store4(c + 3 * sc, c30, alpha, beta); store4(c + 3 * sc + 16, c31, alpha, beta);
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80); v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < nr; j++) store1(c + <usize>r * sc + (<usize>j << 2), load<f32>(tile + (<usize>(r * 8 + j) << 2)), alpha, beta);
   }
 }
 
