@@ -3,13 +3,14 @@
 // Adam 2e-3, gradient norm clipped to 5). TF.js's wasm backend has no gradient for the embedding
 // lookup (UnsortedSegmentSum), so on both backends the embedding is a product with one-hot
 // inputs (2·65·64 extra multiply-adds per character, against the recurrent layer's 2·64·G + 2·H·G).
-// Usage: node --import tsx bench/tfjs-one.ts BACKEND CELL HIDDEN
+// Usage: node --import tsx bench/tfjs-one.ts BACKEND CELL HIDDEN [RUNS=3] (timed steps, median taken, after one untimed)
 
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { medianSeconds } from "./harness.js";
 
-const [backend, cell, hidden] = process.argv.slice(2);
+const [backend, cell, hidden, runsArg] = process.argv.slice(2);
+const runs = Number(runsArg ?? 3);
 const H = Number(hidden);
 const V = 65,
   E = 64,
@@ -36,5 +37,5 @@ const step = () =>
     opt.applyGradients(Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)])));
     return value.dataSync()[0];
   });
-const t = medianSeconds(step, 3, 1);
+const t = medianSeconds(step, runs, 1);
 console.log(JSON.stringify({ backend: tf.getBackend(), cell, hidden: H, chars_per_s: (B * T) / t, peak_rss: process.resourceUsage().maxRSS * 1024 }));

@@ -1,103 +1,121 @@
 // Training throughput of a character language model (vocabulary 65, embedding 64, batch 32,
-// window 64, Adam, gradient-norm clipping at 5), RNN, LSTM and GRU at hidden 128 and 512:
-// rnnlab (WebAssembly SIMD, all cores), TensorFlow.js (cpu and wasm backends) and, where
-// Debian's python3-torch is installed, PyTorch (2 threads), all in this run. Each measurement
-// runs in a child process of its own, so the peak resident memory reported is its own; rnnlab
-// and PyTorch alternate over three rounds per configuration (each round a median of 5 timed
-// repeats) and the table gives the median round, so a slow spell of the machine hits both.
+// window 64, Adam, gradient-norm clipping at 5), RNN, LSTM and GRU of 1 or 2 layers at hidden
+// 128 to 1024: rnnlab (WebAssembly SIMD, all cores), PyTorch (Debian's python3-torch, at 1 and
+// at 2 threads, compared at its better one) and, at hidden <= 256, TensorFlow.js (cpu and wasm
+// backends), all in this run. Each measurement runs in a child process of its own, so the peak
+// resident memory reported is its own; rnnlab and PyTorch alternate over the rounds of each
+// configuration (each round a median of timed repeats) and the table gives the median round, so
+// a slow spell of the machine hits both.
 
-import { execFileSync, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import {
+  bestOf,
+  fmtMB,
+  fmtRate,
+  hasTorch,
+  medianRun,
+  NO_TORCH,
+  nodeChild,
+  num,
+  ratio,
+  type Row,
+  since,
+  TORCH_THREADS,
+  torchChild,
+  torchLine,
+} from "./compare.js";
 import { printTable } from "./harness.js";
 
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-const MB = 1024 * 1024;
+/** One configuration: cell, hidden units, stacked layers. */
+export type TrainConfig = [cell: string, hidden: number, layers: number];
 
-function child(script: string, args: string[]): Record<string, number | string> | null {
-  const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const r = spawnSync(process.execPath, [...loader, here(script), ...args], { encoding: "utf8", timeout: 900_000 });
-  const line = r.stdout
-    .trim()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .pop();
-  if (r.status !== 0 || !line) {
-    process.stderr.write(`bench: ${script} ${args.join(" ")} failed: ${r.stderr.trim().split("\n").pop()}\n`);
-    return null;
-  }
-  return JSON.parse(line);
+export interface TrainBenchOptions {
+  /** rnnlab's threads (all cores). */
+  threads: number;
+  /** Alternating rounds of rnnlab and PyTorch per configuration (median taken). Default 3. */
+  rounds?: number;
+  /** Timed repeats in each run (median taken). Default 5. */
+  repeats?: number;
+  /** TensorFlow.js only up to this hidden size, one layer (it is very slow above). Default 256; 0: never. */
+  tfjsMaxHidden?: number;
+  /** TensorFlow.js's timed steps per run (median taken). Default 3. */
+  tfjsRuns?: number;
 }
 
-const PY = "/usr/bin/python3";
+const KEY = "chars_per_s";
 
-function hasTorch(): boolean {
-  try {
-    execFileSync(PY, ["-c", "import torch"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Steps per timed repeat, as bench/train-one.mjs and bench/torch_bench.py choose them. */
+const stepsFor = (H: number, L: number) => (L > 1 || H > 512 ? 1 : H <= 128 ? 10 : H <= 256 ? 5 : 2);
 
-function torch(config: string, threads: number): Record<string, number | string> | null {
-  try {
-    const out = execFileSync(PY, [here("torch_bench.py"), "--configs", config, "--threads", String(threads)], { encoding: "utf8", timeout: 900_000 });
-    return JSON.parse(out.trim().split("\n").pop()!);
-  } catch (e) {
-    process.stderr.write(`bench: PyTorch ${config} failed: ${(e as Error).message.split("\n")[0]}\n`);
-    return null;
-  }
-}
-
-/** The run whose chars/s is the median of the rounds. */
-function medianRun<T extends Record<string, number | string> | null>(runs: T[]): T {
-  const ok = runs.filter((r) => r !== null).sort((a, b) => Number(a!.chars_per_s) - Number(b!.chars_per_s));
-  return (ok.length ? ok[Math.floor(ok.length / 2)] : null) as T;
-}
-
-export function trainBench(configs: [string, number][], threads: number): void {
-  console.log(`\nCharacter model training, chars/s (medians), rnnlab on ${threads} threads\n`);
+export function trainBench(configs: TrainConfig[], o: TrainBenchOptions): void {
+  const { threads, rounds = 3, repeats = 5, tfjsMaxHidden = 256, tfjsRuns = 3 } = o;
+  const withTorch = hasTorch();
+  const tfjsLine =
+    tfjsMaxHidden > 0 ? `; TF.js cpu and wasm backends one run each (median of ${tfjsRuns} timed steps), 1 layer at hidden <= ${tfjsMaxHidden} only` : "";
+  console.log(
+    `\nCharacter LM training (vocabulary 65, embedding 64, batch 32 x window 64, Adam, clip 5), chars/s: rnnlab on ${threads} threads, ` +
+      `PyTorch on ${TORCH_THREADS.join(" and ")} threads (ratio against its better), alternating, median of ${rounds} round${rounds > 1 ? "s" : ""} ` +
+      `(each the median of ${repeats} timed repeats)${tfjsLine}\n`,
+  );
   const rows: (string | number)[][] = [];
   const mem: (string | number)[][] = [];
-  const withTorch = hasTorch();
-  let torchInfo: Record<string, number | string> | null = null;
-  for (const [cell, H] of configs) {
-    const ours: (Record<string, number | string> | null)[] = [];
-    const theirs: (Record<string, number | string> | null)[] = [];
-    for (let round = 0; round < 3; round++) {
-      ours.push(child("train-one.mjs", [cell, String(H), String(threads)]));
-      if (withTorch) theirs.push(torch(`${cell}:${H}`, 2));
+  const torchRuns: (Row | null)[] = [];
+  for (const [cell, H, L] of configs) {
+    const t0 = performance.now();
+    const label = `${cell} ${H}${L > 1 ? `, ${L} layers` : ""}`;
+    const steps = stepsFor(H, L);
+    const ours: (Row | null)[] = [];
+    const theirs = new Map<number, (Row | null)[]>(TORCH_THREADS.map((n) => [n, []]));
+    for (let round = 0; round < rounds; round++) {
+      ours.push(nodeChild("train-one.mjs", [cell, String(H), String(threads), String(L), String(repeats), String(steps)]));
+      if (!withTorch) continue;
+      for (const n of TORCH_THREADS) {
+        const args = ["--configs", `${cell}:${H}:${L}`, "--threads", String(n), "--steps", String(steps), "--repeats", String(repeats)];
+        theirs.get(n)!.push(torchChild("torch_bench.py", args));
+      }
     }
-    const r = medianRun(ours);
-    const t = withTorch ? medianRun(theirs) : null;
-    torchInfo ??= t;
-    const cpu = child("tfjs-one.ts", ["cpu", cell, String(H)]);
-    const wasm = child("tfjs-one.ts", ["wasm", cell, String(H)]);
-    const n = (x: Record<string, number | string> | null | undefined) => (x ? Number(x.chars_per_s) : NaN);
-    const best = Math.max(n(cpu) || 0, n(wasm) || 0);
+    const r = medianRun(ours, KEY);
+    const t = new Map([...theirs].map(([n, runs]) => [n, medianRun(runs, KEY)]));
+    torchRuns.push(...t.values());
+    const best = bestOf(t, KEY);
+    const tfjs = tfjsMaxHidden > 0 && H <= tfjsMaxHidden && L === 1;
+    const cpu = tfjs ? nodeChild("tfjs-one.ts", ["cpu", cell, String(H), String(tfjsRuns)]) : null;
+    const wasm = tfjs ? nodeChild("tfjs-one.ts", ["wasm", cell, String(H), String(tfjsRuns)]) : null;
+    const bestTf = Math.max(num(cpu, KEY) || 0, num(wasm, KEY) || 0);
     rows.push([
-      `${cell} ${H}`,
-      Math.round(n(r)),
-      Math.round(n(cpu)),
-      Math.round(n(wasm)),
-      `${(n(r) / best).toFixed(0)}x`,
-      t ? Math.round(n(t)) : "-",
-      t ? `${(n(r) / n(t)).toFixed(2)}x` : "-",
+      label,
+      fmtRate(num(r, KEY)),
+      tfjs ? fmtRate(num(cpu, KEY)) : "-",
+      tfjs ? fmtRate(num(wasm, KEY)) : "-",
+      tfjs && bestTf > 0 ? ratio(num(r, KEY), bestTf, 0) : "-",
+      ...TORCH_THREADS.map((n) => fmtRate(num(t.get(n), KEY))),
+      best ? ratio(num(r, KEY), num(best.run, KEY)) : "-",
     ]);
-    if (r) {
-      mem.push([
-        `${cell} ${H}`,
-        (Number(r.peak_rss) / MB).toFixed(0),
-        (Number(r.rss_after_3_steps) / MB).toFixed(0),
-        (Number(r.rss_after_all_steps) / MB).toFixed(0),
-        r.steps_timed,
-        t ? (Number(t.peak_rss_bytes) / MB).toFixed(0) : "-",
-      ]);
-    }
+    mem.push([
+      label,
+      fmtMB(num(r, "peak_rss")),
+      fmtMB(num(r, "rss_after_3_steps")),
+      fmtMB(num(r, "rss_after_all_steps")),
+      r ? String(r.steps_timed) : "-",
+      best ? fmtMB(num(best.run, "peak_rss_bytes")) : "-",
+      best ? best.threads : "-",
+    ]);
+    process.stderr.write(`bench: train ${label} done in ${since(t0)}\n`);
   }
-  printTable(["model", "rnnlab", "TF.js cpu", "TF.js wasm", "rnnlab / best TF.js", "PyTorch", "rnnlab / PyTorch"], rows);
-  if (!withTorch) console.log("\nPyTorch: not measured (Debian's python3-torch is not installed: apt-get install python3-torch libopenblas0-openmp)");
-  else if (torchInfo) console.log(`\nPyTorch ${torchInfo.torch}, ${torchInfo.threads} threads, BLAS: ${(torchInfo.blas as unknown as string[]).join(", ")}`);
-  console.log("\nPeak resident memory, MB (rnnlab: also after 3 steps and after all timed steps)\n");
-  printTable(["model", "rnnlab peak", "after 3 steps", "after all", "steps", "PyTorch peak"], mem);
+  printTable(
+    [
+      "model",
+      "rnnlab",
+      "TF.js cpu",
+      "TF.js wasm",
+      "rnnlab / best TF.js",
+      ...TORCH_THREADS.map((n) => `PyTorch ${n} thread${n > 1 ? "s" : ""}`),
+      "rnnlab / PyTorch's best",
+    ],
+    rows,
+  );
+  console.log(`\n${withTorch ? torchLine(torchRuns) : NO_TORCH}`);
+  console.log(
+    `\nPeak resident memory of each training process, MB (rnnlab: also after 3 steps and after all timed steps; PyTorch: its median round at its better thread count)\n`,
+  );
+  printTable(["model", "rnnlab peak", "after 3 steps", "after all", "steps", "PyTorch peak", "PyTorch threads"], mem);
 }
