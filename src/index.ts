@@ -61,7 +61,7 @@ export {
   type PadSequenceOptions,
 } from "./nn/pack.js";
 export { MLP, type MLPOptions } from "./nn/mlp.js";
-export { generate, sampleLogits, type GenerateOptions, type SampleOptions, type Predictor } from "./nn/generate.js";
+export { generate, sampleLogits, type GenerateOptions, type SampleOptions, type Predictor, type PredictPlan } from "./nn/generate.js";
 export {
   SequenceClassifier,
   SEQUENCE_CLASSIFIER_OPTION_KEYS,

@@ -45,3 +45,31 @@ describe("sampling", () => {
     }
   });
 });
+
+describe("predict with a plan (the embedding folded once for a run of calls)", () => {
+  for (const dtype of ["float64", "float32"] as const) {
+    it(`${dtype}: the logits of predict without a plan, to float rounding, and a new plan sees changed weights`, () => {
+      const V = 7;
+      const lm = new LanguageModel({ vocabSize: V, embedSize: 5, hiddenSize: 6, cell: "lstm", numLayers: 2, seed: 2, dtype });
+      const ids = Int32Array.from([1, 4, 6, 0, 2, 5, 3, 3]);
+      const run = (plan: boolean) => {
+        const state = lm.createState(1);
+        const p = { steps: 100, reuse: false };
+        const out: number[] = [];
+        out.push(...lm.predict(ids.subarray(0, 3), 3, 1, state, plan ? p : undefined));
+        p.reuse = true;
+        for (let i = 3; i < ids.length; i++) out.push(...lm.predict(ids.subarray(i, i + 1), 1, 1, state, plan ? p : undefined));
+        return out;
+      };
+      const tol = dtype === "float64" ? 1e-12 : 1e-5;
+      const plain = run(false);
+      run(true).forEach((v, i) => expect(Math.abs(v - plain[i])).toBeLessThan(tol));
+      // change W_ih: a plan's first call folds again
+      const w = lm.store.params.find((p) => p.name === "rnn.weight_ih_l0")!;
+      for (let i = 0; i < w.size; i++) w.value[i] *= 1.5;
+      const plain2 = run(false);
+      expect(Math.abs(plain2[0] - plain[0])).toBeGreaterThan(1e-6);
+      run(true).forEach((v, i) => expect(Math.abs(v - plain2[i])).toBeLessThan(tol));
+    });
+  }
+});

@@ -61,8 +61,21 @@ export interface Predictor {
   readonly options: { readonly vocabSize: number };
   /** A fresh state for batch B. */
   createState(B: number): Float[];
-  /** Logits (B, V) of the last of T steps of inputs (T, B), from `state`, which becomes the state after them. */
-  predict(inputs: Ids, T: number, B: number, state: Float[]): Float;
+  /**
+   * Logits (B, V) of the last of T steps of inputs (T, B), from `state`, which becomes the state
+   * after them. `plan` (optional) says the caller runs `steps` input steps in all over this and
+   * the calls that follow it with `reuse`, on the same weights: a model may then keep work that
+   * depends on the weights alone (LanguageModel folds its embedding into the first layer once).
+   */
+  predict(inputs: Ids, T: number, B: number, state: Float[], plan?: PredictPlan): Float;
+}
+
+/** What a run of predict calls on the same weights tells the model (Predictor.predict). */
+export interface PredictPlan {
+  /** Input steps of the whole run (e.g. the prime and the tokens to generate). */
+  steps: number;
+  /** False on the run's first call (the weights may have changed since any earlier call), true after. */
+  reuse: boolean;
 }
 
 /**
@@ -84,13 +97,16 @@ export function generate(model: Predictor, o: GenerateOptions): Int32Array {
   const out = new Int32Array(o.length);
   const scratch = new Float64Array(V);
   const one = new Int32Array(1);
-  let logits = model.predict(o.prime, o.prime.length, 1, state);
+  // the weights do not change while a sample is drawn: the model may keep what depends on them alone
+  const plan: PredictPlan = { steps: o.prime.length + o.length, reuse: false };
+  let logits = model.predict(o.prime, o.prime.length, 1, state, plan);
+  plan.reuse = true;
   for (let i = 0; i < o.length; i++) {
     const id = sampleLogits(logits, 0, V, o.rng, o, scratch);
     out[i] = id;
     o.onToken?.(id);
     one[0] = id;
-    logits = model.predict(one, 1, 1, state);
+    logits = model.predict(one, 1, 1, state, plan);
   }
   return out;
 }

@@ -28,6 +28,7 @@ import { ParamStore, uniformInit } from "./params.js";
 import { createRecurrent, type Recurrent, type RecurrentCache, type RecurrentInit } from "./recurrent.js";
 import { CELL_NAMES, isCellName, type CellName } from "./cells.js";
 import { crossEntropyBackward, crossEntropyForward, IGNORE_INDEX } from "./softmax-xent.js";
+import type { PredictPlan } from "./generate.js";
 
 /** A language model's shape as a serializable config: the model half of a run's config (train/run.ts) and of checkpoints. */
 export interface ModelConfig {
@@ -211,12 +212,15 @@ export class LanguageModel {
   private outMask: Float = new Float32Array(0); // (cap, B, H)
   private outDropped: Float = new Float32Array(0); // (cap, B, H) the top layer's output times outMask: the head's input
   // inference (predict), kept apart from the training buffers above
-  private inf: { cap: number; B: number; cache: RecurrentCache | null; emb: Float; logits: Float } = {
+  // predict's buffers; table: (V, G) the embedding folded into W_ih for a plan, valid while folded
+  private inf: { cap: number; B: number; cache: RecurrentCache | null; emb: Float; logits: Float; table: Float; folded: boolean } = {
     cap: 0,
     B: 0,
     cache: null,
     emb: new Float32Array(0),
     logits: new Float32Array(0),
+    table: new Float32Array(0),
+    folded: false,
   };
   // logProbGradient's own buffers (batch 1), grown on demand: nothing is freed in the WebAssembly arena, so they are kept
   private lpg: { cap: number; cache: RecurrentCache; emb: Float; dOut: Float; z: Float; saved: Float } | null = null;
@@ -433,9 +437,11 @@ export class LanguageModel {
   /**
    * Runs T steps of inputs (T, B) from `state` and returns the logits (B, V) of the last step
    * (a view, valid until the next predict); `state` is updated in place to the state after the
-   * last step. No loss, no gradients, and the training buffers are left alone.
+   * last step. No loss, no gradients, and the training buffers are left alone. With a `plan` of
+   * at least 4V steps (generate's), the embedding is folded into the first layer's input
+   * projection once, on the plan's first call, and each step reads one row of the table.
    */
-  predict(inputs: Ids, T: number, B: number, state: Float[]): Float {
+  predict(inputs: Ids, T: number, B: number, state: Float[], plan?: PredictPlan): Float {
     const { vocabSize: V, embedSize: E, hiddenSize: H } = this.options;
     const f = this.inf;
     if (!f.cache || f.B !== B || f.cap < T) {
@@ -445,10 +451,23 @@ export class LanguageModel {
       f.emb = this.store.alloc(f.cap * B * E);
       f.logits = this.store.alloc(B * V);
     }
-    this.embedding.forward(f.emb, inputs, T * B);
     const training = this.rnn.training;
     this.rnn.training = false; // inference: no dropout
-    this.rnn.forwardRaw(f.cache, f.emb, T, state, null);
+    if (plan && plan.steps * B >= 4 * V) {
+      const w = this.rnn.params[0].weightIh;
+      const G = w.shape[0];
+      if (!plan.reuse || !f.folded) {
+        if (f.table.length < V * G) f.table = this.store.alloc(V * G);
+        this.k.gemm(false, true, V, G, E, 1, this.embedding.weight.value, 0, E, w.value, 0, E, 0, f.table, 0, G);
+      }
+      f.folded = true;
+      checkIds("Embedding", inputs, 0, T * B, V);
+      this.rnn.forwardRaw(f.cache, null, T, state, null, { tables: [f.table], ids: inputs });
+    } else {
+      f.folded = false; // the weights may change before the next plan
+      this.embedding.forward(f.emb, inputs, T * B);
+      this.rnn.forwardRaw(f.cache, f.emb, T, state, null);
+    }
     this.rnn.training = training;
     this.rnn.stateAt(f.cache, T, state);
     const top = f.cache.topOutput;

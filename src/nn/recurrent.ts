@@ -920,10 +920,8 @@ export class Recurrent {
           step.cNext = (fwd ? t + 1 : t) * BH;
           step.gOff = t * B * G;
           cell.forward(step);
-          if (D === 1 && !lengths) {
-            k.copy(lb.out, t * BS, hs, step.next, BS); // the output rows are the state rows
-            continue;
-          }
+          if (D === 1 && !lengths) continue; // the output rows are the state rows: copied after the loop
+
           // rows past their length keep their state and output 0
           for (let b = 0; b < B; b++) {
             const o = (t * B + b) * DS + d * S;
@@ -936,6 +934,7 @@ export class Recurrent {
             }
           }
         }
+        if (D === 1 && !lengths) k.copy(lb.out, 0, hs, BS, T * BS); // steps 0..T-1's outputs are states 1..T
         const last = fwd ? T : 0;
         k.copy(cache.hN, idx * BS, hs, last * BS, BS);
         if (cs) k.copy(cache.cN!, idx * BH, cs, last * BH, BH);
@@ -1036,7 +1035,6 @@ export class Recurrent {
     const DS = D * S;
     const k = this.k;
     const cell = this.projSize > 0 ? LSTM_PROJ_STEPS : CELL_STEPS[this.mode];
-    const { dh, dhNext } = cache;
     const flow = cache.flow;
     if (cache.stateGrads && cache.stateGrads.length < this.numLayers * D * T * BS) {
       throw new RangeError(`${this.mode} backward: cache.stateGrads needs (L*D, T, B, S) = ${this.numLayers * D}*${T}*${B}*${S} elements`);
@@ -1062,8 +1060,13 @@ export class Recurrent {
         const idx = l * D + d;
         const step = this.stepOf(cache, buf, p);
         step.packed = this.packWeight(cache, buf, p, true);
-        if (dState) k.copy(dhNext, 0, dState[0], idx * BS, BS);
-        else dhNext.fill(0);
+        // grad: ∂E/∂h of the state before the step processed last (dh_{t} entering step t's backward
+        // once the loss's share is added); spare: the other buffer. Unpadded single-direction
+        // layers swap them each step instead of copying.
+        let grad = cache.dhNext;
+        let spare = cache.dh;
+        if (dState) k.copy(grad, 0, dState[0], idx * BS, BS);
+        else grad.fill(0);
         if (step.dcNext) {
           if (dState?.[1]) k.copy(step.dcNext, 0, dState[1], idx * BH, BH);
           else step.dcNext.fill(0);
@@ -1077,10 +1080,16 @@ export class Recurrent {
           step.cNext = (fwd ? t + 1 : t) * BH;
           step.gOff = t * B * G;
           // dh_t = the loss's gradient at output t + what flows back from the step processed after t
-          if (D === 1 && !lengths) {
-            k.copy(dh, 0, dhNext, 0, BS);
-            if (dl) k.axpy(dh, 0, 1, dl, t * BS, BS);
+          const swap = D === 1 && !lengths;
+          if (swap) {
+            if (dl) k.axpy(grad, 0, 1, dl, t * BS, BS);
+            step.dh = grad;
+            step.dhNext = spare;
           } else {
+            const dh = spare;
+            step.dh = dh;
+            step.dhNext = grad;
+            const dhNext = grad;
             for (let b = 0; b < B; b++) {
               const r = b * S;
               if (dl && !(lengths && t >= lengths[b])) {
@@ -1091,6 +1100,7 @@ export class Recurrent {
               }
             }
           }
+          const dh = step.dh;
           if (cache.stateGrads) k.copy(cache.stateGrads, (idx * T + t) * BS, dh, 0, BS);
           if (flow) {
             flow.h[idx * T + t] = Math.sqrt(k.sumSquares(dh, 0, BS));
@@ -1098,9 +1108,13 @@ export class Recurrent {
           }
           cell.backward(step); // dgates over gates, and dhNext (and dcNext) for the step before
           // padded rows pass their gradient through unchanged, as their state did
-          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(dhNext, b * S, dh, b * S, S);
+          if (lengths) for (let b = 0; b < B; b++) if (t >= lengths[b]) k.copy(step.dhNext, b * S, dh, b * S, S);
+          if (swap) {
+            spare = grad;
+            grad = step.dhNext;
+          }
         }
-        k.copy(cache.dh0, idx * BS, dhNext, 0, BS);
+        k.copy(cache.dh0, idx * BS, grad, 0, BS);
         if (cache.dc0) k.copy(cache.dc0, idx * BH, step.dcNext!, 0, BH);
         // weight gradients, one GEMM each over all T*B rows; W_hh's is the sum over every step's use
         const dhid = dgh ?? gates;
