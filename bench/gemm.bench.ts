@@ -8,10 +8,13 @@
 // memory access (the arithmetic peak), and the GEMM kernel's 4x8 register tile on packed strips
 // that stay in L1 (the same instruction mix as the engine's inner loop). Peak and products are
 // measured in alternating rounds, medians of rounds, so a slow spell of the machine hits both.
-// Baselines in the same run: the tiled TypeScript kernels.
+// Baselines in the same run: the tiled TypeScript kernels, and PyTorch's torch.mm on OpenBLAS at
+// one thread (bench/torch_gemm.py, AVX-512 with fused multiply-add: what bounds rnnlab at large
+// hidden sizes), in the same alternating rounds.
 
 import asc from "assemblyscript/asc";
 import { jsTiledKernels, Rng, wasmKernels, type Float, type Kernels } from "../src/index.js";
+import { hasTorch, torchChild, type Row } from "./compare.js";
 import { printTable } from "./harness.js";
 
 const PEAK_SOURCE = `
@@ -81,16 +84,27 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 /** One product, its timed call and its flops. */
 interface Product {
   name: string;
+  /** The key of the same product in torch_gemm.py's output. */
+  torch: string;
   flops: number;
   run: (k: Kernels) => void;
   alloc: (k: Kernels, f: (n: number) => Float) => void;
 }
 
-function product(name: string, M: number, N: number, K: number, call: (k: Kernels, A: Float, B: Float, C: Float, P: Float) => void, tB = false): Product {
+function product(
+  name: string,
+  torch: string,
+  M: number,
+  N: number,
+  K: number,
+  call: (k: Kernels, A: Float, B: Float, C: Float, P: Float) => void,
+  tB = false,
+): Product {
   let bufs: Map<Kernels, [Float, Float, Float, Float]> = new Map();
   const reps = Math.max(1, Math.round(1e8 / (M * N * K)));
   return {
     name,
+    torch,
     flops: 2 * M * N * K * reps,
     alloc(k, f) {
       const rng = new Rng(1);
@@ -124,11 +138,22 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
   for (const H of hidden) {
     const M = 2048;
     products.push(
-      product(`(${M}x${H})·(${H}x${H})^T, forward`, M, H, H, (k, a, b, c) => k.gemm(false, true, M, H, H, 1, a, 0, H, b, 0, H, 0, c, 0, H), true),
-      product(`(${M}x${H})·(${H}x${H})`, M, H, H, (k, a, b, c) => k.gemm(false, false, M, H, H, 1, a, 0, H, b, 0, H, 0, c, 0, H)),
-      product(`(${H}x${M})^T·(${M}x${H}), weight gradient`, H, H, M, (k, a, b, c) => k.gemm(true, false, H, H, M, 1, a, 0, H, b, 0, H, 0, c, 0, H)),
+      product(
+        `(${M}x${H})·(${H}x${H})^T, forward`,
+        `${H}:forward`,
+        M,
+        H,
+        H,
+        (k, a, b, c) => k.gemm(false, true, M, H, H, 1, a, 0, H, b, 0, H, 0, c, 0, H),
+        true,
+      ),
+      product(`(${M}x${H})·(${H}x${H})`, `${H}:nn`, M, H, H, (k, a, b, c) => k.gemm(false, false, M, H, H, 1, a, 0, H, b, 0, H, 0, c, 0, H)),
+      product(`(${H}x${M})^T·(${M}x${H}), weight gradient`, `${H}:grad`, H, H, M, (k, a, b, c) =>
+        k.gemm(true, false, H, H, M, 1, a, 0, H, b, 0, H, 0, c, 0, H),
+      ),
       product(
         `(32x${H})·(${H}x${4 * H}), one LSTM step, W_hh packed`,
+        `${H}:step`,
         32,
         4 * H,
         H,
@@ -150,7 +175,13 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
     const t = seconds(() => p.run(jsTiledKernels), 1);
     return p.flops / t / 1e9;
   });
+  const withTorch = hasTorch();
+  const torchRuns: Row[] = [];
   for (let r = 0; r < rounds; r++) {
+    if (withTorch) {
+      const t = torchChild("torch_gemm.py", [hidden.join(",")]);
+      if (t) torchRuns.push(t);
+    }
     peakChains.push((chainsN * 12 * 4) / seconds(() => peak.chains(chainsN)) / 1e9);
     peakTile.push((tileN * 128 * 64) / seconds(() => peak.tile(tileN, A, B)) / 1e9);
     products.forEach((p, i) => {
@@ -162,14 +193,20 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
   console.log(
     `Measured WebAssembly SIMD peak of this machine (128-bit, multiply and add): ${median(peakChains).toFixed(1)} GFLOP/s in independent chains, ${median(peakTile).toFixed(1)} GFLOP/s in the GEMM's 4x8 tile on data in L1; share of peak below is of the higher, ${top.toFixed(1)}.\n`,
   );
+  const torchRate = (key: string) => {
+    const v = torchRuns.map((t) => Number((t.gflops as unknown as Record<string, number>)[key])).filter(Number.isFinite);
+    return v.length ? median(v) : Number.NaN;
+  };
   printTable(
-    ["product", "wasm simd", "share of peak", "js tiled", "simd / tiled"],
+    ["product", "wasm simd", "share of peak", "js tiled", "simd / tiled", "PyTorch (OpenBLAS, 1 thread)"],
     products.map((p, i) => [
       p.name,
       median(rates[i]).toFixed(1),
       `${((100 * median(rates[i])) / top).toFixed(0)}%`,
       tiled[i].toFixed(2),
       `${(median(rates[i]) / tiled[i]).toFixed(1)}x`,
+      Number.isFinite(torchRate(p.torch)) ? torchRate(p.torch).toFixed(1) : "-",
     ]),
   );
+  if (torchRuns.length) console.log(`\nPyTorch ${torchRuns[0].torch}, ${(torchRuns[0].blas as string[]).join(", ")}`);
 }
