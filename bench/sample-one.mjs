@@ -10,6 +10,7 @@
 
 import asc from "assemblyscript/asc";
 import { defaultKernels, generate, LanguageModel, Rng } from "../dist/index.js";
+import { peakRss } from "./peak-rss.mjs";
 
 const [cell, hidden, lengthArg, repeatsArg, layersArg, embedArg, vocabArg] = process.argv.slice(2);
 const H = Number(hidden);
@@ -76,6 +77,6 @@ console.log(
     weight_bytes_per_token: 4 * weights,
     read_bytes_per_s: bw[2],
     parameters: model.store.size,
-    peak_rss: process.resourceUsage().maxRSS * 1024,
+    peak_rss: peakRss(),
   }),
 );

@@ -5,6 +5,7 @@
 // Usage: node bench/task-one.mjs [T] [HIDDEN]
 
 import { defaultKernels, TaskRun } from "../dist/index.js";
+import { peakRss } from "./peak-rss.mjs";
 
 const T = Number(process.argv[2] ?? 200);
 const H = Number(process.argv[3] ?? 50);
@@ -21,4 +22,4 @@ for (let r = 0; r < 5; r++) {
   times.push((performance.now() - t0) / steps);
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ T, hidden: H, kernels: defaultKernels().name, ms_per_step: times[2], peak_rss: process.resourceUsage().maxRSS * 1024 }));
+console.log(JSON.stringify({ T, hidden: H, kernels: defaultKernels().name, ms_per_step: times[2], peak_rss: peakRss() }));

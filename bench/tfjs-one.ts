@@ -7,7 +7,17 @@
 
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { readFileSync } from "node:fs";
 import { medianSeconds } from "./harness.js";
+
+/** Peak resident set in bytes: VmHWM (maxRSS would count the parent's memory at fork). */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]) * 1024;
+  } catch {}
+  return process.resourceUsage().maxRSS * 1024;
+}
 
 const [backend, cell, hidden, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 3);
@@ -38,4 +48,4 @@ const step = () =>
     return value.dataSync()[0];
   });
 const t = medianSeconds(step, runs, 1);
-console.log(JSON.stringify({ backend: tf.getBackend(), cell, hidden: H, chars_per_s: (B * T) / t, peak_rss: process.resourceUsage().maxRSS * 1024 }));
+console.log(JSON.stringify({ backend: tf.getBackend(), cell, hidden: H, chars_per_s: (B * T) / t, peak_rss: peakRss() }));

@@ -14,13 +14,13 @@ Usage: /usr/bin/python3 bench/torch_bench.py --configs rnn:128,lstm:512:2 --thre
 """
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from peak_rss import peak_rss
 
 # the BLAS detection of the side-by-side training script (tools/torch_charlm.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
@@ -83,7 +83,7 @@ def main():
         L = int(parts[2]) if len(parts) > 2 else a.layers
         steps = a.steps if a.steps is not None else steps_for(H, L)
         rate = bench(cell, H, L, steps, a.repeats)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        rss = peak_rss()
         print(json.dumps({"cell": cell, "hidden": H, "layers": L, "chars_per_s": rate, "steps_timed": steps * a.repeats + 2,
                           "peak_rss_bytes": rss, "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas}),
               flush=True)

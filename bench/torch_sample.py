@@ -11,13 +11,13 @@ Usage: /usr/bin/python3 bench/torch_sample.py --threads 1 --cell lstm --hidden 2
 """
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from peak_rss import peak_rss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from torch_charlm import blas_in_use  # noqa: E402
@@ -65,7 +65,7 @@ def main():
         rates.append(a.length / (time.perf_counter() - t0))
     blas = [p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in blas_in_use()]
     print(json.dumps({"cell": a.cell, "hidden": a.hidden, "layers": a.layers, "tokens_per_s": statistics.median(rates),
-                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss_bytes": peak_rss(),
                       "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas}), flush=True)
 
 

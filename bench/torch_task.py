@@ -10,13 +10,13 @@ Usage: /usr/bin/python3 bench/torch_task.py --threads 1 --length 200 --hidden 50
 """
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from peak_rss import peak_rss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from torch_charlm import blas_in_use  # noqa: E402
@@ -67,7 +67,7 @@ def main():
         times.append((time.perf_counter() - t0) / 50 * 1000)
     blas = [p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in blas_in_use()]
     print(json.dumps({"T": a.length, "hidden": a.hidden, "ms_per_step": statistics.median(times), "threads": a.threads,
-                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss_bytes": peak_rss(),
                       "torch": torch.__version__, "blas": blas}), flush=True)
 
 

@@ -12,13 +12,13 @@ Usage: /usr/bin/python3 bench/torch_word.py --threads 2 --repeats 5 --steps 1 --
 """
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from peak_rss import peak_rss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from torch_charlm import blas_in_use  # noqa: E402
@@ -71,7 +71,7 @@ def main():
     print(json.dumps({"vocab": V, "hidden": H, "embed": E, "tokens_per_s": statistics.median(rates),
                       "steps_timed": a.steps * a.repeats + a.warmup,
                       "parameters": sum(p.numel() for p in params),
-                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss_bytes": peak_rss(),
                       "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas}), flush=True)
 
 

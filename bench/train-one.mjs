@@ -5,6 +5,7 @@
 // Usage: node bench/train-one.mjs CELL HIDDEN THREADS [LAYERS=1] [REPEATS=5] [STEPS=by size]
 
 import { defaultKernels, encodeText, Rng, TrainingRun } from "../dist/index.js";
+import { peakRss } from "./peak-rss.mjs";
 import { nodeSpawn } from "../dist/node/threads.js";
 
 const [cell, hidden, threadsArg, layersArg, repeatsArg, stepsArg] = process.argv.slice(2);
@@ -55,6 +56,6 @@ console.log(
     steps_timed: repeats * steps + 3,
     rss_after_3_steps: rssWarm,
     rss_after_all_steps: rssEnd,
-    peak_rss: process.resourceUsage().maxRSS * 1024,
+    peak_rss: peakRss(),
   }),
 );

@@ -8,6 +8,7 @@
 // Usage: node bench/word-one.mjs THREADS [REPEATS=5] [STEPS=1] [WARMUP=3] [HIDDEN=256]
 
 import { defaultKernels, TrainingRun } from "../dist/index.js";
+import { peakRss } from "./peak-rss.mjs";
 import { DEFAULT_CORPUS, loadCorpus } from "../dist/node/index.js";
 import { nodeSpawn } from "../dist/node/threads.js";
 
@@ -53,6 +54,6 @@ console.log(
     tokens_per_s: rates[Math.floor(repeats / 2)],
     steps_timed: repeats * steps + warmup,
     parameters: run.model.store.size,
-    peak_rss: process.resourceUsage().maxRSS * 1024,
+    peak_rss: peakRss(),
   }),
 );
