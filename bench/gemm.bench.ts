@@ -15,7 +15,7 @@
 import asc from "assemblyscript/asc";
 import { jsTiledKernels, Rng, wasmKernels, type Float, type Kernels } from "../src/index.js";
 import { hasTorch, torchChild, type Row } from "./compare.js";
-import { printTable } from "./harness.js";
+import { medianSeconds, printTable } from "./harness.js";
 
 const PEAK_SOURCE = `
 // multiplies and adds in independent chains: no loads, no dependence between the chains
@@ -64,19 +64,6 @@ async function compilePeak(): Promise<Peak> {
   if (error || !binary) throw new Error(`bench: the peak microbenchmark did not compile: ${error?.message}`);
   const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(binary)), { env: { abort: () => {} } });
   return instance.exports as unknown as Peak;
-}
-
-/** Seconds of one call of fn (the median of `runs`, after one warm-up). */
-function seconds(fn: () => void, runs = 5): number {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    t.push((performance.now() - t0) / 1000);
-  }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(runs / 2)];
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
@@ -179,7 +166,7 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
   const peakTile: number[] = [];
   const rates = products.map(() => [] as number[]);
   const tiled = products.map((p) => {
-    const t = seconds(() => p.run(jsTiledKernels), 1);
+    const t = medianSeconds(() => p.run(jsTiledKernels), 1, 1);
     return p.flops / t / 1e9;
   });
   const withTorch = hasTorch();
@@ -189,10 +176,10 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
       const t = torchChild("torch_gemm.py", [hidden.join(",")]);
       if (t) torchRuns.push(t);
     }
-    peakChains.push((chainsN * 12 * 4) / seconds(() => peak.chains(chainsN)) / 1e9);
-    peakTile.push((tileN * 128 * 64) / seconds(() => peak.tile(tileN, A, B)) / 1e9);
+    peakChains.push((chainsN * 12 * 4) / medianSeconds(() => peak.chains(chainsN), 5, 1) / 1e9);
+    peakTile.push((tileN * 128 * 64) / medianSeconds(() => peak.tile(tileN, A, B), 5, 1) / 1e9);
     products.forEach((p, i) => {
-      rates[i].push(p.flops / seconds(() => p.run(w)) / 1e9);
+      rates[i].push(p.flops / medianSeconds(() => p.run(w), 5, 1) / 1e9);
     });
   }
   const top = Math.max(median(peakChains), median(peakTile));
