@@ -87,7 +87,7 @@ function product(
   call: (k: Kernels, A: Float, B: Float, C: Float, P: Float) => void,
   tB = false,
 ): Product {
-  let bufs: Map<Kernels, [Float, Float, Float, Float]> = new Map();
+  const bufs = new Map<Kernels, [Float, Float, Float, Float]>();
   const reps = Math.max(1, Math.round(1e8 / (M * N * K)));
   return {
     name,
@@ -101,7 +101,7 @@ function product(
         P = f(k.packedSize(K, N));
       for (const X of [A, B]) for (let i = 0; i < X.length; i++) X[i] = rng.uniformRange(-1, 1);
       k.packB(tB, K, N, B, 0, tB ? K : N, P);
-      bufs = bufs.set(k, [A, B, C, P]);
+      bufs.set(k, [A, B, C, P]);
     },
     run(k) {
       const [A, B, C, P] = bufs.get(k)!;

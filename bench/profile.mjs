@@ -12,6 +12,13 @@ const [cell = "lstm", hidden = "256", layersArg = "1", stepsArg = "5"] = process
 const H = Number(hidden);
 const L = Number(layersArg);
 const steps = Number(stepsArg);
+const whole = (x, lo, hi) => Number.isInteger(x) && x >= lo && x <= hi;
+if (!["rnn", "lstm", "gru"].includes(cell) || !whole(H, 1, 4096) || !whole(L, 1, 8) || !whole(steps, 1, 1000)) {
+  process.stderr.write("profile: usage: node bench/profile.mjs rnn|lstm|gru HIDDEN(1-4096) [LAYERS(1-8)=1] [STEPS(1-1000)=5]\n");
+  process.exit(2);
+}
+// a closed pipe (| head) ends the report quietly
+process.stdout.on("error", (e) => process.exit(e.code === "EPIPE" ? 0 : 1));
 const V = 65;
 const rng = new Rng(7);
 const chars = Array.from({ length: V }, (_, i) => String.fromCharCode(48 + i));

@@ -23,6 +23,8 @@ if (unknown.length) {
   console.error(`bench: unknown part ${unknown.join(", ")}; choose from ${PARTS.join(", ")}, and/or --quick`);
   process.exit(2);
 }
+// a closed pipe (npm run bench | head) ends the run quietly, not with a stack trace
+process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
 const run = (part: string) => (named.length ? named.includes(part) : !quick || !["gemm", "optimizer"].includes(part));
 const threads = availableParallelism();
 const t0 = performance.now();

@@ -34,7 +34,9 @@ def steps_for(H, L):
     return 10 if H <= 128 else 5 if H <= 256 else 2
 
 
-def bench(cell, H, L, steps, repeats, V=65, E=64, B=32, T=64):
+def bench(cell, H, L, steps, repeats, V=65, E=64, B=32, T=64, warmup=2):
+    """Tokens/s of Adam steps (clip 5) of Embedding(V, E) -> CELL(E, H, L) -> Linear(H, V) on batches
+    (T, B) of random ids (the median of `repeats` timings of `steps` steps), and the parameter count."""
     torch.manual_seed(1)
     emb = torch.nn.Embedding(V, E)
     rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](E, H, num_layers=L)
@@ -56,7 +58,7 @@ def bench(cell, H, L, steps, repeats, V=65, E=64, B=32, T=64):
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
 
-    for _ in range(2):
+    for _ in range(warmup):
         step()
     rates = []
     for _ in range(repeats):
@@ -64,7 +66,7 @@ def bench(cell, H, L, steps, repeats, V=65, E=64, B=32, T=64):
         for _ in range(steps):
             step()
         rates.append(steps * T * B / (time.perf_counter() - t0))
-    return statistics.median(rates)
+    return statistics.median(rates), sum(p.numel() for p in params)
 
 
 def main():
@@ -82,7 +84,7 @@ def main():
         cell, H = parts[0], int(parts[1])
         L = int(parts[2]) if len(parts) > 2 else a.layers
         steps = a.steps if a.steps is not None else steps_for(H, L)
-        rate = bench(cell, H, L, steps, a.repeats)
+        rate, _ = bench(cell, H, L, steps, a.repeats)
         rss = peak_rss()
         print(json.dumps({"cell": cell, "hidden": H, "layers": L, "chars_per_s": rate, "steps_timed": steps * a.repeats + 2,
                           "peak_rss_bytes": rss, "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas}),

@@ -12,9 +12,7 @@ Usage: /usr/bin/python3 bench/torch_word.py --threads 2 --repeats 5 --steps 1 --
 """
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -22,6 +20,7 @@ from peak_rss import peak_rss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from torch_charlm import blas_in_use  # noqa: E402
+from torch_bench import bench  # noqa: E402
 
 
 def main():
@@ -37,40 +36,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
     V, E, H, B, T = a.vocab, a.embed, a.hidden, a.batch, a.window
-    emb = torch.nn.Embedding(V, E)
-    rnn = torch.nn.LSTM(E, H)
-    head = torch.nn.Linear(H, V)
-    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=2e-3)
-    # random word ids: a step's speed does not depend on the data
-    x = torch.randint(0, V, (T, B))
-    y = torch.randint(0, V, (T, B))
-    h = None
-
-    def step():
-        nonlocal h
-        out, h = rnn(emb(x), h)
-        h = tuple(t.detach() for t in h)
-        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, V), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step()
-
-    for _ in range(a.warmup):
-        step()
-    rates = []
-    for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        for _ in range(a.steps):
-            step()
-        rates.append(a.steps * T * B / (time.perf_counter() - t0))
+    # the character bench's model and step with a word vocabulary (random ids: speed does not depend on the data)
+    rate, parameters = bench("lstm", H, 1, a.steps, a.repeats, V=V, E=E, B=B, T=T, warmup=a.warmup)
     blas = [p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in blas_in_use()]
-    print(json.dumps({"vocab": V, "hidden": H, "embed": E, "tokens_per_s": statistics.median(rates),
+    print(json.dumps({"vocab": V, "hidden": H, "embed": E, "tokens_per_s": rate,
                       "steps_timed": a.steps * a.repeats + a.warmup,
-                      "parameters": sum(p.numel() for p in params),
+                      "parameters": parameters,
                       "peak_rss_bytes": peak_rss(),
                       "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas}), flush=True)
 

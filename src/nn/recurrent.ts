@@ -921,7 +921,6 @@ export class Recurrent {
           step.gOff = t * B * G;
           cell.forward(step);
           if (D === 1 && !lengths) continue; // the output rows are the state rows: copied after the loop
-
           // rows past their length keep their state and output 0
           for (let b = 0; b < B; b++) {
             const o = (t * B + b) * DS + d * S;

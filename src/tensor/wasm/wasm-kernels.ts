@@ -101,6 +101,9 @@ interface Exports {
   softmaxXentBackward(dlogits: number, probs: number, targets: number, N: number, V: number, ignoreIndex: number, s: number): void;
 }
 
+/** Products of at least this many rows pack both operands (gemmP): below it, packing B costs more than it saves. */
+const PACK_ROWS = 16;
+
 /** k values per block of the kernels' packed layout (PKC in as/kernels.ts). */
 const PACK_KC = 128;
 
@@ -172,7 +175,7 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
     gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
       if (M === 0 || N === 0) return;
       if (!on(A) || !on(B) || !on(C)) return js.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
-      if (M >= 16) {
+      if (M >= PACK_ROWS) {
         // many rows: both operands packed (the same arithmetic per element as gemmSA)
         ex.gemmP(M, N, K, alpha, at(A, aOff), tA ? 1 : lda, tA ? lda : 1, at(B, bOff), tB ? 1 : ldb, tB ? ldb : 1, beta, at(C, cOff), ldc, packP.byteOffset);
         return;
