@@ -5,5 +5,6 @@ export default defineConfig({
   test: {
     include: ["test/long/**/*.test.ts"],
     testTimeout: 600_000,
+    setupFiles: ["test/setup.ts"],
   },
 });

@@ -3,21 +3,29 @@
 // gradient (all 64 steps of a batch of 32 at once), forward (A·B^T) and transposed (A·B, A^T·B);
 // (32 x H)·(H x 4H) is one LSTM time step with W_hh packed once per window (gemmPacked).
 //
-// The peak: 128-bit SIMD without fused multiply-add, so a multiply and an add per 4 lanes. Two
-// microbenchmarks compiled here from AssemblyScript: independent multiply and add chains with no
-// memory access (the arithmetic peak), and the GEMM kernel's 4x8 register tile on packed strips
-// that stay in L1 (the same instruction mix as the engine's inner loop). Peak and products are
-// measured in alternating rounds, medians of rounds, so a slow spell of the machine hits both.
+// The kernels come in two builds (tools/build-wasm.mjs): exact (128-bit SIMD, a multiply and an
+// add per 4 lanes) and fused (relaxed SIMD's f32x4.relaxed_madd: one fused multiply-add where the
+// CPU has FMA). The peaks: microbenchmarks compiled here from AssemblyScript: independent multiply
+// and add chains with no memory access (the arithmetic peak without FMA), and the GEMM kernel's
+// 4x8 register tile on packed strips that stay in L1 (the same instruction mix as the engine's
+// inner loop), compiled both ways; each build's share is of its own tile's peak. Peaks and
+// products are measured in alternating rounds, medians of rounds, so a slow spell of the machine
+// hits all of them.
 // Baselines in the same run: the tiled TypeScript kernels, and PyTorch's torch.mm on OpenBLAS at
 // one thread (bench/torch_gemm.py, AVX-512 with fused multiply-add: what bounds rnnlab at large
 // hidden sizes), in the same alternating rounds.
 
 import asc from "assemblyscript/asc";
-import { jsTiledKernels, Rng, wasmKernels, type Float, type Kernels } from "../src/index.js";
+import { jsTiledKernels, Rng, wasmKernels, type Float, type Kernels, type WasmKernels } from "../src/index.js";
 import { hasTorch, torchChild, type Row } from "./compare.js";
 import { medianSeconds, printTable } from "./harness.js";
 
 const PEAK_SOURCE = `
+// c + a·b as the kernels compute it (as/kernels.ts madd): fused in the relaxed-SIMD build
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
 // multiplies and adds in independent chains: no loads, no dependence between the chains
 export function chains(n: i32): f32 {
   const m = f32x4.splat(0.99999994); const c = f32x4.splat(1e-7);
@@ -41,10 +49,10 @@ export function tile(n: i32, A: usize, B: usize): f32 {
     while (a < end) {
       const y0 = v128.load(b), y1 = v128.load(b, 16);
       const x0 = v128.load32_splat(a), x1 = v128.load32_splat(a, 4), x2 = v128.load32_splat(a, 8), x3 = v128.load32_splat(a, 12);
-      c00 = f32x4.add(c00, f32x4.mul(x0, y0)); c01 = f32x4.add(c01, f32x4.mul(x0, y1));
-      c10 = f32x4.add(c10, f32x4.mul(x1, y0)); c11 = f32x4.add(c11, f32x4.mul(x1, y1));
-      c20 = f32x4.add(c20, f32x4.mul(x2, y0)); c21 = f32x4.add(c21, f32x4.mul(x2, y1));
-      c30 = f32x4.add(c30, f32x4.mul(x3, y0)); c31 = f32x4.add(c31, f32x4.mul(x3, y1));
+      c00 = madd(x0, y0, c00); c01 = madd(x0, y1, c01);
+      c10 = madd(x1, y0, c10); c11 = madd(x1, y1, c11);
+      c20 = madd(x2, y0, c20); c21 = madd(x2, y1, c21);
+      c30 = madd(x3, y0, c30); c31 = madd(x3, y1, c31);
       a += 16; b += 32;
     }
   }
@@ -59,8 +67,9 @@ interface Peak {
   memory: WebAssembly.Memory;
 }
 
-async function compilePeak(): Promise<Peak> {
-  const { binary, error } = await asc.compileString(PEAK_SOURCE, { optimizeLevel: 3, runtime: "stub", noAssert: true, enable: ["simd"], initialMemory: 1 });
+async function compilePeak(fused: boolean): Promise<Peak> {
+  const enable = fused ? ["simd", "relaxed-simd"] : ["simd"];
+  const { binary, error } = await asc.compileString(PEAK_SOURCE, { optimizeLevel: 3, runtime: "stub", noAssert: true, enable, initialMemory: 1 });
   if (error || !binary) throw new Error(`bench: the peak microbenchmark did not compile: ${error?.message}`);
   const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(binary)), { env: { abort: () => {} } });
   return instance.exports as unknown as Peak;
@@ -111,23 +120,31 @@ function product(
 }
 
 export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
-  const w = wasmKernels();
-  if (!w) {
+  const builds = [
+    { name: "exact", k: wasmKernels("exact") },
+    { name: "fused", k: wasmKernels("fma") },
+  ].filter((b): b is { name: string; k: WasmKernels } => b.k !== null);
+  if (builds.length === 0) {
     console.log("\nGEMM: WebAssembly SIMD is not available in this runtime");
     return;
   }
-  const peak = await compilePeak();
+  const peaks = new Map<string, Peak>();
+  for (const b of builds) peaks.set(b.name, await compilePeak(b.name === "fused"));
   // a new module starts in V8's baseline compiler and is optimised in the background once its
   // functions run: call them, then wait for the optimised code before any timing
-  peak.chains(1e5);
-  peak.tile(100, 4096, 6144);
-  await new Promise((r) => setTimeout(r, 1000));
-  peak.chains(1e5);
-  peak.tile(100, 4096, 6144);
-  // two packed strips of 128 k in the peak module's memory (above its static data)
   const A = 4096;
   const B = A + 2048;
-  new Float32Array(peak.memory.buffer, A, (2048 + 4096) / 4).fill(0.5);
+  for (const peak of peaks.values()) {
+    peak.chains(1e5);
+    peak.tile(100, A, B);
+    // two packed strips of 128 k in the peak module's memory (above its static data)
+    new Float32Array(peak.memory.buffer, A, (2048 + 4096) / 4).fill(0.5);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const peak of peaks.values()) {
+    peak.chains(1e5);
+    peak.tile(100, A, B);
+  }
   const products: Product[] = [];
   for (const H of hidden) {
     const M = 2048;
@@ -157,14 +174,14 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
     );
   }
   for (const p of products) {
-    p.alloc(w, (n) => w.arena.f32(n));
+    for (const b of builds) p.alloc(b.k, (n) => b.k.arena.f32(n));
     p.alloc(jsTiledKernels, (n) => new Float32Array(n));
   }
   const chainsN = 2e7;
   const tileN = 1e5; // 128 k x 16 vector ops a pass
   const peakChains: number[] = [];
-  const peakTile: number[] = [];
-  const rates = products.map(() => [] as number[]);
+  const peakTile = new Map(builds.map((b) => [b.name, [] as number[]]));
+  const rates = new Map(builds.map((b) => [b.name, products.map(() => [] as number[])]));
   const tiled = products.map((p) => {
     const t = medianSeconds(() => p.run(jsTiledKernels), 1, 1);
     return p.flops / t / 1e9;
@@ -176,29 +193,34 @@ export async function gemmBench(hidden: number[], rounds = 3): Promise<void> {
       const t = torchChild("torch_gemm.py", [hidden.join(",")]);
       if (t) torchRuns.push(t);
     }
-    peakChains.push((chainsN * 12 * 4) / medianSeconds(() => peak.chains(chainsN), 5, 1) / 1e9);
-    peakTile.push((tileN * 128 * 64) / medianSeconds(() => peak.tile(tileN, A, B), 5, 1) / 1e9);
-    products.forEach((p, i) => {
-      rates[i].push(p.flops / medianSeconds(() => p.run(w), 5, 1) / 1e9);
-    });
+    const exactPeak = peaks.get(builds[0].name)!;
+    peakChains.push((chainsN * 12 * 4) / medianSeconds(() => exactPeak.chains(chainsN), 5, 1) / 1e9);
+    for (const b of builds) {
+      const peak = peaks.get(b.name)!;
+      peakTile.get(b.name)!.push((tileN * 128 * 64) / medianSeconds(() => peak.tile(tileN, A, B), 5, 1) / 1e9);
+      products.forEach((p, i) => {
+        rates.get(b.name)![i].push(p.flops / medianSeconds(() => p.run(b.k), 5, 1) / 1e9);
+      });
+    }
   }
-  const top = Math.max(median(peakChains), median(peakTile));
+  const top = new Map(builds.map((b) => [b.name, median(peakTile.get(b.name)!)]));
   console.log(`\nGEMM on one core, float32, GFLOP/s (medians of ${rounds} alternating rounds, each a median of 5 timed runs)\n`);
   console.log(
-    `Measured WebAssembly SIMD peak of this machine (128-bit, multiply and add): ${median(peakChains).toFixed(1)} GFLOP/s in independent chains, ${median(peakTile).toFixed(1)} GFLOP/s in the GEMM's 4x8 tile on data in L1; share of peak below is of the higher, ${top.toFixed(1)}.\n`,
+    `Measured WebAssembly SIMD peak of this machine (128-bit): ${median(peakChains).toFixed(1)} GFLOP/s in independent multiply and add chains; the GEMM's 4x8 tile on data in L1: ${builds.map((b) => `${top.get(b.name)!.toFixed(1)} ${b.name === "fused" ? "with relaxed-SIMD fused multiply-adds" : "with a multiply and an add"}`).join(", ")}. Each build's share is of its own tile's peak.\n`,
   );
   const torchRate = (key: string) => {
     const v = torchRuns.map((t) => Number((t.gflops as unknown as Record<string, number>)[key])).filter(Number.isFinite);
     return v.length ? median(v) : Number.NaN;
   };
   printTable(
-    ["product", "wasm simd", "share of peak", "js tiled", "simd / tiled", "PyTorch (OpenBLAS, 1 thread)"],
+    ["product", ...builds.flatMap((b) => [`wasm ${b.name}`, "share of peak"]), "js tiled", "PyTorch (OpenBLAS, 1 thread)"],
     products.map((p, i) => [
       p.name,
-      median(rates[i]).toFixed(1),
-      `${((100 * median(rates[i])) / top).toFixed(0)}%`,
+      ...builds.flatMap((b) => {
+        const v = median(rates.get(b.name)![i]);
+        return [v.toFixed(1), `${((100 * v) / top.get(b.name)!).toFixed(0)}%`];
+      }),
       tiled[i].toFixed(2),
-      `${(median(rates[i]) / tiled[i]).toFixed(1)}x`,
       Number.isFinite(torchRate(p.torch)) ? torchRate(p.torch).toFixed(1) : "-",
     ]),
   );

@@ -7,6 +7,9 @@
 // Usage: node bench/profile.mjs CELL HIDDEN [LAYERS=1] [STEPS=5]
 
 import { defaultKernels, encodeText, Rng, TrainingRun } from "../dist/index.js";
+import { allowRelaxedSimd } from "../dist/node/relaxed-simd.js";
+
+allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact: the exact one)
 
 const [cell = "lstm", hidden = "256", layersArg = "1", stepsArg = "5"] = process.argv.slice(2);
 const H = Number(hidden);

@@ -6,6 +6,7 @@
 // when named).
 
 import { availableParallelism } from "node:os";
+import { allowRelaxedSimd } from "../src/node/relaxed-simd.js";
 import { gemmBench } from "./gemm.bench.js";
 import { machineLine } from "./harness.js";
 import { optimizerBench } from "./optimizer.bench.js";
@@ -26,6 +27,7 @@ if (unknown.length) {
 // a closed pipe (npm run bench | head) ends the run quietly, not with a stack trace
 process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
 const run = (part: string) => (named.length ? named.includes(part) : !quick || !["gemm", "optimizer"].includes(part));
+allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (its children do the same)
 const threads = availableParallelism();
 const t0 = performance.now();
 

@@ -11,6 +11,9 @@
 import asc from "assemblyscript/asc";
 import { defaultKernels, generate, LanguageModel, Rng } from "../dist/index.js";
 import { peakRss } from "./peak-rss.mjs";
+import { allowRelaxedSimd } from "../dist/node/relaxed-simd.js";
+
+allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact: the exact one)
 
 const [cell, hidden, lengthArg, repeatsArg, layersArg, embedArg, vocabArg] = process.argv.slice(2);
 const H = Number(hidden);

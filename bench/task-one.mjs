@@ -6,6 +6,9 @@
 
 import { defaultKernels, TaskRun } from "../dist/index.js";
 import { peakRss } from "./peak-rss.mjs";
+import { allowRelaxedSimd } from "../dist/node/relaxed-simd.js";
+
+allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact: the exact one)
 
 const T = Number(process.argv[2] ?? 200);
 const H = Number(process.argv[3] ?? 50);

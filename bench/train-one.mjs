@@ -7,6 +7,9 @@
 import { defaultKernels, encodeText, Rng, TrainingRun } from "../dist/index.js";
 import { peakRss } from "./peak-rss.mjs";
 import { nodeSpawn } from "../dist/node/threads.js";
+import { allowRelaxedSimd } from "../dist/node/relaxed-simd.js";
+
+allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact: the exact one)
 
 const [cell, hidden, threadsArg, layersArg, repeatsArg, stepsArg] = process.argv.slice(2);
 const H = Number(hidden);

@@ -11,6 +11,9 @@ import { defaultKernels, TrainingRun } from "../dist/index.js";
 import { peakRss } from "./peak-rss.mjs";
 import { DEFAULT_CORPUS, loadCorpus } from "../dist/node/index.js";
 import { nodeSpawn } from "../dist/node/threads.js";
+import { allowRelaxedSimd } from "../dist/node/relaxed-simd.js";
+
+allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact: the exact one)
 
 const [threadsArg, repeatsArg, stepsArg, warmupArg, hiddenArg] = process.argv.slice(2);
 const threads = Number(threadsArg);

@@ -10,7 +10,7 @@ export { Rng } from "./tensor/rng.js";
 export type { Kernels } from "./tensor/kernels.js";
 export { jsKernels, jsTiledKernels } from "./tensor/js-kernels.js";
 export { defaultKernels, useKernels, wasmKernels, type KernelChoice } from "./tensor/select.js";
-export type { WasmKernels } from "./tensor/wasm/wasm-kernels.js";
+export type { WasmBuild, WasmKernels } from "./tensor/wasm/wasm-kernels.js";
 export { Arena } from "./tensor/wasm/arena.js";
 
 // nn

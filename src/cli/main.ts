@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { allowRelaxedSimd } from "../node/relaxed-simd.js";
 import { reportFailure } from "./boundary.js";
 import { guardOutput, stdoutError, stdoutFailure } from "./output.js";
 import { classifyCommand } from "./classify.js";
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   guardOutput();
+  allowRelaxedSimd(); // the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact keeps the exact one)
   const program = buildProgram();
   try {
     if (argv.length === 0) program.outputHelp();

@@ -1,22 +1,32 @@
 // Which kernel set runs when a caller does not pass one, chosen once: the WebAssembly SIMD set
-// where the runtime supports it (probed by compiling it), else the tiled TypeScript set. The
-// choice can be forced with useKernels() or, in Node, the environment variable RNNLAB_KERNELS
-// (wasm, js, or js-reference for the naive loops).
+// where the runtime supports it (probed by compiling it; its build with relaxed-SIMD fused
+// multiply-adds where the runtime accepts that too), else the tiled TypeScript set. The choice can
+// be forced with useKernels() or, in Node, the environment variable RNNLAB_KERNELS (wasm,
+// wasm-exact for the build without fused multiply-adds, js, or js-reference for the naive loops).
 
 import { jsKernels, jsTiledKernels } from "./js-kernels.js";
 import type { Kernels } from "./kernels.js";
-import { createWasmKernels } from "./wasm/wasm-kernels.js";
+import { compileKernels, createWasmKernels, type WasmBuild, type WasmKernels } from "./wasm/wasm-kernels.js";
 
-/** A kernel set by name; "auto" is WebAssembly SIMD when available, else "js". */
-export type KernelChoice = "auto" | "wasm" | "js" | "js-reference";
+/**
+ * A kernel set by name: "auto" is WebAssembly SIMD when available, else "js"; "wasm" the
+ * WebAssembly set (its fused multiply-add build where the runtime accepts relaxed SIMD),
+ * "wasm-exact" its build that rounds every product (the same bits on every runtime).
+ */
+export type KernelChoice = "auto" | "wasm" | "wasm-exact" | "js" | "js-reference";
 
 let chosen: Kernels | null = null;
-let wasm: ReturnType<typeof createWasmKernels> | undefined;
+const sets: { fma?: WasmKernels | null; exact?: WasmKernels | null } = {};
 
-/** The WebAssembly SIMD kernel set (one per program, over one shared memory), or null if unsupported. */
-export function wasmKernels(): ReturnType<typeof createWasmKernels> {
-  if (wasm === undefined) wasm = createWasmKernels();
-  return wasm;
+/**
+ * The WebAssembly SIMD kernel set of one build (one per program and build, each over its own
+ * shared memory), or null if unsupported. `"auto"` (the default): the fused multiply-add build
+ * where the runtime accepts relaxed SIMD, else the exact build. See {@link WasmBuild}.
+ */
+export function wasmKernels(build: WasmBuild = "auto"): WasmKernels | null {
+  if (build === "auto") return wasmKernels("fma") ?? wasmKernels("exact");
+  if (sets[build] === undefined) sets[build] = createWasmKernels(compileKernels(build));
+  return sets[build] ?? null;
 }
 
 /**
@@ -28,8 +38,9 @@ export function useKernels(choice: KernelChoice): Kernels {
   if (choice === "js") k = jsTiledKernels;
   else if (choice === "js-reference") k = jsKernels;
   else {
-    k = wasmKernels();
-    if (!k && choice === "wasm") throw new Error("rnnlab: this runtime has no WebAssembly SIMD with shared memory; use the js kernels");
+    k = wasmKernels(choice === "wasm-exact" ? "exact" : "auto");
+    if (!k && (choice === "wasm" || choice === "wasm-exact"))
+      throw new Error("rnnlab: this runtime has no WebAssembly SIMD with shared memory; use the js kernels");
     k ??= jsTiledKernels;
   }
   chosen = k;
@@ -40,6 +51,6 @@ export function useKernels(choice: KernelChoice): Kernels {
 export function defaultKernels(): Kernels {
   if (chosen) return chosen;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.RNNLAB_KERNELS;
-  const valid: KernelChoice[] = ["auto", "wasm", "js", "js-reference"];
+  const valid: KernelChoice[] = ["auto", "wasm", "wasm-exact", "js", "js-reference"];
   return useKernels(env && (valid as string[]).includes(env) ? (env as KernelChoice) : "auto");
 }

@@ -1,12 +1,18 @@
 // The PyTorch parity runner: every fixture JSON in $RNNLAB_FIXTURES (default: test/fixtures/pytorch,
 // a copy of the shared reference numbers) and in test/fixtures/extra (rnnlab's own, made by
 // tools/make_fixtures.py), in float64 to 1e-9 and float32 to 1e-4 relative (the fixtures' README).
-// float32 runs twice: on the WebAssembly SIMD kernels (where the runtime has them) and on the
-// plain TypeScript kernels; float64 always runs on the TypeScript path.
+// float32 runs on the WebAssembly SIMD kernels (where the runtime has them: the fused
+// multiply-add build and the exact one) and on the plain TypeScript kernels; float64 always runs
+// on the TypeScript path.
 // A fixture whose cell type is not built yet is listed by name as a todo ("not implemented") and
 // counted in the summary line; it never passes silently.
 
-const runs: [DType, KernelChoice][] = [["float64", "js"], ...(wasmKernels() ? [["float32", "wasm"] as [DType, KernelChoice]] : []), ["float32", "js"]];
+const runs: [DType, KernelChoice][] = [
+  ["float64", "js"],
+  ...(wasmKernels("fma") ? [["float32", "wasm"] as [DType, KernelChoice]] : []),
+  ...(wasmKernels("exact") ? [["float32", "wasm-exact"] as [DType, KernelChoice]] : []),
+  ["float32", "js"],
+];
 
 import { afterAll, describe, it } from "vitest";
 import { useKernels, wasmKernels, type DType, type KernelChoice } from "../../src/index.js";

@@ -8,6 +8,11 @@
 // an outer-product tile for A·B and A^T·B), 4-wide loops with the same vector code on one-lane
 // tails (so every element gets identical arithmetic), and vector approximations of exp and tanh.
 
+/** 1 in the build whose GEMMs use relaxed-SIMD fused multiply-adds, 0 in the exact build. */
+export function fused(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+
 /** The first byte after the module's own static data (Math.log's tables): the arena starts above it. */
 export function heapBase(): usize {
   return __heap_base;
@@ -87,6 +92,21 @@ export function expf(x: f32): f32 { return sexp(x); }
 // ---------------------------------------------------------------------------------------------
 // GEMM
 
+/**
+ * c + a·b, lane by lane: two roundings in the exact build, one (fused, f32x4.relaxed_madd) in the
+ * build made with relaxed SIMD (tools/build-wasm.mjs compiles this file both ways).
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** c + a·b for one element, rounded as madd rounds each lane (so tails get the vector loops' arithmetic). */
+@inline function smadd(a: f32, b: f32, c: f32): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
+  return c + a * b;
+}
+
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
@@ -103,7 +123,7 @@ export function expf(x: f32): f32 { return sexp(x); }
 /** The k-tail of a dot product (k from K4 to K). */
 @inline function dotTail(a: usize, b: usize, K4: i32, K: i32): f32 {
   let s: f32 = 0;
-  for (let k = K4; k < K; k++) s += load<f32>(a + (<usize>k << 2)) * load<f32>(b + (<usize>k << 2));
+  for (let k = K4; k < K; k++) s = smadd(load<f32>(a + (<usize>k << 2)), load<f32>(b + (<usize>k << 2)), s);
   return s;
 }
 
@@ -133,10 +153,10 @@ export function gemmNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B
         const o = <usize>k << 2;
         const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
         const y0 = v128.load(b0 + o), y1 = v128.load(b1 + o), y2 = v128.load(b2 + o), y3 = v128.load(b3 + o);
-        s00 = f32x4.add(s00, f32x4.mul(x0, y0)); s01 = f32x4.add(s01, f32x4.mul(x0, y1));
-        s02 = f32x4.add(s02, f32x4.mul(x0, y2)); s03 = f32x4.add(s03, f32x4.mul(x0, y3));
-        s10 = f32x4.add(s10, f32x4.mul(x1, y0)); s11 = f32x4.add(s11, f32x4.mul(x1, y1));
-        s12 = f32x4.add(s12, f32x4.mul(x1, y2)); s13 = f32x4.add(s13, f32x4.mul(x1, y3));
+        s00 = madd(x0, y0, s00); s01 = madd(x0, y1, s01);
+        s02 = madd(x0, y2, s02); s03 = madd(x0, y3, s03);
+        s10 = madd(x1, y0, s10); s11 = madd(x1, y1, s11);
+        s12 = madd(x1, y2, s12); s13 = madd(x1, y3, s13);
       }
       let r0 = f32x4.splat(0);
       r0 = f32x4.replace_lane(r0, 0, hsum(s00) + dotTail(a0, b0, K4, K));
@@ -157,8 +177,8 @@ export function gemmNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B
       for (let k = 0; k < K4; k += 4) {
         const o = <usize>k << 2;
         const y = v128.load(b0 + o);
-        s0 = f32x4.add(s0, f32x4.mul(v128.load(a0 + o), y));
-        s1 = f32x4.add(s1, f32x4.mul(v128.load(a1 + o), y));
+        s0 = madd(v128.load(a0 + o), y, s0);
+        s1 = madd(v128.load(a1 + o), y, s1);
       }
       store1(c0 + (<usize>j << 2), hsum(s0) + dotTail(a0, b0, K4, K), alpha, beta);
       store1(c0 + sc + (<usize>j << 2), hsum(s1) + dotTail(a1, b0, K4, K), alpha, beta);
@@ -178,10 +198,10 @@ export function gemmNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B
       for (let k = 0; k < K4; k += 4) {
         const o = <usize>k << 2;
         const x = v128.load(a0 + o);
-        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(b0 + o)));
-        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(b1 + o)));
-        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(b2 + o)));
-        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(b3 + o)));
+        s0 = madd(x, v128.load(b0 + o), s0);
+        s1 = madd(x, v128.load(b1 + o), s1);
+        s2 = madd(x, v128.load(b2 + o), s2);
+        s3 = madd(x, v128.load(b3 + o), s3);
       }
       const c = c0 + (<usize>j << 2);
       store1(c, hsum(s0) + dotTail(a0, b0, K4, K), alpha, beta);
@@ -194,7 +214,7 @@ export function gemmNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B
       let s0 = f32x4.splat(0);
       for (let k = 0; k < K4; k += 4) {
         const o = <usize>k << 2;
-        s0 = f32x4.add(s0, f32x4.mul(v128.load(a0 + o), v128.load(b0 + o)));
+        s0 = madd(v128.load(a0 + o), v128.load(b0 + o), s0);
       }
       store1(c0 + (<usize>j << 2), hsum(s0) + dotTail(a0, b0, K4, K), alpha, beta);
     }
@@ -265,10 +285,10 @@ function saBlock(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i3
         const y0 = v128.load(b), y1 = v128.load(b, 16);
         const x0 = v128.load32_splat(a0 + ak), x1 = v128.load32_splat(a1 + ak);
         const x2 = v128.load32_splat(a2 + ak), x3 = v128.load32_splat(a3 + ak);
-        c00 = f32x4.add(c00, f32x4.mul(x0, y0)); c01 = f32x4.add(c01, f32x4.mul(x0, y1));
-        c10 = f32x4.add(c10, f32x4.mul(x1, y0)); c11 = f32x4.add(c11, f32x4.mul(x1, y1));
-        c20 = f32x4.add(c20, f32x4.mul(x2, y0)); c21 = f32x4.add(c21, f32x4.mul(x2, y1));
-        c30 = f32x4.add(c30, f32x4.mul(x3, y0)); c31 = f32x4.add(c31, f32x4.mul(x3, y1));
+        c00 = madd(x0, y0, c00); c01 = madd(x0, y1, c01);
+        c10 = madd(x1, y0, c10); c11 = madd(x1, y1, c11);
+        c20 = madd(x2, y0, c20); c21 = madd(x2, y1, c21);
+        c30 = madd(x3, y0, c30); c31 = madd(x3, y1, c31);
         b += sb;
         ak += sk;
       }
@@ -284,10 +304,10 @@ function saBlock(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i3
       let ak: usize = 0;
       for (let k = 0; k < K; k++) {
         const y = v128.load(b);
-        c0v = f32x4.add(c0v, f32x4.mul(v128.load32_splat(a0 + ak), y));
-        c1v = f32x4.add(c1v, f32x4.mul(v128.load32_splat(a1 + ak), y));
-        c2v = f32x4.add(c2v, f32x4.mul(v128.load32_splat(a2 + ak), y));
-        c3v = f32x4.add(c3v, f32x4.mul(v128.load32_splat(a3 + ak), y));
+        c0v = madd(v128.load32_splat(a0 + ak), y, c0v);
+        c1v = madd(v128.load32_splat(a1 + ak), y, c1v);
+        c2v = madd(v128.load32_splat(a2 + ak), y, c2v);
+        c3v = madd(v128.load32_splat(a3 + ak), y, c3v);
         b += sb;
         ak += sk;
       }
@@ -303,8 +323,8 @@ function saBlock(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i3
       let ak: usize = 0;
       for (let k = 0; k < K; k++) {
         const y = load<f32>(b);
-        s0 += load<f32>(a0 + ak) * y; s1 += load<f32>(a1 + ak) * y;
-        s2 += load<f32>(a2 + ak) * y; s3 += load<f32>(a3 + ak) * y;
+        s0 = smadd(load<f32>(a0 + ak), y, s0); s1 = smadd(load<f32>(a1 + ak), y, s1);
+        s2 = smadd(load<f32>(a2 + ak), y, s2); s3 = smadd(load<f32>(a3 + ak), y, s3);
         b += sb;
         ak += sk;
       }
@@ -326,7 +346,7 @@ function saBlock(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i3
       let b = B + (<usize>j << 2);
       let ak: usize = 0;
       for (let k = 0; k < K; k++) {
-        s = f32x4.add(s, f32x4.mul(v128.load32_splat(a0 + ak), v128.load(b)));
+        s = madd(v128.load32_splat(a0 + ak), v128.load(b), s);
         b += sb;
         ak += rk;
       }
@@ -337,7 +357,7 @@ function saBlock(M: i32, N: i32, K: i32, alpha: f32, A: usize, sAi: i32, sAk: i3
       let b = B + (<usize>j << 2);
       let ak: usize = 0;
       for (let k = 0; k < K; k++) {
-        s += load<f32>(a0 + ak) * load<f32>(b);
+        s = smadd(load<f32>(a0 + ak), load<f32>(b), s);
         b += sb;
         ak += rk;
       }
@@ -499,10 +519,10 @@ function macroP(M: i32, nc: i32, kc: i32, alpha: f32, A: usize, sAi: i32, sAk: i
     const y0 = v128.load(b), y1 = v128.load(b, 16);
     const x0 = v128.load32_splat(a), x1 = v128.load32_splat(a, 4);
     const x2 = v128.load32_splat(a, 8), x3 = v128.load32_splat(a, 12);
-    c00 = f32x4.add(c00, f32x4.mul(x0, y0)); c01 = f32x4.add(c01, f32x4.mul(x0, y1));
-    c10 = f32x4.add(c10, f32x4.mul(x1, y0)); c11 = f32x4.add(c11, f32x4.mul(x1, y1));
-    c20 = f32x4.add(c20, f32x4.mul(x2, y0)); c21 = f32x4.add(c21, f32x4.mul(x2, y1));
-    c30 = f32x4.add(c30, f32x4.mul(x3, y0)); c31 = f32x4.add(c31, f32x4.mul(x3, y1));
+    c00 = madd(x0, y0, c00); c01 = madd(x0, y1, c01);
+    c10 = madd(x1, y0, c10); c11 = madd(x1, y1, c11);
+    c20 = madd(x2, y0, c20); c21 = madd(x2, y1, c21);
+    c30 = madd(x3, y0, c30); c31 = madd(x3, y1, c31);
     a += 16;
     b += 32;
   }
