@@ -21,6 +21,20 @@ export function heapBase(): usize {
 // ---------------------------------------------------------------------------------------------
 // vector math
 
+/**
+ * c + a·b, lane by lane: two roundings in the exact build, one (fused, f32x4.relaxed_madd) in the
+ * build made with relaxed SIMD (tools/build-wasm.mjs compiles this file both ways).
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** c + a·b for one element, rounded as madd rounds each lane (so tails get the vector loops' arithmetic). */
+@inline function smadd(a: f32, b: f32, c: f32): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
+  return c + a * b;
+}
 
 // The constants of the vector functions, read by one broadcast load each (vk): a v128 constant
 // written inline is rebuilt by the engine at every use, which cost tanh three times its arithmetic.
@@ -43,11 +57,11 @@ const VK: StaticArray<f32> = [
   let r = f32x4.sub(x, f32x4.mul(n, vk(3)));
   r = f32x4.sub(r, f32x4.mul(n, vk(4)));
   let p = vk(5);
-  p = f32x4.add(f32x4.mul(p, r), vk(6));
-  p = f32x4.add(f32x4.mul(p, r), vk(7));
-  p = f32x4.add(f32x4.mul(p, r), vk(8));
-  p = f32x4.add(f32x4.mul(p, r), vk(9));
-  p = f32x4.add(f32x4.mul(p, r), vk(10));
+  p = madd(p, r, vk(6));
+  p = madd(p, r, vk(7));
+  p = madd(p, r, vk(8));
+  p = madd(p, r, vk(9));
+  p = madd(p, r, vk(10));
   const r2 = f32x4.mul(r, r);
   p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), vk(11));
   // scale by 2^n: add n to the exponent bits
@@ -60,17 +74,17 @@ const VK: StaticArray<f32> = [
   const c = f32x4.min(f32x4.max(x, vk(26)), vk(12));
   const x2 = f32x4.mul(c, c);
   let p = vk(13);
-  p = f32x4.add(f32x4.mul(p, x2), vk(14));
-  p = f32x4.add(f32x4.mul(p, x2), vk(15));
-  p = f32x4.add(f32x4.mul(p, x2), vk(16));
-  p = f32x4.add(f32x4.mul(p, x2), vk(17));
-  p = f32x4.add(f32x4.mul(p, x2), vk(18));
-  p = f32x4.add(f32x4.mul(p, x2), vk(19));
+  p = madd(p, x2, vk(14));
+  p = madd(p, x2, vk(15));
+  p = madd(p, x2, vk(16));
+  p = madd(p, x2, vk(17));
+  p = madd(p, x2, vk(18));
+  p = madd(p, x2, vk(19));
   p = f32x4.mul(p, c);
   let q = vk(20);
-  q = f32x4.add(f32x4.mul(q, x2), vk(21));
-  q = f32x4.add(f32x4.mul(q, x2), vk(22));
-  q = f32x4.add(f32x4.mul(q, x2), vk(23));
+  q = madd(q, x2, vk(21));
+  q = madd(q, x2, vk(22));
+  q = madd(q, x2, vk(23));
   const t = f32x4.div(p, q);
   const tiny = f32x4.lt(f32x4.abs(x), vk(24));
   return v128.bitselect(x, t, tiny);
@@ -91,21 +105,6 @@ export function expf(x: f32): f32 { return sexp(x); }
 
 // ---------------------------------------------------------------------------------------------
 // GEMM
-
-/**
- * c + a·b, lane by lane: two roundings in the exact build, one (fused, f32x4.relaxed_madd) in the
- * build made with relaxed SIMD (tools/build-wasm.mjs compiles this file both ways).
- */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
-}
-
-/** c + a·b for one element, rounded as madd rounds each lane (so tails get the vector loops' arithmetic). */
-@inline function smadd(a: f32, b: f32, c: f32): f32 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
-  return c + a * b;
-}
 
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
