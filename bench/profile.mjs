@@ -4,27 +4,28 @@
 // optimizer, copies and row sums), and what is left outside the kernels (JavaScript: the time
 // loop, the trainer, bookkeeping). Timing each call adds a little to every call, so the shares
 // are the guide, not the total. Prints a Markdown table.
-// Usage: node bench/profile.mjs CELL HIDDEN [LAYERS=1] [STEPS=5]
+// Usage: node bench/profile.mjs CELL HIDDEN [LAYERS=1] [STEPS=5] [VOCAB=65] (VOCAB 10000: the word
+// model's shape, bench/word-one.mjs, with random tokens)
 
 import { defaultKernels, encodeText, Rng, TrainingRun } from "../dist/index.js";
 import { allowRelaxedSimd } from "../dist/node/relaxed-simd.js";
 
 allowRelaxedSimd(); // as the command line does: the kernels' fused multiply-add build (RNNLAB_KERNELS=wasm-exact: the exact one)
 
-const [cell = "lstm", hidden = "256", layersArg = "1", stepsArg = "5"] = process.argv.slice(2);
+const [cell = "lstm", hidden = "256", layersArg = "1", stepsArg = "5", vocabArg = "65"] = process.argv.slice(2);
 const H = Number(hidden);
 const L = Number(layersArg);
 const steps = Number(stepsArg);
+const V = Number(vocabArg);
 const whole = (x, lo, hi) => Number.isInteger(x) && x >= lo && x <= hi;
-if (!["rnn", "lstm", "gru"].includes(cell) || !whole(H, 1, 4096) || !whole(L, 1, 8) || !whole(steps, 1, 1000)) {
-  process.stderr.write("profile: usage: node bench/profile.mjs rnn|lstm|gru HIDDEN(1-4096) [LAYERS(1-8)=1] [STEPS(1-1000)=5]\n");
+if (!["rnn", "lstm", "gru"].includes(cell) || !whole(H, 1, 4096) || !whole(L, 1, 8) || !whole(steps, 1, 1000) || !whole(V, 2, 60000)) {
+  process.stderr.write("profile: usage: node bench/profile.mjs rnn|lstm|gru HIDDEN(1-4096) [LAYERS(1-8)=1] [STEPS(1-1000)=5] [VOCAB(2-60000)=65]\n");
   process.exit(2);
 }
 // a closed pipe (| head) ends the report quietly
 process.stdout.on("error", (e) => process.exit(e.code === "EPIPE" ? 0 : 1));
-const V = 65;
 const rng = new Rng(7);
-const chars = Array.from({ length: V }, (_, i) => String.fromCharCode(48 + i));
+const chars = Array.from({ length: V }, (_, i) => String.fromCharCode(48 + i)); // V distinct characters
 const { vocab, tokens } = encodeText(Array.from({ length: 200_000 }, () => chars[rng.int(V)]).join(""));
 
 const k0 = defaultKernels();
@@ -75,7 +76,7 @@ const total = performance.now() - t0;
 run.dispose();
 const inKernels = [...spent.values()].reduce((a, b) => a + b, 0);
 spent.set("outside the kernels (JavaScript)", total - inKernels);
-console.log(`\n${cell} ${H}${L > 1 ? `, ${L} layers` : ""}, one thread: ${(total / steps).toFixed(1)} ms a step (${steps} steps, each kernel call timed)\n`);
+console.log(`\n${cell} ${H}${L > 1 ? `, ${L} layers` : ""}${V !== 65 ? `, vocabulary ${V}` : ""}, one thread: ${(total / steps).toFixed(1)} ms a step (${steps} steps, each kernel call timed)\n`);
 console.log("| where | ms a step | share |");
 console.log("| --- | --- | --- |");
 for (const [g, t] of [...spent].sort((a, b) => b[1] - a[1])) console.log(`| ${g} | ${(t / steps).toFixed(2)} | ${((100 * t) / total).toFixed(1)}% |`);
