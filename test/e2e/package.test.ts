@@ -199,6 +199,7 @@ describe("the packed package in a new project", () => {
       const b = run(process.execPath, [VITE, "build", "--logLevel", "warn"], page);
       expect(b.status, b.stderr).toBe(0);
       const root = join(page, "dist");
+      console.log(`package: a page that trains a language model bundles to ${jsBytes(root).toLocaleString("en-US")} bytes of JavaScript (README quotes it)`);
       const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
       server = createServer((req, res) => {
         const file = join(root, (req.url ?? "/") === "/" ? "index.html" : (req.url ?? "").replace(/^\/+/, ""));
