@@ -76,7 +76,9 @@ const total = performance.now() - t0;
 run.dispose();
 const inKernels = [...spent.values()].reduce((a, b) => a + b, 0);
 spent.set("outside the kernels (JavaScript)", total - inKernels);
-console.log(`\n${cell} ${H}${L > 1 ? `, ${L} layers` : ""}${V !== 65 ? `, vocabulary ${V}` : ""}, one thread: ${(total / steps).toFixed(1)} ms a step (${steps} steps, each kernel call timed)\n`);
+console.log(
+  `\n${cell} ${H}${L > 1 ? `, ${L} layers` : ""}${V !== 65 ? `, vocabulary ${V}` : ""}, one thread: ${(total / steps).toFixed(1)} ms a step (${steps} steps, each kernel call timed)\n`,
+);
 console.log("| where | ms a step | share |");
 console.log("| --- | --- | --- |");
 for (const [g, t] of [...spent].sort((a, b) => b[1] - a[1])) console.log(`| ${g} | ${(t / steps).toFixed(2)} | ${((100 * t) / total).toFixed(1)}% |`);
