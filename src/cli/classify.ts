@@ -31,6 +31,7 @@ import { speakerDataset } from "../data/speakers.js";
 import type { Vocab } from "../data/vocab.js";
 import { createOptimizer, OPTIMIZER_NAMES, OPTIMIZERS, type OptimizerName } from "../train/optim.js";
 import { NonFiniteError, Trainer } from "../train/trainer.js";
+import { metaJson, parseMetaJson } from "../train/schema.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
 import { out, say, warn } from "./output.js";
 import { createProgress } from "./progress.js";
@@ -353,7 +354,7 @@ async function train(path: string, o: TrainOpts, given: (name: string) => boolea
   const majority = counts.indexOf(Math.max(...counts));
   const baseline = valYs.filter((y) => y === majority).length / valYs.length;
   const meta: TextSettings = { maxLength: o.maxLength, ...(o.lowercase ? { lowercase: true } : {}), ...(o.splitPunctuation ? { splitPunctuation: true } : {}) };
-  save(o.out, clf, { vocab, labels, metadata: { classify: JSON.stringify(meta) } });
+  save(o.out, clf, { vocab, labels, metadata: { classify: metaJson(meta) } });
   say(`validation accuracy ${pct(ev.correct / ev.count)} (majority class ${pct(baseline)}) on ${fmtInt(ev.count)} examples\n`);
   say(`${reportLines(labels, ev).join("\n")}\n`);
   say(`saved ${o.out} (${fmtDuration((performance.now() - t0) / 1000)})\n`);
@@ -368,7 +369,7 @@ function settingsOf(path: string, meta: Record<string, string>): TextSettings {
   if (meta.classify === undefined) return {};
   let v: unknown;
   try {
-    v = JSON.parse(meta.classify);
+    v = parseMetaJson(meta.classify);
   } catch {
     throw new InputError(`${path} cannot be loaded: metadata "classify" is not valid JSON`);
   }

@@ -14,7 +14,7 @@ import type { Vocab } from "../data/vocab.js";
 import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { DEFAULT_CORPUS, loadCorpus } from "../node/corpus.js";
 import { checkOutputFile, InputError, writeFilesAtomic } from "../node/files.js";
-import { checkFinite, parseRunInfo, type RunInfo } from "../train/schema.js";
+import { checkFinite, parseMetaJson, parseRunInfo, type RunInfo } from "../train/schema.js";
 import { isRecurrentLM, type AnyLanguageModel } from "../nn/lm.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
 import { evaluateLoss } from "../train/evaluate.js";
@@ -214,7 +214,7 @@ export function runText(checkpoint: string, snap: Snapshot, vocab: Vocab, text?:
   if (text) return { tokens: loadCorpus(text, vocab, { missing: "give a text file with --text" }).tokens, what: text };
   const path = runTextPath(snap);
   if (path === null) throw new InputError(`checkpoint ${checkpoint} does not name its training text; give one with --text FILE`);
-  const data = parseRunInfo(JSON.parse(snap.metadata.run!)).data;
+  const data = parseRunInfo(parseMetaJson(snap.metadata.run!)).data;
   if (!existsSync(path)) throw new InputError(`the run's text ${path} is gone; give a text with --text FILE`);
   const all = loadCorpus(path, vocab).tokens;
   const nTrain = Math.floor(all.length * (1 - (data.valFraction ?? 0)));
@@ -226,7 +226,7 @@ export function runText(checkpoint: string, snap: Snapshot, vocab: Vocab, text?:
 export function runTextPath(snap: Snapshot): string | null {
   let data: RunInfo["data"];
   try {
-    data = parseRunInfo(JSON.parse(snap.metadata.run ?? "null")).data;
+    data = parseRunInfo(parseMetaJson(snap.metadata.run ?? "null")).data;
   } catch {
     return null;
   }

@@ -19,7 +19,7 @@ import { checkThreads } from "../train/memory.js";
 import { OPTIMIZER_NAMES, OPTIMIZERS, type OptimizerName } from "../train/optim.js";
 import { CheckpointError, type RunConfig } from "../train/run.js";
 import { describeSchedule, type ScheduleSpec } from "../train/schedule.js";
-import { checkRunInfo, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
+import { checkRunInfo, parseMetaJson, parseRunConfig, parseRunInfo, type RunInfo } from "../train/schema.js";
 import { DEFAULT_STEPS, TrainingSession, type SessionHooks, type SessionSettings, type StopReason } from "../train/session.js";
 import { NonFiniteError } from "../train/trainer.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, type ScheduleArg, scheduleArg, tbpttArg } from "./options.js";
@@ -407,13 +407,13 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
         throw new CheckpointError('it is not a training checkpoint of rnnlab train (no "run" metadata): rnnlab sample and eval take it, --resume does not');
       let raw: unknown;
       try {
-        raw = JSON.parse(s.metadata.run);
+        raw = parseMetaJson(s.metadata.run);
       } catch {
         throw new CheckpointError('metadata "run" is not valid JSON');
       }
       let cfg: unknown;
       try {
-        cfg = JSON.parse(s.metadata.config ?? "");
+        cfg = parseMetaJson(s.metadata.config ?? "");
       } catch {
         throw new CheckpointError('metadata "config" is missing or not valid JSON');
       }

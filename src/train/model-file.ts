@@ -43,7 +43,7 @@ import {
   type TrainConfig,
   vocabFromMetadata,
 } from "./run.js";
-import { bool, checkFinite, int, jsonOf, MAX_SIZE, num, object, oneOf, parseModelConfig, parseTrainConfig } from "./schema.js";
+import { bool, checkFinite, int, jsonOf, MAX_SIZE, metaJson, num, object, oneOf, parseModelConfig, parseTrainConfig } from "./schema.js";
 import { DEFAULT_TRAIN } from "./session.js";
 
 /** A language model's config, read off the model (rnnlab's checkpoint config: train/run.ts ModelConfig). */
@@ -217,7 +217,7 @@ export function modelSnapshot(model: SavableModel, options: SaveModelOptions = {
     if (labels) {
       if (labels.length !== model.numClasses || labels.some((l) => typeof l !== "string"))
         throw new RangeError(`saveModel: labels must be ${model.numClasses} strings, one per class, got ${labels.length}`);
-      meta.labels = JSON.stringify(labels);
+      meta.labels = metaJson(labels);
     }
   } else if (model instanceof Recurrent) {
     kind = "recurrent";
@@ -227,7 +227,7 @@ export function modelSnapshot(model: SavableModel, options: SaveModelOptions = {
     throw new RangeError("saveModel: the model must be a LanguageModel, a SequenceClassifier or an RNN/LSTM/GRU");
   }
   meta.model = kind;
-  meta.config = JSON.stringify(cfg);
+  meta.config = metaJson(cfg);
   if (vocab) Object.assign(meta, vocabMetadata(vocab));
   meta.dtype = model.store.dtype;
   meta.step = "0";

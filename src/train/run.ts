@@ -24,7 +24,7 @@ import type { DType } from "../tensor/dtype.js";
 import { DataParallelLM, type SharedMemoryKernels, type Spawn } from "./parallel.js";
 import { CheckpointError, finiteInFloat32 } from "../errors.js";
 import { checkInferenceFits, checkTrainingFits, MAX_THREADS } from "./memory.js";
-import { checkFinite, int, intOf, jsonOf, object, parseRunConfig } from "./schema.js";
+import { checkFinite, int, intOf, jsonOf, metaJson, object, parseRunConfig } from "./schema.js";
 import { NON_NEGATIVE_STATE } from "./optim.js";
 
 export type { ModelConfig };
@@ -281,12 +281,12 @@ export class TrainingRun {
       tensors,
       metadata: {
         format: SNAPSHOT_FORMAT,
-        config: JSON.stringify(this.config),
+        config: metaJson(this.config),
         ...vocabMetadata(this.vocab),
         step: String(this.steps),
         optimizer_steps: String(optimizer.stepCount),
-        stats: JSON.stringify(trainer.stats),
-        rng: JSON.stringify(this.rng.getState()),
+        stats: metaJson(trainer.stats),
+        rng: metaJson(this.rng.getState()),
         dropout_calls: String(isRecurrentLM(model) ? model.rnn.dropoutCalls : 0),
         // the embedding and output masks' counter: only models with those dropouts have one (older checkpoints stay as they were)
         ...(hasModelDropout(this.config.model) ? { lm_dropout_calls: String(model.dropoutCalls) } : {}),

@@ -167,7 +167,10 @@ export class LrSchedule {
   restore(state: PlateauState | null): void {
     if (!this.plateau) return;
     check(!!state && typeof state === "object", "a plateau schedule needs its state (best, bad, cooldown, lr)");
-    const { best, bad, cooldown, lr } = state!;
+    const { best: best0, bad, cooldown, lr } = state! as Omit<PlateauState, "best"> & { best: number | null };
+    // null: a checkpoint written before metadata kept non-finite numbers (JSON.stringify wrote the
+    // best of a schedule not yet evaluated, Infinity, as null)
+    const best = best0 === null ? Infinity : best0;
     check(typeof best === "number" && (Number.isFinite(best) || best === Infinity), "plateau state: best must be a number");
     check(
       Number.isSafeInteger(bad) && bad >= 0 && Number.isSafeInteger(cooldown) && cooldown >= 0,

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { CheckpointError } from "../errors.js";
-import { MODEL_KEYS, parseModelConfig } from "./schema.js";
+import { metaJson, MODEL_KEYS, parseMetaJson, parseModelConfig } from "./schema.js";
 
 const BASE = { cell: "lstm", vocabSize: 10, embedSize: 4, hiddenSize: 4, numLayers: 2, nonlinearity: "tanh", tieWeights: false, dropout: 0.2 };
 
@@ -34,5 +34,35 @@ describe("parseModelConfig: embedding and output dropout", () => {
       }
     }
     expect(() => parseModelConfig({ ...BASE, embedingDropout: 0.1 })).toThrow(/config\.model\.embedingDropout is not a setting rnnlab knows/);
+  });
+});
+
+describe("metadata JSON keeps non-finite numbers (as Python's json module writes them)", () => {
+  it("round-trips Infinity, -Infinity and NaN anywhere, and leaves strings that spell them alone", () => {
+    const v = {
+      best: Infinity,
+      low: -Infinity,
+      nan: Number.NaN,
+      list: [1, Infinity, { x: -Infinity }],
+      words: ["Infinity", "NaN", '"-Infinity"', "a\\"],
+      n: 2.5,
+      none: null,
+    };
+    const text = metaJson(v);
+    expect(text).toContain('"best":Infinity');
+    expect(text).toContain('"low":-Infinity');
+    expect(text).toContain('"nan":NaN');
+    expect(parseMetaJson(text)).toEqual(v);
+    expect(metaJson({ a: 1 })).toBe(JSON.stringify({ a: 1 }));
+  });
+
+  it("reads what Python's json.dumps writes, and refuses what is not JSON", () => {
+    expect(parseMetaJson('{"best": Infinity, "v": [NaN, -Infinity], "s": "NaN Infinity"}')).toEqual({
+      best: Infinity,
+      v: [Number.NaN, -Infinity],
+      s: "NaN Infinity",
+    });
+    expect(() => parseMetaJson("{best: Infinity}")).toThrow();
+    expect(() => parseMetaJson("InfinityX")).toThrow();
   });
 });

@@ -278,12 +278,57 @@ export function checkRunInfo(info: RunInfo, step: number, where: Where = "run"):
   if (info.finished && info.targetSteps !== null && step < info.targetSteps) fail(`${where}.finished`, `is true at step ${step} of ${info.targetSteps}`);
 }
 
-/** Metadata `key` as JSON (a CheckpointError when missing or not JSON). */
+// Non-finite numbers in metadata JSON. JSON has none, and JSON.stringify writes them as null, which
+// a reader cannot tell from "none" (a plateau schedule's best before its first evaluation,
+// Infinity, came back as null and the checkpoint was refused). Metadata is written with the
+// literals Python's json module writes and reads (Infinity, -Infinity, NaN), so a value comes back
+// as it went, in rnnlab and in Python alike.
+const NONFINITE: Record<string, number> = { "\u0000Infinity": Infinity, "\u0000-Infinity": -Infinity, "\u0000NaN": Number.NaN };
+
+/** JSON text of a metadata value; non-finite numbers as the bare literals Infinity, -Infinity and NaN (as Python's json.dumps). */
+export function metaJson(value: unknown): string {
+  let found = false;
+  const text = JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v !== "number" || Number.isFinite(v)) return v;
+    found = true;
+    return Number.isNaN(v) ? "\u0000NaN" : v > 0 ? "\u0000Infinity" : "\u0000-Infinity";
+  });
+  return found ? text.replace(/"\\u0000(-?Infinity|NaN)"/g, "$1") : text;
+}
+
+/** Parses metadata JSON as metaJson writes it: standard JSON plus the bare literals Infinity, -Infinity and NaN outside strings. */
+export function parseMetaJson(text: string): unknown {
+  if (!/Infinity|NaN/.test(text)) return JSON.parse(text);
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === "\\") out += text[++i] ?? "";
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      out += c;
+      continue;
+    }
+    const lit = text.startsWith("-Infinity", i) ? "-Infinity" : text.startsWith("Infinity", i) ? "Infinity" : text.startsWith("NaN", i) ? "NaN" : null;
+    if (lit) {
+      out += `"\\u0000${lit}"`;
+      i += lit.length - 1;
+    } else out += c;
+  }
+  return JSON.parse(out, (_k, v: unknown) => (typeof v === "string" && Object.hasOwn(NONFINITE, v) ? NONFINITE[v] : v));
+}
+
+/** Metadata `key` as JSON (metaJson's, non-finite numbers included; a CheckpointError when missing or not JSON). */
 export function jsonOf(meta: Record<string, string>, key: string): unknown {
   const s = meta[key];
   if (typeof s !== "string") fail(`"${key}"`, "is missing");
   try {
-    return JSON.parse(s);
+    return parseMetaJson(s);
   } catch {
     fail(`"${key}"`, "is not valid JSON");
   }

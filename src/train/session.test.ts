@@ -94,6 +94,31 @@ describe("TrainingSession", () => {
     for (const s of [a, b, c]) s.dispose();
   });
 
+  it("a plateau schedule cut before its first counted evaluation (its best still infinite) restores and continues bit for bit", async () => {
+    const settings: SessionSettings = {
+      ...SMALL,
+      evalEvery: 5,
+      train: { ...SMALL.train, lr: 0.05, warmup: 8, schedule: { type: "plateau", patience: 0, factor: 0.5 } },
+      steps: 20,
+    };
+    const whole: StepRecord[] = [];
+    const a = new TrainingSession(data, settings, { onStep: (r) => whole.push(r) });
+    await a.train();
+    const cut: StepRecord[] = [];
+    const b = new TrainingSession(data, { ...settings, steps: 5 }, { onStep: (r) => cut.push(r) });
+    await b.train();
+    const snap = b.snapshot();
+    expect(snap.metadata.schedule).toMatch(/"best":Infinity/); // JSON.stringify would have written null
+    const c = TrainingSession.restore(snap, data, { steps: 20 }, { onStep: (r) => cut.push(r) });
+    await c.train();
+    const numbers = (r: StepRecord) => [r.step, r.loss, r.grad_norm, r.lr, r.val_loss];
+    expect(cut.map(numbers)).toEqual(whole.map(numbers));
+    // a checkpoint written before non-finite numbers were kept has null there: read as Infinity
+    const old = { ...snap, metadata: { ...snap.metadata, schedule: snap.metadata.schedule.replace("Infinity", "null") } };
+    TrainingSession.restore(old, data, { steps: 20 }).dispose();
+    for (const s of [a, b, c]) s.dispose();
+  });
+
   it("refuses to restore on another text", () => {
     const s = new TrainingSession(data, { ...SMALL, steps: 2 });
     s.step();

@@ -24,7 +24,7 @@ import { isRecurrentLM } from "../nn/lm.js";
 import { OPTIMIZERS } from "./optim.js";
 import { checkAdjustment, TrainingRun, type ModelConfig, type RunConfig, type Snapshot, type TrainConfig, type TrainingAdjustment } from "./run.js";
 import { LrSchedule, normalizeSchedule, type PlateauState } from "./schedule.js";
-import { checkFinite, checkRunInfo, jsonOf, MODEL_KEYS, parseRunInfo, TRAIN_KEYS, type RunInfo } from "./schema.js";
+import { checkFinite, checkRunInfo, jsonOf, metaJson, MODEL_KEYS, parseRunInfo, TRAIN_KEYS, type RunInfo } from "./schema.js";
 import type { Spawn } from "./parallel.js";
 import type { StepReport } from "./trainer.js";
 
@@ -577,7 +577,7 @@ export class TrainingSession {
   /** Everything needed to continue exactly: the run's snapshot with its RunInfo (and the schedule's state). */
   snapshot(extra: Record<string, string> = {}): Snapshot {
     const state = this.schedule.state();
-    return this.run.snapshot({ run: JSON.stringify(this.info), ...(state ? { schedule: JSON.stringify(state) } : {}), ...extra });
+    return this.run.snapshot({ run: metaJson(this.info), ...(state ? { schedule: metaJson(state) } : {}), ...extra });
   }
 
   /** Stops the worker threads. */
