@@ -1,11 +1,13 @@
 // `rnnlab export --checkpoint F --out FILE [--format safetensors|onnx]`: a trained model's weights
-// for PyTorch (safetensors, PyTorch's names) or for ONNX Runtime.
+// for PyTorch (safetensors, PyTorch's names) or for ONNX Runtime; `--format pytorch-run --out DIR`:
+// the training run itself, as a PyTorch folder that continues it (node/pytorch-run.ts).
 
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { Command } from "commander";
 import { readCheckpoint, useCheckpoint } from "../node/checkpoint.js";
 import { checkOutputFile, InputError, writeFileAtomic } from "../node/files.js";
+import { exportPytorchRun } from "../node/pytorch-run.js";
 import { encodeSafetensors } from "../io/safetensors.js";
 import { stateDictOf } from "../io/statedict.js";
 import { isRecurrentLM, type AnyLanguageModel } from "../nn/lm.js";
@@ -19,7 +21,7 @@ import { say } from "./output.js";
 /** The `format` of an export's metadata: rnnlab import recognises it. */
 export const EXPORT_FORMAT = "rnnlab-weights/1";
 
-const FORMATS = ["safetensors", "onnx"] as const;
+const FORMATS = ["safetensors", "onnx", "pytorch-run"] as const;
 type Format = (typeof FORMATS)[number];
 
 interface ExportOpts {
@@ -27,6 +29,7 @@ interface ExportOpts {
   out: string;
   format?: Format;
   opset?: number;
+  data?: string;
 }
 
 /** The PyTorch modules that take an export's weights, as one line of Python. */
@@ -76,21 +79,43 @@ export function exportSafetensors(model: AnyLanguageModel, config: RunConfig, vo
 
 export function exportCommand(): Command {
   return new Command("export")
-    .description("write a trained model's weights for PyTorch (safetensors, PyTorch's names) or ONNX Runtime (onnx)")
+    .description(
+      "write a trained model's weights for PyTorch (safetensors, PyTorch's names) or ONNX Runtime (onnx), or the training run as a PyTorch folder that continues it (pytorch-run)",
+    )
     .requiredOption("--checkpoint <file>", "a checkpoint written by rnnlab train (or rnnlab import)")
-    .requiredOption("--out <file>", "the file to write, e.g. model.safetensors or model.onnx")
+    .requiredOption("--out <file>", "the file to write, e.g. model.safetensors or model.onnx (--format pytorch-run: a new folder)")
     .option(
       "--format <format>",
-      "safetensors (weights only: embedding.weight, rnn.*, head.weight, head.bias, with the config and vocabulary in the metadata) or onnx (the whole model: tokens -> logits) (default: from --out's extension)",
+      "safetensors (weights only: embedding.weight, rnn.*, head.weight, head.bias, with the config and vocabulary in the metadata), onnx (the whole model: tokens -> logits), or pytorch-run (a folder that continues the training run in PyTorch, on one process or under torchrun) (default: from --out's extension)",
       choiceArg(FORMATS),
     )
     .option("--opset <n>", "ONNX operator set, 14 to 23 (default 17)", intArg(1))
-    .addHelpText("after", "\nLoad a safetensors export in PyTorch with the snippet in the README; rnnlab import turns it back into a checkpoint.")
+    .option("--data <file>", "--format pytorch-run: the run's text, when it is no longer where the checkpoint says")
+    .addHelpText(
+      "after",
+      "\nLoad a safetensors export in PyTorch with the snippet in the README; rnnlab import turns it back into a checkpoint.\n" +
+        "A pytorch-run folder holds model.py, train.py, the run and its text, and a README with the commands: python train.py --steps N --out DIR, or torchrun.",
+    )
     .action(async (o: ExportOpts) => {
       const ext = extname(o.out).toLowerCase();
       const format: Format | undefined = o.format ?? (ext === ".safetensors" ? "safetensors" : ext === ".onnx" ? "onnx" : undefined);
-      if (!format) throw new InputError(`--out ${o.out} ends neither in .safetensors nor in .onnx; give --format safetensors or --format onnx`);
+      if (!format)
+        throw new InputError(
+          `--out ${o.out} ends neither in .safetensors nor in .onnx; give --format safetensors, --format onnx, or --format pytorch-run (a folder)`,
+        );
       if (o.opset !== undefined && format !== "onnx") throw new InputError("--opset is for --format onnx");
+      if (o.data !== undefined && format !== "pytorch-run") throw new InputError("--data is for --format pytorch-run (the run's text goes into the folder)");
+      if (format === "pytorch-run") {
+        const r = exportPytorchRun({ checkpoint: o.checkpoint, out: o.out, data: o.data });
+        const m = r.config.model;
+        say(
+          `${o.out}: the run at step ${r.step} (${m.cell.toUpperCase()} language model, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, ` +
+            `${fmtInt(m.vocabSize)} tokens${m.tieWeights ? ", tied weights" : ""}; ${fmtInt(r.tokens)} tokens of text; ${r.history} lines of history) as a PyTorch run: ` +
+            `${r.files.join(", ")}; ${fmtInt(r.bytes)} bytes\n`,
+        );
+        say(`next: cd ${o.out} && python train.py --steps 1000 --out run   (or: torchrun --nproc_per_node 2 train.py --steps 1000 --out run)\n`);
+        return;
+      }
       checkOutPath(o.out, o.checkpoint);
       const snap = readCheckpoint(o.checkpoint);
       const { model, config, vocab } = useCheckpoint(o.checkpoint, snap, modelFromSnapshot);
