@@ -70,6 +70,27 @@ describe("TrainingSession", () => {
     s.dispose();
   });
 
+  /**
+   * Trains `settings` whole, and again cut after `cutAt` steps, snapshotted and restored; checks the
+   * cut run's records and weights equal the whole run's; `atCut` sees the snapshot.
+   */
+  async function cutAndRestore(settings: SessionSettings, cutAt: number, atCut: (snap: ReturnType<TrainingSession["snapshot"]>) => void): Promise<void> {
+    const whole: StepRecord[] = [];
+    const a = new TrainingSession(data, settings, { onStep: (r) => whole.push(r) });
+    await a.train();
+    const cut: StepRecord[] = [];
+    const b = new TrainingSession(data, { ...settings, steps: cutAt }, { onStep: (r) => cut.push(r) });
+    await b.train();
+    const snap = b.snapshot();
+    atCut(snap);
+    const c = TrainingSession.restore(snap, data, { steps: settings.steps }, { onStep: (r) => cut.push(r) });
+    await c.train();
+    const numbers = (r: StepRecord) => [r.step, r.loss, r.grad_norm, r.lr, r.val_loss];
+    expect(cut.map(numbers)).toEqual(whole.map(numbers));
+    expect(c.run.model.store.values).toEqual(a.run.model.store.values);
+    for (const s of [a, b, c]) s.dispose();
+  }
+
   it("a restored run continues bit for bit, a plateau schedule that lowered its rate included", async () => {
     const settings: SessionSettings = {
       ...SMALL,
@@ -77,21 +98,8 @@ describe("TrainingSession", () => {
       train: { ...SMALL.train, lr: 0.05, optimizer: "sgd", momentum: 0.9, schedule: { type: "plateau", patience: 0, factor: 0.5, threshold: 0.5 } },
       steps: 40,
     };
-    const whole: StepRecord[] = [];
-    const a = new TrainingSession(data, settings, { onStep: (r) => whole.push(r) });
-    await a.train();
-    const cut: StepRecord[] = [];
     // cut at an evaluation step: a run's last step is always evaluated, and the plateau sees it
-    const b = new TrainingSession(data, { ...settings, steps: 21 }, { onStep: (r) => cut.push(r) });
-    await b.train();
-    const snap = b.snapshot();
-    expect(JSON.parse(snap.metadata.schedule).lr).toBeLessThan(0.05); // the plateau has lowered the rate by the cut
-    const c = TrainingSession.restore(snap, data, { steps: 40 }, { onStep: (r) => cut.push(r) });
-    await c.train();
-    const numbers = (r: StepRecord) => [r.step, r.loss, r.grad_norm, r.lr, r.val_loss];
-    expect(cut.map(numbers)).toEqual(whole.map(numbers));
-    expect(c.run.model.store.values).toEqual(a.run.model.store.values);
-    for (const s of [a, b, c]) s.dispose();
+    await cutAndRestore(settings, 21, (snap) => expect(JSON.parse(snap.metadata.schedule).lr).toBeLessThan(0.05)); // the plateau has lowered the rate by the cut
   });
 
   it("a plateau schedule cut before its first counted evaluation (its best still infinite) restores and continues bit for bit", async () => {
@@ -101,22 +109,12 @@ describe("TrainingSession", () => {
       train: { ...SMALL.train, lr: 0.05, warmup: 8, schedule: { type: "plateau", patience: 0, factor: 0.5 } },
       steps: 20,
     };
-    const whole: StepRecord[] = [];
-    const a = new TrainingSession(data, settings, { onStep: (r) => whole.push(r) });
-    await a.train();
-    const cut: StepRecord[] = [];
-    const b = new TrainingSession(data, { ...settings, steps: 5 }, { onStep: (r) => cut.push(r) });
-    await b.train();
-    const snap = b.snapshot();
-    expect(snap.metadata.schedule).toMatch(/"best":Infinity/); // JSON.stringify would have written null
-    const c = TrainingSession.restore(snap, data, { steps: 20 }, { onStep: (r) => cut.push(r) });
-    await c.train();
-    const numbers = (r: StepRecord) => [r.step, r.loss, r.grad_norm, r.lr, r.val_loss];
-    expect(cut.map(numbers)).toEqual(whole.map(numbers));
-    // a checkpoint written before non-finite numbers were kept has null there: read as Infinity
-    const old = { ...snap, metadata: { ...snap.metadata, schedule: snap.metadata.schedule.replace("Infinity", "null") } };
-    TrainingSession.restore(old, data, { steps: 20 }).dispose();
-    for (const s of [a, b, c]) s.dispose();
+    await cutAndRestore(settings, 5, (snap) => {
+      expect(snap.metadata.schedule).toMatch(/"best":Infinity/); // JSON.stringify would have written null
+      // a checkpoint written before non-finite numbers were kept has null there: read as Infinity
+      const old = { ...snap, metadata: { ...snap.metadata, schedule: snap.metadata.schedule.replace("Infinity", "null") } };
+      TrainingSession.restore(old, data, { steps: 20 }).dispose();
+    });
   });
 
   it("refuses to restore on another text", () => {
