@@ -34,7 +34,7 @@ import { NonFiniteError, Trainer } from "../train/trainer.js";
 import { metaJson, parseMetaJson } from "../train/schema.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg } from "./options.js";
 import { out, say, warn } from "./output.js";
-import { createProgress } from "./progress.js";
+import { createProgress, remainingSeconds } from "./progress.js";
 
 /** What a classifier's file keeps of how texts become tokens (metadata "classify"). */
 interface TextSettings extends TextPreparation {
@@ -93,7 +93,13 @@ function trainSubcommand(): Command {
     .option("--epochs <n>", "passes over the training examples", intArg(1), 10)
     .option("--batch <n>", "examples per batch (grouped by length)", intArg(1), 32)
     .option("--optimizer <name>", OPTIMIZER_NAMES.join(", "), choiceArg(OPTIMIZER_NAMES), "adam")
-    .option("--lr <x>", `learning rate (default: ${OPTIMIZER_NAMES.map((n) => `${OPTIMIZERS[n].defaultLr} ${n}`).join(", ")})`, f32Arg(0))
+    .option(
+      "--lr <x>",
+      `learning rate (default: ${OPTIMIZER_NAMES.filter((n) => n !== "sgd")
+        .map((n) => `${OPTIMIZERS[n].defaultLr} ${n}`)
+        .join(", ")}; none for sgd: give one)`,
+      f32Arg(0),
+    )
     .option("--weight-decay <x>", "weight decay (L2; decoupled for adamw)", f32Arg(0, false), 0)
     .option("--clip <x>", "clip the global gradient norm to x (0: off)", f32Arg(0, false), 5)
     .option("--seed <n>", "seed of the split, the initial weights and the batches", intArg(0), 1)
@@ -276,7 +282,8 @@ async function train(path: string, o: TrainOpts, given: (name: string) => boolea
     kernels: defaultKernels(),
   });
   const lr = o.lr ?? OPTIMIZERS[o.optimizer].defaultLr;
-  if (o.optimizer === "sgd" && o.lr === undefined) throw new InputError("--optimizer sgd needs --lr");
+  if (o.optimizer === "sgd" && o.lr === undefined)
+    throw new InputError(`--optimizer sgd needs --lr (it has no default here), e.g. --lr ${OPTIMIZERS.sgd.defaultLr}`);
   const optimizer = createOptimizer(o.optimizer, clf.store, { lr, weightDecay: o.weightDecay });
   const trainer = new Trainer(clf, { optimizer, clipNorm: o.clip > 0 ? o.clip : undefined });
   const batcher = new BucketBatcher(trainSeqs, trainYs, { batchSize: o.batch, seed: o.seed });
@@ -284,7 +291,10 @@ async function train(path: string, o: TrainOpts, given: (name: string) => boolea
   const total = perEpoch * o.epochs;
 
   const tty = Boolean(process.stdout.isTTY);
-  const progress = createProgress(tty);
+  const progress = createProgress(
+    tty,
+    " {bar} batch {value}/{total} | ETA {eta} | epoch {epoch} | loss {loss} | val accuracy {val} | {speed} | grad norm {grad} | clipped {clip}",
+  );
   const tokenWord = o.tokens === "words" ? "words" : "characters";
   const prep = [o.lowercase ? "lower case" : "", o.splitPunctuation ? "punctuation split" : ""].filter(Boolean).join(", ");
   progress.line(
@@ -306,34 +316,48 @@ async function train(path: string, o: TrainOpts, given: (name: string) => boolea
   let tokens = 0;
   let lastVal = "-";
   let final: Evaluation | null = null;
+  let trainSeconds = 0; // in training steps
+  let evalSeconds = 0; // in the validations after each epoch
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       clf.train();
       let sum = 0;
       let n = 0;
       for (const batch of batcher.epoch()) {
+        const s0 = performance.now();
         const r = trainer.step(batch);
+        trainSeconds += (performance.now() - s0) / 1000;
         step++;
         sum += r.loss;
         n++;
         for (const len of batch.lengths) tokens += len;
-        const s = (performance.now() - t0) / 1000;
+        // the validation after each epoch is an evaluation every perEpoch steps
+        const eta = remainingSeconds({
+          steps: step,
+          target: total,
+          perStep: trainSeconds / step,
+          timeLeft: Infinity,
+          evalEvery: perEpoch,
+          perEval: epoch > 1 ? evalSeconds / (epoch - 1) : NaN,
+        });
         progress.update(step, total, {
-          loss: (sum / n).toFixed(3),
-          bpc: `epoch ${epoch}/${o.epochs}`,
+          epoch: `${epoch}/${o.epochs}`,
+          loss: `${(sum / n).toFixed(3)} nats`,
           val: lastVal,
           grad: r.gradNorm.toFixed(2),
           clip: `${((100 * trainer.stats.clipped) / step).toFixed(1)}%`,
-          speed: fmtInt(Math.round(tokens / s)),
-          eta: fmtDuration((s / step) * (total - step)),
+          speed: `${fmtInt(Math.round(tokens / trainSeconds))} ${o.tokens === "words" ? "words" : "chars"}/s`,
+          eta: fmtDuration(eta),
         });
         await new Promise((resolve) => setImmediate(resolve)); // let the bar redraw and signals in
       }
       clf.eval();
+      const e0 = performance.now();
       final = evaluate(clf, valSeqs, valYs);
+      evalSeconds += (performance.now() - e0) / 1000;
       lastVal = pct(final.correct / final.count);
       progress.line(
-        `epoch ${epoch}/${o.epochs}: train loss ${(sum / n).toFixed(3)}, validation loss ${final.loss.toFixed(3)}, accuracy ${lastVal} (${fmtDuration((performance.now() - t0) / 1000)})`,
+        `epoch ${epoch}/${o.epochs}: train loss ${(sum / n).toFixed(3)} nats, validation loss ${final.loss.toFixed(3)} nats, accuracy ${lastVal} (${fmtDuration((performance.now() - t0) / 1000)} so far)`,
       );
     }
   } catch (e) {

@@ -27,9 +27,24 @@ export function evalCommand(): Command {
       const { loss, count } = evaluateLoss(model, tokens, B, T, { partial: true });
       out(
         (vocab.kind === "words"
-          ? `${file}: ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(2)} over ${fmtInt(count)} words and line ends`
-          : `${file}: ${loss.toFixed(4)} nats/char, ${(loss / Math.LN2).toFixed(4)} bits/char over ${fmtInt(count)} characters`) +
-          ` (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"})\n`,
+          ? `${file}: ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(2)}`
+          : `${file}: ${loss.toFixed(4)} nats/char, ${(loss / Math.LN2).toFixed(4)} bits/char`) +
+          ` over ${fmtInt(count)} of its ${fmtInt(tokens.length)} ${vocab.kind === "words" ? "words and line ends" : "characters"}` +
+          ` (checkpoint ${o.checkpoint}, step ${snap.metadata.step ?? "?"}); ${unscoredText(tokens.length, count, B)}\n`,
       );
     });
+}
+
+/**
+ * Why eval scores fewer tokens than the text holds (training reports its validation text's n):
+ * each token is predicted from the ones before it, so the first is never a target; the other
+ * n - 1 are cut into B streams of S = floor((n - 1) / B), as training reads its text, and the
+ * (n - 1) mod B left over at the end are not scored (evaluateLoss).
+ */
+export function unscoredText(n: number, count: number, B: number): string {
+  const left = n - 1 - count;
+  return (
+    "not scored: the first (nothing before it predicts it)" +
+    (left > 0 ? ` and the last ${fmtInt(left)} (left over when cut into ${fmtInt(B)} stream${B > 1 ? "s" : ""} of ${fmtInt(count / B)})` : "")
+  );
 }

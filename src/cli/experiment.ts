@@ -42,8 +42,9 @@ import { CELL_NAMES } from "../nn/cells.js";
 import { OPTIMIZER_NAMES } from "../train/optim.js";
 import { experimentSpec } from "../plot/experiment-spec.js";
 import type { TaskResult } from "./task.js";
-import { choiceArg, f32Arg, fmtDuration, intArg, numArg } from "./options.js";
+import { choiceArg, f32Arg, fmtDuration, intArg, numArg, optionWithDefault } from "./options.js";
 import { say } from "./output.js";
+import { rnnlab } from "./invocation.js";
 
 /** One row of the table: a model and a training recipe. */
 export interface Variant {
@@ -112,12 +113,15 @@ export function experimentCommand(): Command {
     )
     .argument("<name>", "the experiment: clipping or context")
     .option("--task <name>", `clipping: the task: ${TASK_NAMES.join(", ")}`, choiceArg(TASK_NAMES), "temporal-order")
-    .option("--lengths <list>", "clipping: sequence lengths T", listArg(int), [20, 50, 100, 200])
-    .option(
-      "--variants <list>",
-      `clipping: rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`,
-      listArg((s) => s),
-      VARIANTS.map((v) => v.name),
+    .addOption(optionWithDefault("--lengths <list>", "clipping: sequence lengths T", listArg(int), [20, 50, 100, 200], "20,50,100,200"))
+    .addOption(
+      optionWithDefault(
+        "--variants <list>",
+        `clipping: rows of the table: ${VARIANTS.map((v) => v.name).join(", ")}`,
+        listArg((s) => s),
+        VARIANTS.map((v) => v.name),
+        "all",
+      ),
     )
     .option(
       "--distances <list>",
@@ -144,7 +148,7 @@ export function experimentCommand(): Command {
       `wall-clock minutes for the whole sweep (split evenly between the runs) (default: ${CLIPPING_BUDGET} for clipping, ${CONTEXT_DEFAULTS.budget} for context)`,
       numArg(0, Infinity, true),
     )
-    .option("--parallel <n>", "runs at a time (default: all cores)", intArg(1), availableParallelism())
+    .addOption(optionWithDefault("--parallel <n>", "runs at a time", intArg(1), availableParallelism(), "all cores"))
     .option("--hidden <n>", "clipping: hidden units (the paper: 50)", intArg(1), 50)
     .option("--batch <n>", "clipping: sequences per step (the paper: 20)", intArg(1), 20)
     .option("--optimizer <name>", `clipping: ${OPTIMIZER_NAMES.join(", ")} (the paper: sgd)`, choiceArg(OPTIMIZER_NAMES), "sgd")
@@ -164,7 +168,7 @@ export function experimentCommand(): Command {
       const foreign = (name === "clipping" ? CONTEXT_ONLY : CLIPPING_ONLY).filter(onCli);
       if (foreign.length)
         throw new InputError(
-          `${foreign.map(flag).join(", ")} ${foreign.length > 1 ? "belong" : "belongs"} to experiment ${name === "clipping" ? "context" : "clipping"}, not ${name}; see rnnlab experiment --help`,
+          `${foreign.map(flag).join(", ")} ${foreign.length > 1 ? "belong" : "belongs"} to experiment ${name === "clipping" ? "context" : "clipping"}, not ${name}; see ${rnnlab("experiment --help")}`,
         );
       if (name === "context") {
         await contextExperiment(given);
@@ -357,7 +361,7 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   );
   const table = [header, rule, ...lines].join("\n");
   say(`\nsolved / runs (median steps to solve), ${o.task}, ${fmtDuration(wall)} wall:\n${table}\n`);
-  const command = `npx rnnlab experiment clipping ${process.argv.slice(4).join(" ")}`.trim();
+  const command = rnnlab(`experiment clipping ${process.argv.slice(4).join(" ")}`.trim());
   const { specToSvg, svgToPng } = await import("../node/render.js"); // vega and resvg: loaded when needed
   const svg = await specToSvg(experimentSpec(o.task, rows));
   const created = !existsSync(o.out);
@@ -745,7 +749,7 @@ async function contextExperiment(o: ContextOpts): Promise<void> {
     runs.map((r) => ({ model: r.sized.row.name, seed: r.seed, scores: r.result?.scores })),
   );
   const table = contextTable(summary, chance, hasWindow ? plan.window : undefined);
-  const command = `npx rnnlab experiment context ${process.argv.slice(4).join(" ")}`.trim();
+  const command = rnnlab(`experiment context ${process.argv.slice(4).join(" ")}`.trim());
   const notes = [
     `Accuracy (%) of the name after "said hi to": the share of ${plan.testSize} held-out stories per distance whose most likely next character is B's initial` +
       `${plan.seeds > 1 ? `, the mean over ${plan.seeds} seeds (their range in brackets)` : ""}.`,

@@ -89,11 +89,11 @@ export function exportCommand(): Command {
       "safetensors (weights only: embedding.weight, rnn.*, head.weight, head.bias, with the config and vocabulary in the metadata), onnx (the whole model: tokens -> logits), or pytorch-run (a folder that continues the training run in PyTorch, on one process or under torchrun) (default: from --out's extension)",
       choiceArg(FORMATS),
     )
-    .option("--opset <n>", "ONNX operator set, 14 to 23 (default 17)", intArg(1))
+    .option("--opset <n>", "ONNX operator set, 14 to 23 (default: 17)", intArg(1))
     .option("--data <file>", "--format pytorch-run: the run's text, when it is no longer where the checkpoint says")
     .addHelpText(
       "after",
-      "\nLoad a safetensors export in PyTorch with the snippet in the README; rnnlab import turns it back into a checkpoint.\n" +
+      "\nLoad a safetensors export in PyTorch with the snippet in docs/interop.md; rnnlab import turns it back into a checkpoint.\n" +
         "A pytorch-run folder holds model.py, train.py, the run and its text, and a README with the commands: python train.py --steps N --out DIR, or torchrun.",
     )
     .action(async (o: ExportOpts) => {

@@ -18,6 +18,7 @@ import { isOptimizerName, OPTIMIZER_NAMES, OPTIMIZERS } from "../train/optim.js"
 import { DEFAULT_TRAIN as SESSION_TRAIN } from "../train/session.js";
 import { fmtInt } from "./options.js";
 import { say } from "./output.js";
+import { rnnlab } from "./invocation.js";
 
 interface ImportOpts {
   config?: string;
@@ -298,7 +299,7 @@ function stateDictProblem(file: string, e: StateDictError, tensors: Map<string, 
       `${file} holds a bare recurrent layer (weight_ih_l0, weight_hh_l0, ...), not a language model (embedding.weight, rnn.*, head.*); load bare layers in code with recurrentFromStateDict`,
     );
   }
-  return new InputError(`${file} is not a language model rnnlab can import: ${e.message} (see rnnlab import --help)`);
+  return new InputError(`${file} is not a language model rnnlab can import: ${e.message} (see ${rnnlab("import --help")})`);
 }
 
 /** `rnnlab import`: a PyTorch state_dict (safetensors) of a language model, or an rnnlab export, becomes an rnnlab checkpoint. */
@@ -512,7 +513,7 @@ export function importCommand(): Command {
         `${out}: ${m.cell.toUpperCase()}${m.cell === "rnn" ? ` (${m.nonlinearity})` : ""} language model, ${m.numLayers} layer${m.numLayers > 1 ? "s" : ""}, hidden ${m.hiddenSize}, ` +
           `embedding ${m.embedSize}, ${fmtInt(m.vocabSize)} ${tokens === "words" ? "words" : "characters"}${m.tieWeights ? ", tied weights" : ""}, from ${file}\n` +
           notes.map((n) => `  ${n}\n`).join("") +
-          `try: rnnlab sample --checkpoint ${out}\n`,
+          `try: ${rnnlab(`sample --checkpoint ${out}`)}\n`,
       );
     });
 }

@@ -1,8 +1,21 @@
 // Argument parsers for commander: each checks one option and names the fix when it is wrong.
 
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { normalizeSchedule, type ScheduleSpec } from "../train/schedule.js";
 import { finiteInFloat32 } from "../errors.js";
+
+/**
+ * An option with a default value whose help shows it as the user would type it, or in words:
+ * `optionWithDefault("--w <lo,hi>", "range of w", rangeArg, [4, 8], "4,8")` shows "(default: 4,8)"
+ * where commander would print [4,8]. Every option states its default once, in commander's
+ * "(default: ...)" at the end of its help line: a fixed value through commander (here or
+ * `.option(flags, text, parse, value)`), a default worked out when the command runs (all cores,
+ * the run's validation text) as "(default: ...)" at the end of the description, the value left
+ * undefined until given.
+ */
+export function optionWithDefault<T>(flags: string, description: string, parse: (v: string, previous: T) => T, value: T, shown: string): Option {
+  return new Option(flags, description).argParser(parse).default(value, shown);
+}
 
 /** A whole number >= min. */
 export function intArg(min: number) {

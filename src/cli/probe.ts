@@ -22,6 +22,7 @@ import { modelFromSnapshot } from "../train/run.js";
 import { fmtInt, intArg } from "./options.js";
 import { say, warn } from "./output.js";
 import { runText, runTextPath } from "./surface.js";
+import { rnnlab } from "./invocation.js";
 
 /** The longest context probed in a recurrent model when --max-distance is not given (tokens). */
 export const DEFAULT_MAX_DISTANCE = 1024;
@@ -130,7 +131,7 @@ function contextSubcommand(): Command {
       const runPath = file ? null : runTextPath(snap0);
       if (!file && runPath === null)
         throw new InputError(
-          `checkpoint ${o.checkpoint} does not name its training text; give a text to probe: rnnlab probe context --checkpoint ${o.checkpoint} FILE`,
+          `checkpoint ${o.checkpoint} does not name its training text; give a text to probe: ${rnnlab(`probe context --checkpoint ${o.checkpoint} FILE`)}`,
         );
       if (runPath !== null && !existsSync(runPath)) throw new InputError(`the run's text ${runPath} is gone; give a text to probe as FILE`);
       // everything the command reads, the run's own text included, is no output

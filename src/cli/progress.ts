@@ -1,6 +1,8 @@
-// Progress output of `rnnlab train`: a live bar on a terminal (cli-progress), one plain line per
-// evaluation otherwise (CI logs, pipes). Lines printed while the bar is live appear above it.
-// TrainReport turns a session's hooks into those lines.
+// Progress output of `rnnlab train` (and `rnnlab classify train`): one line per evaluation, with
+// its sample, everywhere; on a terminal also a live bar (cli-progress) under them, redrawn with
+// every step, the evaluation lines scrolling above it (they are kept, not replaced by the bar: the
+// bar shows the current step, the lines the run's history). Off a terminal (CI logs, pipes) the
+// lines alone. TrainReport turns a session's hooks into those lines.
 
 import cliProgress from "cli-progress";
 import type { DiagnosticsRecord } from "../analysis/report-data.js";
@@ -8,15 +10,14 @@ import type { EvalEvent, StepRecord, TrainingSession } from "../train/session.js
 import { fmtDuration, fmtInt } from "./options.js";
 import { say } from "./output.js";
 
-export interface ProgressPayload {
-  loss: string;
-  bpc: string;
-  val: string;
-  grad: string;
-  clip: string;
-  speed: string;
-  eta: string;
-}
+/** The bar's fields, each with its unit (e.g. loss "1.658 nats (2.391 bpc)", speed "40,454 chars/s"). */
+export type ProgressPayload = Record<string, string>;
+
+/**
+ * `rnnlab train`'s bar: the step, ETA, losses, speed, gradient norm and clipped share. cli-progress
+ * cuts the line at the terminal's width: what matters most comes first.
+ */
+export const TRAIN_BAR = " {bar} step {value}/{total} | ETA {eta} | loss {loss} | val {val} | {speed} | grad norm {grad} | clipped {clip}";
 
 export interface Progress {
   /** Redraws the bar (terminal only). */
@@ -26,8 +27,8 @@ export interface Progress {
   stop(): void;
 }
 
-/** A live bar when `tty`, else plain lines. */
-export function createProgress(tty: boolean): Progress {
+/** A live bar of `format` (cli-progress's, fields from the payload) under the lines when `tty`, else plain lines. */
+export function createProgress(tty: boolean, format = TRAIN_BAR): Progress {
   if (!tty) {
     return {
       update() {},
@@ -37,7 +38,7 @@ export function createProgress(tty: boolean): Progress {
   }
   const multi = new cliProgress.MultiBar(
     {
-      format: " {bar} {value}/{total} | loss {loss} ({bpc}) | val {val} | grad {grad} | clipped {clip} | {speed} tokens/s | ETA {eta}",
+      format,
       hideCursor: true,
       clearOnComplete: false,
       gracefulExit: false,
@@ -65,6 +66,42 @@ export function createProgress(tty: boolean): Progress {
 
 const LN2 = Math.log(2);
 
+/** What the time left of a run is worked out from (`remainingSeconds`). */
+export interface RemainingInput {
+  /** Steps taken so far. */
+  steps: number;
+  /** The run's last step (null: none, the run ends on its time limit). */
+  target: number | null;
+  /** Seconds per training step (the recent mean). */
+  perStep: number;
+  /** Seconds of training the time limit leaves (Infinity: no limit); evaluations do not count against it. */
+  timeLeft: number;
+  /** An evaluation comes every this many steps, and one at the last step. */
+  evalEvery: number;
+  /** Seconds per evaluation (validation, sample and the checkpoint written with it), measured; NaN: none measured yet. */
+  perEval: number;
+}
+
+/**
+ * Seconds until the run ends: the training steps left at the recent speed, plus the evaluations
+ * still to come (at every multiple of evalEvery after `steps`, and at the last step) at the
+ * measured time of one. Until an evaluation has been timed, only the steps are counted.
+ *
+ * @example
+ * // 100 steps of 0.1 s left, evaluations at 200, 250 and 300 of 5 s each: 10 + 15
+ * remainingSeconds({ steps: 200, target: 300, perStep: 0.1, timeLeft: Infinity, evalEvery: 50, perEval: 5 }); // 25
+ */
+export function remainingSeconds(r: RemainingInput): number {
+  const stepsLeft = Math.min(r.target !== null ? r.target - r.steps : Infinity, r.timeLeft / r.perStep);
+  if (!Number.isFinite(stepsLeft)) return stepsLeft === Infinity ? Infinity : NaN;
+  if (stepsLeft <= 0) return 0;
+  const end = r.steps + stepsLeft;
+  // a run that stops on its time limit ends within a step: its last evaluation comes at the step it stops after
+  const last = Math.ceil(end);
+  const evals = Math.floor(last / r.evalEvery) - Math.floor(r.steps / r.evalEvery) + (last % r.evalEvery !== 0 ? 1 : 0);
+  return stepsLeft * r.perStep + (Number.isFinite(r.perEval) ? evals * r.perEval : 0);
+}
+
 /**
  * What `rnnlab train` shows of a session: a line per evaluation (with the sample), the step's
  * warnings (rate-limited), a line per diagnosis, and the live bar with speed and ETA.
@@ -80,6 +117,11 @@ export class TrainReport {
   private recentN = 0;
   private lastElapsed = 0;
   private timed = -1;
+  // evaluations: the wall time of an evaluation step beyond its training (validation, sample, checkpoint)
+  private stepStart = 0;
+  private evalSum = 0;
+  private evalN = 0;
+  private evalStep = -1;
 
   /** `timeLimit`: seconds of training allowed (Infinity: none). */
   constructor(
@@ -108,10 +150,34 @@ export class TrainReport {
     return this.recentN > 0 ? (t.batch * t.k1) / this.perStep() : 0;
   }
 
-  eta(): number {
+  /** Seconds per evaluation, measured (`pending`: the one in progress, timed up to now); NaN before the first. */
+  private perEval(pending = NaN): number {
+    const n = this.evalN + (Number.isNaN(pending) ? 0 : 1);
+    return n > 0 ? (this.evalSum + (Number.isNaN(pending) ? 0 : pending)) / n : NaN;
+  }
+
+  /** Seconds until the run ends, evaluations included. */
+  eta(pending = NaN): number {
     const s = this.session;
-    const target = s.info.targetSteps;
-    return Math.min(target !== null ? (target - s.steps) * this.perStep() : Infinity, this.timeLimit - s.trainSeconds);
+    return remainingSeconds({
+      steps: s.steps,
+      target: s.info.targetSteps,
+      perStep: this.perStep(),
+      timeLeft: this.timeLimit - s.trainSeconds,
+      evalEvery: s.info.evalEvery,
+      perEval: this.perEval(pending),
+    });
+  }
+
+  /** Call just before each session.step(): an evaluation's time is that step's wall time less its training. */
+  beginStep(): void {
+    this.stepStart = performance.now();
+  }
+
+  /** Seconds since beginStep beyond the step's own training (the evaluation's time so far). */
+  private overhead(): number {
+    const dt = this.recentN > 0 ? this.recent[(this.recentN - 1) % this.recent.length] : 0;
+    return Math.max(0, (performance.now() - this.stepStart) / 1000 - dt);
   }
 
   clippedShare(): string {
@@ -152,11 +218,13 @@ export class TrainReport {
   evaluation(e: EvalEvent): void {
     this.note(e.record);
     const s = this.session;
+    this.evalStep = e.step;
     const valText = e.val === null ? "no validation" : `val ${e.val.toFixed(3)} nats (${this.second(e.val)})`;
+    // this evaluation's validation and sample are done: their time counts in the ETA already
+    const eta = this.eta(this.stepStart > 0 ? this.overhead() : NaN);
     this.progress.line(
       `step ${e.step}/${s.info.targetSteps ?? "?"}  train ${e.trainLoss.toFixed(3)} nats (${this.second(e.trainLoss)})  ${valText}  ` +
-        `grad ${e.gradNorm.toFixed(2)}  clipped ${this.clippedShare()}  ` +
-        `${fmtInt(Math.round(this.speed()))} ${this.words ? "word" : "char"}s/s  ETA ${fmtDuration(this.eta())}`,
+        `grad norm ${e.gradNorm.toFixed(2)}  clipped ${this.clippedShare()}  ${this.speedText()}  ETA ${fmtDuration(eta)}`,
     );
     if (e.sample) this.progress.line(`--- sample ---\n${e.sample}\n---`);
   }
@@ -174,17 +242,25 @@ export class TrainReport {
     for (const w of rec.warnings) this.progress.line(`warning: ${w}`);
   }
 
-  /** After every step: the live bar (a terminal only). */
+  /** Training speed with its unit, e.g. "40,454 chars/s". */
+  speedText(): string {
+    return `${fmtInt(Math.round(this.speed()))} ${this.words ? "word" : "char"}s/s`;
+  }
+
+  /** After every step: the evaluation's time when there was one, and the live bar (a terminal only). */
   afterStep(rec: StepRecord): void {
+    if (this.evalStep === rec.step && this.stepStart > 0) {
+      this.evalSum += this.overhead();
+      this.evalN++;
+    }
     const s = this.session;
     const total = s.info.targetSteps ?? Math.max(s.steps + 1, Math.round(s.steps + (this.timeLimit - s.trainSeconds) / this.perStep()));
     this.progress.update(s.steps, total, {
-      loss: rec.loss.toFixed(3),
-      bpc: this.second(rec.loss),
-      val: s.lastVal === null ? "-" : s.lastVal.toFixed(3),
+      loss: `${rec.loss.toFixed(3)} nats (${this.second(rec.loss)})`,
+      val: s.lastVal === null ? "-" : `${s.lastVal.toFixed(3)} nats`,
       grad: rec.grad_norm.toFixed(2),
       clip: this.clippedShare(),
-      speed: fmtInt(Math.round(this.speed())),
+      speed: this.speedText(),
       eta: fmtDuration(this.eta()),
     });
   }

@@ -7,7 +7,7 @@ import { generate } from "../nn/generate.js";
 import { Rng } from "../tensor/rng.js";
 import { defaultPrime, modelFromSnapshot } from "../train/run.js";
 import { EOS, WordVocab } from "../data/words.js";
-import { intArg, numArg } from "./options.js";
+import { intArg, numArg, optionWithDefault } from "./options.js";
 import { out } from "./output.js";
 
 interface SampleOpts {
@@ -24,11 +24,14 @@ export function sampleCommand(): Command {
     .description("generate text from a trained model")
     .requiredOption("--checkpoint <file>", "a checkpoint.safetensors or best.safetensors written by rnnlab train")
     .option("--length <n>", "tokens to generate (characters, or words for a word-level model)", intArg(0), 500)
-    .option(
-      "--temperature <t>",
-      "softmax temperature: 1 the model's own distribution, < 1 safer, 0 always the likeliest (default 0.8, as nanoGPT's sample.py)",
-      numArg(0),
-      0.8,
+    .addOption(
+      optionWithDefault(
+        "--temperature <t>",
+        "softmax temperature: 1 the model's own distribution, < 1 safer, 0 always the likeliest",
+        numArg(0),
+        0.8,
+        "0.8, as nanoGPT's sample.py",
+      ),
     )
     .option("--top-k <k>", "draw only among the k likeliest characters (0: all)", intArg(0), 0)
     .option("--prime <text>", "text to start from (default: a newline)")

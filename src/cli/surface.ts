@@ -19,7 +19,7 @@ import { isRecurrentLM, type AnyLanguageModel } from "../nn/lm.js";
 import { fmtNum, surfaceSpec, type PlotPath } from "../plot/specs.js";
 import { evaluateLoss } from "../train/evaluate.js";
 import { modelFromSnapshot, type Snapshot } from "../train/run.js";
-import { choiceArg, fmtInt, intArg, numArg } from "./options.js";
+import { choiceArg, fmtInt, intArg, numArg, optionWithDefault } from "./options.js";
 import { say, warn } from "./output.js";
 
 /**
@@ -83,10 +83,10 @@ export function surfaceCommand(): Command {
     .description(
       "draw the error surface of a single RNN neuron with gradient descent on it, with and without clipping (Pascanu et al. 2013, fig. 6); with --checkpoint, a trained model's loss around its weights",
     )
-    .option("--w <lo,hi>", "range of the recurrent weight w", rangeArg, [4, 8] as [number, number])
-    .option("--b <lo,hi>", "range of the bias b (e.g. --b=-5,-1)", rangeArg, [-5, -1] as [number, number])
-    .option("--grid <n>", `grid points per axis (default ${DEFAULT_GRID}; ${DEFAULT_SLICE_GRID} with --checkpoint)`, intArg(2))
-    .option("--start <w,b>", `start of a descent, repeatable (default ${DEFAULT_STARTS.map((s) => s.join(",")).join(" ")})`, startArg)
+    .addOption(optionWithDefault("--w <lo,hi>", "range of the recurrent weight w", rangeArg, [4, 8] as [number, number], "4,8"))
+    .addOption(optionWithDefault("--b <lo,hi>", "range of the bias b (e.g. --b=-6,-2)", rangeArg, [-5, -1] as [number, number], "-5,-1"))
+    .option("--grid <n>", `grid points per axis (default: ${DEFAULT_GRID}; ${DEFAULT_SLICE_GRID} with --checkpoint)`, intArg(2))
+    .option("--start <w,b>", `start of a descent, repeatable (default: ${DEFAULT_STARTS.map((s) => s.join(",")).join(" ")})`, startArg)
     .option("--lr <x>", "learning rate of gradient descent", numArg(0, Infinity, true), DEFAULT_LR)
     .option("--clip <x>", "norm-clipping threshold of the dashed descents", numArg(0, Infinity, true), DEFAULT_CLIP)
     .option("--iters <n>", "gradient-descent steps", intArg(1), DEFAULT_ITERS)
@@ -99,8 +99,8 @@ export function surfaceCommand(): Command {
       "random",
     )
     .option("--text <file>", "with --checkpoint: text to measure the loss on (default: the run's validation text)")
-    .option("--alpha <lo,hi>", "with --checkpoint: range of α", rangeArg, [-1, 1] as [number, number])
-    .option("--beta <lo,hi>", "with --checkpoint: range of β", rangeArg, [-1, 1] as [number, number])
+    .addOption(optionWithDefault("--alpha <lo,hi>", "with --checkpoint: range of α", rangeArg, [-1, 1] as [number, number], "-1,1"))
+    .addOption(optionWithDefault("--beta <lo,hi>", "with --checkpoint: range of β", rangeArg, [-1, 1] as [number, number], "-1,1"))
     .option("--tokens <n>", "with --checkpoint: characters of the text the loss is measured on", intArg(2), 2000)
     .option("--seed <n>", "with --checkpoint: seed of the random directions", intArg(0), 0)
     .action(async (o: SurfaceOpts, cmd: Command) => {
@@ -274,7 +274,8 @@ function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
   const { model, vocab, config } = useCheckpoint(path, snap, modelFromSnapshot);
   model.eval();
   const text = runText(path, snap, vocab, o.text);
-  if (text.tokens.length < 3) throw new InputError(`${text.what} has ${text.tokens.length} characters; the loss needs at least 3`);
+  if (text.tokens.length < 3)
+    throw new InputError(`${text.what} has ${text.tokens.length} ${vocab.kind === "words" ? "words and line ends" : "characters"}; the loss needs at least 3`);
   const tokens = text.tokens.subarray(0, Math.min(text.tokens.length, o.tokens + 1)) as TokenArray;
   // B streams of at least 16 steps each, windows of the run's k1 steps, the last one partial
   const B = Math.max(1, Math.min(config.train.batch, Math.floor((tokens.length - 1) / 16)));
@@ -284,10 +285,20 @@ function sliceFigure(o: SurfaceOpts, snap: Snapshot) {
     throw new InputError(
       "--mode whh scales the recurrent weights W_hh; this checkpoint holds a feed-forward model (--cell mlp), which has none: use --mode random or pca",
     );
-  if (o.mode === "pca" && trajectory.length < 2) {
-    throw new InputError(
-      `--mode pca needs the training trajectory: at least 2 snapshots in ${join(dirname(path), "trajectory")} (found ${trajectory.length}); train with --diagnose-every N, or use --mode random or whh`,
-    );
+  if (o.mode === "pca") {
+    // the plane is spanned by the snapshots' offsets from the checkpoint's weights θ*: the snapshot
+    // of the run's last step is θ* itself (offset 0), so a run needs 3 diagnoses for 2 directions
+    const theta = model.store.values;
+    const away = trajectory.filter((t) => t.values.some((v, k) => v !== theta[k])).length;
+    if (away < 2) {
+      const stepNow = Number(snap.metadata.step);
+      const every = Number.isSafeInteger(stepNow) && stepNow >= 3 ? ` (this run's ${stepNow} steps: N <= ${Math.floor((stepNow - 1) / 2)})` : "";
+      throw new InputError(
+        `--mode pca needs 2 trajectory snapshots whose weights differ from the checkpoint's, in ${join(dirname(path), "trajectory")} ` +
+          `(found ${trajectory.length} snapshot${trajectory.length === 1 ? "" : "s"}, ${away} of them different: a snapshot of the checkpoint's own step holds its weights); ` +
+          `train with --diagnose-every N for 3 or more diagnoses, N <= (steps - 1) / 2${every}, or use --mode random or whh`,
+      );
+    }
   }
   if (o.mode === "pca") {
     try {

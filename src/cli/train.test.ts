@@ -4,9 +4,12 @@
 // and they reach the session's model settings only when set (a run without them writes the config
 // it always wrote).
 
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CommanderError, type Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { settingsFrom, trainCommand, type TrainOpts } from "./train.js";
+import { doneText, earlierTrainSeconds, settingsFrom, trainCommand, type TrainOpts } from "./train.js";
 
 /** The command with its action replaced: parse only, errors thrown (as main.ts configures it), messages captured. */
 function parser(): { cmd: Command; errors: string[] } {
@@ -62,5 +65,34 @@ describe("rnnlab train --embedding-dropout / --output-dropout", () => {
     const unset = await settingsOf(["--embedding-dropout", "0"]);
     expect(unset).not.toHaveProperty("embeddingDropout");
     expect(unset).not.toHaveProperty("outputDropout");
+  });
+});
+
+describe("the done: line after a resume", () => {
+  it("says this invocation's steps and time, their range, and the whole run's steps and training time", () => {
+    expect(doneText(3000, 185, 0, null)).toBe("done: 3000 steps in 3m05s");
+    expect(doneText(20, 2, 400, 31)).toBe("done: 20 steps in 2s, steps 401-420 (the whole run: 420 steps, 31s in training steps)");
+    expect(doneText(1, 0.2, 9, null)).toBe("done: 1 step in 0s, step 10 (the whole run: 10 steps)");
+  });
+
+  it("sums the earlier invocations' training seconds from metrics.jsonl (elapsed_s counts from 0 in each)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rnnlab-metrics-"));
+    const metrics = join(dir, "metrics.jsonl");
+    const lines = (recs: object[]) => writeFileSync(metrics, recs.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    // two invocations: steps 1-3 (to 0.9 s), steps 4-5 (to 0.5 s); a diagnostics record between them
+    lines([
+      { step: 1, elapsed_s: 0.3 },
+      { step: 2, elapsed_s: 0.6 },
+      { step: 3, elapsed_s: 0.9 },
+      { kind: "diagnostics", step: 3 },
+      { step: 4, elapsed_s: 0.2 },
+      { step: 5, elapsed_s: 0.5 },
+    ]);
+    expect(earlierTrainSeconds(metrics, 5)).toBeCloseTo(1.4, 12);
+    // records that do not cover the checkpoint's steps tell nothing
+    expect(earlierTrainSeconds(metrics, 6)).toBeNull();
+    lines([{ step: 1, elapsed_s: 0.3 }, { step: 2 }]);
+    expect(earlierTrainSeconds(metrics, 2)).toBeNull();
+    expect(earlierTrainSeconds(join(dir, "none.jsonl"), 2)).toBeNull();
   });
 });

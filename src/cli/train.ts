@@ -2,7 +2,7 @@
 // TrainingSession: options in, files out (checkpoints, metrics.jsonl, trajectory snapshots), the
 // progress shown and Ctrl-C handled; the run itself, its cadence and its numbers are the session's.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { Command } from "commander";
@@ -25,6 +25,7 @@ import { NonFiniteError } from "../train/trainer.js";
 import { choiceArg, f32Arg, fmtDuration, fmtInt, intArg, numArg, type ScheduleArg, scheduleArg, tbpttArg } from "./options.js";
 import { say, warn } from "./output.js";
 import { TrainReport } from "./progress.js";
+import { rnnlab } from "./invocation.js";
 
 const LN2 = Math.log(2);
 const EMBEDDED = "<embedded tinyshakespeare.txt>";
@@ -87,7 +88,7 @@ export function trainCommand(): Command {
       choiceArg(LM_CELLS),
       "lstm",
     )
-    .option("--window <n>", `--cell mlp: the tokens each prediction sees, the current one included (default ${DEFAULT_WINDOW})`, intArg(1))
+    .option("--window <n>", `--cell mlp: the tokens each prediction sees, the current one included (default: ${DEFAULT_WINDOW})`, intArg(1))
     .option("--direct", "--cell mlp: direct connections from the window's embeddings to the output (Bengio et al.)", false)
     .option("--hidden <n>", "hidden units per layer", intArg(1), 256)
     .option("--layers <n>", "stacked recurrent layers", intArg(1), 1)
@@ -126,7 +127,7 @@ export function trainCommand(): Command {
       choiceArg(["stop", "skip"] as const),
       "stop",
     )
-    .option("--steps <n>", `training steps (default ${DEFAULT_STEPS} when no length is given)`, intArg(1))
+    .option("--steps <n>", `training steps (default: ${DEFAULT_STEPS}, unless --epochs or --time is given)`, intArg(1))
     .option("--epochs <n>", "passes over the training text", numArg(0, Infinity, true))
     .option("--time <minutes>", "stop after this many minutes of training", numArg(0, Infinity, true))
     .option("--eval-every <n>", "validate, print and sample every n steps", intArg(1), 500)
@@ -393,6 +394,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   let corpus: Corpus;
   let release: () => void;
   let report: TrainReport | null = null;
+  let earlier: number | null = null; // training seconds of the invocations before this one (--resume)
   if (o.resume && !given("out")) throw new InputError("--resume needs --out DIR, the folder of the run to continue");
   const out = o.resume ? o.out! : (o.out ?? join("runs", `run-${timestamp()}`));
   const folder = new RunFolder(out);
@@ -464,6 +466,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
       removeStaleTemps(out);
       removeStaleTemps(folder.trajectory);
       session.norms.unshift(...folder.truncateMetrics(session.steps));
+      earlier = earlierTrainSeconds(folder.metrics, session.steps);
     } catch (e) {
       session.dispose();
       release();
@@ -499,7 +502,7 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   }
   report = new TrainReport(session, o.time !== undefined ? o.time * 60 : Infinity);
   try {
-    return await trainLoop(session, folder, report, corpus);
+    return await trainLoop(session, folder, report, corpus, earlier);
   } finally {
     folder.close();
     session.dispose();
@@ -507,7 +510,50 @@ async function train(file: string | undefined, o: TrainOpts, given: (name: strin
   }
 }
 
-async function trainLoop(session: TrainingSession, folder: RunFolder, report: TrainReport, corpus: Corpus): Promise<number> {
+/**
+ * Seconds the earlier invocations of a resumed run spent in training steps, from metrics.jsonl (cut
+ * at the checkpoint's `step`): each invocation's step records count elapsed_s up from 0, so the
+ * total is the sum of the last elapsed_s before each restart. Null when the records do not tell
+ * (no file, a step record without elapsed_s, or records missing steps). An invocation killed
+ * after its first step and followed by a slower first step reads as one; it is a fraction of a second.
+ */
+export function earlierTrainSeconds(metrics: string, step: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(metrics, "utf8");
+  } catch {
+    return null;
+  }
+  let total = 0;
+  let last = 0;
+  let steps = 0;
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    let rec: { kind?: string; elapsed_s?: unknown };
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      return null;
+    }
+    if (rec.kind !== undefined) continue; // diagnostics
+    if (typeof rec.elapsed_s !== "number" || !Number.isFinite(rec.elapsed_s)) return null;
+    if (rec.elapsed_s < last) total += last; // a new invocation starts counting again
+    last = rec.elapsed_s;
+    steps++;
+  }
+  return steps === step ? total + last : null;
+}
+
+/** The `done:` line's start: this invocation's steps and time, and after a resume the whole run's. */
+export function doneText(steps: number, seconds: number, firstStep: number, runSeconds: number | null): string {
+  const head = `done: ${steps} step${steps === 1 ? "" : "s"} in ${fmtDuration(seconds)}`;
+  if (firstStep === 0) return head;
+  const last = firstStep + steps;
+  const range = steps === 1 ? `step ${last}` : `steps ${firstStep + 1}-${last}`;
+  return `${head}, ${range} (the whole run: ${last} steps${runSeconds !== null ? `, ${fmtDuration(runSeconds)} in training steps` : ""})`;
+}
+
+async function trainLoop(session: TrainingSession, folder: RunFolder, report: TrainReport, corpus: Corpus, earlier: number | null): Promise<number> {
   const run = session.run;
   const { model: m, train: t } = run.config;
   const { progress } = report;
@@ -552,9 +598,11 @@ async function trainLoop(session: TrainingSession, folder: RunFolder, report: Tr
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint); // a polite kill saves the checkpoint as Ctrl-C does
   const t0 = performance.now();
+  const firstStep = session.steps; // > 0 after --resume
   let reason: StopReason;
   try {
     while (!session.done && !interrupted) {
+      report.beginStep();
       report.afterStep(session.step());
       await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar in
     }
@@ -577,7 +625,7 @@ async function trainLoop(session: TrainingSession, folder: RunFolder, report: Tr
   const wall = (performance.now() - t0) / 1000;
   const rel = relative(process.cwd(), folder.checkpoint) || folder.checkpoint;
   if (interrupted && reason === "stopped") {
-    say(`interrupted at step ${session.steps}: checkpoint saved to ${rel}; continue with: npx rnnlab train --out ${out} --resume\n`);
+    say(`interrupted at step ${session.steps}: checkpoint saved to ${rel}; continue with: ${rnnlab(`train --out ${out} --resume`)}\n`);
     return 130;
   }
   const best = info.bestVal !== null ? `, best ${info.bestVal.toFixed(3)} at step ${info.bestStep}` : "";
@@ -589,8 +637,8 @@ async function trainLoop(session: TrainingSession, folder: RunFolder, report: Tr
   const skipped = run.trainer.stats.skipped;
   const skippedText = skipped ? `; ${fmtInt(skipped)} update${skipped > 1 ? "s" : ""} skipped (non-finite, --on-nonfinite skip)` : "";
   const early = reason === "early-stop" ? ` (early stop: no progress in ${info.earlyStop!.patience} evaluations)` : "";
-  say(`done: ${session.steps} steps in ${fmtDuration(wall)}${early}${valText}${skippedText}\n`);
+  say(`${doneText(session.steps - firstStep, wall, firstStep, earlier === null ? null : earlier + session.trainSeconds)}${early}${valText}${skippedText}\n`);
   say(`files: ${rel}${info.bestVal !== null ? `, ${folder.best}` : ""}, ${folder.metrics}\n`);
-  say(`next: npx rnnlab sample --checkpoint ${rel} --length 500\n`);
+  say(`next: ${rnnlab(`sample --checkpoint ${rel} --length 500`)}\n`);
   return 0;
 }

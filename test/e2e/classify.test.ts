@@ -93,7 +93,7 @@ describe("rnnlab classify", () => {
     for (const [i, label] of ["greeting", "order", "question"].entries())
       expect(r.stdout).toMatch(new RegExp(`^ ${i}  ${label} +\\d+\\.\\d% +\\d+\\.\\d% +\\d+$`, "m"));
     expect(r.stdout).toMatch(/^confusion matrix \(rows: true label, columns: predicted, numbered as above\)\n {4} +0 +1 +2\n 0 +\d+ +\d+ +\d+\n 1 /m);
-    expect(r.stdout).toMatch(/^epoch 8\/8: train loss \d\.\d{3}, validation loss \d\.\d{3}, accuracy \d+\.\d%/m);
+    expect(r.stdout).toMatch(/^epoch 8\/8: train loss \d\.\d{3} nats, validation loss \d\.\d{3} nats, accuracy \d+\.\d%/m);
     const saved = loadModel(readFileSync(join(dir, "easy.safetensors")));
     if (saved.kind !== "sequence-classifier") throw new Error(saved.kind);
     expect(saved.labels).toEqual(["greeting", "order", "question"]);

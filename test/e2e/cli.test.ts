@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { readDocs } from "../helpers/docs.js";
 
 const bin = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -46,8 +47,8 @@ describe("README quick start", () => {
     expect(vals[0]).toBeGreaterThan(vals[3]); // it learns
     expect(r.stdout).toMatch(/ended after \d+ steps \(early-stop\); best [\d.]+ at step \d+/);
     expect(r.stdout).toMatch(/^ROMEO:/m);
-    // the README shows the file as it is (all but its first comment line)
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    // the docs show the file as it is (all but its first comment line)
+    const readme = readDocs();
     expect(readme).toContain(readFileSync(script, "utf8").split("\n").slice(1).join("\n").trim());
   }, 180_000);
 });

@@ -14,6 +14,7 @@ import { decodeSafetensors } from "../../src/io/safetensors.js";
 import type { Float } from "../../src/tensor/dtype.js";
 import { modelFromSnapshot } from "../../src/train/run.js";
 import { isOneLineError, rnnlab, scratch } from "../helpers/cli.js";
+import { readDocs } from "../helpers/docs.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/safetensors/", import.meta.url));
 const SMALL = ["--batch", "4", "--seq", "16", "--sample-length", "0", "--threads", "1", "--eval-every", "10"];
@@ -290,15 +291,11 @@ ids = torch.tensor([[vocab.index(c)] for c in "First Citizen:"])  # (T, B = 1)
 logits, _ = model(ids)
 `;
 
-describe("the README's PyTorch snippet", () => {
+describe("the docs' PyTorch snippet", () => {
   it("is the one tested here", () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    const block = [...readme.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("def read_safetensors("));
-    if (!block) {
-      console.log("export-import: README.md has no PyTorch loading snippet (def read_safetensors) yet; nothing to compare");
-      return;
-    }
-    expect(block.trim()).toBe(PYTORCH_SNIPPET.trim());
+    const block = [...readDocs().matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("def read_safetensors("));
+    expect(block, "the docs' PyTorch loading snippet (def read_safetensors)").toBeDefined();
+    expect(block!.trim()).toBe(PYTORCH_SNIPPET.trim());
   });
 });
 

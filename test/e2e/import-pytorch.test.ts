@@ -89,7 +89,7 @@ function refuses(args: string[], ...messages: RegExp[]): string {
 
 /** The loss rnnlab eval prints, and the count of words and line ends. */
 function printedLoss(stdout: string): { loss: number; count: number } {
-  const m = /: (\d+\.\d{4}) nats\/word, perplexity [\d.]+ over ([\d,]+) words and line ends/.exec(stdout);
+  const m = /: (\d+\.\d{4}) nats\/word, perplexity [\d.]+ over ([\d,]+) of its [\d,]+ words and line ends/.exec(stdout);
   expect(m, stdout).not.toBeNull();
   return { loss: Number(m![1]), count: Number(m![2].replace(/,/g, "")) };
 }

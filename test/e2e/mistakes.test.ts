@@ -243,7 +243,11 @@ const CASES: Case[] = [
   ["lab: a port out of range", ["lab", "--port", "70000"], /expected a port number/],
   ["surface: a grid too fine", ["surface", "--grid", "1000"], /--grid 1000 is too fine/],
   ["surface: an empty range", ["surface", "--w", "5,4"], /expected lo,hi with lo < hi/],
-  ["surface: pca without a trajectory", ["surface", "--checkpoint", ck, "--mode", "pca", "--out", "s"], /--mode pca needs the training trajectory/],
+  [
+    "surface: pca without a trajectory",
+    ["surface", "--checkpoint", ck, "--mode", "pca", "--out", "s"],
+    /--mode pca needs 2 trajectory snapshots whose weights differ from the checkpoint's/,
+  ],
   ["export: an unknown format", ["export", "--checkpoint", ck, "--out", "model.txt"], /ends neither in \.safetensors nor in \.onnx/],
   ["import: not a safetensors file", ["import", "jane.txt"], /is not a valid safetensors file/],
   [
@@ -438,12 +442,12 @@ const CASES: Case[] = [
   [
     "classify train: no validation share",
     ["classify", "train", "labelled.jsonl", "--val-fraction", "0"],
-    /expected a number > 0 and <= 0\.9 \(see rnnlab classify train --help\)/,
+    /expected a number > 0 and <= 0\.9 \(see npx rnnlab classify train --help\)/,
   ],
   [
     "classify train: an unknown option",
     ["classify", "train", "labelled.jsonl", "--hiden", "8"],
-    /unknown option '--hiden' .*\(see rnnlab classify train --help\)/,
+    /unknown option '--hiden' .*\(see npx rnnlab classify train --help\)/,
   ],
   [
     "classify predict: a language model's checkpoint",
@@ -473,7 +477,7 @@ const CASES: Case[] = [
   ],
   ["classify predict: a folder as the input", ["classify", "predict", "--checkpoint", "text-clf.safetensors", "afolder"], /input afolder is a folder/],
   ["classify dataset: a text without speeches", ["classify", "dataset", "speakers", "--text", "jane.txt", "--out", "x"], /jane\.txt has no speeches/],
-  ["classify dataset: an unknown data set", ["classify", "dataset", "poems"], /expected one of speakers \(see rnnlab classify dataset --help\)/],
+  ["classify dataset: an unknown data set", ["classify", "dataset", "poems"], /expected one of speakers \(see npx rnnlab classify dataset --help\)/],
   [
     "experiment: a sweep of a billion runs",
     ["experiment", "clipping", "--seeds", "1000000000", "--variants", "rnn", "--lengths", "10"],

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium } from "playwright-core";
 import { scratch } from "../helpers/cli.js";
+import { readDocs } from "../helpers/docs.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
@@ -55,8 +56,8 @@ afterAll(() => {
 });
 
 describe("the packed package in a new project", () => {
-  it("the README shows the three examples as they are (all but their first comment line)", () => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  it("the docs show the three examples as they are (all but their first comment line)", () => {
+    const readme = readDocs();
     for (const f of ["save-load.mjs", "require.cjs", "typed.ts"])
       expect(readme, f).toContain(
         readFileSync(join(ROOT, "examples", f), "utf8")

@@ -113,7 +113,7 @@ describe("rnnlab probe saliency", () => {
     // no run text in a saved model: the context probe takes a file
     const none = rnnlab(dir, "probe", "context", "--checkpoint", "words.safetensors");
     expect(none.status).toBe(2);
-    expect(none.stderr).toMatch(/does not name its training text; give a text to probe: rnnlab probe context --checkpoint words\.safetensors FILE/);
+    expect(none.stderr).toMatch(/does not name its training text; give a text to probe: npx rnnlab probe context --checkpoint words\.safetensors FILE/);
     writeFileSync(join(dir, "words.txt"), `${PREFIX} John.\n`.repeat(20));
     const c = rnnlab(
       dir,

@@ -207,7 +207,7 @@ describe("rnnlab surface --checkpoint", () => {
     const r = rnnlab(dir, "surface", "--checkpoint", "run/checkpoint.safetensors", "--grid", "3", "--tokens", "100", "--mode", "pca", "--out", "slice-pca");
     expect(r.status).toBe(2);
     expect(isOneLineError(r.stderr)).toBe(true);
-    expect(r.stderr).toMatch(/--mode pca: principal directions: the trajectory does not span two directions/);
+    expect(r.stderr).toMatch(/--mode pca needs 2 trajectory snapshots whose weights differ from the checkpoint's.*found 2 snapshots, 1 of them different/);
     expect(existsSync(join(dir, "slice-pca.svg"))).toBe(false);
   });
 

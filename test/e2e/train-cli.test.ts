@@ -68,7 +68,7 @@ describe("rnnlab train", () => {
     const evals = r.stdout
       .split("\n")
       .filter((l) =>
-        /^step \d+\/200 {2}train [\d.]+ nats \([\d.]+ bpc\) {2}val [\d.]+ nats \([\d.]+ bpc\) {2}grad [\d.]+ {2}clipped [\d.]+% {2}[\d,]+ chars\/s {2}ETA/.test(
+        /^step \d+\/200 {2}train [\d.]+ nats \([\d.]+ bpc\) {2}val [\d.]+ nats \([\d.]+ bpc\) {2}grad norm [\d.]+ {2}clipped [\d.]+% {2}[\d,]+ chars\/s {2}ETA/.test(
           l,
         ),
       );
@@ -114,7 +114,7 @@ describe("rnnlab train", () => {
     expect(again.stdout).toBe(s.stdout); // same seed, same text
     const e = rnnlab(dir, "eval", "--checkpoint", "run/best.safetensors", file);
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stdout).toMatch(/jane\.txt: [\d.]+ nats\/char, [\d.]+ bits\/char over [\d,]+ characters/);
+    expect(e.stdout).toMatch(/jane\.txt: [\d.]+ nats\/char, [\d.]+ bits\/char over [\d,]+ of its [\d,]+ characters/);
   });
 
   it("killed with SIGKILL and resumed, ends bit-identical to a run never stopped (2-layer LSTM with dropout)", async () => {
@@ -254,7 +254,9 @@ describe("rnnlab train", () => {
     expect(metadata.step).toBe(m![1]);
     const r = rnnlab(dir, "train", "--out", "run", "--resume", "--steps", String(Number(m![1]) + 5));
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`done: ${Number(m![1]) + 5} steps`));
+    expect(r.stdout).toMatch(
+      new RegExp(`done: 5 steps in \\d+s, steps ${Number(m![1]) + 1}-${Number(m![1]) + 5} \\(the whole run: ${Number(m![1]) + 5} steps`),
+    );
   });
 });
 

@@ -41,7 +41,7 @@ describe("rnnlab train --tokens words", () => {
     expect(words.every((w) => known.has(w))).toBe(true);
     const e = rnnlab(dir, "eval", "--checkpoint", join("run", "checkpoint.safetensors"), text);
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stdout).toMatch(/nats\/word, perplexity \d+\.\d\d over [\d,]+ words and line ends/);
+    expect(e.stdout).toMatch(/nats\/word, perplexity \d+\.\d\d over [\d,]+ of its [\d,]+ words and line ends/);
     const res = rnnlab(dir, "train", text, "--out", "run", "--resume", "--steps", "80", "--threads", "1");
     expect(res.status, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/resuming at step 60/);
