@@ -40,161 +40,64 @@ const COMMON = ["--batch", "4", "--seq", "8", "--eval-every", "10", "--sample-le
 const FIRST = 30; // steps rnnlab trains before the export
 const MORE = 50; // steps both continuations add
 
+/** A command line's arguments, written as one string. */
+const words = (s: string) => s.split(" ");
+
 /**
  * Every cell, tied and untied, with Adam and with SGD with momentum; each with some of the rest of
  * what a run carries. The text (1,600 characters, or 8,000 for words) makes a pass over the data
  * last about 40 steps, so both continuations cross a pass boundary (state reset, new epoch).
  */
 const CASES = [
-  { name: "rnn untied adam", args: ["--cell", "rnn", "--hidden", "24", "--embed", "16", "--tbptt", "6,10"] },
+  { name: "rnn untied adam", args: words("--cell rnn --hidden 24 --embed 16 --tbptt 6,10") },
   {
     name: "rnn tied sgd",
-    args: [
-      "--cell",
-      "rnn",
-      "--nonlinearity",
-      "relu",
-      "--layers",
-      "2",
-      "--hidden",
-      "16",
-      "--embed",
-      "16",
-      "--tie-weights",
-      "--optimizer",
-      "sgd",
-      "--lr",
-      "0.05",
-      "--momentum",
-      "0.9",
-    ],
+    args: words("--cell rnn --nonlinearity relu --layers 2 --hidden 16 --embed 16 --tie-weights --optimizer sgd --lr 0.05 --momentum 0.9"),
   },
   {
     name: "lstm untied adam",
-    args: ["--cell", "lstm", "--layers", "2", "--hidden", "24", "--embed", "12", "--tbptt", "8,12", "--lr-schedule", "cosine", "--warmup", "10"],
+    args: words("--cell lstm --layers 2 --hidden 24 --embed 12 --tbptt 8,12 --lr-schedule cosine --warmup 10"),
   },
   {
     name: "lstm tied sgd",
-    args: [
-      "--cell",
-      "lstm",
-      "--hidden",
-      "16",
-      "--embed",
-      "16",
-      "--tie-weights",
-      "--optimizer",
-      "sgd",
-      "--lr",
-      "0.5",
-      "--momentum",
-      "0.9",
-      "--clip-value",
-      "0.05",
-    ],
+    args: words("--cell lstm --hidden 16 --embed 16 --tie-weights --optimizer sgd --lr 0.5 --momentum 0.9 --clip-value 0.05"),
   },
   {
     name: "gru untied adam",
     // warm-up past the export: the plateau has seen no evaluation there (its best is Infinity in the checkpoint)
-    args: [
-      "--cell",
-      "gru",
-      "--hidden",
-      "24",
-      "--embed",
-      "16",
-      "--weight-decay",
-      "0.01",
-      "--lr-schedule",
-      "plateau:1,0.5",
-      "--warmup",
-      "35",
-      "--early-stop",
-      "20",
-    ],
+    args: words("--cell gru --hidden 24 --embed 16 --weight-decay 0.01 --lr-schedule plateau:1,0.5 --warmup 35 --early-stop 20"),
   },
   {
     name: "gru tied sgd",
-    args: [
-      "--cell",
-      "gru",
-      "--hidden",
-      "16",
-      "--embed",
-      "16",
-      "--tie-weights",
-      "--optimizer",
-      "sgd",
-      "--lr",
-      "0.3",
-      "--momentum",
-      "0.5",
-      "--lr-schedule",
-      "step:20,0.5",
-      "--clip",
-      "1",
-    ],
+    args: words("--cell gru --hidden 16 --embed 16 --tie-weights --optimizer sgd --lr 0.3 --momentum 0.5 --lr-schedule step:20,0.5 --clip 1"),
   },
   {
     name: "rnn untied sgd",
-    args: [
-      "--cell",
-      "rnn",
-      "--hidden",
-      "20",
-      "--embed",
-      "10",
-      "--optimizer",
-      "sgd",
-      "--lr",
-      "0.1",
-      "--momentum",
-      "0.8",
-      "--tbptt",
-      "4,9",
-      "--on-nonfinite",
-      "skip",
-    ],
+    args: words("--cell rnn --hidden 20 --embed 10 --optimizer sgd --lr 0.1 --momentum 0.8 --tbptt 4,9 --on-nonfinite skip"),
   },
-  { name: "rnn tied adam", args: ["--cell", "rnn", "--hidden", "16", "--embed", "16", "--tie-weights", "--lr", "0.005", "--lr-schedule", "exp:0.99"] },
+  { name: "rnn tied adam", args: words("--cell rnn --hidden 16 --embed 16 --tie-weights --lr 0.005 --lr-schedule exp:0.99") },
   {
     name: "lstm untied sgd",
-    args: ["--cell", "lstm", "--hidden", "20", "--embed", "8", "--optimizer", "sgd", "--lr", "1", "--momentum", "0.5", "--weight-decay", "0.0001"],
+    args: words("--cell lstm --hidden 20 --embed 8 --optimizer sgd --lr 1 --momentum 0.5 --weight-decay 0.0001"),
   },
   {
     name: "lstm tied adam",
-    args: [
-      "--cell",
-      "lstm",
-      "--layers",
-      "2",
-      "--hidden",
-      "16",
-      "--embed",
-      "16",
-      "--tie-weights",
-      "--lr-schedule",
-      "onecycle",
-      "--clip",
-      "0.5",
-      "--on-nonfinite",
-      "skip",
-    ],
+    args: words("--cell lstm --layers 2 --hidden 16 --embed 16 --tie-weights --lr-schedule onecycle --clip 0.5 --on-nonfinite skip"),
   },
   {
     name: "gru untied sgd",
-    args: ["--cell", "gru", "--hidden", "20", "--embed", "12", "--optimizer", "sgd", "--lr", "0.5", "--momentum", "0.9", "--tbptt", "8,11"],
+    args: words("--cell gru --hidden 20 --embed 12 --optimizer sgd --lr 0.5 --momentum 0.9 --tbptt 8,11"),
   },
   {
     name: "gru tied adam (words)",
     words: true,
-    args: ["--cell", "gru", "--hidden", "16", "--embed", "16", "--tie-weights", "--tokens", "words", "--warmup", "5"],
+    args: words("--cell gru --hidden 16 --embed 16 --tie-weights --tokens words --warmup 5"),
   },
 ] as const;
 /** A run with dropout everywhere rnnlab has it: PyTorch draws its own masks, so it continues statistically, not step for step. */
 const DROPOUT = {
   name: "lstm with dropout",
-  args: ["--cell", "lstm", "--layers", "2", "--hidden", "16", "--embed", "16", "--dropout", "0.2", "--embedding-dropout", "0.1", "--output-dropout", "0.1"],
+  args: words("--cell lstm --layers 2 --hidden 16 --embed 16 --dropout 0.2 --embedding-dropout 0.1 --output-dropout 0.1"),
 };
 
 const TORCH_TESTS = [
