@@ -440,9 +440,14 @@ LOCAL_RANK = int(os.environ.get("LOCAL_RANK", "0"))
 
 
 def say(text):
-    """Prints on the first process only (the others compute the same numbers)."""
-    if RANK == 0:
-        print(text, flush=True)
+    """Prints on the first process only (the others compute the same numbers). A closed stdout
+    (train.py ... | head) stops the printing, not the run: as rnnlab train, it trains on and saves."""
+    if RANK == 0 and sys.stdout is not None:
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:
+            # the reader has gone: write nothing more there (also not at exit, when Python flushes)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -407,4 +407,12 @@ describe.runIf(hasTorch)("from rnnlab to torchrun and back", () => {
     expect(more.map((x) => x.step)).toEqual(Array.from({ length: 405 }, (_, i) => i + 1));
     expect(more.slice(0, 400)).toEqual(one);
   });
+
+  it("train.py with its output closed (| head -1) trains on and saves, exit 0, as rnnlab train does", async () => {
+    const r = await run("bash", ["-c", `"${PYTHON}" rt-torch/train.py --steps 3 --out rt-pipe --device cpu | head -1; exit \${PIPESTATUS[0]}`], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(metrics(join(dir, "rt-pipe", "metrics.jsonl")).at(-1)!.step).toBe(203);
+    expect(header(join(dir, "rt-pipe", "checkpoint.safetensors")).meta.step).toBe("203");
+  });
 });
