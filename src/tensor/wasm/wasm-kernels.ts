@@ -132,27 +132,27 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
  */
 export type WasmBuild = "auto" | "fma" | "exact";
 
+/** The bytes of one build, or null where the runtime lacks WebAssembly, SharedArrayBuffer or the build's features. */
+function validBytes(base64: string): Uint8Array<ArrayBuffer> | null {
+  try {
+    if (typeof WebAssembly !== "object" || typeof SharedArrayBuffer !== "function") return null;
+    const bytes = decodeBase64(base64);
+    return WebAssembly.validate(bytes) ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Whether this runtime accepts the kernels' fused multiply-add build (relaxed SIMD). */
 export function fusedKernelsValidate(): boolean {
-  try {
-    return typeof WebAssembly === "object" && typeof SharedArrayBuffer === "function" && WebAssembly.validate(decodeBase64(KERNELS_FMA_WASM_BASE64));
-  } catch {
-    return false;
-  }
+  return validBytes(KERNELS_FMA_WASM_BASE64) !== null;
 }
 
 /** The compiled module, or null where the runtime lacks WebAssembly SIMD, threads or SharedArrayBuffer (or, for `"fma"`, relaxed SIMD). */
 export function compileKernels(build: WasmBuild = "auto"): WebAssembly.Module | null {
+  const bytes = (build !== "exact" ? validBytes(KERNELS_FMA_WASM_BASE64) : null) ?? (build !== "fma" ? validBytes(KERNELS_WASM_BASE64) : null);
   try {
-    if (typeof WebAssembly !== "object" || typeof SharedArrayBuffer !== "function") return null;
-    if (build !== "exact") {
-      const fma = decodeBase64(KERNELS_FMA_WASM_BASE64);
-      if (WebAssembly.validate(fma)) return new WebAssembly.Module(fma);
-      if (build === "fma") return null; // no relaxed SIMD
-    }
-    const bytes = decodeBase64(KERNELS_WASM_BASE64);
-    if (!WebAssembly.validate(bytes)) return null; // no SIMD or threads
-    return new WebAssembly.Module(bytes);
+    return bytes ? new WebAssembly.Module(bytes) : null;
   } catch {
     return null;
   }
