@@ -220,6 +220,8 @@ interface Cell {
   seed: number;
   result?: TaskResult;
   error?: string;
+  /** The child's exit status when it printed no result. */
+  status?: number | null;
 }
 
 /** The most runs one sweep takes. */
@@ -275,6 +277,7 @@ function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> 
         cell.result = JSON.parse(out.trim().split("\n").pop() ?? "") as TaskResult;
       } catch {
         cell.error = `exit ${code}: ${err.trim().split("\n")[0] ?? ""}`;
+        cell.status = code;
       }
       resolve();
     });
@@ -282,11 +285,23 @@ function runCell(cell: Cell, o: ExperimentOpts, minutes: number): Promise<void> 
 }
 
 /**
+ * A run whose child exited with status 2 met a usage or system error (an unusable environment
+ * variable, a full disk) that every other run would meet too: the sweep stops there with the
+ * child's own line and status 2, rather than writing a table of crashed runs. Other failures (a
+ * bug: status 1) are counted as crashed runs and the sweep goes on.
+ */
+function stopOnUsageError(run: { error?: string; status?: number | null }): void {
+  if (run.status !== 2 || run.error === undefined) return;
+  const line = run.error.replace(/^exit 2: /, "").replace(/^rnnlab: /, "");
+  throw new InputError(`a run of the experiment stopped: ${line || "exit status 2"}`);
+}
+
+/**
  * Runs `each` on every item, `slots` at a time, in order. Ctrl-C or SIGTERM: no new runs, the
  * running child processes stopped, exit 130 (no table: it would be partial); the children are
  * stopped too when this process exits for any other reason.
  */
-async function runPool<T>(items: readonly T[], slots: number, each: (item: T) => Promise<void>): Promise<void> {
+async function runPool<T>(items: readonly T[], slots: number, each: (item: T, stopped: () => boolean) => Promise<void>): Promise<void> {
   let next = 0;
   let stopped = false;
   const kill = () => {
@@ -302,7 +317,7 @@ async function runPool<T>(items: readonly T[], slots: number, each: (item: T) =>
   process.on("SIGTERM", stop);
   process.on("exit", kill);
   const worker = async () => {
-    while (next < items.length && !stopped) await each(items[next++]);
+    while (next < items.length && !stopped) await each(items[next++], () => stopped);
   };
   try {
     await Promise.all(Array.from({ length: slots }, worker));
@@ -328,8 +343,10 @@ async function clippingExperiment(o: ExperimentOpts): Promise<void> {
   );
   const t0 = performance.now();
   const num = (x: number | null | undefined, digits: number) => (typeof x === "number" && Number.isFinite(x) ? x.toPrecision(digits) : "n/a");
-  await runPool(cells, slots, async (cell) => {
+  await runPool(cells, slots, async (cell, stopped) => {
     await runCell(cell, o, minutes);
+    if (stopped()) return; // stopped by another run's failure: its line is the one to read
+    stopOnUsageError(cell);
     const r = cell.result;
     say(
       `  T=${cell.length} ${cell.variant.name} seed ${cell.seed}: ` +
@@ -654,7 +671,12 @@ async function contextChild(plan: ContextPlan, json: string): Promise<void> {
 }
 
 /** Runs one (model, seed) as a child process; resolves with its result, or the first line of its error. */
-function spawnContextRun(plan: ContextPlan, model: string, seed: number, seconds: number): Promise<{ result?: ContextRunResult; error?: string }> {
+function spawnContextRun(
+  plan: ContextPlan,
+  model: string,
+  seed: number,
+  seconds: number,
+): Promise<{ result?: ContextRunResult; error?: string; status?: number | null }> {
   const args = [
     BIN,
     "experiment",
@@ -690,7 +712,7 @@ function spawnContextRun(plan: ContextPlan, model: string, seed: number, seconds
       try {
         resolve({ result: JSON.parse(out.trim().split("\n").pop() ?? "") as ContextRunResult });
       } catch {
-        resolve({ error: `exit ${code}: ${err.trim().split("\n")[0] ?? ""}` });
+        resolve({ error: `exit ${code}: ${err.trim().split("\n")[0] ?? ""}`, status: code });
       }
     });
   });
@@ -709,7 +731,7 @@ async function contextExperiment(o: ContextOpts): Promise<void> {
       throw new InputError(`--out ${plan.out}: ${join(plan.out, f)} is a folder; choose another --out`);
   }
   const { stories, rows } = plan;
-  const runs: { sized: SizedRow; seed: number; result?: ContextRunResult; error?: string }[] = [];
+  const runs: { sized: SizedRow; seed: number; result?: ContextRunResult; error?: string; status?: number | null }[] = [];
   for (const sized of rows) for (let seed = 1; seed <= plan.seeds; seed++) runs.push({ sized, seed });
   const slots = Math.min(plan.parallel, runs.length);
   const seconds = (plan.budget * 60) / Math.ceil(runs.length / slots); // the runs in rounds of `slots`: the last round ends at the budget
@@ -728,8 +750,10 @@ async function contextExperiment(o: ContextOpts): Promise<void> {
       `${plan.testSize} held-out stories per distance; chance ${(100 * chance).toFixed(1)}% (1/(names-1): A is in sight)\n`,
   );
   const t0 = performance.now();
-  await runPool(runs, slots, async (run) => {
+  await runPool(runs, slots, async (run, stopped) => {
     Object.assign(run, await spawnContextRun(plan, run.sized.row.name, run.seed, seconds));
+    if (stopped()) return; // stopped by another run's failure: its line is the one to read
+    stopOnUsageError(run);
     const r = run.result;
     say(
       `  ${run.sized.row.name} seed ${run.seed}: ` +

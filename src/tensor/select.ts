@@ -4,6 +4,7 @@
 // be forced with useKernels() or, in Node, the environment variable RNNLAB_KERNELS (wasm,
 // wasm-exact for the build without fused multiply-adds, js, or js-reference for the naive loops).
 
+import { InputError, ResourceError } from "../errors.js";
 import { jsKernels, jsTiledKernels } from "./js-kernels.js";
 import type { Kernels } from "./kernels.js";
 import { compileKernels, createWasmKernels, type WasmBuild, type WasmKernels } from "./wasm/wasm-kernels.js";
@@ -14,6 +15,9 @@ import { compileKernels, createWasmKernels, type WasmBuild, type WasmKernels } f
  * "wasm-exact" its build that rounds every product (the same bits on every runtime).
  */
 export type KernelChoice = "auto" | "wasm" | "wasm-exact" | "js" | "js-reference";
+
+/** Every {@link KernelChoice}, in the order the error messages list them. */
+export const KERNEL_CHOICES: readonly KernelChoice[] = ["auto", "wasm", "wasm-exact", "js", "js-reference"];
 
 let chosen: Kernels | null = null;
 const sets: { fma?: WasmKernels | null; exact?: WasmKernels | null } = {};
@@ -34,23 +38,31 @@ export function wasmKernels(build: WasmBuild = "auto"): WasmKernels | null {
  * it. A model keeps the set its store was made with.
  */
 export function useKernels(choice: KernelChoice): Kernels {
+  if (!(KERNEL_CHOICES as readonly unknown[]).includes(choice))
+    throw new InputError(`no kernel set named ${JSON.stringify(choice)}; choose one of ${KERNEL_CHOICES.join(", ")}`);
   let k: Kernels | null;
   if (choice === "js") k = jsTiledKernels;
   else if (choice === "js-reference") k = jsKernels;
   else {
     k = wasmKernels(choice === "wasm-exact" ? "exact" : "auto");
     if (!k && (choice === "wasm" || choice === "wasm-exact"))
-      throw new Error("rnnlab: this runtime has no WebAssembly SIMD with shared memory; use the js kernels");
+      throw new ResourceError(`this runtime has no WebAssembly SIMD with shared memory, which the ${choice} kernels need; use the js kernels`);
     k ??= jsTiledKernels;
   }
   chosen = k;
   return k;
 }
 
-/** The kernel set used when a caller does not pass one (selected on first use). */
+/**
+ * The kernel set used when a caller does not pass one (selected on first use: RNNLAB_KERNELS in
+ * Node when set, else "auto"). An RNNLAB_KERNELS that names no set throws an InputError rather
+ * than running another set than the one asked for.
+ */
 export function defaultKernels(): Kernels {
   if (chosen) return chosen;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.RNNLAB_KERNELS;
-  const valid: KernelChoice[] = ["auto", "wasm", "wasm-exact", "js", "js-reference"];
-  return useKernels(env && (valid as string[]).includes(env) ? (env as KernelChoice) : "auto");
+  if (!env) return useKernels("auto");
+  if (!(KERNEL_CHOICES as readonly string[]).includes(env))
+    throw new InputError(`RNNLAB_KERNELS is ${JSON.stringify(env)}, which names no kernel set; set it to one of ${KERNEL_CHOICES.join(", ")}, or unset it`);
+  return useKernels(env as KernelChoice);
 }

@@ -207,7 +207,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Case = [string, string[], RegExp, { mount?: boolean; status?: number }?];
+type Case = [string, string[], RegExp, { mount?: boolean; status?: number; env?: Record<string, string> }?];
 const ck = "done/checkpoint.safetensors";
 const resume = (f: string): string[] => ["train", "jane.txt", "--out", `resume-${f}`, "--resume", "--steps", "40"];
 
@@ -478,6 +478,31 @@ const CASES: Case[] = [
   ["classify predict: a folder as the input", ["classify", "predict", "--checkpoint", "text-clf.safetensors", "afolder"], /input afolder is a folder/],
   ["classify dataset: a text without speeches", ["classify", "dataset", "speakers", "--text", "jane.txt", "--out", "x"], /jane\.txt has no speeches/],
   ["classify dataset: an unknown data set", ["classify", "dataset", "poems"], /expected one of speakers \(see npx rnnlab classify dataset --help\)/],
+  // the environment
+  [
+    "train: RNNLAB_KERNELS names no kernel set",
+    ["train", "jane.txt", ...SMALL, "--out", "x"],
+    /RNNLAB_KERNELS is "wasm-fast", which names no kernel set; set it to one of auto, wasm, wasm-exact, js, js-reference, or unset it/,
+    { env: { RNNLAB_KERNELS: "wasm-fast" } },
+  ],
+  [
+    "sample: RNNLAB_KERNELS names no kernel set",
+    ["sample", "--checkpoint", ck],
+    /RNNLAB_KERNELS is "JS", which names no kernel set/,
+    { env: { RNNLAB_KERNELS: "JS" } },
+  ],
+  [
+    "experiment: a usage error in its runs stops the sweep with the runs' own line",
+    ["experiment", "clipping", "--variants", "rnn", "--lengths", "10", "--seeds", "3", "--budget", "0.2", "--out", "x"],
+    /a run of the experiment stopped: RNNLAB_KERNELS is "simd", which names no kernel set/,
+    { env: { RNNLAB_KERNELS: "simd" } },
+  ],
+  [
+    "experiment context: a usage error in its runs stops the sweep",
+    ["experiment", "context", "--models", "rnn", "--budget", "0.1", "--out", "x"],
+    /a run of the experiment stopped: RNNLAB_KERNELS is "simd"/,
+    { env: { RNNLAB_KERNELS: "simd" } },
+  ],
   [
     "experiment: a sweep of a billion runs",
     ["experiment", "clipping", "--seeds", "1000000000", "--variants", "rnn", "--lengths", "10"],
@@ -496,7 +521,9 @@ describe("mistakes: one line, exit status 2, nothing changed", () => {
       const toFull = what.includes("standard output on a full device");
       const r = toFull
         ? spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" ${args.map((a) => `'${a}'`).join(" ")} > /dev/full`], { cwd: dir, encoding: "utf8" })
-        : rnnlab(dir, ...args);
+        : o?.env
+          ? spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0", ...o.env } })
+          : rnnlab(dir, ...args);
       expect(r.status, r.stderr + r.stdout.slice(-300)).toBe(o?.status ?? 2);
       expect(isOneLineError(r.stderr), r.stderr).toBe(true);
       expect(r.stderr).toMatch(message);
