@@ -46,7 +46,7 @@ describe("sampling", () => {
   });
 });
 
-describe("predict with a plan (the embedding folded once for a run of calls)", () => {
+describe("predict with a plan (the embedding and biases folded, W_hh packed, once for a run of calls)", () => {
   for (const dtype of ["float64", "float32"] as const) {
     it(`${dtype}: the logits of predict without a plan, to float rounding, and a new plan sees changed weights`, () => {
       const V = 7;
@@ -70,6 +70,14 @@ describe("predict with a plan (the embedding folded once for a run of calls)", (
       const plain2 = run(false);
       expect(Math.abs(plain2[0] - plain[0])).toBeGreaterThan(1e-6);
       run(true).forEach((v, i) => expect(Math.abs(v - plain2[i])).toBeLessThan(tol));
+      // change W_hh and the biases (a plan packs W_hh and folds the biases into its table once): a plan's first call does both again
+      for (const name of ["rnn.weight_hh_l0", "rnn.weight_hh_l1", "rnn.bias_ih_l0", "rnn.bias_hh_l0"]) {
+        const q = lm.store.params.find((p) => p.name === name)!;
+        for (let i = 0; i < q.size; i++) q.value[i] = q.value[i] * 0.5 + 0.01;
+      }
+      const plain3 = run(false);
+      expect(Math.abs(plain3[10] - plain2[10])).toBeGreaterThan(1e-6);
+      run(true).forEach((v, i) => expect(Math.abs(v - plain3[i])).toBeLessThan(tol));
     });
   }
 });

@@ -453,16 +453,19 @@ export class LanguageModel {
     }
     const training = this.rnn.training;
     this.rnn.training = false; // inference: no dropout
+    // a plan's later calls keep W_hh as packed by its first (the weights do not change in between)
+    f.cache.plan = plan ? { steps: plan.steps, reuse: plan.reuse } : null;
     if (plan && plan.steps * B >= 4 * V) {
       const w = this.rnn.params[0].weightIh;
       const G = w.shape[0];
       if (!plan.reuse || !f.folded) {
         if (f.table.length < V * G) f.table = this.store.alloc(V * G);
         this.k.gemm(false, true, V, G, E, 1, this.embedding.weight.value, 0, E, w.value, 0, E, 0, f.table, 0, G);
+        this.rnn.addInputBiases(f.table, this.rnn.params[0], V); // once here instead of at every step
       }
       f.folded = true;
       checkIds("Embedding", inputs, 0, T * B, V);
-      this.rnn.forwardRaw(f.cache, null, T, state, null, { tables: [f.table], ids: inputs });
+      this.rnn.forwardRaw(f.cache, null, T, state, null, { tables: [f.table], ids: inputs, biased: true });
     } else {
       f.folded = false; // the weights may change before the next plan
       this.embedding.forward(f.emb, inputs, T * B);

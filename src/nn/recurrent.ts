@@ -168,6 +168,11 @@ export interface DirectionBuffers {
    */
   packedT: Float | null;
   packed: Float | null;
+  /** W_hh (G, S) packed by the kernels' packNT, for forwards of fewer than 4 rows (generation). */
+  packedNT: Float | null;
+  /** Whether the last forward on this cache left packedT, packedNT as the weights it ran on (a later forward with `plan.reuse` keeps them). */
+  packedTValid: boolean;
+  packedNTValid: boolean;
 }
 
 /** How forward's input was laid out: (T, B, ·), batchFirst (B, T, ·), unbatched (T, ·), or a PackedSequence. */
@@ -213,6 +218,14 @@ export class RecurrentCache {
   lengths: Int32Array | null = null;
   /** Whether the last forward applied dropout. */
   dropped = false;
+  /**
+   * Set by a caller that runs forwards one after another on weights that do not change between
+   * them (generation, a token at a time): `steps`, the input steps of the whole run; `reuse`,
+   * whether the weights are still those of the previous forward on this cache, so that its
+   * packed W_hh can be kept instead of packed again. With a plan, batches of fewer than 4 rows
+   * pack W_hh too (once for the run instead of never). Null: every forward packs afresh.
+   */
+  plan: { steps: number; reuse: boolean } | null = null;
   /** Whether layer 0's input projection came from a table (forwardRaw's `input0`): its input gradients are the caller's. */
   tableInput = false;
   /** The layout of the last forward's input (and of its output and gradients); forwardRaw's is "time". */
@@ -297,6 +310,9 @@ export class RecurrentCache {
         dhs: proj ? alloc(n * P) : null,
         packedT: null,
         packed: null,
+        packedNT: null,
+        packedTValid: false,
+        packedNTValid: false,
       })),
       out: alloc(n * D * S),
       dIn: alloc(n * I),
@@ -442,12 +458,15 @@ interface Step {
   /** W_hh^T and W_hh packed for this pass (null: multiply by wHh directly). */
   packedT: Float | null;
   packed: Float | null;
+  /** W_hh packed by packNT for a forward of fewer than 4 rows (null: not packed). */
+  packedNT: Float | null;
 }
 
 /** C (B, G) = A (B, S) · W_hh^T + beta * C: the recurrent product of a forward step. */
 function timesWhhT(s: Step, A: Float, aOff: number, beta: number, C: Float, cOff: number): void {
   const G = s.G;
   if (s.packedT) s.k.gemmPacked(s.B, G, s.S, 1, A, aOff, s.S, s.packedT, beta, C, cOff, G);
+  else if (s.packedNT) s.k.gemmPackedNT(s.B, G, s.S, 1, A, aOff, s.S, s.packedNT, beta, C, cOff, G);
   else s.k.gemm(false, true, s.B, G, s.S, 1, A, aOff, s.S, s.wHh, 0, s.S, beta, C, cOff, G);
 }
 
@@ -543,6 +562,9 @@ function lstmProjStepBackward(s: Step): void {
 
 /** Batches of fewer rows multiply by W_hh in place (a packed strip holds 4 rows). */
 const PACK_MIN_ROWS = 4;
+
+/** Forwards of fewer rows pack W_hh by packNT when they (or their plan: RecurrentCache.plan) run at least this many steps. */
+const PACK_NT_MIN_STEPS = 4;
 
 /** Each mode's step twins. */
 const CELL_STEPS: Record<RecurrentMode, { forward(s: Step): void; backward(s: Step): void }> = {
@@ -852,13 +874,25 @@ export class Recurrent {
   }
 
   /**
+   * Adds to each of `rows` rows of `gates` (rows, G) the biases a forward adds to its input
+   * projection: b_ih, then b_hh (except GRU's, which r scales). A table of input projections
+   * with them added (forwardRaw's `input0.biased`) gives the same bits as adding them per step.
+   */
+  addInputBiases(gates: Float, p: RecurrentParams, rows: number): void {
+    const G = GATES[this.mode] * this.hiddenSize;
+    if (p.biasIh) this.k.addRowVector(gates, 0, p.biasIh.value, 0, rows, G);
+    if (p.biasHh && this.mode !== "GRU") this.k.addRowVector(gates, 0, p.biasHh.value, 0, rows, G);
+  }
+
+  /**
    * forward on raw buffers, always in time order: x (T, B, I), state `[h0]` or `[h0, c0]` (each
    * (L*D, B, ·)) or null for zeros, lengths or null. Leaves `cache.layout` "time".
    * With `input0`, layer 0's input projection x_t W_ih^T is read from a table instead of computed:
    * row ids[t*B + b] of tables[d] (one (V, G) table per direction), and x is not used. A language
    * model uses this when its vocabulary is small (LanguageModel.foldEmbedding): the table is
    * embedding · W_ih^T. backwardRaw then leaves layer 0's W_ih gradient and input gradient to the
-   * caller, who finds the gradient of the projection in `cache.direction(0, d).gates`.
+   * caller, who finds the gradient of the projection in `cache.direction(0, d).gates`. With
+   * `input0.biased`, the tables hold the biases too (see {@link Recurrent.addInputBiases}).
    */
   forwardRaw(
     cache: RecurrentCache,
@@ -866,7 +900,7 @@ export class Recurrent {
     T: number,
     state: Float[] | null,
     lengths: Int32Array | null,
-    input0?: { tables: Float[]; ids: Int32Array },
+    input0?: { tables: Float[]; ids: Int32Array; biased?: boolean },
   ): void {
     const { B } = cache;
     const H = this.hiddenSize;
@@ -899,8 +933,7 @@ export class Recurrent {
         // input projection for all T*B rows at once (+ both biases, except GRU's b_hh, which r scales)
         if (l === 0 && input0) k.gatherRows(gates, 0, input0.tables[d], input0.ids, 0, T * B, G);
         else k.gemm(false, true, T * B, G, I, 1, xl!, 0, I, p.weightIh.value, 0, I, 0, gates, 0, G);
-        if (p.biasIh) k.addRowVector(gates, 0, p.biasIh.value, 0, T * B, G);
-        if (p.biasHh && this.mode !== "GRU") k.addRowVector(gates, 0, p.biasHh.value, 0, T * B, G);
+        if (!(l === 0 && input0?.biased)) this.addInputBiases(gates, p, T * B);
         // the initial state sits before the first step processed
         const first = fwd ? 0 : T;
         if (state) k.copy(hs, first * BS, state[0], idx * BS, BS);
@@ -910,7 +943,7 @@ export class Recurrent {
           else cs.fill(0, first * BH, (first + 1) * BH);
         }
         const step = this.stepOf(cache, buf, p);
-        step.packedT = this.packWeight(cache, buf, p, false);
+        this.packForward(cache, buf, p, step);
         for (let s = 0; s < T; s++) {
           const t = fwd ? s : T - 1 - s; // the time step processed
           step.t = t;
@@ -1159,6 +1192,7 @@ export class Recurrent {
       lengths: cache.lengths,
       packedT: null,
       packed: null,
+      packedNT: null,
     };
   }
 
@@ -1166,6 +1200,32 @@ export class Recurrent {
    * W_hh packed for one pass's per-step products (W_hh^T for forward, W_hh for backward), or
    * null when the batch has too few rows to gain from it. Packed once per pass, before its loop.
    */
+  private packForward(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams, step: Step): void {
+    const reuse = cache.plan?.reuse === true;
+    step.packedT = null;
+    step.packedNT = null;
+    if (cache.B >= PACK_MIN_ROWS) {
+      step.packedT = reuse && buf.packedTValid ? buf.packedT : this.packWeight(cache, buf, p, false);
+      buf.packedTValid = step.packedT !== null;
+      buf.packedNTValid = false;
+      return;
+    }
+    buf.packedTValid = false;
+    // a few rows: W_hh is read once a step, and packing it costs about one read and one write
+    if (Math.max(cache.T, cache.plan?.steps ?? 0) < PACK_NT_MIN_STEPS) {
+      buf.packedNTValid = false;
+      return;
+    }
+    if (!(reuse && buf.packedNTValid)) {
+      const G = GATES[this.mode] * this.hiddenSize;
+      const S = this.outputSize;
+      buf.packedNT ??= cache.alloc(G * S);
+      this.k.packNT(G, S, p.weightHh.value, 0, S, buf.packedNT);
+    }
+    buf.packedNTValid = true;
+    step.packedNT = buf.packedNT;
+  }
+
   private packWeight(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams, backward: boolean): Float | null {
     if (cache.B < PACK_MIN_ROWS) return null;
     const G = GATES[this.mode] * this.hiddenSize;

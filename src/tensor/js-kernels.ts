@@ -95,6 +95,14 @@ export const jsKernels: Kernels = {
     this.gemm(false, false, M, N, K, alpha, A, aOff, lda, Bp, 0, N, beta, C, cOff, ldc);
   },
 
+  // packed for A · B^T = B itself, N×K row-major
+  packNT(N, K, B, bOff, ldb, dst) {
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) dst[j * K + k] = B[bOff + j * ldb + k];
+  },
+  gemmPackedNT(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc) {
+    this.gemm(false, true, M, N, K, alpha, A, aOff, lda, Bp, 0, K, beta, C, cOff, ldc);
+  },
+
   copy(y, yOff, x, xOff, n) {
     for (let i = 0; i < n; i++) y[yOff + i] = x[xOff + i];
   },

@@ -77,6 +77,32 @@ export interface Kernels {
     ldc: number,
   ): void;
 
+  /**
+   * Packs B (N×K, row stride `ldb`: the right operand of `A · B^T`) into `dst` (N*K floats) in
+   * the layout `gemmPackedNT` reads fastest: a recurrent weight multiplied by a batch of fewer
+   * than 4 rows at every step (generation), packed once for many steps.
+   */
+  packNT(N: number, K: number, B: Float, bOff: number, ldb: number, dst: Float): void;
+  /**
+   * `C = alpha * A · B^T + beta * C` with B (N×K) packed by this set's `packNT` into `Bp`; A is
+   * M×K (row stride `lda`), C is M×N (row stride `ldc`). The same bits as
+   * `gemm(false, true, ...)` on the unpacked B; built for M < 4 (it reads B once per row of A).
+   */
+  gemmPackedNT(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float,
+    aOff: number,
+    lda: number,
+    Bp: Float,
+    beta: number,
+    C: Float,
+    cOff: number,
+    ldc: number,
+  ): void;
+
   /** `y[yOff+i] = x[xOff+i]` for i < n. */
   copy(y: Float, yOff: number, x: Float, xOff: number, n: number): void;
   /** `y[yOff+i] += alpha * x[xOff+i]` for i < n. */

@@ -26,6 +26,8 @@ export function fmtBytes(n: number): string {
  */
 export class Arena {
   private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** The buffer holds() found last. */
+  private lastHeld: ArrayBufferLike | null = null;
   private header: Uint32Array;
 
   /**
@@ -92,7 +94,11 @@ export class Arena {
 
   /** Whether a view lies in this memory (so its byteOffset is an address the kernels can use). */
   holds(x: ArrayBufferView): boolean {
-    return this.buffers.has(x.buffer);
+    const b = x.buffer;
+    if (b === this.lastHeld) return true; // every kernel call asks, mostly of the same buffer
+    if (!this.buffers.has(b)) return false;
+    this.lastHeld = b;
+    return true;
   }
 
   /** Bytes handed out so far. */

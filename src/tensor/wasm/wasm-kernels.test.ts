@@ -141,6 +141,54 @@ for (const build of ["fma", "exact"] as const) {
       });
     }
 
+    it("packNT and gemmPackedNT: the same bits as gemm(A, B^T) on the unpacked B, at every row and k tail, from any buffer", () => {
+      for (const [M, N, K] of [
+        [1, 1, 1],
+        [1, 3, 5],
+        [1, 4, 4],
+        [2, 13, 7],
+        [3, 1024, 256],
+        [1, 65, 255],
+        [1, 10, 130],
+      ]) {
+        const ldb = K + 3;
+        const A = pair(K * M + 3),
+          B = pair(ldb * N + 2);
+        const P = k.arena.f32(N * K);
+        k.packNT(N, K, B.w, 2, ldb, P);
+        for (const [alpha, beta] of [
+          [1, 0],
+          [-0.5, 1],
+        ]) {
+          const C = pair(M * N);
+          const viaGemm = k.arena.f32(M * N);
+          viaGemm.set(C.w);
+          k.gemm(false, true, M, N, K, alpha, A.w, 3, K, B.w, 2, ldb, beta, viaGemm, 0, N);
+          const got = k.arena.f32(M * N);
+          got.set(C.w);
+          k.gemmPackedNT(M, N, K, alpha, A.w, 3, K, P, beta, got, 0, N);
+          expect(Array.from(got), `${M}x${N}x${K} alpha ${alpha} beta ${beta}`).toEqual(Array.from(viaGemm));
+          // A and C outside the arena read the packed layout in TypeScript
+          const want = Float32Array.from(C.r);
+          jsKernels.gemm(false, true, M, N, K, alpha, A.r, 3, K, B.r, 2, ldb, beta, want, 0, N);
+          const plain = Float32Array.from(C.r);
+          k.gemmPackedNT(M, N, K, alpha, A.r, 3, K, P, beta, plain, 0, N);
+          close(plain, want, 2e-5, `${M}x${N}x${K} from plain buffers`);
+        }
+        // B outside the arena packs into the same layout; a packed buffer outside it is B itself
+        const P2 = k.arena.f32(N * K);
+        k.packNT(N, K, B.r, 2, ldb, P2);
+        expect(Array.from(P2)).toEqual(Array.from(P));
+        const Pr = new Float32Array(N * K);
+        k.packNT(N, K, B.r, 2, ldb, Pr);
+        const C = new Float32Array(M * N);
+        const want = new Float32Array(M * N);
+        k.gemmPackedNT(M, N, K, 1, A.r, 3, K, Pr, 0, C, 0, N);
+        jsKernels.gemm(false, true, M, N, K, 1, A.r, 3, K, B.r, 2, ldb, 0, want, 0, N);
+        close(C, want, 2e-5, `${M}x${N}x${K} packed outside the arena`);
+      }
+    });
+
     it("elementwise kernels and reductions, with tails", () => {
       for (const n of [1, 3, 4, 13, 64]) {
         const x = pair(n, -6, 6),

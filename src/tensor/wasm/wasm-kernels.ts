@@ -45,6 +45,8 @@ interface Exports {
     W: number,
   ): void;
   gemmPScratch(): number;
+  packNT(N: number, K: number, B: number, ldb: number, dst: number): void;
+  gemmNTP(M: number, N: number, K: number, alpha: number, A: number, lda: number, Bp: number, beta: number, C: number, ldc: number): void;
   packedSize(K: number, N: number): number;
   packB(K: number, N: number, B: number, sBk: number, sBj: number, dst: number): void;
   gemmPB(
@@ -107,6 +109,15 @@ const PACK_ROWS = 16;
 
 /** k values per block of the kernels' packed layout (PKC in as/kernels.ts). */
 const PACK_KC = 128;
+
+/** Where B(j, k) of an N×K matrix sits in the kernels' packNT layout (as/kernels.ts packNT). */
+function packedNTAt(N: number, K: number, j: number, k: number): number {
+  const K4 = K & ~3;
+  if (j >= (N & ~3)) return j * K + k;
+  const base = (j & ~3) * K;
+  const r = j & 3;
+  return k < K4 ? base + (k >> 2) * 16 + r * 4 + (k & 3) : base + 4 * K4 + r * (K - K4) + (k - K4);
+}
 
 /** Where op(B)(k, j) of a K×N matrix sits in the kernels' packed layout (as/kernels.ts packB). */
 function packedAt(K: number, N: number, k: number, j: number): number {
@@ -229,6 +240,25 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
         for (let j = 0; j < N; j++) {
           let s = 0;
           for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * Bp[packedAt(K, N, k, j)];
+          const c = cOff + i * ldc + j;
+          C[c] = beta === 0 ? alpha * s : alpha * s + beta * C[c];
+        }
+      }
+    },
+    // a buffer packed by packNT in this memory has the WebAssembly layout; any other, jsKernels' (B itself)
+    packNT(N, K, B, bOff, ldb, dst) {
+      if (!on(dst)) return js.packNT(N, K, B, bOff, ldb, dst);
+      if (on(B)) return ex.packNT(N, K, at(B, bOff), ldb, dst.byteOffset);
+      for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) dst[packedNTAt(N, K, j, k)] = B[bOff + j * ldb + k];
+    },
+    gemmPackedNT(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc) {
+      if (M === 0 || N === 0) return;
+      if (!on(Bp)) return js.gemmPackedNT(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc);
+      if (on(A) && on(C)) return ex.gemmNTP(M, N, K, alpha, at(A, aOff), lda, Bp.byteOffset, beta, at(C, cOff), ldc);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * Bp[packedNTAt(N, K, j, k)];
           const c = cOff + i * ldc + j;
           C[c] = beta === 0 ? alpha * s : alpha * s + beta * C[c];
         }

@@ -220,6 +220,83 @@ export function gemmNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B
   }
 }
 
+/**
+ * Packs B (N x K, row stride ldb: the right operand of gemmNT) for gemmNTP into dst (N*K
+ * floats): each block of 4 rows as one stream, 4 floats of each row per 4 k (then the 4 rows'
+ * last K % 4 floats); the last N % 4 rows as they are. A matrix-vector product then reads one
+ * contiguous stream from one pointer instead of four rows from four.
+ */
+export function packNT(N: i32, K: i32, B: usize, ldb: i32, dst: usize): void {
+  const K4 = K & ~3;
+  const N4 = N & ~3;
+  const sb = <usize>ldb << 2;
+  let d = dst;
+  for (let j = 0; j < N4; j += 4) {
+    const b0 = B + <usize>j * sb;
+    for (let k = 0; k < K4; k += 4) {
+      const o = <usize>k << 2;
+      v128.store(d, v128.load(b0 + o));
+      v128.store(d, v128.load(b0 + sb + o), 16);
+      v128.store(d, v128.load(b0 + 2 * sb + o), 32);
+      v128.store(d, v128.load(b0 + 3 * sb + o), 48);
+      d += 64;
+    }
+    for (let r = 0; r < 4; r++) for (let k = K4; k < K; k++) { store<f32>(d, load<f32>(b0 + <usize>r * sb + (<usize>k << 2))); d += 4; }
+  }
+  for (let j = N4; j < N; j++) {
+    memory.copy(d, B + <usize>j * sb, <usize>K << 2);
+    d += <usize>K << 2;
+  }
+}
+
+/**
+ * gemmNT with B packed by packNT (Bp): C (M x N) = alpha * A (M x K) · B^T + beta * C, row by
+ * row of A (built for M < 4: a matrix-vector product per row). Every element gets gemmNT's
+ * arithmetic (4-wide partial sums over k in order, their horizontal sum, then the k-tail), so
+ * the results are the same bits as gemmNT's.
+ */
+export function gemmNTP(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, Bp: usize, beta: f32, C: usize, ldc: i32): void {
+  const K4 = K & ~3;
+  const N4 = N & ~3;
+  const sa = <usize>lda << 2;
+  const sc = <usize>ldc << 2;
+  const tail = <usize>(K - K4) << 2; // bytes of one row's k-tail
+  for (let i = 0; i < M; i++) {
+    const a0 = A + <usize>i * sa;
+    const end = a0 + (<usize>K4 << 2);
+    const c0 = C + <usize>i * sc;
+    let p = Bp;
+    for (let j = 0; j < N4; j += 4) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      for (let a = a0; a < end; a += 16) {
+        const x = v128.load(a);
+        s0 = madd(x, v128.load(p), s0);
+        s1 = madd(x, v128.load(p, 16), s1);
+        s2 = madd(x, v128.load(p, 32), s2);
+        s3 = madd(x, v128.load(p, 48), s3);
+        p += 64;
+      }
+      // the k-tails: row r's K % 4 floats at p + r*tail, read by dotTail from k = K4
+      const t = p - (<usize>K4 << 2);
+      const c = c0 + (<usize>j << 2);
+      store1(c, hsum(s0) + dotTail(a0, t, K4, K), alpha, beta);
+      store1(c + 4, hsum(s1) + dotTail(a0, t + tail, K4, K), alpha, beta);
+      store1(c + 8, hsum(s2) + dotTail(a0, t + 2 * tail, K4, K), alpha, beta);
+      store1(c + 12, hsum(s3) + dotTail(a0, t + 3 * tail, K4, K), alpha, beta);
+      p += 4 * tail;
+    }
+    for (let j = N4; j < N; j++) {
+      let s0 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        s0 = madd(v128.load(a0 + o), v128.load(p + o), s0);
+      }
+      store1(c0 + (<usize>j << 2), hsum(s0) + dotTail(a0, p, K4, K), alpha, beta);
+      p += <usize>K << 2;
+    }
+  }
+}
+
 /** Cache blocking of gemmSA: a KC x NC panel of B (128 KB) stays in L2 while every row of A passes over it. */
 const KC = 128;
 const NC = 256;
