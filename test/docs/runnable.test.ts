@@ -13,7 +13,12 @@
 // rnnlab` running the built command line (dist/) and `python` the Python with torch
 // ($RNNLAB_PYTHON, default /usr/bin/python3). Blocks that need Python (```python blocks, and
 // shell blocks that call python or torchrun) run when that Python imports torch; otherwise they
-// are printed as not run, by name. A block passes when it exits with status 0.
+// are printed as not run, by name. A block passes when it exits with status 0, and when the
+// output the page shows for it (the first bare ``` or ```text block after it, before the next
+// command block or heading) is its output: every labelled line shown ("model: ...", "done: ...",
+// "rnnlab train: ...": a lowercase label and a colon at the start) is a line the command printed,
+// with numbers, durations and times masked (a shortened run prints other numbers, not other
+// lines). Sample text and lines marked … are not compared.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -32,6 +37,22 @@ interface Block {
   lang: "sh" | "python";
   code: string;
   marker: { run: true; replace: [string, string][] } | { run: false; reason: string } | null;
+  /** The output the page shows for the block (its line number and lines), if any. */
+  shown: { line: number; lines: string[] } | null;
+}
+
+/** A line with its numbers (1,003,854; 0.002; 3m36s; 35s; 0.0%; 2026-12-03) masked and its spaces collapsed. */
+function masked(line: string): string {
+  return line
+    .replace(/\d[\d.,]*(?:e[-+]?\d+)?(?:[a-z%]{1,3}\b|%|(?:m\d[\d.]*s))?/gi, "#")
+    .replace(/#(?:[-:/]#)+/g, "#")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** The lines of shown output the test compares: a lowercase label and a colon first, or "rnnlab <command>:". */
+function labelled(line: string): boolean {
+  return !line.includes("…") && /^(?:[a-z][a-z ]*|rnnlab [a-z]+(?: [a-z]+)?): /.test(line);
 }
 
 /** The fenced sh and python blocks of a page, with the marker on the line before each. */
@@ -50,6 +71,18 @@ function blocksOf(page: string, text: string): Block[] {
     let end = i + 1;
     while (end < lines.length && !/^```\s*$/.test(lines[end])) end++;
     const prev = i > 0 ? lines[i - 1].trim() : "";
+    // the output shown for it: the next bare or text fence before another command block or heading
+    let shown: Block["shown"] = null;
+    for (let j = end + 1; j < lines.length; j++) {
+      if (/^```(sh|python)\s*$/.test(lines[j]) || /^#/.test(lines[j])) break;
+      if (/^```(text)?\s*$/.test(lines[j])) {
+        let e = j + 1;
+        while (e < lines.length && !/^```\s*$/.test(lines[e])) e++;
+        shown = { line: j + 1, lines: lines.slice(j + 1, e) };
+        break;
+      }
+      if (/^```/.test(lines[j])) break;
+    }
     let marker: Block["marker"] = null;
     const m = /^<!-- test: (run|not run: (.+?))( .*?)? -->$/.exec(prev);
     if (m?.[1] === "run")
@@ -66,7 +99,7 @@ function blocksOf(page: string, text: string): Block[] {
           }),
       };
     else if (m) marker = { run: false, reason: `${m[2]}${m[3] ?? ""}` };
-    out.push({ page, line: i + 1, lang: open[1] as "sh" | "python", code: lines.slice(i + 1, end).join("\n"), marker });
+    out.push({ page, line: i + 1, lang: open[1] as "sh" | "python", code: lines.slice(i + 1, end).join("\n"), marker, shown });
     i = end;
   }
   return out;
@@ -135,6 +168,11 @@ for (const { page, blocks } of byPage) {
                 });
           if (r.status !== 0) failed = true;
           expect(r.status, `${name} exited with ${r.status}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`).toBe(0);
+          if (b.shown) {
+            const printed = new Set(`${r.stdout}\n${r.stderr}`.split(/\r|\n/).map(masked));
+            const missing = b.shown.lines.filter(labelled).filter((l) => !printed.has(masked(l)));
+            expect(missing, `${name}: lines the page shows at ${page}:${b.shown.line} that the command did not print (numbers masked)`).toEqual([]);
+          }
         },
         300_000,
       );
