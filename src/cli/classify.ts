@@ -293,7 +293,7 @@ async function train(path: string, o: TrainOpts, given: (name: string) => boolea
   const tty = Boolean(process.stdout.isTTY);
   const progress = createProgress(
     tty,
-    " {bar} batch {value}/{total} | ETA {eta} | epoch {epoch} | loss {loss} | val accuracy {val} | {speed} | grad norm {grad} | clipped {clip}",
+    " {bar} batch {value}/{total} | ETA {left} | epoch {epoch} | loss {loss} | val accuracy {val} | {speed} | grad norm {grad} | clipped {clip}",
   );
   const tokenWord = o.tokens === "words" ? "words" : "characters";
   const prep = [o.lowercase ? "lower case" : "", o.splitPunctuation ? "punctuation split" : ""].filter(Boolean).join(", ");
@@ -347,7 +347,7 @@ async function train(path: string, o: TrainOpts, given: (name: string) => boolea
           grad: r.gradNorm.toFixed(2),
           clip: `${((100 * trainer.stats.clipped) / step).toFixed(1)}%`,
           speed: `${fmtInt(Math.round(tokens / trainSeconds))} ${o.tokens === "words" ? "words" : "chars"}/s`,
-          eta: fmtDuration(eta),
+          left: fmtDuration(eta),
         });
         await new Promise((resolve) => setImmediate(resolve)); // let the bar redraw and signals in
       }

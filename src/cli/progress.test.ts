@@ -2,7 +2,8 @@
 // evaluations still to come, each at its measured time.
 
 import { describe, expect, it } from "vitest";
-import { remainingSeconds } from "./progress.js";
+import { PassThrough } from "node:stream";
+import { createProgress, remainingSeconds, TRAIN_BAR } from "./progress.js";
 
 const base = { steps: 200, target: 300, perStep: 0.1, timeLeft: Infinity, evalEvery: 50, perEval: 5 };
 
@@ -36,5 +37,28 @@ describe("remainingSeconds", () => {
     expect(remainingSeconds({ ...base, steps: 300 })).toBe(0);
     expect(remainingSeconds({ ...base, perStep: Number.NaN })).toBeNaN();
     expect(remainingSeconds({ ...base, target: null })).toBe(Infinity);
+  });
+});
+
+describe("the live bar on a terminal", () => {
+  const draw = (payload: Record<string, string>) => {
+    const stream = new PassThrough();
+    let out = "";
+    stream.on("data", (d: Buffer) => (out += d.toString()));
+    const p = createProgress(true, TRAIN_BAR, stream);
+    p.update(500, 3000, payload);
+    p.stop();
+    return out;
+  };
+  const fields = { loss: "1.658 nats (2.391 bpc)", val: "1.775 nats", grad: "0.28", clip: "0.0%", speed: "29,612 chars/s" };
+
+  it("says the time left with its unit, as the evaluation lines do", () => {
+    const out = draw({ ...fields, left: "3m00s" });
+    expect(out).toContain("step 500/3000 | ETA 3m00s | loss 1.658 nats (2.391 bpc) | val 1.775 nats | 29,612 chars/s | grad norm 0.28 | clipped 0.0%");
+  });
+
+  it("refuses a field cli-progress fills itself (its {eta} is a bare number of seconds)", () => {
+    expect(() => draw({ ...fields, eta: "3m00s" })).toThrow(/"eta" is cli-progress's own field/);
+    expect(() => createProgress(true, " {bar} ETA {eta}")).toThrow(/\{eta\} is cli-progress's own field/);
   });
 });

@@ -17,7 +17,13 @@ export type ProgressPayload = Record<string, string>;
  * `rnnlab train`'s bar: the step, ETA, losses, speed, gradient norm and clipped share. cli-progress
  * cuts the line at the terminal's width: what matters most comes first.
  */
-export const TRAIN_BAR = " {bar} step {value}/{total} | ETA {eta} | loss {loss} | val {val} | {speed} | grad norm {grad} | clipped {clip}";
+export const TRAIN_BAR = " {bar} step {value}/{total} | ETA {left} | loss {loss} | val {val} | {speed} | grad norm {grad} | clipped {clip}";
+
+/**
+ * Fields cli-progress fills itself, whatever the payload says (its {eta} is a bare number of
+ * seconds): a bar's own fields take other names (the time left is {left}, with its unit).
+ */
+const RESERVED = new Set(["bar", "value", "total", "percentage", "eta", "eta_formatted", "duration", "duration_formatted"]);
 
 export interface Progress {
   /** Redraws the bar (terminal only). */
@@ -27,8 +33,15 @@ export interface Progress {
   stop(): void;
 }
 
-/** A live bar of `format` (cli-progress's, fields from the payload) under the lines when `tty`, else plain lines. */
-export function createProgress(tty: boolean, format = TRAIN_BAR): Progress {
+/**
+ * A live bar of `format` (cli-progress's, fields from the payload) under the lines when `tty`, else
+ * plain lines. `stream`: where a terminal's bar is drawn (default standard output; tests pass
+ * their own).
+ */
+export function createProgress(tty: boolean, format = TRAIN_BAR, stream?: NodeJS.WritableStream): Progress {
+  for (const [, name] of format.matchAll(/\{(\w+)\}/g))
+    if (RESERVED.has(name) && name !== "bar" && name !== "value" && name !== "total")
+      throw new Error(`progress bar format: {${name}} is cli-progress's own field; name it otherwise`);
   if (!tty) {
     return {
       update() {},
@@ -44,13 +57,18 @@ export function createProgress(tty: boolean, format = TRAIN_BAR): Progress {
       gracefulExit: false,
       barsize: 20,
       fps: 5,
+      ...(stream ? { stream, noTTYOutput: true } : {}),
     },
     cliProgress.Presets.shades_classic,
   );
   let bar: cliProgress.SingleBar | null = null;
   return {
     update(step, total, p) {
-      if (!bar) bar = multi.create(total, step, p);
+      if (!bar) {
+        for (const key of Object.keys(p))
+          if (RESERVED.has(key)) throw new Error(`progress bar payload: "${key}" is cli-progress's own field; name it otherwise`);
+        bar = multi.create(total, step, p);
+      }
       bar.setTotal(total);
       bar.update(step, p);
     },
@@ -261,7 +279,7 @@ export class TrainReport {
       grad: rec.grad_norm.toFixed(2),
       clip: this.clippedShare(),
       speed: this.speedText(),
-      eta: fmtDuration(this.eta()),
+      left: fmtDuration(this.eta()),
     });
   }
 }

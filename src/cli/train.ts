@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { Command } from "commander";
 import { CELL_NAMES, CELLS } from "../nn/cells.js";
 import { MAX_WINDOW } from "../nn/feedforward-lm.js";
@@ -623,7 +623,7 @@ async function trainLoop(session: TrainingSession, folder: RunFolder, report: Tr
     process.off("SIGTERM", onSigint);
   }
   const wall = (performance.now() - t0) / 1000;
-  const rel = relative(process.cwd(), folder.checkpoint) || folder.checkpoint;
+  const rel = folder.checkpoint; // as --out was given, like the run folder line and the other files
   if (interrupted && reason === "stopped") {
     say(`interrupted at step ${session.steps}: checkpoint saved to ${rel}; continue with: ${rnnlab(`train --out ${out} --resume`)}\n`);
     return 130;

@@ -97,6 +97,16 @@ describe("done:, eval's count and the hints", () => {
     expect(b.stdout).toMatch(/^next: npx rnnlab sample --checkpoint run[/\\]checkpoint\.safetensors --length 500$/m);
   });
 
+  it("names the run's files as --out was given, all alike (an absolute --out: absolute paths)", () => {
+    const out = join(dir, "abs-run");
+    const r = rnnlab(dir, "train", "jane.txt", ...TINY, "--steps", "4", "--eval-every", "2", "--out", out);
+    expect(r.status, r.stderr).toBe(0);
+    const files = join(out, "checkpoint.safetensors");
+    expect(r.stdout).toContain(`\nrun folder: ${out}\n`);
+    expect(r.stdout).toContain(`\nfiles: ${files}, ${join(out, "best.safetensors")}, ${join(out, "metrics.jsonl")}\n`);
+    expect(r.stdout).toContain(`\nnext: npx rnnlab sample --checkpoint ${files} --length 500\n`);
+  });
+
   it("eval says how many tokens it scored of the text's, and which it left out", () => {
     const r = rnnlab(dir, "eval", "jane.txt", "--checkpoint", "run/checkpoint.safetensors");
     expect(r.status, r.stderr).toBe(0);
