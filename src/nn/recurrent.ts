@@ -226,6 +226,8 @@ export class RecurrentCache {
    * pack W_hh too (once for the run instead of never). Null: every forward packs afresh.
    */
   plan: { steps: number; reuse: boolean } | null = null;
+  /** (G) backward's scratch: the bias gradients' sum over rows, when b_ih and b_hh share it (allocated by the first backward that needs it). */
+  biasSum: Float | null = null;
   /** Whether layer 0's input projection came from a table (forwardRaw's `input0`): its input gradients are the caller's. */
   tableInput = false;
   /** The layout of the last forward's input (and of its output and gradients); forwardRaw's is "time". */
@@ -1154,8 +1156,17 @@ export class Recurrent {
         if (!external) k.gemm(true, false, G, I, T * B, 1, gates, 0, G, xl!, 0, I, 1, p.weightIh.grad, 0, I);
         k.gemm(true, false, G, S, T * B, 1, dhid, 0, G, hs, fwd ? 0 : BS, S, 1, p.weightHh.grad, 0, S);
         if (p.weightHr) k.gemm(true, false, S, H, T * B, 1, dhs!, 0, S, ms!, 0, H, 1, p.weightHr.grad, 0, H); // W_hr's: sum over steps of dh_t^T m_t
-        if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
-        if (p.biasHh) k.sumRows(p.biasHh.grad, 0, dhid, 0, T * B, G);
+        if (p.biasIh && p.biasHh && dhid === gates) {
+          // both biases enter the same pre-activations (not GRU's b_hh): one sum, added to each
+          cache.biasSum ??= cache.alloc(G);
+          cache.biasSum.fill(0, 0, G);
+          k.sumRows(cache.biasSum, 0, gates, 0, T * B, G);
+          k.axpy(p.biasIh.grad, 0, 1, cache.biasSum, 0, G);
+          k.axpy(p.biasHh.grad, 0, 1, cache.biasSum, 0, G);
+        } else {
+          if (p.biasIh) k.sumRows(p.biasIh.grad, 0, gates, 0, T * B, G);
+          if (p.biasHh) k.sumRows(p.biasHh.grad, 0, dhid, 0, T * B, G);
+        }
         // gradient with respect to this layer's input, summed over the directions
         if (!external && (l > 0 || cache.needInputGrad))
           k.gemm(false, false, T * B, I, G, 1, gates, 0, G, p.weightIh.value, 0, I, d === 0 ? 0 : 1, lb.dIn, 0, I);

@@ -675,13 +675,36 @@ export function addRowVector(C: usize, v: usize, M: i32, N: i32): void {
   for (let i = 0; i < M; i++) axpy(C + (<usize>(i * N) << 2), 1, v, N);
 }
 
-/** out[j] += sum_i X[i, j] for an M x N block. */
+/**
+ * out[j] += sum_i X[i, j] for an M x N block. Each column's sum adds its rows in order from 0;
+ * 32 columns at a time (eight sums in registers) read the rows' 128 bytes in turn, so the
+ * block is read along its rows, not down its columns (a row is N floats apart: a column at a
+ * time touched a new cache line with every element).
+ */
 export function sumRows(out: usize, X: usize, M: i32, N: i32): void {
+  const N32 = N & ~31;
+  const stride = <usize>N << 2;
+  for (let j = 0; j < N32; j += 32) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
+    let p = X + (<usize>j << 2);
+    for (let i = 0; i < M; i++) {
+      s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32)); s3 = f32x4.add(s3, v128.load(p, 48));
+      s4 = f32x4.add(s4, v128.load(p, 64)); s5 = f32x4.add(s5, v128.load(p, 80));
+      s6 = f32x4.add(s6, v128.load(p, 96)); s7 = f32x4.add(s7, v128.load(p, 112));
+      p += stride;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, f32x4.add(v128.load(o), s0)); v128.store(o, f32x4.add(v128.load(o, 16), s1), 16);
+    v128.store(o, f32x4.add(v128.load(o, 32), s2), 32); v128.store(o, f32x4.add(v128.load(o, 48), s3), 48);
+    v128.store(o, f32x4.add(v128.load(o, 64), s4), 64); v128.store(o, f32x4.add(v128.load(o, 80), s5), 80);
+    v128.store(o, f32x4.add(v128.load(o, 96), s6), 96); v128.store(o, f32x4.add(v128.load(o, 112), s7), 112);
+  }
   const N4 = N & ~3;
-  for (let j = 0; j < N4; j += 4) {
+  for (let j = N32; j < N4; j += 4) {
     let s = f32x4.splat(0);
     let p = X + (<usize>j << 2);
-    const stride = <usize>N << 2;
     for (let i = 0; i < M; i++) {
       s = f32x4.add(s, v128.load(p));
       p += stride;
