@@ -31,7 +31,10 @@ export function numArg(min: number, max = Infinity, open = false) {
   return (v: string): number => {
     const n = Number(v);
     const ok = v.trim() !== "" && Number.isFinite(n) && (open ? n > min : n >= min) && n <= max;
-    if (!ok) throw new InvalidArgumentError(`expected a number ${open ? ">" : ">="} ${min}${max < Infinity ? ` and <= ${max}` : ""}`);
+    if (!ok) {
+      const bounds = [min > -Infinity ? `${open ? ">" : ">="} ${min}` : "", max < Infinity ? `<= ${max}` : ""].filter(Boolean);
+      throw new InvalidArgumentError(`expected a number${bounds.length ? ` ${bounds.join(" and ")}` : ""}`);
+    }
     return n;
   };
 }
