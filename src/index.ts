@@ -7,7 +7,7 @@ export { InputError, CheckpointError, ResourceError, FLOAT32_MAX, finiteInFloat3
 export { alloc, fromArray, dtypeOf, type DType, type Float, type Ids } from "./tensor/dtype.js";
 export { tensor, zeros, numel, checkShape, type Tensor } from "./tensor/tensor.js";
 export { Rng } from "./tensor/rng.js";
-export type { Kernels } from "./tensor/kernels.js";
+export type { Kernels, PackedGemm } from "./tensor/kernels.js";
 export { jsKernels, jsTiledKernels } from "./tensor/js-kernels.js";
 export { defaultKernels, useKernels, wasmKernels, type KernelChoice } from "./tensor/select.js";
 export type { WasmBuild, WasmKernels } from "./tensor/wasm/wasm-kernels.js";

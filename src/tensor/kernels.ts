@@ -8,6 +8,27 @@
 import type { Float, Ids } from "./dtype.js";
 
 /**
+ * A product whose right operand a kernel set packed beforehand (`Kernels.gemmPacked`,
+ * `gemmPackedNT`): C (M×N, row stride `ldc`) = alpha · A (M×K, row stride `lda`) · the packed
+ * operand + beta · C; `beta` 0 overwrites C.
+ */
+export type PackedGemm = (
+  this: Kernels,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float,
+  aOff: number,
+  lda: number,
+  Bp: Float,
+  beta: number,
+  C: Float,
+  cOff: number,
+  ldc: number,
+) => void;
+
+/**
  * One implementation of every bulk numeric loop (GEMM, the fused cell kernels, elementwise ops,
  * reductions, the optimizers' update rules): `jsKernels` (reference), `jsTiledKernels`, and the
  * WebAssembly SIMD set (`wasmKernels()`). A model computes with its store's set.
@@ -62,20 +83,7 @@ export interface Kernels {
    * `C = alpha * A · op(B) + beta * C` with op(B) (K×N) packed by this set's `packB` into `Bp`;
    * A is M×K (row stride `lda`), C is M×N (row stride `ldc`). `beta` 0 overwrites C.
    */
-  gemmPacked(
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float,
-    aOff: number,
-    lda: number,
-    Bp: Float,
-    beta: number,
-    C: Float,
-    cOff: number,
-    ldc: number,
-  ): void;
+  gemmPacked: PackedGemm;
 
   /**
    * Packs B (N×K, row stride `ldb`: the right operand of `A · B^T`) into `dst` (N*K floats) in
@@ -88,20 +96,7 @@ export interface Kernels {
    * M×K (row stride `lda`), C is M×N (row stride `ldc`). The same bits as
    * `gemm(false, true, ...)` on the unpacked B; built for M < 4 (it reads B once per row of A).
    */
-  gemmPackedNT(
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float,
-    aOff: number,
-    lda: number,
-    Bp: Float,
-    beta: number,
-    C: Float,
-    cOff: number,
-    ldc: number,
-  ): void;
+  gemmPackedNT: PackedGemm;
 
   /** `y[yOff+i] = x[xOff+i]` for i < n. */
   copy(y: Float, yOff: number, x: Float, xOff: number, n: number): void;

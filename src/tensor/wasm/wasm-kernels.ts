@@ -110,6 +110,35 @@ const PACK_ROWS = 16;
 /** k values per block of the kernels' packed layout (PKC in as/kernels.ts). */
 const PACK_KC = 128;
 
+/**
+ * C = alpha · A · B + beta · C in TypeScript, reading B(k, j) from a packed buffer at `at(k, j)`:
+ * a packed operand in the kernels' memory multiplied with A or C outside it (rare; never in a loop).
+ */
+function packedProduct(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float,
+  aOff: number,
+  lda: number,
+  Bp: Float,
+  at: (k: number, j: number) => number,
+  beta: number,
+  C: Float,
+  cOff: number,
+  ldc: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * Bp[at(k, j)];
+      const c = cOff + i * ldc + j;
+      C[c] = beta === 0 ? alpha * s : alpha * s + beta * C[c];
+    }
+  }
+}
+
 /** Where B(j, k) of an N×K matrix sits in the kernels' packNT layout (as/kernels.ts packNT). */
 function packedNTAt(N: number, K: number, j: number, k: number): number {
   const K4 = K & ~3;
@@ -236,14 +265,7 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
       if (M === 0 || N === 0) return;
       if (!on(Bp)) return js.gemmPacked(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc);
       if (on(A) && on(C)) return ex.gemmPB(M, N, K, alpha, at(A, aOff), lda, 1, Bp.byteOffset, beta, at(C, cOff), ldc, packP.byteOffset);
-      for (let i = 0; i < M; i++) {
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * Bp[packedAt(K, N, k, j)];
-          const c = cOff + i * ldc + j;
-          C[c] = beta === 0 ? alpha * s : alpha * s + beta * C[c];
-        }
-      }
+      packedProduct(M, N, K, alpha, A, aOff, lda, Bp, (k, j) => packedAt(K, N, k, j), beta, C, cOff, ldc);
     },
     // a buffer packed by packNT in this memory has the WebAssembly layout; any other, jsKernels' (B itself)
     packNT(N, K, B, bOff, ldb, dst) {
@@ -255,14 +277,7 @@ export function createWasmKernels(module: WebAssembly.Module | null = compileKer
       if (M === 0 || N === 0) return;
       if (!on(Bp)) return js.gemmPackedNT(M, N, K, alpha, A, aOff, lda, Bp, beta, C, cOff, ldc);
       if (on(A) && on(C)) return ex.gemmNTP(M, N, K, alpha, at(A, aOff), lda, Bp.byteOffset, beta, at(C, cOff), ldc);
-      for (let i = 0; i < M; i++) {
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * Bp[packedNTAt(N, K, j, k)];
-          const c = cOff + i * ldc + j;
-          C[c] = beta === 0 ? alpha * s : alpha * s + beta * C[c];
-        }
-      }
+      packedProduct(M, N, K, alpha, A, aOff, lda, Bp, (k, j) => packedNTAt(N, K, j, k), beta, C, cOff, ldc);
     },
     copy(y, yOff, x, xOff, n) {
       if (on(y) && on(x)) ex.copy(at(y, yOff), at(x, xOff), n);
