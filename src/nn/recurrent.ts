@@ -170,9 +170,12 @@ export interface DirectionBuffers {
   packed: Float | null;
   /** W_hh (G, S) packed by the kernels' packNT, for forwards of fewer than 4 rows (generation). */
   packedNT: Float | null;
-  /** Whether the last forward on this cache left packedT, packedNT as the weights it ran on (a later forward with `plan.reuse` keeps them). */
-  packedTValid: boolean;
-  packedNTValid: boolean;
+  /**
+   * Whether the last forward on this cache left its packed W_hh (packedT, or packedNT for fewer
+   * than 4 rows: a cache's batch size fixes which) as the weights it ran on; a later forward with
+   * `plan.reuse` keeps it.
+   */
+  forwardPacked: boolean;
 }
 
 /** How forward's input was laid out: (T, B, ·), batchFirst (B, T, ·), unbatched (T, ·), or a PackedSequence. */
@@ -313,8 +316,7 @@ export class RecurrentCache {
         packedT: null,
         packed: null,
         packedNT: null,
-        packedTValid: false,
-        packedNTValid: false,
+        forwardPacked: false,
       })),
       out: alloc(n * D * S),
       dIn: alloc(n * I),
@@ -1208,35 +1210,32 @@ export class Recurrent {
   }
 
   /**
-   * W_hh packed for one pass's per-step products (W_hh^T for forward, W_hh for backward), or
-   * null when the batch has too few rows to gain from it. Packed once per pass, before its loop.
+   * Sets the forward step's packed W_hh, packed once before the pass's loop: W_hh^T by packB for
+   * 4 rows or more, W_hh by packNT for fewer when the pass (or its plan) runs enough steps to gain
+   * from it, none otherwise; with `cache.plan.reuse`, the previous forward's packing is kept.
    */
   private packForward(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams, step: Step): void {
-    const reuse = cache.plan?.reuse === true;
+    const keep = cache.plan?.reuse === true && buf.forwardPacked;
     step.packedT = null;
     step.packedNT = null;
     if (cache.B >= PACK_MIN_ROWS) {
-      step.packedT = reuse && buf.packedTValid ? buf.packedT : this.packWeight(cache, buf, p, false);
-      buf.packedTValid = step.packedT !== null;
-      buf.packedNTValid = false;
-      return;
+      step.packedT = keep ? buf.packedT : this.packWeight(cache, buf, p, false);
+    } else if (Math.max(cache.T, cache.plan?.steps ?? 0) >= PACK_NT_MIN_STEPS) {
+      // a few rows: W_hh is read once a step, and packing it costs about one read and one write
+      if (!keep) {
+        const G = GATES[this.mode] * this.hiddenSize;
+        buf.packedNT ??= cache.alloc(G * this.outputSize);
+        this.k.packNT(G, this.outputSize, p.weightHh.value, 0, this.outputSize, buf.packedNT);
+      }
+      step.packedNT = buf.packedNT;
     }
-    buf.packedTValid = false;
-    // a few rows: W_hh is read once a step, and packing it costs about one read and one write
-    if (Math.max(cache.T, cache.plan?.steps ?? 0) < PACK_NT_MIN_STEPS) {
-      buf.packedNTValid = false;
-      return;
-    }
-    if (!(reuse && buf.packedNTValid)) {
-      const G = GATES[this.mode] * this.hiddenSize;
-      const S = this.outputSize;
-      buf.packedNT ??= cache.alloc(G * S);
-      this.k.packNT(G, S, p.weightHh.value, 0, S, buf.packedNT);
-    }
-    buf.packedNTValid = true;
-    step.packedNT = buf.packedNT;
+    buf.forwardPacked = step.packedT !== null || step.packedNT !== null;
   }
 
+  /**
+   * W_hh packed for one pass's per-step products (W_hh^T for forward, W_hh for backward), or
+   * null when the batch has too few rows to gain from it. Packed once per pass, before its loop.
+   */
   private packWeight(cache: RecurrentCache, buf: DirectionBuffers, p: RecurrentParams, backward: boolean): Float | null {
     if (cache.B < PACK_MIN_ROWS) return null;
     const G = GATES[this.mode] * this.hiddenSize;
